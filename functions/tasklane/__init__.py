@@ -1,0 +1,1 @@
+"""tasklane: a serverless task queue for AWS (the Lambda side)."""

@@ -1,0 +1,76 @@
+"""Typed domain errors. routes/errors.py maps each to its HTTP answer in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TasklaneError(Exception):
+    """Base of every error a caller can see; carries a stable code and details."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(TasklaneError):
+    code, status = "bad_request", 400
+
+
+class Unauthenticated(TasklaneError):
+    code, status = "unauthenticated", 403
+
+
+class TaskNotFound(TasklaneError):
+    code, status = "task_not_found", 404
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"task {task_id} not found", {"task_id": task_id})
+
+
+class InvalidTransition(TasklaneError):
+    """A lifecycle change the task's current status does not allow."""
+
+    code, status = "invalid_transition", 409
+
+    def __init__(self, task_id: str, status: str, action: str) -> None:
+        super().__init__(f"cannot {action} task {task_id}: it is {status}", {"task_id": task_id, "status": status})
+        self.current_status = status
+
+
+class ResultNotReady(TasklaneError):
+    code, status = "result_not_ready", 409
+
+
+class TaskFailed(TasklaneError):
+    code, status = "task_failed", 409
+
+
+class IdempotencyConflict(TasklaneError):
+    code, status = "idempotency_conflict", 409
+
+
+class PayloadTooLarge(TasklaneError):
+    code, status = "payload_too_large", 413
+
+
+class UnsupportedMediaType(TasklaneError):
+    code, status = "unsupported_media_type", 415
+
+
+class ValidationFailed(TasklaneError):
+    """Details are a list of {field, message}, the field as a dotted path."""
+
+    code, status = "validation_error", 422
+
+
+class UnknownTaskType(ValidationFailed):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(
+            f"unknown task_type {name!r}",
+            [{"field": "task_type", "message": f"unknown task type; known types: {', '.join(known)}"}],
+        )

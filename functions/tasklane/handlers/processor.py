@@ -1,0 +1,32 @@
+"""ProcessorFunction (one per lane, same code): runs the tasks of its lane's queue."""
+
+import os
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tasklane.backend import backend
+from tasklane.execution import Delivery, process
+from tasklane.lanes import Lane
+from tasklane.observability import logger
+
+LANE = Lane(os.environ["LANE"])
+# A batch whose every record is deferred is a normal outcome here, not an error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def handle_record(record: SQSRecord) -> None:
+    context = processor.lambda_context
+    delivery = Delivery(
+        body=record.body,
+        receipt_handle=record.receipt_handle,
+        receive_count=int(record.attributes.approximate_receive_count),
+        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
+    process(delivery, LANE, backend())
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

@@ -1,0 +1,14 @@
+"""ReconcilerFunction (scheduled): re-sends lost pending tasks and fails tasks stuck processing."""
+
+from dataclasses import asdict
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tasklane.backend import backend
+from tasklane.observability import logger
+from tasklane.recovery import reconcile
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return asdict(reconcile(backend()))

@@ -1,0 +1,14 @@
+"""SubmitFunction: the API routes that create and change tasks."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tasklane.observability import logger
+from tasklane.routes.api import build_app
+from tasklane.routes.writes import router
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,63 @@
+"""The lane queues: the only module that talks to SQS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasklane.lanes import Lane
+from tasklane.models import TaskMessage
+
+_SEND_BATCH_LIMIT = 10
+_SEND_RETRIES = 3
+
+
+def _attributes(message: TaskMessage) -> dict[str, Any]:
+    if not message.correlation_id:
+        return {}
+    return {"correlation_id": {"DataType": "String", "StringValue": message.correlation_id}}
+
+
+class LaneQueues:
+    """Send task messages to a lane and steer messages already received."""
+
+    def __init__(self, client: Any, queue_urls: dict[Lane, str]) -> None:
+        self._sqs = client
+        self._urls = queue_urls
+
+    def url(self, lane: Lane) -> str:
+        return self._urls[lane]
+
+    def send(self, lane: Lane, message: TaskMessage, delay_seconds: int = 0) -> None:
+        self._sqs.send_message(
+            QueueUrl=self._urls[lane],
+            MessageBody=message.model_dump_json(),
+            DelaySeconds=delay_seconds,
+            MessageAttributes=_attributes(message),
+        )
+
+    def send_many(self, lane: Lane, messages: list[tuple[TaskMessage, int]]) -> list[str]:
+        """SendMessageBatch in tens, retrying failed entries; returns the task ids never sent."""
+        failed: list[str] = []
+        for start in range(0, len(messages), _SEND_BATCH_LIMIT):
+            entries = {
+                str(i): {
+                    "Id": str(i),
+                    "MessageBody": message.model_dump_json(),
+                    "DelaySeconds": delay,
+                    "MessageAttributes": _attributes(message),
+                }
+                for i, (message, delay) in enumerate(messages[start : start + _SEND_BATCH_LIMIT], start)
+            }
+            for _ in range(_SEND_RETRIES):
+                response = self._sqs.send_message_batch(QueueUrl=self._urls[lane], Entries=list(entries.values()))
+                entries = {f["Id"]: entries[f["Id"]] for f in response.get("Failed", [])}
+                if not entries:
+                    break
+            failed += [messages[int(i)][0].task_id for i in entries]
+        return failed
+
+    def set_visibility(self, lane: Lane, receipt_handle: str, seconds: int) -> None:
+        """Hide a received message for `seconds` more (the retry backoff)."""
+        self._sqs.change_message_visibility(
+            QueueUrl=self._urls[lane], ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )

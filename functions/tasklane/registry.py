@@ -1,0 +1,76 @@
+"""The task-type registry: a name, a pydantic payload model and the function that runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from tasklane.errors import UnknownTaskType, ValidationFailed
+
+
+class TaskContext(Protocol):
+    """What a running task may use: its identity and a way to report progress."""
+
+    task_id: str
+    attempt: int
+
+    def report_progress(self, percent: float, message: str | None = None) -> None: ...
+
+    def remaining_seconds(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class TaskType:
+    name: str
+    payload: type[BaseModel]
+    run: Callable[[Any, TaskContext], Any]
+    timeout_seconds: int
+    max_attempts: int
+
+    def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
+        """Validate a payload against this type's model; field paths start at `payload`."""
+        try:
+            return self.payload.model_validate(payload)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                f"invalid payload for task type {self.name!r}",
+                [
+                    {"field": ".".join(["payload", *map(str, err["loc"])]), "message": err["msg"]}
+                    for err in exc.errors(include_url=False)
+                ],
+            ) from None
+
+
+_TYPES: dict[str, TaskType] = {}
+
+
+def task(
+    name: str, *, payload: type[BaseModel], timeout_seconds: int = 60, max_attempts: int = 3
+) -> Callable[[Callable[[Any, TaskContext], Any]], Callable[[Any, TaskContext], Any]]:
+    """Register a function as the task type `name`."""
+
+    def register(func: Callable[[Any, TaskContext], Any]) -> Callable[[Any, TaskContext], Any]:
+        if name in _TYPES:
+            raise ValueError(f"task type {name!r} is registered twice")
+        _TYPES[name] = TaskType(name, payload, func, timeout_seconds, max_attempts)
+        return func
+
+    return register
+
+
+def task_types() -> dict[str, TaskType]:
+    """Every registered type; importing tasklane.task_types registers the built-ins."""
+    import tasklane.task_types  # noqa: F401  (registration happens on import)
+
+    return _TYPES
+
+
+def get_task_type(name: str) -> TaskType:
+    types = task_types()
+    try:
+        return types[name]
+    except KeyError:
+        raise UnknownTaskType(name, sorted(types)) from None

@@ -1,0 +1,33 @@
+"""The REST resolver every API function uses, and the OpenAPI document of the whole API."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from tasklane.routes.http import install_error_handlers
+
+TITLE, VERSION = "tasklane", "1.0.0"
+
+
+def build_app(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/v1"])
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """Generated from the routes and models themselves, so it cannot drift from them."""
+    from tasklane.routes import reads, writes
+
+    document: dict[str, Any] = build_app(writes.router, reads.router).get_openapi_schema(
+        title=TITLE, version=VERSION, description="A serverless task queue for AWS"
+    ).model_dump(mode="json", by_alias=True, exclude_none=True)
+    document["paths"].pop("/openapi.json", None)
+    return document

@@ -1,0 +1,93 @@
+"""What every route shares: who the caller is, JSON answers, and the one error body."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from tasklane.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType
+from tasklane.observability import logger
+from tasklane.settings import settings
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":"), default=str),
+        headers=headers,
+    )
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    return json_response(status, {"error": {"code": code, "message": message, "details": details}})
+
+
+def caller(app: APIGatewayRestResolver) -> str:
+    """The task owner: the API key id or the IAM principal API Gateway authenticated, never the body."""
+    identity = app.current_event.request_context.identity
+    if settings().auth_mode == "api_key":
+        owner = identity.api_key_id
+    else:
+        owner = identity.user_arn or identity.caller or identity.access_key
+    if not owner:
+        raise Unauthenticated("no authenticated identity in the request: sign it with SigV4 or send an API key")
+    return owner
+
+
+def correlation_id(app: APIGatewayRestResolver) -> str:
+    return app.current_event.request_context.request_id or app.lambda_context.aws_request_id
+
+
+def require_json(app: APIGatewayRestResolver) -> None:
+    content_type = (app.current_event.headers or {}).get("content-type") or ""
+    for name, value in (app.current_event.headers or {}).items():
+        if name.lower() == "content-type":
+            content_type = value
+    if content_type and content_type.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType(f"content type {content_type!r} is not supported: send application/json")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: APIGatewayRestResolver) -> None:
+    """Map every error to {"error": {code, message, details}} with its status, in one place."""
+
+    @app.exception_handler(TasklaneError)
+    def domain_error(exc: TasklaneError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response:
+        try:
+            require_json(app)
+        except UnsupportedMediaType as media:
+            return domain_error(media)
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            return domain_error(BadRequest("the body is not valid JSON"))
+        details = [{"field": _field(err.get("loc", ())), "message": err.get("msg", "")} for err in errors]
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is not valid", details)
+
+    @app.exception_handler(RecursionError)
+    def too_deep(exc: RecursionError) -> Response:
+        return domain_error(BadRequest("the body is nested too deeply"))
+
+    @app.exception_handler(NotFoundError)
+    def no_route(exc: NotFoundError) -> Response:
+        return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged")

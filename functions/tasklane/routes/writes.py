@@ -1,0 +1,79 @@
+"""POST /tasks, POST /tasks/batch, DELETE /tasks/{task_id}, POST /tasks/{task_id}/retry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+
+from tasklane import tasks
+from tasklane.backend import backend
+from tasklane.errors import PayloadTooLarge
+from tasklane.idempotency import once
+from tasklane.models import BatchRequest, SubmitRequest
+from tasklane.routes.http import caller, correlation_id, json_response, require_json
+
+router = Router()
+
+MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024  # under Lambda's 6 MB synchronous payload limit
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128, description="Replays the original answer for 24 h"),
+]
+
+
+def _accepted(task: dict[str, Any], queued: bool) -> Response:
+    headers = {"Location": f"/v1/tasks/{task['task_id']}"}
+    if not queued:
+        headers["Tasklane-Queued"] = "false"  # stored; the reconciler queues it within minutes
+    return json_response(202, task, headers)
+
+
+@router.post("/tasks", summary="Submit a task", responses={202: {"description": "The accepted task"}})
+def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response:
+    require_json(router)
+    owner, cid = caller(router), correlation_id(router)
+
+    def accept() -> dict[str, Any]:
+        accepted = tasks.submit_task(request, owner, backend(), cid)
+        return {"task": accepted.task.public(), "queued": accepted.queued}
+
+    if idempotency_key is None:
+        answer = accept()
+    else:
+        answer, replayed = once("submit", owner, idempotency_key, request.model_dump(mode="json"), accept)
+        if replayed:
+            answer["task"] = tasks.get_task(answer["task"]["task_id"], owner, backend()).public()
+    return _accepted(answer["task"], answer["queued"])
+
+
+@router.post("/tasks/batch", summary="Submit up to 100 tasks", responses={202: {"description": "One result per item"}})
+def submit_batch(request: Annotated[BatchRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response:
+    require_json(router)
+    size = len(router.current_event.body or "")
+    if size > MAX_BATCH_BODY_BYTES:
+        raise PayloadTooLarge(f"batch body is {size} bytes; the limit is {MAX_BATCH_BODY_BYTES}", {"limit": MAX_BATCH_BODY_BYTES})
+    owner, cid = caller(router), correlation_id(router)
+
+    def accept() -> dict[str, Any]:
+        return {"results": tasks.submit_batch(request.tasks, owner, backend(), cid)}
+
+    if idempotency_key is None:
+        answer = accept()
+    else:
+        answer, _ = once("batch", owner, idempotency_key, request.model_dump(mode="json"), accept)
+    return json_response(202, answer)
+
+
+@router.delete("/tasks/<task_id>", summary="Cancel a pending task")
+def cancel(task_id: str) -> Response:
+    return json_response(200, tasks.cancel_task(task_id, caller(router), backend()).public())
+
+
+@router.post("/tasks/<task_id>/retry", summary="Retry a failed or cancelled task")
+def retry(task_id: str) -> Response:
+    accepted = tasks.retry_task(task_id, caller(router), backend(), correlation_id(router))
+    return _accepted(accepted.task.public(), accepted.queued)

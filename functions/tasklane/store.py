@@ -1,0 +1,408 @@
+"""The tasks table: the only module that reads or writes DynamoDB items.
+
+Every lifecycle change is one conditional UpdateItem. A rejected change returns the item as it
+was (ReturnValuesOnConditionCheckFailure), so callers learn why without a second read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tasklane import clock
+from tasklane.lanes import Lane
+from tasklane.models import Progress, Task, TaskError, TaskStatus
+
+BY_OWNER_INDEX = "ByOwner"
+SWEEP_INDEX = "Sweep"
+_BATCH_WRITE_LIMIT = 25
+_BATCH_RETRIES = 6
+
+
+class TransitionRejected(Exception):
+    """The condition of a transition did not hold; `current` is the item as it was, if any."""
+
+    def __init__(self, stored: StoredTask | None) -> None:
+        super().__init__("transition rejected")
+        self.stored = stored
+        self.current = stored.task if stored else None
+        self.owner = stored.owner if stored else None
+
+
+@dataclass(frozen=True)
+class StoredTask:
+    """A task with the fields only the backend sees."""
+
+    task: Task
+    owner: str
+    correlation_id: str | None = None
+    lease_until: int | None = None
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    task_id: str
+    owner: str
+    status: TaskStatus
+    sweep_at: int
+    attempts: int
+    max_attempts: int
+    priority: Lane
+    task_type: str
+    correlation_id: str | None
+    created_at: datetime
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def sweep_shard(task_id: str, shards: int) -> str:
+    """Spread the sparse sweep index over `shards` partition keys."""
+    return str(zlib.crc32(task_id.encode()) % shards)
+
+
+def new_item(task: Task, owner: str, correlation_id: str | None, sweep_at: int, shards: int) -> dict[str, Any]:
+    """The DynamoDB item of a freshly submitted task."""
+    created = clock.iso(task.created_at)
+    return {
+        "task_id": _s(task.task_id),
+        "owner": _s(owner),
+        "created_key": _s(f"{created}#{task.task_id}"),
+        "task_type": _s(task.task_type),
+        "priority": _s(task.priority.value),
+        "status": _s(task.status.value),
+        "payload": _s(json.dumps(task.payload, separators=(",", ":"))),
+        "attempts": _n(0),
+        "max_attempts": _n(task.max_attempts),
+        "timeout_seconds": _n(task.timeout_seconds),
+        "delay_seconds": _n(task.delay_seconds),
+        "created_at": _s(created),
+        "updated_at": _s(created),
+        "sweep_shard": _s(sweep_shard(task.task_id, shards)),
+        "sweep_at": _n(sweep_at),
+        **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
+    }
+
+
+def _ts(item: dict[str, Any], name: str) -> datetime | None:
+    return datetime.fromisoformat(item[name]["S"]) if name in item else None
+
+
+def to_stored(item: dict[str, Any]) -> StoredTask:
+    """Read a DynamoDB item (full, or a listing projection without payload)."""
+    error = item.get("error", {}).get("M")
+    progress = item.get("progress", {}).get("M")
+    task = Task.model_construct(
+        task_id=item["task_id"]["S"],
+        task_type=item["task_type"]["S"],
+        priority=Lane(item["priority"]["S"]),
+        status=TaskStatus(item["status"]["S"]),
+        payload=json.loads(item["payload"]["S"]) if "payload" in item else None,
+        result=json.loads(item["result"]["S"]) if "result" in item else None,
+        error=TaskError(type=error["type"]["S"], message=error["message"]["S"]) if error else None,
+        progress=Progress(percent=float(progress["percent"]["N"]), message=progress.get("message", {}).get("S"))
+        if progress
+        else None,
+        attempts=int(item["attempts"]["N"]),
+        max_attempts=int(item["max_attempts"]["N"]),
+        timeout_seconds=int(item["timeout_seconds"]["N"]),
+        delay_seconds=int(item.get("delay_seconds", {"N": "0"})["N"]),
+        created_at=_ts(item, "created_at"),
+        started_at=_ts(item, "started_at"),
+        finished_at=_ts(item, "finished_at"),
+        updated_at=_ts(item, "updated_at"),
+    )
+    return StoredTask(
+        task=task,
+        owner=item["owner"]["S"],
+        correlation_id=item.get("correlation_id", {}).get("S"),
+        lease_until=int(item["lease_until"]["N"]) if "lease_until" in item else None,
+    )
+
+
+def _error_value(error: TaskError) -> dict[str, Any]:
+    return {"M": {"type": _s(error.type), "message": _s(error.message[:4000])}}
+
+
+class TaskStore:
+    """Reads and conditional writes of task items."""
+
+    def __init__(self, client: Any, table_name: str, *, retention_days: int, sweep_shards: int) -> None:
+        self._db = client
+        self._table = table_name
+        self._retention = timedelta(days=retention_days)
+        self.sweep_shards = sweep_shards
+
+    # --- creation -------------------------------------------------------------------------------
+
+    def put_new(self, item: dict[str, Any]) -> None:
+        self._db.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(task_id)")
+
+    def put_many(self, items: list[dict[str, Any]]) -> list[str]:
+        """BatchWriteItem in chunks of 25, retrying unprocessed items; returns the ids never written."""
+        failed: list[str] = []
+        for start in range(0, len(items), _BATCH_WRITE_LIMIT):
+            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE_LIMIT]]
+            for attempt in range(_BATCH_RETRIES):
+                response = self._db.batch_write_item(RequestItems={self._table: requests})
+                requests = response.get("UnprocessedItems", {}).get(self._table, [])
+                if not requests:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            failed += [r["PutRequest"]["Item"]["task_id"]["S"] for r in requests]
+        return failed
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def get(self, task_id: str) -> StoredTask | None:
+        item = self._db.get_item(TableName=self._table, Key={"task_id": _s(task_id)}, ConsistentRead=True).get("Item")
+        return to_stored(item) if item else None
+
+    def list_by_owner(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        start: dict[str, Any] | None,
+        status: TaskStatus | None,
+        task_type: str | None,
+        max_reads: int = 5,
+    ) -> tuple[list[StoredTask], dict[str, Any] | None]:
+        """Newest first; filters apply after the read, so a page may take several queries."""
+        filters, values, names = [], {":owner": _s(owner)}, {"#owner": "owner"}
+        if status:
+            filters.append("#status = :status")
+            values[":status"], names["#status"] = _s(status.value), "status"
+        if task_type:
+            filters.append("task_type = :task_type")
+            values[":task_type"] = _s(task_type)
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BY_OWNER_INDEX,
+            "KeyConditionExpression": "#owner = :owner",
+            "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": names,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+        found: list[StoredTask] = []
+        for _ in range(max_reads):
+            if start:
+                query["ExclusiveStartKey"] = start
+            response = self._db.query(**query)
+            found += [to_stored(item) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if len(found) >= limit or not start:
+                break
+        if len(found) > limit:
+            found = found[:limit]
+            last = found[-1]
+            start = self.listing_key(owner, last.task.task_id, f"{clock.iso(last.task.created_at)}#{last.task.task_id}")
+        return found, start
+
+    @staticmethod
+    def listing_key(owner: str, task_id: str, created_key: str) -> dict[str, Any]:
+        return {"task_id": _s(task_id), "owner": _s(owner), "created_key": _s(created_key)}
+
+    def due_for_sweep(self, shard: str, now: int, limit: int = 100) -> list[SweepEntry]:
+        response = self._db.query(
+            TableName=self._table,
+            IndexName=SWEEP_INDEX,
+            KeyConditionExpression="sweep_shard = :shard AND sweep_at <= :now",
+            ExpressionAttributeValues={":shard": _s(shard), ":now": _n(now)},
+            Limit=limit,
+        )
+        return [
+            SweepEntry(
+                task_id=item["task_id"]["S"],
+                owner=item["owner"]["S"],
+                status=TaskStatus(item["status"]["S"]),
+                sweep_at=int(item["sweep_at"]["N"]),
+                attempts=int(item["attempts"]["N"]),
+                max_attempts=int(item["max_attempts"]["N"]),
+                priority=Lane(item["priority"]["S"]),
+                task_type=item["task_type"]["S"],
+                correlation_id=item.get("correlation_id", {}).get("S"),
+                created_at=datetime.fromisoformat(item["created_at"]["S"]),
+            )
+            for item in response.get("Items", [])
+        ]
+
+    # --- transitions ----------------------------------------------------------------------------
+
+    def _update(
+        self,
+        task_id: str,
+        *,
+        condition: str,
+        update: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> StoredTask:
+        names = {"#status": "status", **(names or {})}
+        try:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key={"task_id": _s(task_id)},
+                ConditionExpression=f"attribute_exists(task_id) AND ({condition})",
+                UpdateExpression=update,
+                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=names,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            item = exc.response.get("Item")
+            raise TransitionRejected(to_stored(item) if item else None) from None
+        return to_stored(response["Attributes"])
+
+    def _finished(self, moment: datetime) -> dict[str, Any]:
+        return {":finished": _s(clock.iso(moment)), ":expires": _n(clock.epoch(moment + self._retention))}
+
+    def mark_processing(self, task_id: str, owner: str, now: datetime, lease_until: int, sweep_at: int) -> StoredTask:
+        """pending → processing, or take over a processing task whose lease ran out (a crashed run)."""
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND attempts < max_attempts AND "
+            "(#status = :pending OR (#status = :processing AND lease_until < :now_epoch))",
+            update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
+            "lease_until = :lease, sweep_at = :sweep REMOVE progress",
+            values={
+                ":owner": _s(owner),
+                ":pending": _s(TaskStatus.PENDING),
+                ":processing": _s(TaskStatus.PROCESSING),
+                ":now_epoch": _n(clock.epoch(now)),
+                ":now": _s(clock.iso(now)),
+                ":one": _n(1),
+                ":lease": _n(lease_until),
+                ":sweep": _n(sweep_at),
+            },
+            names={"#owner": "owner"},
+        )
+
+    def _running(self, attempt: int) -> dict[str, Any]:
+        return {":processing": _s(TaskStatus.PROCESSING), ":attempt": _n(attempt)}
+
+    def record_progress(self, task_id: str, attempt: int, progress: Progress, now: datetime) -> None:
+        value: dict[str, Any] = {"percent": _n(round(progress.percent, 2))}
+        if progress.message:
+            value["message"] = _s(progress.message[:500])
+        self._update(
+            task_id,
+            condition="#status = :processing AND attempts = :attempt",
+            update="SET progress = :progress, updated_at = :now",
+            values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
+        )
+
+    def mark_completed(self, task_id: str, attempt: int, result_json: str, now: datetime) -> StoredTask:
+        return self._update(
+            task_id,
+            condition="#status = :processing AND attempts = :attempt",
+            update="SET #status = :completed, #result = :result, finished_at = :finished, updated_at = :finished, "
+            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, #error",
+            values={
+                **self._running(attempt),
+                **self._finished(now),
+                ":completed": _s(TaskStatus.COMPLETED),
+                ":result": _s(result_json),
+            },
+            names={"#result": "result", "#error": "error"},
+        )
+
+    def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, sweep_at: int) -> StoredTask:
+        """processing → pending after a failed attempt; the queue redelivers after the backoff."""
+        return self._update(
+            task_id,
+            condition="#status = :processing AND attempts = :attempt",
+            update="SET #status = :pending, #error = :error, updated_at = :now, sweep_at = :sweep REMOVE lease_until",
+            values={
+                **self._running(attempt),
+                ":pending": _s(TaskStatus.PENDING),
+                ":error": _error_value(error),
+                ":now": _s(clock.iso(now)),
+                ":sweep": _n(sweep_at),
+            },
+            names={"#error": "error"},
+        )
+
+    def mark_failed(self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None) -> StoredTask:
+        """→ failed: from the attempt that ran (attempt given), or from any unfinished status."""
+        if attempt is None:
+            condition = "#status IN (:pending, :processing)"
+            values = {":pending": _s(TaskStatus.PENDING), ":processing": _s(TaskStatus.PROCESSING)}
+        else:
+            condition = "#status = :processing AND attempts = :attempt"
+            values = self._running(attempt)
+        return self._update(
+            task_id,
+            condition=condition,
+            update="SET #status = :failed, #error = :error, finished_at = :finished, updated_at = :finished, "
+            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at",
+            values={**values, **self._finished(now), ":failed": _s(TaskStatus.FAILED), ":error": _error_value(error)},
+            names={"#error": "error"},
+        )
+
+    def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND #status = :pending",
+            update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
+            "REMOVE sweep_shard, sweep_at",
+            values={
+                ":owner": _s(owner),
+                ":pending": _s(TaskStatus.PENDING),
+                ":cancelled": _s(TaskStatus.CANCELLED),
+                **self._finished(now),
+            },
+            names={"#owner": "owner"},
+        )
+
+    def requeue(self, task_id: str, owner: str, now: datetime, sweep_at: int, correlation_id: str) -> StoredTask:
+        """failed | cancelled → pending with a fresh budget of attempts (explicit retry)."""
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND #status IN (:failed, :cancelled)",
+            update="SET #status = :pending, attempts = :zero, updated_at = :now, sweep_shard = :shard, "
+            "sweep_at = :sweep, correlation_id = :cid "
+            "REMOVE #error, #result, started_at, finished_at, progress, expires_at, lease_until",
+            values={
+                ":owner": _s(owner),
+                ":failed": _s(TaskStatus.FAILED),
+                ":cancelled": _s(TaskStatus.CANCELLED),
+                ":pending": _s(TaskStatus.PENDING),
+                ":zero": _n(0),
+                ":now": _s(clock.iso(now)),
+                ":shard": _s(sweep_shard(task_id, self.sweep_shards)),
+                ":sweep": _n(sweep_at),
+                ":cid": _s(correlation_id),
+            },
+            names={"#owner": "owner", "#error": "error", "#result": "result"},
+        )
+
+    def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> bool:
+        """Move a task's next sweep time forward; False when another sweeper got there first."""
+        try:
+            self._update(
+                entry.task_id,
+                condition="#status = :status AND sweep_at = :seen",
+                update="SET sweep_at = :next",
+                values={":status": _s(entry.status), ":seen": _n(entry.sweep_at), ":next": _n(next_sweep_at)},
+            )
+        except TransitionRejected:
+            return False
+        return True

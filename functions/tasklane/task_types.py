@@ -1,0 +1,125 @@
+"""The task types tasklane runs. Add yours here: a payload model and a decorated function."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasklane.registry import TaskContext, task
+
+
+class EchoPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+@task("echo", payload=EchoPayload, timeout_seconds=10)
+def echo(payload: EchoPayload, ctx: TaskContext) -> dict[str, Any]:
+    """Return the payload unchanged."""
+    return payload.model_dump()
+
+
+class ComputePayload(BaseModel):
+    n: int = Field(ge=0, le=100_000_000)
+
+
+@task("compute", payload=ComputePayload, timeout_seconds=60)
+def compute(payload: ComputePayload, ctx: TaskContext) -> int:
+    """Sum range(n): a CPU-bound task."""
+    return sum(range(payload.n))
+
+
+class SleepPayload(BaseModel):
+    seconds: float = Field(ge=0, le=840)
+
+
+@task("sleep", payload=SleepPayload, timeout_seconds=120)
+def sleep(payload: SleepPayload, ctx: TaskContext) -> dict[str, float]:
+    """Sleep, reporting progress about once a second."""
+    end = time.monotonic() + payload.seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(1.0, left))
+        done = payload.seconds - max(0.0, end - time.monotonic())
+        ctx.report_progress(100 * done / payload.seconds, f"slept {done:.1f}s of {payload.seconds:g}s")
+    return {"slept": payload.seconds}
+
+
+class FailPayload(BaseModel):
+    message: str = "task failed on purpose"
+    # raise: an ordinary exception (retried, then failed); crash: the process dies, the message is
+    # redelivered and reaches the DLQ; hang: blocks the timeout signal, so only the Lambda timeout stops it.
+    mode: Literal["raise", "crash", "hang"] = "raise"
+    succeed_on_attempt: int | None = Field(default=None, ge=1, le=10)
+
+
+class IntentionalFailure(Exception):
+    """Raised by the `fail` task type."""
+
+
+@task("fail", payload=FailPayload, timeout_seconds=30, max_attempts=3)
+def fail(payload: FailPayload, ctx: TaskContext) -> dict[str, int]:
+    """Fail as asked; with succeed_on_attempt, succeed from that attempt on."""
+    if payload.succeed_on_attempt is not None and ctx.attempt >= payload.succeed_on_attempt:
+        return {"succeeded_on_attempt": ctx.attempt}
+    if payload.mode == "crash":
+        os._exit(70)
+    if payload.mode == "hang":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(10_000)
+    raise IntentionalFailure(payload.message)
+
+
+class ResizeImagePayload(BaseModel):
+    source_key: str = Field(min_length=1, max_length=1024, examples=["uploads/cat.jpg"])
+    width: int = Field(ge=1, le=10_000)
+    height: int = Field(ge=1, le=10_000)
+    format: Literal["jpeg", "png", "webp"] = "jpeg"
+
+
+@task("resize_image", payload=ResizeImagePayload, timeout_seconds=30)
+def resize_image(payload: ResizeImagePayload, ctx: TaskContext) -> dict[str, Any]:
+    """Simulate resizing an image: some work in proportion to the pixels, then the output key."""
+    pixels = payload.width * payload.height
+    digest = hashlib.sha256(f"{payload.source_key}:{pixels}".encode()).hexdigest()
+    time.sleep(min(0.5, pixels / 50_000_000))
+    stem = payload.source_key.rsplit(".", 1)[0]
+    return {
+        "output_key": f"{stem}-{payload.width}x{payload.height}.{payload.format}",
+        "width": payload.width,
+        "height": payload.height,
+        "etag": digest[:32],
+    }
+
+
+class GenerateReportPayload(BaseModel):
+    report: str = Field(min_length=1, max_length=128, examples=["monthly-sales"])
+    rows: int = Field(default=1000, ge=1, le=1_000_000)
+
+
+@task("generate_report", payload=GenerateReportPayload, timeout_seconds=120)
+def generate_report(payload: GenerateReportPayload, ctx: TaskContext) -> dict[str, Any]:
+    """Simulate building a report in five sections, reporting progress after each."""
+    digest = hashlib.sha256(payload.report.encode())
+    sections = 5
+    for section in range(1, sections + 1):
+        for row in range(payload.rows // sections):
+            digest.update(row.to_bytes(4, "little"))
+        ctx.report_progress(100 * section / sections, f"section {section} of {sections}")
+    return {"report": payload.report, "rows": payload.rows, "checksum": digest.hexdigest()}
+
+
+class SendEmailPayload(BaseModel):
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["ada@example.com"])
+    subject: str = Field(min_length=1, max_length=998)
+    body: str = Field(default="", max_length=100_000)
+
+
+@task("send_email", payload=SendEmailPayload, timeout_seconds=30, max_attempts=5)
+def send_email(payload: SendEmailPayload, ctx: TaskContext) -> dict[str, str]:
+    """Simulate handing an email to a mail service; the message id is stable per task."""
+    message_id = hashlib.sha256(f"{ctx.task_id}:{payload.to}".encode()).hexdigest()[:24]
+    return {"message_id": f"<{message_id}@tasklane>", "to": payload.to}

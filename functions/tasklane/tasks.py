@@ -1,0 +1,223 @@
+"""What callers can do with tasks: submit, read, list, cancel, retry. Plain functions over Backend."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from tasklane import clock, cursor
+from tasklane.backend import Backend
+from tasklane.errors import (
+    BadRequest,
+    InvalidTransition,
+    PayloadTooLarge,
+    ResultNotReady,
+    TaskFailed,
+    TaskNotFound,
+    TasklaneError,
+    ValidationFailed,
+)
+from tasklane.ids import is_task_id, new_task_id
+from tasklane.lanes import Lane
+from tasklane.models import MAX_PAYLOAD_BYTES, SubmitRequest, Task, TaskMessage, TaskStatus
+from tasklane.observability import logger, metrics_for
+from tasklane.registry import get_task_type
+from tasklane.store import StoredTask, TransitionRejected, new_item
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A submitted task; `queued` is False when the send failed and the reconciler will send it."""
+
+    task: Task
+    queued: bool
+
+
+def _require_id(task_id: str) -> None:
+    if not is_task_id(task_id):
+        raise BadRequest(f"malformed task id {task_id!r}: expected a UUID", {"field": "task_id"})
+
+
+def _owned(backend: Backend, owner: str, task_id: str) -> StoredTask:
+    _require_id(task_id)
+    stored = backend.store.get(task_id)
+    if stored is None or stored.owner != owner:
+        raise TaskNotFound(task_id)
+    return stored
+
+
+def prepare(request: SubmitRequest, backend: Backend, now: datetime) -> Task:
+    """Check a submission against its task type and limits; the pending Task it becomes."""
+    size = len(json.dumps(request.payload, separators=(",", ":")).encode())
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}", {"field": "payload", "limit": MAX_PAYLOAD_BYTES}
+        )
+    task_type = get_task_type(request.task_type)
+    payload = task_type.parse_payload(request.payload)
+    timeout = request.timeout_seconds or task_type.timeout_seconds
+    limit = backend.settings.max_task_timeout_seconds
+    if timeout > limit:
+        raise ValidationFailed(
+            "timeout_seconds is above the processor's limit",
+            [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
+        )
+    return Task(
+        task_id=new_task_id(),
+        task_type=task_type.name,
+        priority=request.priority,
+        status=TaskStatus.PENDING,
+        payload=payload.model_dump(mode="json"),
+        max_attempts=request.max_attempts or task_type.max_attempts,
+        timeout_seconds=timeout,
+        delay_seconds=request.delay_seconds,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _pending_sweep_at(backend: Backend, now: datetime, delay: int) -> int:
+    return clock.epoch(now) + delay + backend.settings.pending_grace_seconds
+
+
+def _message(task: Task, owner: str, correlation_id: str | None) -> TaskMessage:
+    return TaskMessage(
+        task_id=task.task_id,
+        owner=owner,
+        attempt=task.attempts + 1,
+        correlation_id=correlation_id,
+        timeout_seconds=task.timeout_seconds,
+    )
+
+
+def submit_task(request: SubmitRequest, owner: str, backend: Backend, correlation_id: str | None) -> Accepted:
+    """Store the task, then queue its message; a failed send is left to the reconciler."""
+    now = clock.now()
+    task = prepare(request, backend, now)
+    item = new_item(task, owner, correlation_id, _pending_sweep_at(backend, now, task.delay_seconds), backend.store.sweep_shards)
+    backend.store.put_new(item)
+    queued = True
+    try:
+        backend.queues.send(task.priority, _message(task, owner, correlation_id), task.delay_seconds)
+    except (ClientError, BotoCoreError):
+        logger.exception("send failed; the reconciler will queue the task", extra={"task_id": task.task_id})
+        queued = False
+    metrics_for(task.priority, task.task_type).add_count("TaskSubmitted")
+    return Accepted(task, queued)
+
+
+def submit_batch(items: list[dict[str, Any]], owner: str, backend: Backend, correlation_id: str | None) -> list[dict[str, Any]]:
+    """Accept the valid items of a batch in bulk writes; answer per item, in order."""
+    now = clock.now()
+    results: list[dict[str, Any]] = [{} for _ in items]
+    accepted: list[tuple[int, Task]] = []
+    for index, raw in enumerate(items):
+        try:
+            accepted.append((index, prepare(SubmitRequest.model_validate(raw), backend, now)))
+        except ValidationError as exc:
+            results[index] = {"index": index, "error": _validation_error(exc)}
+        except TasklaneError as exc:
+            results[index] = {"index": index, "error": error_body(exc)}
+    sweep = {i: _pending_sweep_at(backend, now, t.delay_seconds) for i, t in accepted}
+    shards = backend.store.sweep_shards
+    unwritten = set(backend.store.put_many([new_item(t, owner, correlation_id, sweep[i], shards) for i, t in accepted]))
+    by_lane: dict[Lane, list[tuple[TaskMessage, int]]] = {}
+    for index, task in accepted:
+        if task.task_id in unwritten:
+            results[index] = {
+                "index": index,
+                "error": {"code": "not_stored", "message": "the task could not be stored; submit it again", "details": None},
+            }
+            continue
+        results[index] = {"index": index, "task": task.public()}
+        by_lane.setdefault(task.priority, []).append((_message(task, owner, correlation_id), task.delay_seconds))
+        metrics_for(task.priority, task.task_type).add_count("TaskSubmitted")
+    for lane, messages in by_lane.items():
+        try:
+            unsent = backend.queues.send_many(lane, messages)
+        except (ClientError, BotoCoreError):
+            unsent = [m.task_id for m, _ in messages]
+        if unsent:
+            logger.warning("sends failed; the reconciler will queue these tasks", extra={"task_ids": unsent})
+    return results
+
+
+def _validation_error(exc: ValidationError) -> dict[str, Any]:
+    details = [
+        {"field": ".".join(map(str, err["loc"])) or "body", "message": err["msg"]} for err in exc.errors(include_url=False)
+    ]
+    return {"code": ValidationFailed.code, "message": "the task is not valid", "details": details}
+
+
+def error_body(exc: TasklaneError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "details": exc.details}
+
+
+def get_task(task_id: str, owner: str, backend: Backend) -> Task:
+    return _owned(backend, owner, task_id).task
+
+
+def get_result(task_id: str, owner: str, backend: Backend) -> dict[str, Any]:
+    task = _owned(backend, owner, task_id).task
+    if task.status is TaskStatus.COMPLETED:
+        return {"task_id": task_id, "result": task.result}
+    details = {"task_id": task_id, "status": task.status.value}
+    if task.status is TaskStatus.FAILED:
+        error = task.error.model_dump() if task.error else None
+        raise TaskFailed(f"task {task_id} failed", {**details, "error": error})
+    raise ResultNotReady(f"task {task_id} is {task.status.value}; it has no result yet", details)
+
+
+def list_tasks(
+    owner: str,
+    backend: Backend,
+    *,
+    limit: int,
+    cursor_text: str | None,
+    status: TaskStatus | None,
+    task_type: str | None,
+) -> dict[str, Any]:
+    start = cursor.decode(cursor_text, owner)
+    found, next_key = backend.store.list_by_owner(owner, limit=limit, start=start, status=status, task_type=task_type)
+    return {"items": [s.task.public() for s in found], "next_cursor": cursor.encode(next_key)}
+
+
+def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) -> TasklaneError:
+    if exc.current is None or exc.owner != owner:
+        return TaskNotFound(task_id)
+    return InvalidTransition(task_id, exc.current.status.value, action)
+
+
+def cancel_task(task_id: str, owner: str, backend: Backend) -> Task:
+    """pending → cancelled; a task already picked up cannot be cancelled."""
+    _require_id(task_id)
+    try:
+        stored = backend.store.cancel(task_id, owner, clock.now())
+    except TransitionRejected as exc:
+        raise _rejected(task_id, owner, exc, "cancel") from None
+    metrics_for(stored.task.priority, stored.task.task_type).add_count("TaskCancelled")
+    return stored.task
+
+
+def retry_task(task_id: str, owner: str, backend: Backend, correlation_id: str) -> Accepted:
+    """failed | cancelled → pending, with a fresh budget of attempts, and queue it again."""
+    _require_id(task_id)
+    now = clock.now()
+    try:
+        stored = backend.store.requeue(task_id, owner, now, _pending_sweep_at(backend, now, 0), correlation_id)
+    except TransitionRejected as exc:
+        raise _rejected(task_id, owner, exc, "retry") from None
+    task = stored.task
+    queued = True
+    try:
+        backend.queues.send(task.priority, _message(task, owner, correlation_id))
+    except (ClientError, BotoCoreError):
+        logger.exception("send failed; the reconciler will queue the task", extra={"task_id": task_id})
+        queued = False
+    metrics_for(task.priority, task.task_type).add_count("TaskRetried")
+    return Accepted(task, queued)
