@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The current UTC time at the millisecond precision tasklane stores."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def iso(moment: datetime) -> str:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane import aws
 from tasklane.errors import IdempotencyConflict
@@ -47,8 +48,11 @@ def _guarded() -> Callable[..., dict[str, Any]]:
     return run
 
 
-def once(route: str, owner: str, key: str, body: Any, action: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+def once(
+    route: str, owner: str, key: str, body: Any, action: Callable[[], dict[str, Any]], context: LambdaContext
+) -> tuple[dict[str, Any], bool]:
     """Run `action` once per (route, owner, key) within 24 h; the answer and whether it is a replay."""
+    _CONFIG.register_lambda_context(context)  # bounds how long an in-progress record blocks a retry
     try:
         answer = _guarded()(request={"route": route, "owner": owner, "key": key, "body": body}, action=action)
     except IdempotencyValidationError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -54,7 +54,7 @@ class BatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tasks: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+    tasks: list[Any] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
 
 class Task(BaseModel):
@@ -85,10 +85,29 @@ class TaskPage(BaseModel):
     next_cursor: str | None = None
 
 
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
 class BatchItemResult(BaseModel):
     index: int
     task: Task | None = None
-    error: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchItemResult]
+
+
+class TaskResult(BaseModel):
+    task_id: str
+    result: Any
+
+
+class Health(BaseModel):
+    status: str
 
 
 class TaskMessage(BaseModel):
@@ -101,6 +120,3 @@ class TaskMessage(BaseModel):
     # Lets the processor see, before it starts a task, whether the time left in its invocation is enough.
     timeout_seconds: int | None = None
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

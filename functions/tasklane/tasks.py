@@ -24,7 +24,7 @@ from tasklane.errors import (
 )
 from tasklane.ids import is_task_id, new_task_id
 from tasklane.lanes import Lane
-from tasklane.models import MAX_PAYLOAD_BYTES, SubmitRequest, Task, TaskMessage, TaskStatus
+from tasklane.models import MAX_PAYLOAD_BYTES, SubmitRequest, Task, TaskMessage, TaskPage, TaskResult, TaskStatus
 from tasklane.observability import logger, metrics_for
 from tasklane.registry import get_task_type
 from tasklane.store import StoredTask, TransitionRejected, new_item
@@ -111,7 +111,7 @@ def submit_task(request: SubmitRequest, owner: str, backend: Backend, correlatio
     return Accepted(task, queued)
 
 
-def submit_batch(items: list[dict[str, Any]], owner: str, backend: Backend, correlation_id: str | None) -> list[dict[str, Any]]:
+def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id: str | None) -> list[dict[str, Any]]:
     """Accept the valid items of a batch in bulk writes; answer per item, in order."""
     now = clock.now()
     results: list[dict[str, Any]] = [{} for _ in items]
@@ -149,7 +149,7 @@ def submit_batch(items: list[dict[str, Any]], owner: str, backend: Backend, corr
 
 def _validation_error(exc: ValidationError) -> dict[str, Any]:
     details = [
-        {"field": ".".join(map(str, err["loc"])) or "body", "message": err["msg"]} for err in exc.errors(include_url=False)
+        {"field": ".".join(map(str, err["loc"])) or "task", "message": err["msg"]} for err in exc.errors(include_url=False)
     ]
     return {"code": ValidationFailed.code, "message": "the task is not valid", "details": details}
 
@@ -162,10 +162,10 @@ def get_task(task_id: str, owner: str, backend: Backend) -> Task:
     return _owned(backend, owner, task_id).task
 
 
-def get_result(task_id: str, owner: str, backend: Backend) -> dict[str, Any]:
+def get_result(task_id: str, owner: str, backend: Backend) -> TaskResult:
     task = _owned(backend, owner, task_id).task
     if task.status is TaskStatus.COMPLETED:
-        return {"task_id": task_id, "result": task.result}
+        return TaskResult(task_id=task_id, result=task.result)
     details = {"task_id": task_id, "status": task.status.value}
     if task.status is TaskStatus.FAILED:
         error = task.error.model_dump() if task.error else None
@@ -181,10 +181,10 @@ def list_tasks(
     cursor_text: str | None,
     status: TaskStatus | None,
     task_type: str | None,
-) -> dict[str, Any]:
+) -> TaskPage:
     start = cursor.decode(cursor_text, owner)
     found, next_key = backend.store.list_by_owner(owner, limit=limit, start=start, status=status, task_type=task_type)
-    return {"items": [s.task.public() for s in found], "next_cursor": cursor.encode(next_key)}
+    return TaskPage(items=[s.task for s in found], next_cursor=cursor.encode(next_key))
 
 
 def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) -> TasklaneError:

@@ -1,5 +1,7 @@
 """ReconcilerFunction (scheduled): re-sends lost pending tasks and fails tasks stuck processing."""
 
+from typing import Any
+
 from dataclasses import asdict
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -10,5 +12,5 @@ from tasklane.recovery import reconcile
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return asdict(reconcile(backend()))

@@ -1,21 +1,21 @@
 """StatusFunction: the read-only API routes (its role cannot write)."""
 
-from aws_lambda_powertools.event_handler import Response
+from typing import Any
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.observability import logger
 from tasklane.routes.api import build_app, openapi_document
-from tasklane.routes.http import json_response
 from tasklane.routes.reads import router
 
 app = build_app(router)
 
 
 @app.get("/openapi.json", include_in_schema=False)
-def openapi() -> Response:
-    return json_response(200, openapi_document())
+def openapi() -> dict[str, Any]:
+    return openapi_document()
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

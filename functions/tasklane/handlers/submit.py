@@ -1,5 +1,7 @@
 """SubmitFunction: the API routes that create and change tasks."""
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.observability import logger
@@ -10,5 +12,5 @@ app = build_app(router)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

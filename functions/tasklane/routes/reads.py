@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from tasklane import tasks
 from tasklane.backend import backend
-from tasklane.models import TaskStatus
-from tasklane.routes.http import caller, json_response
+from tasklane.models import Health, Task, TaskPage, TaskResult, TaskStatus
+from tasklane.routes.http import caller
 
 router = Router()
 
 
-@router.get("/health", summary="Liveness")
-def health() -> Response:
-    return json_response(200, {"status": "ok"})
+@router.get("/health", summary="Liveness (no auth)")
+def health() -> Health:
+    return Health(status="ok")
 
 
 @router.get("/tasks", summary="List the caller's tasks, newest first")
@@ -27,18 +26,15 @@ def list_tasks(
     task_type: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
-) -> Response:
-    page = tasks.list_tasks(
-        caller(router), backend(), limit=limit, cursor_text=cursor, status=status, task_type=task_type
-    )
-    return json_response(200, page)
+) -> TaskPage:
+    return tasks.list_tasks(caller(router), backend(), limit=limit, cursor_text=cursor, status=status, task_type=task_type)
 
 
 @router.get("/tasks/<task_id>", summary="Read a task")
-def get_task(task_id: str) -> Response:
-    return json_response(200, tasks.get_task(task_id, caller(router), backend()).public())
+def get_task(task_id: str) -> Task:
+    return tasks.get_task(task_id, caller(router), backend())
 
 
 @router.get("/tasks/<task_id>/result", summary="Read a completed task's result")
-def get_result(task_id: str) -> Response:
-    return json_response(200, tasks.get_result(task_id, caller(router), backend()))
+def get_result(task_id: str) -> TaskResult:
+    return tasks.get_result(task_id, caller(router), backend())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
@@ -12,8 +12,8 @@ from tasklane import tasks
 from tasklane.backend import backend
 from tasklane.errors import PayloadTooLarge
 from tasklane.idempotency import once
-from tasklane.models import BatchRequest, SubmitRequest
-from tasklane.routes.http import caller, correlation_id, json_response, require_json
+from tasklane.models import BatchRequest, BatchResponse, SubmitRequest, Task
+from tasklane.routes.http import caller, correlation_id, require_json
 
 router = Router()
 
@@ -25,15 +25,15 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _accepted(task: dict[str, Any], queued: bool) -> Response:
-    headers = {"Location": f"/v1/tasks/{task['task_id']}"}
+def _accepted(task: Task, queued: bool) -> Response[Task]:
+    headers = {"Location": f"/v1/tasks/{task.task_id}"}
     if not queued:
         headers["Tasklane-Queued"] = "false"  # stored; the reconciler queues it within minutes
-    return json_response(202, task, headers)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=task, headers=headers)
 
 
 @router.post("/tasks", summary="Submit a task", responses={202: {"description": "The accepted task"}})
-def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response:
+def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Task]:
     require_json(router)
     owner, cid = caller(router), correlation_id(router)
 
@@ -44,14 +44,16 @@ def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: Idempoten
     if idempotency_key is None:
         answer = accept()
     else:
-        answer, replayed = once("submit", owner, idempotency_key, request.model_dump(mode="json"), accept)
+        answer, replayed = once("submit", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context)
         if replayed:
-            answer["task"] = tasks.get_task(answer["task"]["task_id"], owner, backend()).public()
-    return _accepted(answer["task"], answer["queued"])
+            return _accepted(tasks.get_task(answer["task"]["task_id"], owner, backend()), answer["queued"])
+    return _accepted(Task.model_validate(answer["task"]), answer["queued"])
 
 
 @router.post("/tasks/batch", summary="Submit up to 100 tasks", responses={202: {"description": "One result per item"}})
-def submit_batch(request: Annotated[BatchRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response:
+def submit_batch(
+    request: Annotated[BatchRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[BatchResponse]:
     require_json(router)
     size = len(router.current_event.body or "")
     if size > MAX_BATCH_BODY_BYTES:
@@ -64,16 +66,16 @@ def submit_batch(request: Annotated[BatchRequest, Body()], idempotency_key: Idem
     if idempotency_key is None:
         answer = accept()
     else:
-        answer, _ = once("batch", owner, idempotency_key, request.model_dump(mode="json"), accept)
-    return json_response(202, answer)
+        answer, _ = once("batch", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
 @router.delete("/tasks/<task_id>", summary="Cancel a pending task")
-def cancel(task_id: str) -> Response:
-    return json_response(200, tasks.cancel_task(task_id, caller(router), backend()).public())
+def cancel(task_id: str) -> Task:
+    return tasks.cancel_task(task_id, caller(router), backend())
 
 
 @router.post("/tasks/<task_id>/retry", summary="Retry a failed or cancelled task")
-def retry(task_id: str) -> Response:
+def retry(task_id: str) -> Response[Task]:
     accepted = tasks.retry_task(task_id, caller(router), backend(), correlation_id(router))
-    return _accepted(accepted.task.public(), accepted.queued)
+    return _accepted(accepted.task, accepted.queued)

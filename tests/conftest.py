@@ -1,0 +1,140 @@
+"""Fixtures: a moto account holding the template's tables and queues, and the handlers wired to it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+# No test may reach a real account.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105
+    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="tasklane",
+    POWERTOOLS_SERVICE_NAME="tasklane",
+    LANE="normal",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@dataclass
+class FakeContext:
+    """A Lambda context with a settable amount of time left."""
+
+    remaining_ms: int = 300_000
+    function_name: str = "tasklane-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tasklane-test"
+    aws_request_id: str = "5b3f2c9e-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Tasklane:
+    """The deployed system as a test sees it: the API handlers, the lanes and their processors."""
+
+    def __init__(self, stack: Any, session: Any) -> None:
+        from tasklane.handlers import dead_letter, processor, reconciler, status, submit
+
+        self.stack = stack
+        self.sqs = session.client("sqs")
+        self.dynamodb = session.client("dynamodb")
+        self.context = FakeContext()
+        self._submit, self._status = submit, status
+        self._processor, self._dead_letter, self._reconciler = processor, dead_letter, reconciler
+
+    def call(self, event: dict[str, Any]) -> Answer:
+        handler = self._status if event["httpMethod"] == "GET" else self._submit
+        response = handler.lambda_handler(event, self.context)
+        body = response.get("body")
+        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        for key, values in (response.get("multiValueHeaders") or {}).items():
+            headers[key.lower()] = values[-1]
+        return Answer(response["statusCode"], json.loads(body) if body else None, headers)
+
+    def queue_url(self, lane: str, dead: bool = False) -> str:
+        return self.stack.names[f"{lane.capitalize()}{'DeadLetter' if dead else ''}Queue"]
+
+    def receive(self, lane: str, dead: bool = False, max_messages: int = 10) -> list[dict[str, Any]]:
+        return self.sqs.receive_message(
+            QueueUrl=self.queue_url(lane, dead),
+            MaxNumberOfMessages=max_messages,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+
+    def process(self, lane: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Invoke the lane's processor on received messages and delete the ones it acknowledged,
+        as the event source mapping does."""
+        from tests.events import sqs_event
+
+        self._processor.LANE = self._processor.Lane(lane)
+        response = self._processor.lambda_handler(sqs_event(messages), self.context)
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=self.queue_url(lane), ReceiptHandle=message["ReceiptHandle"])
+        return response
+
+    def drain(self, lane: str) -> int:
+        """Process every message now visible on a lane; returns how many were delivered."""
+        delivered = 0
+        while messages := self.receive(lane):
+            delivered += len(messages)
+            self.process(lane, messages)
+        return delivered
+
+    def dead_letters(self, lane: str) -> dict[str, Any]:
+        from tests.events import sqs_event
+
+        messages = self.receive(lane, dead=True)
+        return self._dead_letter.lambda_handler(sqs_event(messages, "dead_letter"), self.context)
+
+    def reconcile(self) -> dict[str, Any]:
+        from tests.events import event
+
+        return self._reconciler.lambda_handler(event("reconciler"), self.context)
+
+    def item(self, task_id: str) -> dict[str, Any]:
+        return self.dynamodb.get_item(TableName=self.stack.names["TasksTable"], Key={"task_id": {"S": task_id}})["Item"]
+
+
+def _reset_caches() -> None:
+    from tasklane import aws, backend, idempotency, settings
+
+    aws.reset()
+    settings.settings.cache_clear()
+    backend.backend.cache_clear()
+    idempotency._guarded.cache_clear()
+
+
+@pytest.fixture
+def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
+    from moto import mock_aws
+
+    from tests import cfn
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        stack = cfn.build(session)
+        for key, value in stack.environment().items():
+            monkeypatch.setenv(key, value)
+        _reset_caches()
+        yield Tasklane(stack, session)
+    _reset_caches()
