@@ -11,6 +11,8 @@ from tasklane.models import TaskError, TaskMessage, TaskStatus
 from tasklane.observability import logger, metrics_for
 from tasklane.store import SweepEntry, TransitionRejected
 
+MIN_RESEND_INTERVAL_SECONDS = 60
+
 
 def fail_dead_letter(body: str, backend: Backend) -> None:
     """Mark the task of a dead-lettered message failed, unless it already finished."""
@@ -65,7 +67,7 @@ def reconcile(backend: Backend) -> SweepReport:
 def _requeue(entry: SweepEntry, backend: Backend, now: int, report: SweepReport) -> None:
     # Look again after as long as the task has waited: a deep backlog is not re-sent every run.
     age = now - clock.epoch(entry.created_at)
-    if not backend.store.claim_sweep(entry, now + max(backend.settings.pending_grace_seconds, age)):
+    if not backend.store.claim_sweep(entry, now + max(MIN_RESEND_INTERVAL_SECONDS, backend.settings.pending_grace_seconds, age)):
         report.skipped += 1
         return
     message = TaskMessage(

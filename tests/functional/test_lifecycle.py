@@ -1,0 +1,296 @@
+"""The task lifecycle through the processor, dead-letter and reconciler handlers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.events import ALICE, api_event
+
+
+def submit(tasklane, task_type="echo", payload=None, **fields):
+    body = {"task_type": task_type, "payload": payload or {}, **fields}
+    answer = tasklane.call(api_event("submit_task", body=body, headers={"Idempotency-Key": None}))
+    assert answer.status == 202, answer.body
+    return answer
+
+
+def get(tasklane, task_id):
+    return tasklane.call(api_event("get_task", task_id=task_id)).body
+
+
+def redeliver_now(tasklane, lane, messages):
+    for message in messages:
+        tasklane.sqs.change_message_visibility(QueueUrl=tasklane.queue_url(lane), ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+
+
+@pytest.fixture
+def visibility_calls(monkeypatch):
+    """Every visibility timeout the processor sets, in order."""
+    from tasklane.queue import LaneQueues
+
+    calls: list[int] = []
+    original = LaneQueues.set_visibility
+
+    def spy(self, lane, receipt_handle, seconds):
+        calls.append(seconds)
+        return original(self, lane, receipt_handle, seconds)
+
+    monkeypatch.setattr(LaneQueues, "set_visibility", spy)
+    return calls
+
+
+def test_a_task_goes_pending_processing_completed(tasklane):
+    task_id = submit(tasklane, "compute", {"n": 1_000_000}).body["task_id"]
+    assert get(tasklane, task_id)["status"] == "pending"
+    tasklane.drain("normal")
+    task = get(tasklane, task_id)
+    assert task["status"] == "completed"
+    assert task["result"] == 499999500000
+    assert task["attempts"] == 1
+    assert task["created_at"] <= task["started_at"] <= task["finished_at"]
+    assert "expires_at" in tasklane.item(task_id)  # finished tasks expire after the retention period
+    assert "sweep_at" not in tasklane.item(task_id)  # and leave the reconciler's index
+
+
+def test_the_same_message_delivered_twice_runs_the_task_once(tasklane):
+    task_id = submit(tasklane, "send_email", {"to": "ada@example.com", "subject": "hi"}).body["task_id"]
+    message = tasklane.receive("normal")
+    duplicate = [dict(message[0], MessageId="duplicate-delivery")]
+    tasklane.process("normal", message)
+    finished = get(tasklane, task_id)
+    response = tasklane.process("normal", duplicate)
+    assert response["batchItemFailures"] == []  # acknowledged
+    assert get(tasklane, task_id) == finished
+    assert finished["attempts"] == 1
+
+
+def test_a_duplicate_while_the_task_runs_is_deferred_not_run(tasklane, visibility_calls):
+    task_id = submit(tasklane).body["task_id"]
+    message = tasklane.receive("normal")[0]
+    from tasklane import clock
+    from tasklane.backend import backend
+
+    now = clock.now()
+    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60, clock.epoch(now) + 600)
+    response = tasklane.process("normal", [message])
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [message["MessageId"]]
+    assert 55 <= visibility_calls[-1] <= 62  # until the running attempt's lease ends
+    assert get(tasklane, task_id)["attempts"] == 1
+
+
+def test_a_cancel_before_the_processor_wins_and_the_task_never_runs(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    assert tasklane.call(api_event("cancel_task", task_id=task_id)).status == 200
+    tasklane.drain("normal")
+    task = get(tasklane, task_id)
+    assert task["status"] == "cancelled"
+    assert task["attempts"] == 0
+    assert task["started_at"] is None
+
+
+def test_a_cancel_after_the_processor_claimed_the_task_is_409(tasklane):
+    task_id = submit(tasklane, "sleep", {"seconds": 0}).body["task_id"]
+    from tasklane import clock
+    from tasklane.backend import backend
+
+    now = clock.now()
+    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60, clock.epoch(now) + 600)
+    answer = tasklane.call(api_event("cancel_task", task_id=task_id))
+    assert answer.status == 409
+    assert answer.body["error"]["details"]["status"] == "processing"
+
+
+def test_a_failing_task_is_retried_with_growing_backoff_then_failed(tasklane, visibility_calls):
+    task_id = submit(tasklane, "fail", {"message": "boom"}, max_attempts=4).body["task_id"]
+    for attempt in range(1, 5):
+        messages = tasklane.receive("normal")
+        assert len(messages) == 1, f"attempt {attempt} was not redelivered"
+        response = tasklane.process("normal", messages)
+        task = get(tasklane, task_id)
+        assert task["attempts"] == attempt
+        assert task["error"] == {"type": "IntentionalFailure", "message": "boom"}
+        if attempt < 4:
+            assert task["status"] == "pending"
+            assert response["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
+            redeliver_now(tasklane, "normal", messages)
+    assert task["status"] == "failed"
+    assert task["attempts"] == task["max_attempts"] == 4
+    assert len(visibility_calls) == 3
+    assert visibility_calls == sorted(visibility_calls)
+    assert visibility_calls[-1] > visibility_calls[0]
+    assert tasklane.receive("normal") == []
+
+
+def test_a_task_that_succeeds_on_a_later_attempt_completes(tasklane):
+    task_id = submit(tasklane, "fail", {"succeed_on_attempt": 2}).body["task_id"]
+    messages = tasklane.receive("normal")
+    tasklane.process("normal", messages)
+    redeliver_now(tasklane, "normal", messages)
+    tasklane.drain("normal")
+    task = get(tasklane, task_id)
+    assert task["status"] == "completed"
+    assert task["result"] == {"succeeded_on_attempt": 2}
+    assert task["error"] is None
+
+
+def test_a_retry_on_the_last_receive_before_the_dlq_continues_on_a_fresh_message(tasklane, visibility_calls):
+    """maxReceiveCount (5) counts crashes: a task with 10 attempts must not reach the DLQ on its 5th."""
+    task_id = submit(tasklane, "fail", max_attempts=10).body["task_id"]
+    message = tasklane.receive("normal")[0]
+    message["Attributes"]["ApproximateReceiveCount"] = "4"
+    response = tasklane.process("normal", [message])
+    assert response["batchItemFailures"] == []  # this delivery is acknowledged...
+    assert visibility_calls == []
+    attributes = tasklane.sqs.get_queue_attributes(QueueUrl=tasklane.queue_url("normal"), AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"  # ...and a fresh one waits out the backoff
+    task = get(tasklane, task_id)
+    assert (task["status"], task["attempts"]) == ("pending", 1)
+
+
+def test_a_task_over_its_timeout_fails_that_attempt(tasklane):
+    task_id = submit(tasklane, "sleep", {"seconds": 5}, timeout_seconds=1, max_attempts=1).body["task_id"]
+    tasklane.drain("normal")
+    task = get(tasklane, task_id)
+    assert task["status"] == "failed"
+    assert task["error"]["type"] == "TaskTimedOut"
+    assert task["attempts"] == 1
+
+
+def test_progress_is_recorded_while_a_task_runs(tasklane):
+    task_id = submit(tasklane, "generate_report", {"report": "sales", "rows": 1000}).body["task_id"]
+    tasklane.drain("normal")
+    task = get(tasklane, task_id)
+    assert task["status"] == "completed"
+    assert task["progress"] == {"percent": 100.0, "message": "section 5 of 5"}
+
+
+def test_a_delivery_without_enough_time_left_is_put_back_unstarted(tasklane, visibility_calls):
+    task_id = submit(tasklane, "sleep", {"seconds": 0}, timeout_seconds=120).body["task_id"]
+    tasklane.context.remaining_ms = 60_000
+    messages = tasklane.receive("normal")
+    response = tasklane.process("normal", messages)
+    assert len(response["batchItemFailures"]) == 1
+    assert visibility_calls == [0]
+    assert get(tasklane, task_id)["attempts"] == 0
+
+
+def test_a_crashed_run_is_taken_over_once_its_lease_expires(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    from tasklane import clock
+    from tasklane.backend import backend
+
+    now = clock.now()
+    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) - 1, clock.epoch(now) + 600)  # lease over
+    tasklane.drain("normal")
+    task = get(tasklane, task_id)
+    assert task["status"] == "completed"
+    assert task["attempts"] == 2
+
+
+def test_malformed_messages_are_acknowledged_without_poisoning_the_batch(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    good = tasklane.receive("normal")[0]
+    bad = [
+        {"Body": "not json", "ReceiptHandle": "r1", "MessageId": "m1"},
+        {"Body": json.dumps({"task_id": "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "owner": ALICE, "attempt": 1}), "ReceiptHandle": "r2", "MessageId": "m2"},
+        {"Body": json.dumps({"task_id": task_id, "owner": "arn:aws:iam::123456789012:user/mallory", "attempt": 1}), "ReceiptHandle": "r3", "MessageId": "m3"},
+    ]
+    from tests.events import sqs_event
+
+    response = tasklane._processor.lambda_handler(sqs_event([*bad, good]), tasklane.context)
+    assert response["batchItemFailures"] == []
+    assert get(tasklane, task_id)["status"] == "completed"
+
+
+def test_a_batch_where_every_record_is_deferred_is_answered_not_raised(tasklane, visibility_calls):
+    for _ in range(3):
+        submit(tasklane, "sleep", {"seconds": 0}, timeout_seconds=200)
+    tasklane.context.remaining_ms = 10_000
+    messages = tasklane.receive("normal")
+    response = tasklane.process("normal", messages)
+    assert len(response["batchItemFailures"]) == 3
+
+
+def test_a_dead_letter_marks_its_task_failed_with_the_reason(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    message = tasklane.receive("normal")[0]
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
+    response = tasklane.dead_letters("normal")
+    assert response["batchItemFailures"] == []
+    task = get(tasklane, task_id)
+    assert task["status"] == "failed"
+    assert task["error"]["type"] == "DeadLettered"
+    assert "5 times" in task["error"]["message"]
+
+
+def test_a_dead_letter_of_a_finished_task_changes_nothing(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    message = tasklane.receive("normal")[0]
+    tasklane.process("normal", [message])
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
+    tasklane.dead_letters("normal")
+    assert get(tasklane, task_id)["status"] == "completed"
+
+
+def test_a_failed_send_is_answered_honestly_and_the_reconciler_queues_the_task_once(tasklane, monkeypatch):
+    from tasklane.queue import LaneQueues
+
+    def broken_send(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "SQS is down"}}, "SendMessage")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LaneQueues, "send", broken_send)
+        answer = submit(tasklane)
+    assert answer.status == 202
+    assert answer.headers["tasklane-queued"] == "false"
+    task_id = answer.body["task_id"]
+    assert tasklane.receive("normal") == []
+    assert tasklane.reconcile()["requeued"] == 0  # not due yet: it may still be on its way
+    _make_due(tasklane, task_id)
+    first, second = tasklane.reconcile(), tasklane.reconcile()
+    assert (first["requeued"], second["requeued"]) == (1, 0)
+    messages = tasklane.receive("normal")
+    assert len(messages) == 1
+    tasklane.process("normal", messages)
+    assert get(tasklane, task_id)["status"] == "completed"
+
+
+def test_the_reconciler_fails_a_task_stuck_processing_past_its_deadline(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    tasklane.receive("normal")  # the message is lost with the crashed run
+    from tasklane import clock
+    from tasklane.backend import backend
+
+    now = clock.now()
+    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) - 100, clock.epoch(now) - 1)
+    assert tasklane.reconcile()["failed"] == 1
+    assert tasklane.reconcile()["failed"] == 0
+    task = get(tasklane, task_id)
+    assert task["status"] == "failed"
+    assert task["error"]["type"] == "TaskStuck"
+
+
+def test_an_explicit_retry_runs_a_failed_task_again_with_fresh_attempts(tasklane):
+    task_id = submit(tasklane, "fail", max_attempts=1).body["task_id"]
+    tasklane.drain("normal")
+    assert get(tasklane, task_id)["status"] == "failed"
+    answer = tasklane.call(api_event("retry_task", task_id=task_id))
+    assert answer.status == 202
+    assert answer.body["attempts"] == 0
+    assert answer.body["error"] is None
+    tasklane.drain("normal")
+    task = get(tasklane, task_id)
+    assert task["status"] == "failed"
+    assert task["attempts"] == 1
+
+
+def _make_due(tasklane, task_id):
+    tasklane.dynamodb.update_item(
+        TableName=tasklane.stack.names["TasksTable"],
+        Key={"task_id": {"S": task_id}},
+        UpdateExpression="SET sweep_at = :past",
+        ExpressionAttributeValues={":past": {"N": "0"}},
+    )
