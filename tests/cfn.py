@@ -36,7 +36,7 @@ _Loader.add_multi_constructor("!", _intrinsic)
 
 @cache
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    return yaml.load(TEMPLATE.read_text(), Loader=_Loader)
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
@@ -82,7 +82,11 @@ def build(session: Any) -> Stack:
     dynamodb, sqs = session.client("dynamodb"), session.client("sqs")
     for name, resource in resources("AWS::DynamoDB::Table").items():
         props = resource["Properties"]
-        args = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes") if k in props}
+        args = {
+            k: props[k]
+            for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
+            if k in props
+        }
         table = dynamodb.create_table(TableName=f"tasklane-{name}", **args)["TableDescription"]
         stack.names[name], stack.arns[name] = table["TableName"], table["TableArn"]
     queues = resources("AWS::SQS::Queue")

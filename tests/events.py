@@ -64,6 +64,8 @@ def sqs_event(messages: list[dict[str, Any]], name: str = "processor") -> dict[s
         record["body"] = message["Body"]
         record["receiptHandle"] = message["ReceiptHandle"]
         record["messageId"] = message["MessageId"]
-        record["attributes"]["ApproximateReceiveCount"] = message.get("Attributes", {}).get("ApproximateReceiveCount", "1")
+        record["attributes"]["ApproximateReceiveCount"] = message.get("Attributes", {}).get(
+            "ApproximateReceiveCount", "1"
+        )
         records.append(record)
     return {"Records": records}

@@ -160,7 +160,9 @@ def _not_claimed(
     logger.warning("lane message not claimed", extra={"status": task.status.value, "attempts": task.attempts})
 
 
-def _run(stored: StoredTask, message: TaskMessage, delivery: Delivery, lane: Lane, backend: Backend, now: datetime) -> None:
+def _run(
+    stored: StoredTask, message: TaskMessage, delivery: Delivery, lane: Lane, backend: Backend, now: datetime
+) -> None:
     task = stored.task
     attempt = task.attempts
     metrics = metrics_for(lane, task.task_type)
@@ -200,7 +202,13 @@ def _run(stored: StoredTask, message: TaskMessage, delivery: Delivery, lane: Lan
 
 
 def _after_error(
-    stored: StoredTask, message: TaskMessage, delivery: Delivery, lane: Lane, backend: Backend, attempt: int, error: TaskError
+    stored: StoredTask,
+    message: TaskMessage,
+    delivery: Delivery,
+    lane: Lane,
+    backend: Backend,
+    attempt: int,
+    error: TaskError,
 ) -> None:
     task = stored.task
     if attempt >= task.max_attempts:

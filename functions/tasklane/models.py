@@ -119,4 +119,3 @@ class TaskMessage(BaseModel):
     correlation_id: str | None = None
     # Lets the processor see, before it starts a task, whether the time left in its invocation is enough.
     timeout_seconds: int | None = None
-

@@ -67,7 +67,9 @@ def reconcile(backend: Backend) -> SweepReport:
 def _requeue(entry: SweepEntry, backend: Backend, now: int, report: SweepReport) -> None:
     # Look again after as long as the task has waited: a deep backlog is not re-sent every run.
     age = now - clock.epoch(entry.created_at)
-    if not backend.store.claim_sweep(entry, now + max(MIN_RESEND_INTERVAL_SECONDS, backend.settings.pending_grace_seconds, age)):
+    if not backend.store.claim_sweep(
+        entry, now + max(MIN_RESEND_INTERVAL_SECONDS, backend.settings.pending_grace_seconds, age)
+    ):
         report.skipped += 1
         return
     message = TaskMessage(

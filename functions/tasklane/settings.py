@@ -40,7 +40,7 @@ class Settings:
 
 
 # Every variable Settings.from_env reads; the template test checks each is set.
-REQUIRED_ENV = ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME") + tuple(f"{lane.name}_QUEUE_URL" for lane in Lane)
+REQUIRED_ENV = ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", *(f"{lane.name}_QUEUE_URL" for lane in Lane))
 
 
 @cache

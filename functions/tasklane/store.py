@@ -267,7 +267,7 @@ class TaskStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            item = exc.response.get("Item")
+            item: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
             raise TransitionRejected(to_stored(item) if item else None) from None
         return to_stored(response["Attributes"])
 

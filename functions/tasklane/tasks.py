@@ -18,8 +18,8 @@ from tasklane.errors import (
     PayloadTooLarge,
     ResultNotReady,
     TaskFailed,
-    TaskNotFound,
     TasklaneError,
+    TaskNotFound,
     ValidationFailed,
 )
 from tasklane.ids import is_task_id, new_task_id
@@ -56,7 +56,8 @@ def prepare(request: SubmitRequest, backend: Backend, now: datetime) -> Task:
     size = len(json.dumps(request.payload, separators=(",", ":")).encode())
     if size > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(
-            f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}", {"field": "payload", "limit": MAX_PAYLOAD_BYTES}
+            f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+            {"field": "payload", "limit": MAX_PAYLOAD_BYTES},
         )
     task_type = get_task_type(request.task_type)
     payload = task_type.parse_payload(request.payload)
@@ -99,7 +100,9 @@ def submit_task(request: SubmitRequest, owner: str, backend: Backend, correlatio
     """Store the task, then queue its message; a failed send is left to the reconciler."""
     now = clock.now()
     task = prepare(request, backend, now)
-    item = new_item(task, owner, correlation_id, _pending_sweep_at(backend, now, task.delay_seconds), backend.store.sweep_shards)
+    item = new_item(
+        task, owner, correlation_id, _pending_sweep_at(backend, now, task.delay_seconds), backend.store.sweep_shards
+    )
     backend.store.put_new(item)
     queued = True
     try:
@@ -131,7 +134,11 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
         if task.task_id in unwritten:
             results[index] = {
                 "index": index,
-                "error": {"code": "not_stored", "message": "the task could not be stored; submit it again", "details": None},
+                "error": {
+                    "code": "not_stored",
+                    "message": "the task could not be stored; submit it again",
+                    "details": None,
+                },
             }
             continue
         results[index] = {"index": index, "task": task.public()}
@@ -149,7 +156,8 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
 
 def _validation_error(exc: ValidationError) -> dict[str, Any]:
     details = [
-        {"field": ".".join(map(str, err["loc"])) or "task", "message": err["msg"]} for err in exc.errors(include_url=False)
+        {"field": ".".join(map(str, err["loc"])) or "task", "message": err["msg"]}
+        for err in exc.errors(include_url=False)
     ]
     return {"code": ValidationFailed.code, "message": "the task is not valid", "details": details}
 

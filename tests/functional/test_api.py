@@ -14,7 +14,9 @@ UNKNOWN_ID = "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
 
 def submit(tasklane, body=None, owner=ALICE, headers=None):
     body = body or {"task_type": "echo", "payload": {"x": 1}}
-    return tasklane.call(api_event("submit_task", owner=owner, body=body, headers={"Idempotency-Key": None, **(headers or {})}))
+    return tasklane.call(
+        api_event("submit_task", owner=owner, body=body, headers={"Idempotency-Key": None, **(headers or {})})
+    )
 
 
 def assert_error(answer, status, code):
@@ -47,8 +49,20 @@ def test_get_returns_every_documented_field(tasklane):
     answer = tasklane.call(api_event("get_task", task_id=task_id))
     assert answer.status == 200
     assert set(answer.body) >= {
-        "task_id", "task_type", "priority", "status", "payload", "result", "error", "progress", "attempts",
-        "max_attempts", "created_at", "started_at", "finished_at", "updated_at",
+        "task_id",
+        "task_type",
+        "priority",
+        "status",
+        "payload",
+        "result",
+        "error",
+        "progress",
+        "attempts",
+        "max_attempts",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
     }
     assert answer.body["payload"] == {"x": 1}
 
@@ -91,13 +105,19 @@ def test_malformed_json_is_400(tasklane):
 
 
 def test_deeply_nested_json_is_a_client_error(tasklane):
-    answer = tasklane.call(api_event("submit_task", raw_body="[" * 100_000 + "]" * 100_000, headers={"Idempotency-Key": None}))
+    answer = tasklane.call(
+        api_event("submit_task", raw_body="[" * 100_000 + "]" * 100_000, headers={"Idempotency-Key": None})
+    )
     assert 400 <= answer.status < 500
 
 
 def test_a_body_that_is_not_json_is_415(tasklane):
     answer = tasklane.call(
-        api_event("submit_task", raw_body="task_type=echo", headers={"Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": None})
+        api_event(
+            "submit_task",
+            raw_body="task_type=echo",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": None},
+        )
     )
     assert_error(answer, 415, "unsupported_media_type")
 
@@ -155,7 +175,11 @@ def test_listing_filters_by_status_and_type_and_pages_with_a_cursor(tasklane):
 
 @pytest.mark.parametrize(
     "cursor",
-    ["garbage!", base64.urlsafe_b64encode(b'{"k": "2026-01-01T00:00:00.000Z#nope"}').decode(), base64.urlsafe_b64encode(b"[1]").decode()],
+    [
+        "garbage!",
+        base64.urlsafe_b64encode(b'{"k": "2026-01-01T00:00:00.000Z#nope"}').decode(),
+        base64.urlsafe_b64encode(b"[1]").decode(),
+    ],
 )
 def test_a_tampered_cursor_is_400(tasklane, cursor):
     assert_error(tasklane.call(api_event("list_tasks", query={"cursor": cursor})), 400, "bad_request")
@@ -248,7 +272,14 @@ def test_batch_of_100_completes(tasklane):
 def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
     assert tasklane.call(api_event("health", owner=None)).body == {"status": "ok"}
     document = tasklane.call(api_event("openapi")).body
-    assert set(document["paths"]) == {"/tasks", "/tasks/batch", "/tasks/{task_id}", "/tasks/{task_id}/result", "/tasks/{task_id}/retry", "/health"}
+    assert set(document["paths"]) == {
+        "/tasks",
+        "/tasks/batch",
+        "/tasks/{task_id}",
+        "/tasks/{task_id}/result",
+        "/tasks/{task_id}/retry",
+        "/health",
+    }
     assert "SubmitRequest" in document["components"]["schemas"]
 
 

@@ -23,7 +23,9 @@ def get(tasklane, task_id):
 
 def redeliver_now(tasklane, lane, messages):
     for message in messages:
-        tasklane.sqs.change_message_visibility(QueueUrl=tasklane.queue_url(lane), ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        tasklane.sqs.change_message_visibility(
+            QueueUrl=tasklane.queue_url(lane), ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
 
 
 @pytest.fixture
@@ -144,7 +146,9 @@ def test_a_retry_on_the_last_receive_before_the_dlq_continues_on_a_fresh_message
     response = tasklane.process("normal", [message])
     assert response["batchItemFailures"] == []  # this delivery is acknowledged...
     assert visibility_calls == []
-    attributes = tasklane.sqs.get_queue_attributes(QueueUrl=tasklane.queue_url("normal"), AttributeNames=["All"])["Attributes"]
+    attributes = tasklane.sqs.get_queue_attributes(QueueUrl=tasklane.queue_url("normal"), AttributeNames=["All"])[
+        "Attributes"
+    ]
     assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"  # ...and a fresh one waits out the backoff
     task = get(tasklane, task_id)
     assert (task["status"], task["attempts"]) == ("pending", 1)
@@ -195,8 +199,16 @@ def test_malformed_messages_are_acknowledged_without_poisoning_the_batch(tasklan
     good = tasklane.receive("normal")[0]
     bad = [
         {"Body": "not json", "ReceiptHandle": "r1", "MessageId": "m1"},
-        {"Body": json.dumps({"task_id": "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "owner": ALICE, "attempt": 1}), "ReceiptHandle": "r2", "MessageId": "m2"},
-        {"Body": json.dumps({"task_id": task_id, "owner": "arn:aws:iam::123456789012:user/mallory", "attempt": 1}), "ReceiptHandle": "r3", "MessageId": "m3"},
+        {
+            "Body": json.dumps({"task_id": "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "owner": ALICE, "attempt": 1}),
+            "ReceiptHandle": "r2",
+            "MessageId": "m2",
+        },
+        {
+            "Body": json.dumps({"task_id": task_id, "owner": "arn:aws:iam::123456789012:user/mallory", "attempt": 1}),
+            "ReceiptHandle": "r3",
+            "MessageId": "m3",
+        },
     ]
     from tests.events import sqs_event
 

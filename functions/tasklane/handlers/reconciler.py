@@ -1,8 +1,7 @@
 """ReconcilerFunction (scheduled): re-sends lost pending tasks and fails tasks stuck processing."""
 
-from typing import Any
-
 from dataclasses import asdict
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

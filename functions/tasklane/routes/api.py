@@ -26,8 +26,10 @@ def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them."""
     from tasklane.routes import reads, writes
 
-    document: dict[str, Any] = build_app(writes.router, reads.router).get_openapi_schema(
-        title=TITLE, version=VERSION, description="A serverless task queue for AWS"
-    ).model_dump(mode="json", by_alias=True, exclude_none=True)
+    document: dict[str, Any] = (
+        build_app(writes.router, reads.router)
+        .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")
+        .model_dump(mode="json", by_alias=True, exclude_none=True)
+    )
     document["paths"].pop("/openapi.json", None)
     return document

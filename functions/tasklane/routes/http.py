@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from tasklane.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType
 from tasklane.observability import logger
 from tasklane.settings import settings
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
@@ -24,13 +26,17 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response[Any]:
     return json_response(status, {"error": {"code": code, "message": message, "details": details}})
 
 
-def caller(app: APIGatewayRestResolver) -> str:
+def _event(app: BaseRouter) -> APIGatewayProxyEvent:
+    return cast(APIGatewayProxyEvent, app.current_event)
+
+
+def caller(app: BaseRouter) -> str:
     """The task owner: the API key id or the IAM principal API Gateway authenticated, never the body."""
-    identity = app.current_event.request_context.identity
+    identity = _event(app).request_context.identity
     if settings().auth_mode == "api_key":
         owner = identity.api_key_id
     else:
@@ -40,11 +46,11 @@ def caller(app: APIGatewayRestResolver) -> str:
     return owner
 
 
-def correlation_id(app: APIGatewayRestResolver) -> str:
-    return app.current_event.request_context.request_id or app.lambda_context.aws_request_id
+def correlation_id(app: BaseRouter) -> str:
+    return _event(app).request_context.request_id or app.lambda_context.aws_request_id
 
 
-def require_json(app: APIGatewayRestResolver) -> None:
+def require_json(app: BaseRouter) -> None:
     content_type = (app.current_event.headers or {}).get("content-type") or ""
     for name, value in (app.current_event.headers or {}).items():
         if name.lower() == "content-type":
@@ -64,11 +70,11 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
     """Map every error to {"error": {code, message, details}} with its status, in one place."""
 
     @app.exception_handler(TasklaneError)
-    def domain_error(exc: TasklaneError) -> Response:
+    def domain_error(exc: TasklaneError) -> Response[Any]:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    def invalid_request(exc: RequestValidationError) -> Response:
+    def invalid_request(exc: RequestValidationError) -> Response[Any]:
         try:
             require_json(app)
         except UnsupportedMediaType as media:
@@ -80,14 +86,14 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is not valid", details)
 
     @app.exception_handler(RecursionError)
-    def too_deep(exc: RecursionError) -> Response:
+    def too_deep(exc: RecursionError) -> Response[Any]:
         return domain_error(BadRequest("the body is nested too deeply"))
 
     @app.exception_handler(NotFoundError)
-    def no_route(exc: NotFoundError) -> Response:
+    def no_route(exc: NotFoundError) -> Response[Any]:
         return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
 
     @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response:
+    def unexpected(exc: Exception) -> Response[Any]:
         logger.exception("unhandled error")
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged")

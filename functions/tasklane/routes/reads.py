@@ -27,7 +27,9 @@ def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> TaskPage:
-    return tasks.list_tasks(caller(router), backend(), limit=limit, cursor_text=cursor, status=status, task_type=task_type)
+    return tasks.list_tasks(
+        caller(router), backend(), limit=limit, cursor_text=cursor, status=status, task_type=task_type
+    )
 
 
 @router.get("/tasks/<task_id>", summary="Read a task")

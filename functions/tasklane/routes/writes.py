@@ -44,7 +44,9 @@ def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: Idempoten
     if idempotency_key is None:
         answer = accept()
     else:
-        answer, replayed = once("submit", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context)
+        answer, replayed = once(
+            "submit", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context
+        )
         if replayed:
             return _accepted(tasks.get_task(answer["task"]["task_id"], owner, backend()), answer["queued"])
     return _accepted(Task.model_validate(answer["task"]), answer["queued"])
@@ -57,7 +59,9 @@ def submit_batch(
     require_json(router)
     size = len(router.current_event.body or "")
     if size > MAX_BATCH_BODY_BYTES:
-        raise PayloadTooLarge(f"batch body is {size} bytes; the limit is {MAX_BATCH_BODY_BYTES}", {"limit": MAX_BATCH_BODY_BYTES})
+        raise PayloadTooLarge(
+            f"batch body is {size} bytes; the limit is {MAX_BATCH_BODY_BYTES}", {"limit": MAX_BATCH_BODY_BYTES}
+        )
     owner, cid = caller(router), correlation_id(router)
 
     def accept() -> dict[str, Any]:
@@ -66,8 +70,12 @@ def submit_batch(
     if idempotency_key is None:
         answer = accept()
     else:
-        answer, _ = once("batch", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context)
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=answer)
+        answer, _ = once(
+            "batch", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context
+        )
+    return Response(
+        status_code=202, content_type=content_types.APPLICATION_JSON, body=BatchResponse.model_validate(answer)
+    )
 
 
 @router.delete("/tasks/<task_id>", summary="Cancel a pending task")

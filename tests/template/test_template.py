@@ -1,0 +1,124 @@
+"""template.yaml: it lints, it wires every handler, and every role is least-privilege."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+
+import pytest
+
+from tasklane.settings import REQUIRED_ENV
+from tests import cfn
+
+FUNCTIONS = cfn.resources("AWS::Serverless::Function")
+WRITE_ACTIONS = ("Put", "Update", "Delete", "BatchWrite", "Send", "Create", "Write", "Change")
+
+
+def test_cfn_lint_passes():
+    cfn_lint = str(cfn.ROOT / ".venv/bin/cfn-lint") if (cfn.ROOT / ".venv/bin/cfn-lint").exists() else "cfn-lint"
+    result = subprocess.run([cfn_lint, str(cfn.TEMPLATE)], check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("sam") is None and not (cfn.ROOT / ".venv/bin/sam").exists(), reason="SAM CLI absent")
+def test_sam_validate_lint_passes():
+    sam = shutil.which("sam") or str(cfn.ROOT / ".venv/bin/sam")
+    result = subprocess.run(
+        [sam, "validate", "--lint", "--template-file", str(cfn.TEMPLATE), "--region", "us-east-1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={"SAM_CLI_TELEMETRY": "0", "PATH": "/usr/bin:/bin", "HOME": str(cfn.ROOT)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_handler_imports_and_exists(name, monkeypatch):
+    module_name, function = FUNCTIONS[name]["Properties"]["Handler"].rsplit(".", 1)
+    monkeypatch.setenv("LANE", "high")
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, function))
+
+
+def test_every_setting_the_code_reads_is_set_for_every_function():
+    variables = cfn.template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert set(REQUIRED_ENV) <= set(variables)
+    for name, function in FUNCTIONS.items():
+        if function["Properties"]["Handler"].endswith("processor.lambda_handler"):
+            assert function["Properties"]["Environment"]["Variables"]["LANE"] in ("high", "normal", "low"), name
+
+
+def _statements(function):
+    for policy in function["Properties"].get("Policies", []):
+        yield from policy["Statement"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_role_has_a_wildcard_action_or_a_wildcard_data_resource(name):
+    for statement in _statements(FUNCTIONS[name]):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), (name, actions)
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "*" not in resources, name
+
+
+def test_the_status_function_cannot_write():
+    actions = [a for s in _statements(FUNCTIONS["StatusFunction"]) for a in s["Action"]]
+    assert actions
+    assert not [a for a in actions if any(w in a.split(":")[1] for w in WRITE_ACTIONS)]
+
+
+LANES = ("High", "Normal", "Low")
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_each_lane_has_a_queue_a_dlq_and_a_processor_wired_as_specified(lane):
+    resources = cfn.template()["Resources"]
+    queue = resources[f"{lane}Queue"]["Properties"]
+    dlq = resources[f"{lane}DeadLetterQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    events = resources[f"{lane}ProcessorFunction"]["Properties"]["Events"]["Lane"]["Properties"]
+    assert events["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert events["ScalingConfig"]["MaximumConcurrency"] == {"Ref": f"{lane}LaneConcurrency"}
+    assert events["Queue"] == {"Fn::GetAtt": [f"{lane}Queue", "Arn"]}
+
+
+def test_lane_concurrency_defaults_are_10_5_2():
+    params = cfn.template()["Parameters"]
+    assert [params[f"{lane}LaneConcurrency"]["Default"] for lane in LANES] == [10, 5, 2]
+
+
+def test_visibility_timeout_is_at_least_six_times_the_processor_timeout():
+    mapping = cfn.template()["Mappings"]["LaneVisibility"]
+    allowed = cfn.template()["Parameters"]["ProcessorTimeout"]["AllowedValues"]
+    for timeout in allowed:
+        assert mapping[str(timeout)]["Seconds"] >= 6 * timeout
+
+
+def test_the_dead_letter_function_consumes_all_three_dlqs():
+    events = FUNCTIONS["DeadLetterFunction"]["Properties"]["Events"]
+    queues = {e["Properties"]["Queue"]["Fn::GetAtt"][0] for e in events.values()}
+    assert queues == {f"{lane}DeadLetterQueue" for lane in LANES}
+
+
+def test_the_tasks_table_is_on_demand_with_ttl_and_point_in_time_recovery():
+    table = cfn.template()["Resources"]["TasksTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_outputs_name_everything_a_client_needs():
+    outputs = cfn.template()["Outputs"]
+    assert {"ApiUrl", "TasksTableName", "HighQueueUrl", "NormalQueueUrl", "LowQueueUrl"} <= set(outputs)
+
+
+def test_the_api_requires_auth_on_every_route_but_health():
+    body = cfn.template()["Resources"]["TasklaneApi"]["Properties"]["DefinitionBody"]
+    assert body["security"] == {"Fn::If": ["UseApiKey", [{"api_key": []}], [{"sigv4": []}]]}
+    for path, operations in body["paths"].items():
+        for operation in operations.values():
+            assert ("security" in operation) == (path == "/health"), path

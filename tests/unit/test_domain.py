@@ -1,0 +1,105 @@
+"""Pure rules: backoff, cursors, the registry and the models' limits."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from tasklane import cursor
+from tasklane.errors import BadRequest, UnknownTaskType, ValidationFailed
+from tasklane.execution import BACKOFF_CAP_SECONDS, TaskTimedOut, backoff_seconds, time_limit
+from tasklane.ids import is_task_id, new_task_id
+from tasklane.models import SubmitRequest
+from tasklane.registry import get_task_type, task_types
+
+OWNER = "arn:aws:iam::123456789012:user/alice"
+
+
+@given(st.integers(min_value=1, max_value=30), st.integers())
+def test_backoff_floor_doubles_and_is_capped(attempt, seed):
+    delay = backoff_seconds(attempt, random.Random(seed))
+    ceiling = min(BACKOFF_CAP_SECONDS, 2 * 2**attempt)
+    assert ceiling // 2 <= delay <= ceiling
+
+
+def test_backoff_grows_across_attempts_whatever_the_jitter():
+    rng = random.Random(7)
+    delays = [backoff_seconds(a, rng) for a in range(1, 8)]
+    assert delays == sorted(delays)
+
+
+def test_a_cursor_round_trips_and_is_bound_to_the_caller():
+    task_id = new_task_id()
+    key = {
+        "task_id": {"S": task_id},
+        "owner": {"S": OWNER},
+        "created_key": {"S": f"2026-11-23T10:00:00.000Z#{task_id}"},
+    }
+    text = cursor.encode(key)
+    assert task_id not in text  # opaque
+    assert cursor.decode(text, OWNER) == key
+    assert cursor.decode(text, "someone-else")["owner"] == {"S": "someone-else"}
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_any_other_cursor_is_a_bad_request(text):
+    try:
+        start = cursor.decode(text, OWNER)
+    except BadRequest:
+        return
+    assert is_task_id(start["task_id"]["S"])
+
+
+def test_registry_has_the_builtins():
+    assert {"echo", "compute", "sleep", "fail", "resize_image", "generate_report", "send_email"} <= set(task_types())
+
+
+def test_unknown_type_names_the_field_and_the_known_types():
+    with pytest.raises(UnknownTaskType) as error:
+        get_task_type("nope")
+    assert error.value.details[0]["field"] == "task_type"
+    assert "compute" in error.value.details[0]["message"]
+
+
+def test_invalid_payload_names_the_nested_field():
+    with pytest.raises(ValidationFailed) as error:
+        get_task_type("resize_image").parse_payload({"source_key": "a.jpg", "width": 0, "height": 10})
+    assert [d["field"] for d in error.value.details] == ["payload.width"]
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "task_type": st.text(max_size=80),
+            "delay_seconds": st.integers(),
+            "max_attempts": st.integers(),
+            "priority": st.text(max_size=10),
+        }
+    )
+)
+def test_submit_request_accepts_only_values_in_range(body):
+    try:
+        request = SubmitRequest.model_validate(body)
+    except ValidationError:
+        return
+    assert 0 <= request.delay_seconds <= 900
+    assert request.max_attempts is not None
+    assert 1 <= request.max_attempts <= 10
+    assert request.priority in ("high", "normal", "low")
+
+
+def test_time_limit_interrupts_a_running_task():
+    started = time.monotonic()
+    with pytest.raises(TaskTimedOut), time_limit(0.2):
+        time.sleep(5)
+    assert time.monotonic() - started < 1
+
+
+def test_task_ids_are_uuid4():
+    assert is_task_id(new_task_id())
+    assert not is_task_id("../etc/passwd")
