@@ -61,8 +61,9 @@ def prepare(request: SubmitRequest, backend: Backend, now: datetime) -> Task:
         )
     task_type = get_task_type(request.task_type)
     payload = task_type.parse_payload(request.payload)
-    timeout = request.timeout_seconds or task_type.timeout_seconds
     limit = backend.settings.max_task_timeout_seconds
+    # A type's default is capped by this deployment's limit; an explicit request above it is an error.
+    timeout = request.timeout_seconds or min(task_type.timeout_seconds, limit)
     if timeout > limit:
         raise ValidationFailed(
             "timeout_seconds is above the processor's limit",

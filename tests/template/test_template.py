@@ -95,7 +95,7 @@ def test_visibility_timeout_is_at_least_six_times_the_processor_timeout():
     mapping = cfn.template()["Mappings"]["LaneVisibility"]
     allowed = cfn.template()["Parameters"]["ProcessorTimeout"]["AllowedValues"]
     for timeout in allowed:
-        assert mapping[str(timeout)]["Seconds"] >= 6 * timeout
+        assert int(mapping[str(timeout)]["Seconds"]) >= 6 * timeout
 
 
 def test_the_dead_letter_function_consumes_all_three_dlqs():
