@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -129,7 +128,8 @@ def outputs() -> Outputs:
     session = _aws()
     stack = session.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
     raw = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    api_url = f"http://{raw['ApiId']}.execute-api.localhost:{PORT}/v1"
+    # The path form works with every HTTP client (*.localhost host names do not resolve everywhere).
+    api_url = f"{ENDPOINT}/_aws/execute-api/{raw['ApiId']}/v1"
     key = None
     if raw.get("ApiKeyId"):
         key = session.client("apigateway").get_api_key(apiKey=raw["ApiKeyId"], includeValue=True)["value"]
@@ -138,7 +138,11 @@ def outputs() -> Outputs:
 
 def info() -> None:
     out = outputs()
-    auth = f'-H "x-api-key: {out.api_key}"' if out.api_key else "--aws-sigv4 aws:amz:us-east-1:execute-api --user test:test"
+    auth = (
+        f'-H "x-api-key: {out.api_key}"'
+        if out.api_key
+        else "--aws-sigv4 aws:amz:us-east-1:execute-api --user test:test"
+    )
     print(
         f"""
 tasklane is running on the local emulator (ministack, {ENDPOINT}).

@@ -31,7 +31,7 @@ from tasklane.store import StoredTask, TransitionRejected
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
 SAFETY_MARGIN_SECONDS = 10
 # Seconds past a task's timeout before another delivery may take it over as crashed.
-LEASE_GRACE_SECONDS = 30
+LEASE_GRACE_SECONDS = 10
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_CAP_SECONDS = 900
 PROGRESS_INTERVAL_SECONDS = 1.0
@@ -151,7 +151,8 @@ def _not_claimed(
     lease_left = (stored.lease_until or 0) - clock.epoch(now)
     if task.status == "processing" and lease_left >= 0:
         logger.info("task is running elsewhere; delivery deferred until its lease ends")
-        requeue(delivery, message, lane, backend, lease_left + 1, reason="running elsewhere")
+        # Counts toward the DLQ on purpose: a run that keeps crashing shows up as repeated deferrals.
+        requeue(delivery, message, lane, backend, lease_left + 1, reason="running elsewhere", spare_receives=False)
         return
     if task.status == "processing" and task.attempts >= task.max_attempts:
         error = TaskError(type="TaskTimedOut", message=f"attempt {task.attempts} stopped without finishing")
@@ -237,14 +238,24 @@ def _fail(backend: Backend, stored: StoredTask, attempt: int, error: TaskError, 
     logger.info("task failed", extra={"error": error.model_dump()})
 
 
-def requeue(delivery: Delivery, message: TaskMessage, lane: Lane, backend: Backend, delay: int, *, reason: str) -> None:
+def requeue(
+    delivery: Delivery,
+    message: TaskMessage,
+    lane: Lane,
+    backend: Backend,
+    delay: int,
+    *,
+    reason: str,
+    spare_receives: bool = True,
+) -> None:
     """Deliver this message again after `delay` seconds.
 
     Normally the message's visibility timeout is set to the delay and the record reported as a batch
-    item failure. When one more receive would send it to the DLQ (its receive budget is for crashes,
-    not for retries), a fresh message carries the task on instead and this one is acknowledged.
+    item failure. With spare_receives, when one more receive would send it to the DLQ (whose receive
+    budget is for crashes, not for retries), a fresh message carries the task on instead and this
+    one is acknowledged.
     """
-    if delivery.receive_count < backend.settings.max_receive_count - 1:
+    if not spare_receives or delivery.receive_count < backend.settings.max_receive_count - 1:
         backend.queues.set_visibility(lane, delivery.receipt_handle, delay)
         raise Deferred(reason)
     backend.queues.send(lane, message, min(delay, 900))

@@ -14,6 +14,10 @@ from tasklane.store import SweepEntry, TransitionRejected
 MIN_RESEND_INTERVAL_SECONDS = 60
 
 
+class StillRunning(Exception):
+    """A dead-lettered task is running right now; its dead letter is looked at again later."""
+
+
 def fail_dead_letter(body: str, backend: Backend) -> None:
     """Mark the task of a dead-lettered message failed, unless it already finished."""
     message = parse_message(body)
@@ -32,6 +36,9 @@ def fail_dead_letter(body: str, backend: Backend) -> None:
     except TransitionRejected as exc:
         if exc.stored is None or exc.stored.owner != message.owner:
             logger.error("dead letter for an unknown task dropped")
+        elif exc.stored.task.status is TaskStatus.PROCESSING:
+            # A run holds a live lease: let it finish; this record returns after the DLQ's visibility timeout.
+            raise StillRunning(message.task_id) from None
         else:
             logger.info("dead letter of a finished task acknowledged", extra={"status": exc.stored.task.status.value})
         return

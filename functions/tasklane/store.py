@@ -341,10 +341,15 @@ class TaskStore:
         )
 
     def mark_failed(self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None) -> StoredTask:
-        """→ failed: from the attempt that ran (attempt given), or from any unfinished status."""
+        """→ failed: from the attempt that ran (attempt given), or from pending or a run whose lease
+        ran out (a task running right now records its own outcome)."""
         if attempt is None:
-            condition = "#status IN (:pending, :processing)"
-            values = {":pending": _s(TaskStatus.PENDING), ":processing": _s(TaskStatus.PROCESSING)}
+            condition = "#status = :pending OR (#status = :processing AND lease_until < :now_epoch)"
+            values = {
+                ":pending": _s(TaskStatus.PENDING),
+                ":processing": _s(TaskStatus.PROCESSING),
+                ":now_epoch": _n(clock.epoch(now)),
+            }
         else:
             condition = "#status = :processing AND attempts = :attempt"
             values = self._running(attempt)

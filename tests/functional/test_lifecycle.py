@@ -306,3 +306,17 @@ def _make_due(tasklane, task_id):
         UpdateExpression="SET sweep_at = :past",
         ExpressionAttributeValues={":past": {"N": "0"}},
     )
+
+
+def test_a_dead_letter_leaves_a_task_that_is_running_right_now_alone(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    message = tasklane.receive("normal")[0]
+    from tasklane import clock
+    from tasklane.backend import backend
+
+    now = clock.now()
+    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60, clock.epoch(now) + 600)
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
+    response = tasklane.dead_letters("normal")
+    assert len(response["batchItemFailures"]) == 1  # looked at again once the run's lease is over
+    assert get(tasklane, task_id)["status"] == "processing"

@@ -1,0 +1,80 @@
+# tasklane: `make up` runs the whole stack on a local AWS emulator; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 || (command -v pyenv >/dev/null && pyenv which python3.13 2>/dev/null) || echo python3)
+VENV := .venv
+MINI := .venv-ministack
+PY := $(VENV)/bin/python
+LOCAL := $(PY) scripts/localstack.py
+
+.PHONY: help venv up down logs test unit e2e lint format build validate bench clean
+
+help:
+	@echo "make up      start the local emulator and deploy tasklane on it (prints URL, key, curl lines)"
+	@echo "make down    stop the local emulator and drop its state"
+	@echo "make logs    follow the emulator's and the functions' logs"
+	@echo "make test    lint, type-check and every test, the end-to-end ones on the local stack"
+	@echo "make bench   benchmarks (cold start, AWS requests per task, local-stack throughput)"
+
+$(VENV)/.installed: requirements.txt functions/requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13), "tasklane needs Python 3.13 (the Lambda runtime); install it or use pyenv"'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(MINI)/.installed:
+	$(PYTHON) -m venv $(MINI)
+	$(MINI)/bin/pip install -q --upgrade pip
+	$(MINI)/bin/pip install -q "ministack==1.5.33" "aws-sam-translator==1.115.0"
+	touch $@
+
+venv: $(VENV)/.installed $(MINI)/.installed
+
+up: venv
+	$(LOCAL) start
+	$(LOCAL) deploy
+	$(LOCAL) info
+
+down:
+	-$(LOCAL) stop
+	rm -rf .local
+
+logs:
+	tail -n 200 -F .local/ministack.log
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/pytest -n 2 tests/unit tests/functional tests/template
+
+e2e: venv
+	$(VENV)/bin/pytest tests/e2e
+
+# The whole suite: lint, offline tests on moto, then the end-to-end tests, which start the emulator
+# and deploy the stack when none is running, and stop what they started.
+test: venv
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory lint && \
+	$(VENV)/bin/pytest -n 2 tests/unit tests/functional tests/template && \
+	$(VENV)/bin/pytest tests/e2e; rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+build: $(VENV)/.installed
+	$(VENV)/bin/sam build
+
+validate: $(VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint
+
+bench: venv
+	$(PY) bench/run.py
+
+clean: down
+	rm -rf .aws-sam $(VENV) $(MINI)

@@ -1,0 +1,100 @@
+"""The stack deployed on the local emulator: started and deployed here unless already running."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from scripts import localstack
+
+pytestmark = pytest.mark.e2e
+
+FINISHED = ("completed", "failed", "cancelled")
+
+
+@dataclass
+class Caller:
+    """One API key: one task owner."""
+
+    base: str
+    key: str | None
+    session: requests.Session
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {**({"x-api-key": self.key} if self.key else {}), **kwargs.pop("headers", {})}
+        return self.session.request(method, self.base + path, headers=headers, timeout=60, **kwargs)
+
+    def submit(self, task_type: str, payload: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        answer = self.request("POST", "/tasks", json={"task_type": task_type, "payload": payload or {}, **fields})
+        assert answer.status_code == 202, answer.text
+        return answer.json()
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        answer = self.request("GET", f"/tasks/{task_id}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def wait(self, task_id: str, timeout: float = 60, until: tuple[str, ...] = FINISHED) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.get(task_id)
+            if task["status"] in until:
+                return task
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task {task_id} still {task['status']} after {timeout}s: {task}")
+            time.sleep(0.25)
+
+    def wait_all(self, task_ids: list[str], timeout: float = 120) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        return [self.wait(t, max(1.0, deadline - time.monotonic())) for t in task_ids]
+
+
+@dataclass
+class LocalStack:
+    outputs: localstack.Outputs
+    session: Any  # boto3 session on the emulator
+
+    def caller(self, key: str | None) -> Caller:
+        return Caller(self.outputs.api_url, key, requests.Session())
+
+    def new_api_key(self, rate: float | None = None, burst: int | None = None) -> str:
+        """A new key on the stack's usage plan, or on a plan of its own with the given limits."""
+        apigateway = self.session.client("apigateway")
+        key = apigateway.create_api_key(name=f"e2e-{uuid.uuid4().hex[:8]}", enabled=True)
+        if rate is None:
+            plan_id = next(p["id"] for p in apigateway.get_usage_plans()["items"] if p["name"].startswith("tasklane-"))
+        else:
+            plan_id = apigateway.create_usage_plan(
+                name=f"e2e-plan-{uuid.uuid4().hex[:8]}",
+                apiStages=[{"apiId": self.outputs.raw["ApiId"], "stage": "v1"}],
+                throttle={"rateLimit": rate, "burstLimit": burst or 1},
+            )["id"]
+        apigateway.create_usage_plan_key(usagePlanId=plan_id, keyId=key["id"], keyType="API_KEY")
+        return key["value"]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    started = localstack.start()
+    try:
+        localstack.deploy()
+        yield LocalStack(localstack.outputs(), localstack._aws())
+    finally:
+        if started:
+            localstack.stop()
+
+
+@pytest.fixture(scope="session")
+def alice(stack: LocalStack) -> Caller:
+    return stack.caller(stack.outputs.api_key)
+
+
+@pytest.fixture(scope="session")
+def bob(stack: LocalStack) -> Caller:
+    return stack.caller(stack.new_api_key())
