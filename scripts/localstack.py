@@ -138,30 +138,26 @@ def outputs() -> Outputs:
 
 def info() -> None:
     out = outputs()
-    auth = (
-        f'-H "x-api-key: {out.api_key}"'
-        if out.api_key
-        else "--aws-sigv4 aws:amz:us-east-1:execute-api --user test:test"
+    if out.api_key:
+        auth, who = f'-H "x-api-key: {out.api_key}"', f"API key {out.api_key}"
+    else:
+        auth, who = "--aws-sigv4 aws:amz:us-east-1:execute-api --user test:test", "SigV4, any credentials"
+    submit = (
+        f"curl -s -X POST {out.api_url}/tasks {auth} -H 'content-type: application/json' "
+        """-d '{"task_type": "compute", "payload": {"n": 1000000}}'"""
     )
-    print(
-        f"""
-tasklane is running on the local emulator (ministack, {ENDPOINT}).
+    task_id = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"task_id\"])'"
+    print(f"""
+tasklane runs on the local emulator (ministack at {ENDPOINT}); its log: {LOG_FILE}
 
-  API base URL : {out.api_url}
-  Auth mode    : {out.raw.get("AuthMode")}{f"  (API key: {out.api_key})" if out.api_key else ""}
-  Emulator log : {LOG_FILE}
+  API   {out.api_url}
+  auth  {out.raw.get("AuthMode")}: {who}
 
-Submit a task and read it back:
+Submit a task, then read it:
 
-  curl -s -X POST {out.api_url}/tasks {auth} -H "content-type: application/json" \\
-       -d '{{"task_type": "compute", "payload": {{"n": 1000000}}}}'
-  curl -s {out.api_url}/tasks/<task_id> {auth}
-
-Or both at once:
-
-  ID=$(curl -s -X POST {out.api_url}/tasks {auth} -H "content-type: application/json" -d '{{"task_type": "compute", "payload": {{"n": 1000000}}}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["task_id"])'); sleep 2; curl -s {out.api_url}/tasks/$ID {auth}
-"""
-    )
+  ID=$({submit} | {task_id})
+  curl -s {out.api_url}/tasks/$ID {auth}
+""")
 
 
 def main() -> None:
