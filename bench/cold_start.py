@@ -1,0 +1,80 @@
+"""Cold start: import a handler and create its AWS clients in a fresh process, against the floor of
+`import boto3` + the same clients. Runs interleaved, so both see the same machine noise."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT / "functions"),
+    "TABLE_NAME": "tasks",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency",
+    "HIGH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/high",
+    "NORMAL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/normal",
+    "LOW_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/low",
+    "LANE": "high",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "x",
+    "AWS_SECRET_ACCESS_KEY": "x",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+ENV.pop("AWS_ENDPOINT_URL", None)
+
+# handler module -> the clients it creates on its first invocation
+HANDLERS = {
+    "submit": ("dynamodb", "sqs"),
+    "status": ("dynamodb",),
+    "processor": ("dynamodb", "sqs"),
+    "dead_letter": ("dynamodb",),
+    "reconciler": ("dynamodb", "sqs"),
+}
+
+_TIMER = "import time; t0 = time.perf_counter(); {body}; print(time.perf_counter() - t0)"
+
+
+def _handler_body(name: str, clients: tuple[str, ...]) -> str:
+    touch = "; ".join(f"backend().{'queues' if c == 'sqs' else 'store'}" for c in clients)
+    return f"import tasklane.handlers.{name}; from tasklane.backend import backend; {touch}"
+
+
+def _floor_body(clients: tuple[str, ...]) -> str:
+    return "import boto3; " + "; ".join(f"boto3.client({c!r})" for c in clients)
+
+
+def _run(body: str) -> float:
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _TIMER.format(body=body)], env=ENV, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def measure(runs: int = 9) -> list[dict[str, object]]:
+    rows = []
+    for name, clients in HANDLERS.items():
+        ours, floor = [], []
+        for _ in range(runs):
+            ours.append(_run(_handler_body(name, clients)))
+            floor.append(_run(_floor_body(clients)))
+        ours_ms, floor_ms = statistics.median(ours) * 1000, statistics.median(floor) * 1000
+        rows.append(
+            {
+                "figure": f"cold start {name} (import + clients, median of {runs})",
+                "tasklane": round(ours_ms, 1),
+                "reference": round(floor_ms, 1),
+                "unit": "ms",
+                "ratio": round(ours_ms / floor_ms, 2),
+                "target": "<= 1.25",
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in measure():
+        print(row)

@@ -1,0 +1,79 @@
+"""AWS requests per task, counted (not estimated) on moto from submit to completed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def _count(calls: Counter[tuple[str, str]]):
+    def hook(model: Any, **_: Any) -> None:
+        calls[(model.service_model.service_name, model.name)] += 1
+
+    return hook
+
+
+def measure() -> list[dict[str, object]]:
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import tests.conftest as harness
+    from moto import mock_aws
+
+    from tasklane import aws
+    from tests import cfn
+    from tests.events import api_event
+
+    rows: list[dict[str, object]] = []
+    with mock_aws():
+        import boto3
+
+        stack = cfn.build(boto3.Session(region_name="us-east-1"))
+        os.environ.update(stack.environment())
+        harness._reset_caches()
+        system = harness.Tasklane(stack, boto3.Session(region_name="us-east-1"))
+        calls: Counter[tuple[str, str]] = Counter()
+        hook = _count(calls)
+        aws.dynamodb().meta.events.register("before-call", hook)
+        aws.sqs().meta.events.register("before-call", hook)
+
+        def figures(label: str, tasks: int) -> None:
+            ddb_writes = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in WRITES)
+            ddb_all = sum(n for (svc, _), n in calls.items() if svc == "dynamodb")
+            sqs_sends = sum(n for (svc, op), n in calls.items() if svc == "sqs" and op.startswith("SendMessage"))
+            sqs_all = sum(n for (svc, _), n in calls.items() if svc == "sqs")
+            detail = ", ".join(f"{op} {n}" for (_, op), n in sorted(calls.items()))
+            rows.append({"figure": f"{label}: DynamoDB writes / task", "tasklane": ddb_writes / tasks, "detail": detail})
+            rows.append({"figure": f"{label}: DynamoDB requests / task", "tasklane": ddb_all / tasks})
+            rows.append({"figure": f"{label}: SQS sends / task", "tasklane": sqs_sends / tasks})
+            rows.append({"figure": f"{label}: SQS requests / task (API side)", "tasklane": sqs_all / tasks})
+
+        from tests.events import sqs_event
+
+        event = api_event("submit_task", body={"task_type": "echo", "payload": {"a": 1}}, headers={"Idempotency-Key": None})
+        calls.clear()
+        assert system.call(event).status == 202
+        # The harness receives with its own client (the event source mapping's work, not ours) ...
+        received = system.sqs.receive_message(QueueUrl=system.queue_url("normal"), AttributeNames=["All"])["Messages"]
+        system._processor.LANE = system._processor.Lane("normal")
+        response = system._processor.lambda_handler(sqs_event(received), system.context)
+        assert response["batchItemFailures"] == []
+        assert system.item(received and __import__("json").loads(received[0]["Body"])["task_id"])["status"]["S"] == "completed"
+        figures("POST /tasks, submit -> completed", 1)
+
+        calls.clear()
+        body = {"tasks": [{"task_type": "echo", "payload": {"i": i}} for i in range(100)]}
+        assert system.call(api_event("submit_batch", body=body)).status == 202
+        figures("POST /tasks/batch x100, submit step", 100)
+    return rows
+
+
+if __name__ == "__main__":
+    for row in measure():
+        print(row)
