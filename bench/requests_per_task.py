@@ -49,14 +49,18 @@ def measure() -> list[dict[str, object]]:
             sqs_sends = sum(n for (svc, op), n in calls.items() if svc == "sqs" and op.startswith("SendMessage"))
             sqs_all = sum(n for (svc, _), n in calls.items() if svc == "sqs")
             detail = ", ".join(f"{op} {n}" for (_, op), n in sorted(calls.items()))
-            rows.append({"figure": f"{label}: DynamoDB writes / task", "tasklane": ddb_writes / tasks, "detail": detail})
+            rows.append(
+                {"figure": f"{label}: DynamoDB writes / task", "tasklane": ddb_writes / tasks, "detail": detail}
+            )
             rows.append({"figure": f"{label}: DynamoDB requests / task", "tasklane": ddb_all / tasks})
             rows.append({"figure": f"{label}: SQS sends / task", "tasklane": sqs_sends / tasks})
             rows.append({"figure": f"{label}: SQS requests / task (API side)", "tasklane": sqs_all / tasks})
 
         from tests.events import sqs_event
 
-        event = api_event("submit_task", body={"task_type": "echo", "payload": {"a": 1}}, headers={"Idempotency-Key": None})
+        event = api_event(
+            "submit_task", body={"task_type": "echo", "payload": {"a": 1}}, headers={"Idempotency-Key": None}
+        )
         calls.clear()
         assert system.call(event).status == 202
         # The harness receives with its own client (the event source mapping's work, not ours) ...
@@ -64,7 +68,10 @@ def measure() -> list[dict[str, object]]:
         system._processor.LANE = system._processor.Lane("normal")
         response = system._processor.lambda_handler(sqs_event(received), system.context)
         assert response["batchItemFailures"] == []
-        assert system.item(received and __import__("json").loads(received[0]["Body"])["task_id"])["status"]["S"] == "completed"
+        assert (
+            system.item(received and __import__("json").loads(received[0]["Body"])["task_id"])["status"]["S"]
+            == "completed"
+        )
         figures("POST /tasks, submit -> completed", 1)
 
         calls.clear()
