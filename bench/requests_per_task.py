@@ -23,9 +23,9 @@ def _count(calls: Counter[tuple[str, str]]):
 
 def measure() -> list[dict[str, object]]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    import tests.conftest as harness
     from moto import mock_aws
 
+    import tests.conftest as harness
     from tasklane import aws
     from tests import cfn
     from tests.events import api_event
