@@ -91,7 +91,7 @@ def _aws():
     return boto3.Session(region_name=REGION)
 
 
-def deploy() -> None:
+def deploy(quiet: bool = False) -> None:
     """sam build + sam deploy --config-env local: the very template that deploys to AWS."""
     session = _aws()
     s3 = session.client("s3")
@@ -99,8 +99,9 @@ def deploy() -> None:
         s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
     sam = str(ROOT / ".venv/bin/sam")
     env = {**os.environ, **AWS_ENV}
-    subprocess.run([sam, "build", "--config-env", "local"], cwd=ROOT, env=env, check=True)  # noqa: S603
-    subprocess.run([sam, "deploy", "--config-env", "local"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    output = subprocess.DEVNULL if quiet else None
+    for step in ("build", "deploy"):
+        subprocess.run([sam, step, "--config-env", "local"], cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
     _coerce_scaling_config(session)
 
 

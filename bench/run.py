@@ -1,0 +1,38 @@
+"""`make bench`: every benchmark, one table, also written to bench/results.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import cold_start, local_stack, requests_per_task  # noqa: E402
+
+
+def main() -> None:
+    only = set(sys.argv[1:])
+    suites = {
+        "cold_start": cold_start.measure,
+        "requests": requests_per_task.measure,
+        "local_stack": local_stack.measure,
+    }
+    rows: list[dict[str, object]] = []
+    for name, measure in suites.items():
+        if not only or name in only:
+            print(f"running {name} ...", file=sys.stderr)
+            rows += measure()
+    (ROOT / "bench" / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    width = max(len(str(r["figure"])) for r in rows)
+    print(f"\n{'figure':<{width}}  {'tasklane':>10}  {'reference':>10}  {'ratio':>6}  unit      target")
+    for r in rows:
+        print(
+            f"{r['figure']!s:<{width}}  {r['tasklane']!s:>10}  {r.get('reference', '')!s:>10}  "
+            f"{r.get('ratio', '')!s:>6}  {r.get('unit', 'requests')!s:<8}  {r.get('target', '')}"
+        )
+
+
+if __name__ == "__main__":
+    main()
