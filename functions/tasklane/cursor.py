@@ -11,7 +11,7 @@ from typing import Any
 from tasklane.errors import BadRequest
 from tasklane.ids import is_task_id
 
-_CREATED_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#(?P<task_id>[0-9a-f-]{36})$")
+_CREATED_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#\d{3}#(?P<task_id>[0-9a-f-]{36})$")
 
 
 def encode(key: dict[str, Any] | None) -> str | None:

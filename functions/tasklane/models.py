@@ -91,14 +91,20 @@ class ErrorBody(BaseModel):
     details: Any = None
 
 
-class BatchItemResult(BaseModel):
+class AcceptedItem(BaseModel):
     index: int
-    task: Task | None = None
-    error: ErrorBody | None = None
+    task: Task
+
+
+class RejectedItem(BaseModel):
+    index: int
+    error: ErrorBody
 
 
 class BatchResponse(BaseModel):
-    results: list[BatchItemResult]
+    """One result per submitted item, in order: the accepted task or the item's error."""
+
+    results: list[AcceptedItem | RejectedItem]
 
 
 class TaskResult(BaseModel):

@@ -43,6 +43,7 @@ class StoredTask:
     owner: str
     correlation_id: str | None = None
     lease_until: int | None = None
+    created_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ def sweep_shard(task_id: str, shards: int) -> str:
     return str(zlib.crc32(task_id.encode()) % shards)
 
 
-def new_item(task: Task, owner: str, correlation_id: str | None, sweep_at: int, shards: int) -> dict[str, Any]:
-    """The DynamoDB item of a freshly submitted task."""
+def new_item(
+    task: Task, owner: str, correlation_id: str | None, sweep_at: int, shards: int, sequence: int = 0
+) -> dict[str, Any]:
+    """The DynamoDB item of a freshly submitted task; `sequence` orders the tasks of one batch."""
     created = clock.iso(task.created_at)
     return {
         "task_id": _s(task.task_id),
         "owner": _s(owner),
-        "created_key": _s(f"{created}#{task.task_id}"),
+        "created_key": _s(f"{created}#{sequence:03d}#{task.task_id}"),
         "task_type": _s(task.task_type),
         "priority": _s(task.priority.value),
         "status": _s(task.status.value),
@@ -128,6 +131,7 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         owner=item["owner"]["S"],
         correlation_id=item.get("correlation_id", {}).get("S"),
         lease_until=int(item["lease_until"]["N"]) if "lease_until" in item else None,
+        created_key=item["created_key"]["S"],
     )
 
 
@@ -210,7 +214,7 @@ class TaskStore:
         if len(found) > limit:
             found = found[:limit]
             last = found[-1]
-            start = self.listing_key(owner, last.task.task_id, f"{clock.iso(last.task.created_at)}#{last.task.task_id}")
+            start = self.listing_key(owner, last.task.task_id, last.created_key)
         return found, start
 
     @staticmethod

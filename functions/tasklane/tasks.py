@@ -129,7 +129,8 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
             results[index] = {"index": index, "error": error_body(exc)}
     sweep = {i: _pending_sweep_at(backend, now, t.delay_seconds) for i, t in accepted}
     shards = backend.store.sweep_shards
-    unwritten = set(backend.store.put_many([new_item(t, owner, correlation_id, sweep[i], shards) for i, t in accepted]))
+    items = [new_item(t, owner, correlation_id, sweep[i], shards, sequence=i) for i, t in accepted]
+    unwritten = set(backend.store.put_many(items))
     by_lane: dict[Lane, list[tuple[TaskMessage, int]]] = {}
     for index, task in accepted:
         if task.task_id in unwritten:

@@ -38,7 +38,7 @@ def test_a_cursor_round_trips_and_is_bound_to_the_caller():
     key = {
         "task_id": {"S": task_id},
         "owner": {"S": OWNER},
-        "created_key": {"S": f"2026-11-23T10:00:00.000Z#{task_id}"},
+        "created_key": {"S": f"2026-11-23T10:00:00.000Z#000#{task_id}"},
     }
     text = cursor.encode(key)
     assert task_id not in text  # opaque

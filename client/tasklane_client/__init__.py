@@ -1,0 +1,34 @@
+"""The tasklane Python client: submit tasks, wait for them, read results."""
+
+from tasklane_client.auth import ApiKeyAuth, IamAuth
+from tasklane_client.client import Client
+from tasklane_client.errors import (
+    AuthError,
+    Conflict,
+    EndpointError,
+    InvalidRequest,
+    NotFound,
+    ServerError,
+    TaskCancelled,
+    TaskFailed,
+    TasklaneError,
+    Throttled,
+    WaitTimeout,
+)
+
+__all__ = [
+    "ApiKeyAuth",
+    "AuthError",
+    "Client",
+    "Conflict",
+    "EndpointError",
+    "IamAuth",
+    "InvalidRequest",
+    "NotFound",
+    "ServerError",
+    "TaskCancelled",
+    "TaskFailed",
+    "TasklaneError",
+    "Throttled",
+    "WaitTimeout",
+]

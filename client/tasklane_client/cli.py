@@ -1,0 +1,362 @@
+"""The `tasklane` command.
+
+Exit codes: 0 done; 1 an error (API, endpoint, credentials); 2 bad usage; 3 the task failed;
+4 the task was cancelled; 5 `wait` timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, TextIO
+
+from tasklane_client.client import Client
+from tasklane_client.discovery import Target, resolve
+from tasklane_client.errors import NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
+
+LANES = ("high", "normal", "low")
+EXIT_ERROR, EXIT_FAILED, EXIT_CANCELLED, EXIT_TIMEOUT = 1, 3, 4, 5
+
+
+def _payload(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise SystemExit(f"tasklane: --payload is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SystemExit("tasklane: --payload must be a JSON object")
+    return value
+
+
+def _table(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
+    rows = list(rows)
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=out)
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(), file=out)
+
+
+def _summary(task: dict[str, Any]) -> dict[str, Any]:
+    error = task.get("error") or {}
+    progress = task.get("progress") or {}
+    return {
+        "task_id": task["task_id"],
+        "type": task["task_type"],
+        "priority": task["priority"],
+        "status": task["status"],
+        "attempts": f"{task['attempts']}/{task['max_attempts']}",
+        "progress": f"{progress['percent']:.0f}%" if progress else "",
+        "created_at": task["created_at"],
+        "error": f"{error.get('type')}: {error.get('message')}" if error else "",
+    }
+
+
+def _show(value: Any, args: argparse.Namespace, out: TextIO, render: Callable[[Any], None] | None = None) -> None:
+    if args.json or render is None:
+        print(json.dumps(value, indent=2), file=out)
+    else:
+        render(value)
+
+
+def _show_task(task: dict[str, Any], args: argparse.Namespace, out: TextIO) -> None:
+    def render(t: dict[str, Any]) -> None:
+        for key, value in _summary(t).items():
+            print(f"{key:<11} {value}", file=out)
+        if t.get("result") is not None:
+            print(f"{'result':<11} {json.dumps(t['result'])}", file=out)
+
+    _show(task, args, out, render)
+
+
+class ProgressBar:
+    """One line redrawn in place on a terminal; a line per change otherwise."""
+
+    def __init__(self, out: TextIO, width: int = 30) -> None:
+        self.out, self.width, self.last = out, width, ""
+        self.live = out.isatty()
+
+    def __call__(self, task: dict[str, Any]) -> None:
+        progress = task.get("progress") or {}
+        percent = 100.0 if task["status"] == "completed" else float(progress.get("percent") or 0)
+        filled = int(self.width * percent / 100)
+        line = (
+            f"[{'#' * filled}{'-' * (self.width - filled)}] {percent:5.1f}%  {task['status']:<10} "
+            f"attempt {task['attempts']}/{task['max_attempts']}  {progress.get('message') or ''}"
+        ).rstrip()
+        if line == self.last:
+            return
+        self.last = line
+        if self.live:
+            print("\r" + line.ljust(100), end="", file=self.out, flush=True)
+        else:
+            print(line, file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self.live and self.last:
+            print(file=self.out)
+
+
+def _stats(target: Target) -> list[dict[str, Any]]:
+    if not target.outputs.get("HighQueueUrl"):
+        raise TasklaneError("stats needs the stack's outputs: pass --stack-name (or run it against the local stack)")
+    sqs = target.client("sqs")
+    rows = []
+    for lane in LANES:
+        queue = sqs.get_queue_attributes(
+            QueueUrl=target.outputs[f"{lane.capitalize()}QueueUrl"], AttributeNames=["All"]
+        )["Attributes"]
+        dead = sqs.get_queue_attributes(
+            QueueUrl=target.outputs[f"{lane.capitalize()}DeadLetterQueueUrl"],
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )["Attributes"]
+        rows.append(
+            {
+                "lane": lane,
+                "queued": int(queue.get("ApproximateNumberOfMessages", 0)),
+                "in_flight": int(queue.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                "delayed": int(queue.get("ApproximateNumberOfMessagesDelayed", 0)),
+                "dlq": int(dead.get("ApproximateNumberOfMessages", 0)),
+                "oldest_age_s": _oldest_age(target, target.outputs[f"{lane.capitalize()}QueueUrl"]),
+            }
+        )
+    return rows
+
+
+def _oldest_age(target: Target, queue_url: str) -> int | None:
+    """SQS publishes the age of a lane's oldest message to CloudWatch only (once a minute)."""
+    from datetime import UTC, datetime, timedelta
+
+    try:
+        points = target.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/SQS",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Dimensions=[{"Name": "QueueName", "Value": queue_url.rsplit("/", 1)[-1]}],
+            StartTime=datetime.now(UTC) - timedelta(minutes=5),
+            EndTime=datetime.now(UTC),
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+    except Exception:
+        return None
+    return int(max(points, key=lambda p: p["Timestamp"])["Maximum"]) if points else None
+
+
+def _dead_lettered(client: Client, all_failed: bool) -> list[dict[str, Any]]:
+    return [
+        t for t in client.list(status="failed") if all_failed or (t.get("error") or {}).get("type") == "DeadLettered"
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tasklane", description="Submit, watch and operate tasklane tasks.")
+    where = parser.add_argument_group(
+        "where (flags, then TASKLANE_* environment, then stack outputs, then the local stack)"
+    )
+    where.add_argument("--endpoint", help="API base URL, e.g. https://abc.execute-api.us-east-1.amazonaws.com/v1")
+    where.add_argument("--api-key", help="API key (AuthMode=api_key); otherwise requests are signed with SigV4")
+    where.add_argument("--stack-name", help="read the endpoint and queues from this stack's outputs")
+    where.add_argument("--region")
+    where.add_argument("--profile", help="AWS profile for SigV4 and for the stack's outputs")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    submit = commands.add_parser("submit", help="submit a task")
+    submit.add_argument("task_type")
+    submit.add_argument("--payload", help="JSON object, or @file")
+    submit.add_argument("--priority", choices=LANES)
+    submit.add_argument("--delay", type=int, dest="delay_seconds")
+    submit.add_argument("--max-attempts", type=int)
+    submit.add_argument("--timeout", type=int, dest="timeout_seconds")
+    submit.add_argument("--idempotency-key")
+    submit.add_argument("--wait", action="store_true", help="then wait for it with a progress bar")
+
+    batch = commands.add_parser("batch", help="submit tasks from a JSON-lines file (- for stdin)")
+    batch.add_argument("file")
+    batch.add_argument("--idempotency-key")
+
+    for name, text in (
+        ("get", "show a task"),
+        ("result", "print a completed task's result"),
+        ("cancel", "cancel a pending task"),
+        ("retry", "retry a failed or cancelled task"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("task_id")
+
+    wait = commands.add_parser("wait", help="wait for a task with a live progress bar")
+    wait.add_argument("task_id")
+    wait.add_argument("--timeout", type=float)
+
+    listing = commands.add_parser("list", help="list your tasks, newest first")
+    listing.add_argument("--status", choices=("pending", "processing", "completed", "failed", "cancelled"))
+    listing.add_argument("--type", dest="task_type")
+    listing.add_argument("--limit", type=int, default=20)
+
+    commands.add_parser("stats", help="per lane: queued, in flight, delayed, DLQ depth, age of the oldest message")
+
+    dlq = commands.add_parser("dlq", help="the tasks failed by their dead-letter queue")
+    dlq.add_argument("action", choices=("list", "retry"))
+    dlq.add_argument("--all-failed", action="store_true", help="every failed task, not only dead-lettered ones")
+    return parser
+
+
+@dataclass
+class Context:
+    client: Client
+    target: Target
+    args: argparse.Namespace
+    out: TextIO
+    err: TextIO
+
+
+def _submit(c: Context) -> int:
+    a = c.args
+    task = c.client.submit(
+        a.task_type,
+        _payload(a.payload),
+        priority=a.priority,
+        delay_seconds=a.delay_seconds,
+        max_attempts=a.max_attempts,
+        timeout_seconds=a.timeout_seconds,
+        idempotency_key=a.idempotency_key,
+    )
+    if a.wait:
+        return _wait(c.client, task["task_id"], None, a, c.out, c.err)
+    _show(task, a, c.out, lambda t: print(t["task_id"], file=c.out))
+    return 0
+
+
+def _batch(c: Context) -> int:
+    if c.args.file == "-":
+        text = sys.stdin.read()
+    else:
+        with Path(c.args.file).open() as source:
+            text = source.read()
+    tasks = [json.loads(line) for line in text.splitlines() if line.strip()]
+    results = c.client.submit_batch(tasks, idempotency_key=c.args.idempotency_key)
+    rows = [
+        {
+            "index": r["index"],
+            "task_id": (r.get("task") or {}).get("task_id"),
+            "error": (r.get("error") or {}).get("message"),
+        }
+        for r in results
+    ]
+    _show(results, c.args, c.out, lambda _: _table(rows, ("index", "task_id", "error"), c.out))
+    return EXIT_ERROR if any(r.get("error") for r in results) else 0
+
+
+def _list(c: Context) -> int:
+    pages = c.client.list(status=c.args.status, task_type=c.args.task_type, page_size=min(100, c.args.limit))
+    tasks = list(islice(pages, c.args.limit))
+    columns = ("task_id", "type", "priority", "status", "attempts", "progress", "created_at", "error")
+    _show(tasks, c.args, c.out, lambda ts: _table(map(_summary, ts), columns, c.out))
+    return 0
+
+
+def _dlq(c: Context) -> int:
+    failed = _dead_lettered(c.client, c.args.all_failed)
+    if c.args.action == "list":
+        columns = ("task_id", "type", "priority", "attempts", "created_at", "error")
+        _show(failed, c.args, c.out, lambda ts: _table(map(_summary, ts), columns, c.out))
+    else:
+        retried = [c.client.retry(t["task_id"]) for t in failed]
+        _show(retried, c.args, c.out, lambda ts: print(f"retried {len(ts)} task(s)", file=c.out))
+    return 0
+
+
+def _stats_command(c: Context) -> int:
+    columns = ("lane", "queued", "in_flight", "delayed", "dlq", "oldest_age_s")
+    _show(_stats(c.target), c.args, c.out, lambda rows: _table(rows, columns, c.out))
+    return 0
+
+
+def _task_command(action: str) -> Callable[[Context], int]:
+    def command(c: Context) -> int:
+        _show_task(getattr(c.client, action)(c.args.task_id), c.args, c.out)
+        return 0
+
+    return command
+
+
+def _result(c: Context) -> int:
+    print(json.dumps(c.client.result(c.args.task_id), indent=2 if c.args.json else None), file=c.out)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Context], int]] = {
+    "submit": _submit,
+    "batch": _batch,
+    "get": _task_command("get"),
+    "cancel": _task_command("cancel"),
+    "retry": _task_command("retry"),
+    "result": _result,
+    "wait": lambda c: _wait(c.client, c.args.task_id, c.args.timeout, c.args, c.out, c.err),
+    "list": _list,
+    "stats": _stats_command,
+    "dlq": _dlq,
+}
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO, target_for: Callable[..., Target] = resolve) -> int:
+    target = target_for(
+        endpoint=args.endpoint,
+        api_key=args.api_key,
+        stack_name=args.stack_name,
+        region=args.region,
+        profile=args.profile,
+    )
+    client = Client(target.endpoint, target.auth, transport=getattr(target, "transport", None))
+    return COMMANDS[args.command](Context(client, target, args, out, err))
+
+
+def _wait(
+    client: Client, task_id: str, timeout: float | None, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    bar = ProgressBar(err if args.json else out)
+    try:
+        task = client.wait(task_id, timeout, on_update=bar)
+    except TaskFailed as exc:
+        bar.close()
+        _show_task(exc.task, args, out)
+        return EXIT_FAILED
+    except TaskCancelled as exc:
+        bar.close()
+        _show_task(exc.task, args, out)
+        return EXIT_CANCELLED
+    except WaitTimeout as exc:
+        bar.close()
+        print(f"tasklane: {exc}", file=err)
+        return EXIT_TIMEOUT
+    bar.close()
+    _show_task(task, args, out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, target_for: Callable[..., Target] = resolve) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args, sys.stdout, sys.stderr, target_for)
+    except NotFound as exc:
+        print(
+            f"tasklane: {exc.message} (for this caller: check the task id and the credentials or API key you use)",
+            file=sys.stderr,
+        )
+    except TasklaneError as exc:
+        print(f"tasklane: {exc}", file=sys.stderr)
+        if exc.details:
+            print(json.dumps(exc.details, indent=2), file=sys.stderr)
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

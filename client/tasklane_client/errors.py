@@ -1,0 +1,100 @@
+"""Typed errors carrying the API's error code, message and details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TasklaneError(Exception):
+    """An error answer from the API (or none at all): `status`, `code`, `message`, `details`."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, details: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.details = details
+
+    def __str__(self) -> str:
+        prefix = f"{self.status} {self.code}: " if self.status else ""
+        return prefix + self.message
+
+
+class InvalidRequest(TasklaneError):
+    """400, 413, 415 or 422: the request itself is wrong; `details` names the fields."""
+
+
+class AuthError(TasklaneError):
+    """401 or 403: missing or wrong credentials or API key."""
+
+
+class NotFound(TasklaneError):
+    """404: no such task for this caller."""
+
+
+class Conflict(TasklaneError):
+    """409: the task's status does not allow it (see `details["status"]`), or an idempotency conflict."""
+
+
+class Throttled(TasklaneError):
+    """429 after every retry: the caller's rate or quota is exhausted."""
+
+
+class ServerError(TasklaneError):
+    """5xx after every retry."""
+
+
+class EndpointError(TasklaneError):
+    """The endpoint could not be reached or found."""
+
+
+class TaskFailed(TasklaneError):
+    """The task waited on ended `failed`; `task` holds it, `details` its error."""
+
+    def __init__(self, task: dict[str, Any]) -> None:
+        error = task.get("error") or {}
+        super().__init__(
+            f"task {task['task_id']} failed: {error.get('type')}: {error.get('message')}",
+            code="task_failed",
+            details=error,
+        )
+        self.task = task
+
+
+class TaskCancelled(TasklaneError):
+    def __init__(self, task: dict[str, Any]) -> None:
+        super().__init__(f"task {task['task_id']} was cancelled", code="task_cancelled")
+        self.task = task
+
+
+class WaitTimeout(TasklaneError):
+    def __init__(self, task: dict[str, Any], timeout: float) -> None:
+        super().__init__(f"task {task['task_id']} still {task['status']} after {timeout:g}s", code="wait_timeout")
+        self.task = task
+
+
+def from_answer(status: int, body: Any) -> TasklaneError:
+    """The typed error of an error answer with the API's body {"error": {code, message, details}}."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code, message, details = error.get("code"), str(error.get("message")), error.get("details")
+    else:
+        code, message, details = None, str(body.get("message") if isinstance(body, dict) else body), None
+    kind: type[TasklaneError]
+    if status in (400, 413, 415, 422):
+        kind = InvalidRequest
+    elif status in (401, 403):
+        kind = AuthError
+    elif status == 404:
+        kind = NotFound
+    elif status == 409:
+        kind = Conflict
+    elif status == 429:
+        kind = Throttled
+    elif status >= 500:
+        kind = ServerError
+    else:
+        kind = TasklaneError
+    return kind(message, status=status, code=code, details=details)
