@@ -208,9 +208,9 @@ def test_cli_dlq_list_and_retry_in_bulk(tasklane):
     for message in tasklane.receive("normal"):
         tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
     tasklane.dead_letters("normal")
-    code, out, _ = cli(tasklane, "--json", "dlq", "list")
+    _, out, _ = cli(tasklane, "--json", "dlq", "list")
     assert sorted(t["task_id"] for t in json.loads(out)) == sorted(ids)
-    _code, out, _ = cli(tasklane, "dlq", "retry")
+    _, out, _ = cli(tasklane, "dlq", "retry")
     assert "retried 2 task(s)" in out
     _, out, _ = cli(tasklane, "--json", "dlq", "list")
     assert json.loads(out) == []
