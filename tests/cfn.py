@@ -62,6 +62,9 @@ class Stack:
             return str(parameter_default(ref))
         if isinstance(value, dict) and "Fn::GetAtt" in value:
             return self.arns[value["Fn::GetAtt"][0]]
+        if isinstance(value, dict) and "Fn::If" in value:
+            condition, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(condition) else when_false)
         if isinstance(value, dict) and "Fn::FindInMap" in value:
             mapping, key, attr = (self.resolve(v) for v in value["Fn::FindInMap"])
             return template()["Mappings"][mapping][str(key)][attr]
@@ -70,6 +73,19 @@ class Stack:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        return bool(self._evaluate(template()["Conditions"][name]))
+
+    def _evaluate(self, node: Any) -> Any:
+        if isinstance(node, dict) and "Fn::Equals" in node:
+            left, right = (self._evaluate(v) for v in node["Fn::Equals"])
+            return str(left) == str(right)
+        if isinstance(node, dict) and "Fn::Not" in node:
+            return not self._evaluate(node["Fn::Not"][0])
+        if isinstance(node, dict) and "Condition" in node:
+            return self.condition(node["Condition"])
+        return self.resolve(node)
 
     def environment(self) -> dict[str, str]:
         variables = template()["Globals"]["Function"]["Environment"]["Variables"]

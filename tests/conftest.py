@@ -135,6 +135,7 @@ def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
         stack = cfn.build(session)
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
         _reset_caches()
         yield Tasklane(stack, session)
     _reset_caches()

@@ -122,3 +122,29 @@ def test_the_api_requires_auth_on_every_route_but_health():
     for path, operations in body["paths"].items():
         for operation in operations.values():
             assert ("security" in operation) == (path == "/health"), path
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_each_lane_has_alarms_on_dlq_depth_and_oldest_message_age(lane):
+    resources = cfn.template()["Resources"]
+    dead = resources[f"{lane}DeadLetterAlarm"]["Properties"]
+    assert dead["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dead["Dimensions"][0]["Value"] == {"Fn::GetAtt": [f"{lane}DeadLetterQueue", "QueueName"]}
+    age = resources[f"{lane}LaneAgeAlarm"]["Properties"]
+    assert age["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert age["Dimensions"][0]["Value"] == {"Fn::GetAtt": [f"{lane}Queue", "QueueName"]}
+    for alarm in (dead, age):
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+
+
+def test_the_dashboard_shows_depths_throughput_failures_and_durations():
+    import json
+    import re
+
+    body = cfn.template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[A-Za-z:]+\}", "x", body))["widgets"]
+    titles = " ".join(w["properties"]["title"] for w in widgets).lower()
+    for word in ("depth", "throughput", "failures", "duration", "oldest"):
+        assert word in titles

@@ -6,10 +6,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.backend import backend
-from tasklane.observability import logger
+from tasklane.observability import logger, traced
 from tasklane.recovery import reconcile
 
 
+@traced
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return asdict(reconcile(backend()))

@@ -1,0 +1,72 @@
+"""What operators see: one correlation id from the API request to the processor's logs, and the
+metrics (EMF) a processed task emits, per lane and task type."""
+
+from __future__ import annotations
+
+import json
+
+from tests.events import api_event
+
+
+def _records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_the_submit_requests_correlation_id_reaches_the_processors_log_records(tasklane, capfd):
+    event = api_event(
+        "submit_task", body={"task_type": "echo", "payload": {"secret": "s3cr3t"}}, headers={"Idempotency-Key": None}
+    )
+    event["requestContext"]["requestId"] = "req-7f3a9c"
+    task_id = tasklane.call(event).body["task_id"]
+    capfd.readouterr()
+    message = tasklane.receive("normal")[0]
+    assert message["MessageAttributes"]["correlation_id"]["StringValue"] == "req-7f3a9c"
+    tasklane.process("normal", [message])
+    logs = [r for r in _records(capfd.readouterr().out) if "level" in r]
+    task_logs = [r for r in logs if r.get("task_id") == task_id]
+    assert {r["message"] for r in task_logs} >= {"task started", "task completed"}
+    assert all(r["correlation_id"] == "req-7f3a9c" for r in task_logs)
+    assert not any("s3cr3t" in json.dumps(r) for r in logs)  # payloads are not logged
+
+
+def test_a_processed_task_emits_its_metrics_by_lane_and_type(tasklane, capfd):
+    tasklane.call(
+        api_event(
+            "submit_task",
+            body={"task_type": "compute", "payload": {"n": 10}, "priority": "high"},
+            headers={"Idempotency-Key": None},
+        )
+    )
+    tasklane.drain("high")
+    metrics = {}
+    for record in _records(capfd.readouterr().out):
+        if "_aws" not in record:
+            continue
+        directive = record["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "tasklane"
+        assert {"lane", "task_type"} <= set(directive["Dimensions"][0])
+        for metric in directive["Metrics"]:
+            metrics[metric["Name"]] = (record["lane"], record["task_type"], metric["Unit"], record[metric["Name"]])
+    assert metrics["TaskSubmitted"][:3] == ("high", "compute", "Count")
+    assert metrics["TaskStarted"][:3] == ("high", "compute", "Count")
+    assert metrics["TaskCompleted"][:3] == ("high", "compute", "Count")
+    assert metrics["TaskDuration"][:3] == ("high", "compute", "Milliseconds")
+    assert metrics["QueueWait"][:3] == ("high", "compute", "Milliseconds")
+
+
+def test_failures_retries_and_dead_letters_are_counted(tasklane, capfd):
+    tasklane.call(
+        api_event("submit_task", body={"task_type": "fail", "max_attempts": 2}, headers={"Idempotency-Key": None})
+    )
+    messages = tasklane.receive("normal")
+    tasklane.process("normal", messages)
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=messages[0]["Body"])
+    tasklane.dead_letters("normal")
+    names = [
+        m["Name"]
+        for r in _records(capfd.readouterr().out)
+        if "_aws" in r
+        for m in r["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    ]
+    assert "TaskRetried" in names
+    assert "TaskDeadLettered" in names
