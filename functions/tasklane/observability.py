@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -14,10 +14,8 @@ NAMESPACE = "tasklane"
 
 logger = Logger(service="tasklane")
 
-Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-
-def traced(handler: Handler) -> Handler:
+def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
     """Wrap a Lambda handler in Powertools Tracer when tracing is on. The X-Ray SDK costs about
     125 ms of cold start, so it is not even imported when the stack turns tracing off."""
     if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() == "true":

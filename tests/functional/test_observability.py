@@ -3,26 +3,39 @@ metrics (EMF) a processed task emits, per lane and task type."""
 
 from __future__ import annotations
 
+import io
 import json
 
+import pytest
+
 from tests.events import api_event
+
+
+@pytest.fixture
+def log_output():
+    """The JSON log records the handlers write (the Logger keeps the stream it was created with)."""
+    from tasklane.observability import logger
+
+    buffer = io.StringIO()
+    previous = logger.registered_handler.setStream(buffer)
+    yield buffer
+    logger.registered_handler.setStream(previous)
 
 
 def _records(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_the_submit_requests_correlation_id_reaches_the_processors_log_records(tasklane, capfd):
+def test_the_submit_requests_correlation_id_reaches_the_processors_log_records(tasklane, log_output):
     event = api_event(
         "submit_task", body={"task_type": "echo", "payload": {"secret": "s3cr3t"}}, headers={"Idempotency-Key": None}
     )
     event["requestContext"]["requestId"] = "req-7f3a9c"
     task_id = tasklane.call(event).body["task_id"]
-    capfd.readouterr()
     message = tasklane.receive("normal")[0]
     assert message["MessageAttributes"]["correlation_id"]["StringValue"] == "req-7f3a9c"
     tasklane.process("normal", [message])
-    logs = [r for r in _records(capfd.readouterr().out) if "level" in r]
+    logs = [r for r in _records(log_output.getvalue()) if "level" in r]
     task_logs = [r for r in logs if r.get("task_id") == task_id]
     assert {r["message"] for r in task_logs} >= {"task started", "task completed"}
     assert all(r["correlation_id"] == "req-7f3a9c" for r in task_logs)
