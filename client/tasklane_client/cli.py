@@ -235,6 +235,14 @@ def _submit(c: Context) -> int:
     return 0
 
 
+def _error_text(error: dict[str, Any] | None) -> str | None:
+    if not error:
+        return None
+    details = [d for d in error.get("details") or [] if isinstance(d, dict) and "field" in d]
+    fields = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return f"{error['message']} ({fields})" if fields else str(error["message"])
+
+
 def _batch(c: Context) -> int:
     if c.args.file == "-":
         text = sys.stdin.read()
@@ -244,11 +252,7 @@ def _batch(c: Context) -> int:
     tasks = [json.loads(line) for line in text.splitlines() if line.strip()]
     results = c.client.submit_batch(tasks, idempotency_key=c.args.idempotency_key)
     rows = [
-        {
-            "index": r["index"],
-            "task_id": (r.get("task") or {}).get("task_id"),
-            "error": (r.get("error") or {}).get("message"),
-        }
+        {"index": r["index"], "task_id": (r.get("task") or {}).get("task_id"), "error": _error_text(r.get("error"))}
         for r in results
     ]
     _show(results, c.args, c.out, lambda _: _table(rows, ("index", "task_id", "error"), c.out))

@@ -44,7 +44,7 @@ def test_wait_exits_non_zero_on_a_failed_task(stack):
 
 def test_dlq_retry_requeues_dead_lettered_tasks_through_the_api(stack):
     sqs = stack.session.client("sqs")
-    ids = [tasklane("submit", "echo", "--payload", '{"n": %d}' % i, "--delay", "30").stdout.strip() for i in range(2)]
+    ids = [tasklane("submit", "echo", "--payload", json.dumps({"n": i}), "--delay", "30").stdout.strip() for i in range(2)]
     # Dead-letter them the way five failed deliveries would: their messages land in the DLQ.
     for task_id in ids:
         body = json.dumps({"task_id": task_id, "owner": _owner(stack, task_id), "attempt": 1})
@@ -77,7 +77,9 @@ def test_a_wrong_endpoint_says_so():
 
 
 def _owner(stack, task_id: str) -> str:
-    item = stack.session.client("dynamodb").get_item(TableName=stack.outputs.raw["TasksTableName"], Key={"task_id": {"S": task_id}})
+    item = stack.session.client("dynamodb").get_item(
+        TableName=stack.outputs.raw["TasksTableName"], Key={"task_id": {"S": task_id}}
+    )
     return item["Item"]["owner"]["S"]
 
 
