@@ -44,7 +44,8 @@ def test_wait_exits_non_zero_on_a_failed_task(stack):
 
 def test_dlq_retry_requeues_dead_lettered_tasks_through_the_api(stack):
     sqs = stack.session.client("sqs")
-    ids = [tasklane("submit", "echo", "--payload", json.dumps({"n": i}), "--delay", "30").stdout.strip() for i in range(2)]
+    submitted = [tasklane("submit", "echo", "--payload", json.dumps({"n": i}), "--delay", "30") for i in range(2)]
+    ids = [answer.stdout.strip() for answer in submitted]
     # Dead-letter them the way five failed deliveries would: their messages land in the DLQ.
     for task_id in ids:
         body = json.dumps({"task_id": task_id, "owner": _owner(stack, task_id), "attempt": 1})
