@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,7 +152,21 @@ class TaskStore:
     # --- creation -------------------------------------------------------------------------------
 
     def put_new(self, item: dict[str, Any]) -> None:
-        self._db.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(task_id)")
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(task_id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            existing: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
+            # The SDK retried a put whose first answer was lost: the item there is this very task.
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException" and all(
+                existing.get(k) == item[k] for k in ("owner", "created_key")
+            ):
+                return
+            raise
 
     def put_many(self, items: list[dict[str, Any]]) -> list[str]:
         """BatchWriteItem in chunks of 25, retrying unprocessed items; returns the ids never written."""
@@ -255,7 +270,10 @@ class TaskStore:
         update: str,
         values: dict[str, Any],
         names: dict[str, str] | None = None,
+        applied: Callable[[StoredTask], bool] | None = None,
     ) -> StoredTask:
+        """One conditional UpdateItem. `applied` recognises the item this very change leaves, so that
+        a write the SDK retried after its first answer was lost counts as done, not as a conflict."""
         names = {"#status": "status", **(names or {})}
         try:
             response = self._db.update_item(
@@ -272,7 +290,10 @@ class TaskStore:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             item: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-            raise TransitionRejected(to_stored(item) if item else None) from None
+            current = to_stored(item) if item else None
+            if current is not None and applied is not None and applied(current):
+                return current
+            raise TransitionRejected(current) from None
         return to_stored(response["Attributes"])
 
     def _finished(self, moment: datetime) -> dict[str, Any]:
@@ -297,6 +318,9 @@ class TaskStore:
                 ":sweep": _n(sweep_at),
             },
             names={"#owner": "owner"},
+            applied=lambda t: (
+                t.task.status is TaskStatus.PROCESSING and t.lease_until == lease_until and t.task.started_at == now
+            ),
         )
 
     def _running(self, attempt: int) -> dict[str, Any]:
@@ -326,6 +350,7 @@ class TaskStore:
                 ":result": _s(result_json),
             },
             names={"#result": "result", "#error": "error"},
+            applied=lambda t: t.task.status is TaskStatus.COMPLETED and t.task.attempts == attempt,
         )
 
     def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, sweep_at: int) -> StoredTask:
@@ -342,6 +367,9 @@ class TaskStore:
                 ":sweep": _n(sweep_at),
             },
             names={"#error": "error"},
+            applied=lambda t: (
+                t.task.status is TaskStatus.PENDING and t.task.attempts == attempt and t.task.error == error
+            ),
         )
 
     def mark_failed(self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None) -> StoredTask:
@@ -364,6 +392,9 @@ class TaskStore:
             "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at",
             values={**values, **self._finished(now), ":failed": _s(TaskStatus.FAILED), ":error": _error_value(error)},
             names={"#error": "error"},
+            applied=lambda t: (
+                t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == now
+            ),
         )
 
     def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
