@@ -17,124 +17,149 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".local"
-PID_FILE = STATE / "ministack.pid"
-LOG_FILE = STATE / "ministack.log"
-HOST, PORT = "127.0.0.1", 4566
-ENDPOINT = f"http://{HOST}:{PORT}"
+HOST = "127.0.0.1"
 STACK = "tasklane"
 REGION = "us-east-1"
 ARTIFACTS_BUCKET = "tasklane-local-artifacts"
-# Any well-formed credential is accepted by the emulator (it verifies signatures only with AUTH=true).
-AWS_ENV = {
-    "AWS_ENDPOINT_URL": ENDPOINT,
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "SAM_CLI_TELEMETRY": "0",
-}
-
-
-def healthy(timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{ENDPOINT}/_ministack/health", timeout=timeout) as response:  # noqa: S310
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def start() -> bool:
-    """Start the emulator in the background unless one answers; True when this call started it."""
-    if healthy():
-        return False
-    STATE.mkdir(exist_ok=True)
-    env = {**os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(PORT), "LOG_LEVEL": "INFO"}
-    with LOG_FILE.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603
-            [str(ROOT / ".venv-ministack/bin/ministack")],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=STATE,
-            start_new_session=True,
-        )
-    PID_FILE.write_text(str(process.pid))
-    deadline = time.monotonic() + 60
-    while not healthy():
-        if process.poll() is not None or time.monotonic() > deadline:
-            sys.exit(f"ministack did not start; see {LOG_FILE}")
-        time.sleep(0.2)
-    return True
-
-
-def stop() -> None:
-    """Stop the emulator started by `start` (its state lives in memory and goes with it)."""
-    if not PID_FILE.exists():
-        return
-    pid = int(PID_FILE.read_text())
-    try:
-        os.killpg(pid, signal.SIGTERM)
-        for _ in range(50):
-            os.kill(pid, 0)
-            time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    PID_FILE.unlink(missing_ok=True)
-
-
-def _aws():
-    os.environ.update(AWS_ENV)
-    import boto3
-
-    return boto3.Session(region_name=REGION)
-
-
-def deploy(quiet: bool = False) -> None:
-    """sam build + sam deploy --config-env local: the very template that deploys to AWS."""
-    session = _aws()
-    s3 = session.client("s3")
-    if ARTIFACTS_BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
-        s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
-    sam = str(ROOT / ".venv/bin/sam")
-    env = {**os.environ, **AWS_ENV}
-    output = subprocess.DEVNULL if quiet else None
-    for step in ("build", "deploy"):
-        subprocess.run([sam, step, "--config-env", "local"], cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
-    _coerce_scaling_config(session)
-
-
-def _coerce_scaling_config(session) -> None:
-    """Work around ministack keeping MaximumConcurrency as the string CloudFormation resolves a
-    Number parameter to (its SQS poller then fails comparing it): set the same value as an integer
-    through the Lambda API. A real account coerces it itself."""
-    client = session.client("lambda")
-    for mapping in client.list_event_source_mappings()["EventSourceMappings"]:
-        limit = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
-        if limit is not None:
-            client.update_event_source_mapping(UUID=mapping["UUID"], ScalingConfig={"MaximumConcurrency": int(limit)})
+# The local samconfig environment's parameters (samconfig.toml [local]); an emulator may override some.
+LOCAL_PARAMETERS = "AuthMode=api_key Architecture=x86_64 ProcessorTimeout=60 ApiKeyRateLimit=50 ApiKeyBurstLimit=100 TracingEnabled=false"
 
 
 @dataclass(frozen=True)
 class Outputs:
     api_url: str
     api_key: str | None
-    second_api_key: str | None
     raw: dict[str, str]
 
 
-def outputs() -> Outputs:
-    """The stack's outputs, with the API URL in the form the emulator serves."""
-    session = _aws()
-    stack = session.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
-    raw = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    # The path form works with every HTTP client (*.localhost host names do not resolve everywhere).
-    api_url = f"{ENDPOINT}/_aws/execute-api/{raw['ApiId']}/v1"
-    key = None
-    if raw.get("ApiKeyId"):
-        key = session.client("apigateway").get_api_key(apiKey=raw["ApiKeyId"], includeValue=True)["value"]
-    return Outputs(api_url, key, None, raw)
+class Emulator:
+    """One ministack server: its port, whether it verifies signatures (AUTH=true), its state files."""
+
+    def __init__(self, port: int = 4566, *, auth: bool = False, name: str = "ministack") -> None:
+        self.port, self.auth = port, auth
+        self.endpoint = f"http://{HOST}:{port}"
+        self.state = ROOT / ".local"
+        self.pid_file = self.state / f"{name}.pid"
+        self.log_file = self.state / f"{name}.log"
+
+    @property
+    def aws_env(self) -> dict[str, str]:
+        # `test` is the emulator's root key; without AUTH any well-formed credential is accepted.
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "SAM_CLI_TELEMETRY": "0",
+        }
+
+    def healthy(self, timeout: float = 1.0) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/_ministack/health", timeout=timeout) as answer:  # noqa: S310
+                return answer.status == 200
+        except OSError:
+            return False
+
+    def start(self) -> bool:
+        """Start the emulator in the background unless one answers; True when this call started it."""
+        if self.healthy():
+            return False
+        self.state.mkdir(exist_ok=True)
+        env = {**os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(self.port), "LOG_LEVEL": "INFO"}
+        env["AUTH"] = "true" if self.auth else "false"
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(  # noqa: S603
+                [str(ROOT / ".venv-ministack/bin/ministack")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.state,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + 60
+        while not self.healthy():
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"ministack did not start; see {self.log_file}")
+            time.sleep(0.2)
+        return True
+
+    def stop(self) -> None:
+        """Stop the emulator started by `start` (its state lives in memory and goes with it)."""
+        if not self.pid_file.exists():
+            return
+        pid = int(self.pid_file.read_text())
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            for _ in range(50):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.pid_file.unlink(missing_ok=True)
+
+    def session(self):
+        import boto3
+
+        env = self.aws_env
+        return boto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+
+    def client(self, name: str):
+        return self.session().client(name, endpoint_url=self.endpoint)
+
+    def deploy(self, quiet: bool = False, overrides: str = "") -> None:
+        """sam build + sam deploy --config-env local: the very template that deploys to AWS."""
+        s3 = self.client("s3")
+        if ARTIFACTS_BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+            s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
+        sam = str(ROOT / ".venv/bin/sam")
+        env = {**os.environ, **self.aws_env}
+        output = subprocess.DEVNULL if quiet else None
+        subprocess.run([sam, "build", "--config-env", "local"], cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
+        deploy = [sam, "deploy", "--config-env", "local"]
+        if overrides:
+            deploy += ["--parameter-overrides", f"{LOCAL_PARAMETERS} {overrides}"]
+        subprocess.run(deploy, cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
+        self._coerce_scaling_config()
+
+    def _coerce_scaling_config(self) -> None:
+        """Work around ministack keeping MaximumConcurrency as the string CloudFormation resolves a
+        Number parameter to (its SQS poller then fails comparing it): set the same value as an integer
+        through the Lambda API. A real account coerces it itself."""
+        client = self.client("lambda")
+        for mapping in client.list_event_source_mappings()["EventSourceMappings"]:
+            limit = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
+            if limit is not None:
+                client.update_event_source_mapping(
+                    UUID=mapping["UUID"], ScalingConfig={"MaximumConcurrency": int(limit)}
+                )
+
+    def outputs(self) -> Outputs:
+        """The stack's outputs, with the API URL in the form the emulator serves."""
+        stack = self.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+        raw = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        # The path form works with every HTTP client (*.localhost host names do not resolve everywhere).
+        api_url = f"{self.endpoint}/_aws/execute-api/{raw['ApiId']}/v1"
+        key = None
+        if raw.get("ApiKeyId"):
+            key = self.client("apigateway").get_api_key(apiKey=raw["ApiKeyId"], includeValue=True)["value"]
+        return Outputs(api_url, key, raw)
+
+
+DEFAULT = Emulator()
+ENDPOINT, LOG_FILE = DEFAULT.endpoint, DEFAULT.log_file
+healthy, start, stop, deploy, outputs = DEFAULT.healthy, DEFAULT.start, DEFAULT.stop, DEFAULT.deploy, DEFAULT.outputs
+
+
+def _aws():
+    os.environ.update(DEFAULT.aws_env)
+    return DEFAULT.session()
 
 
 def info() -> None:

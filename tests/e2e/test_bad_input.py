@@ -1,0 +1,103 @@
+"""Bad input against the stack on the emulator: schemathesis from the API's own OpenAPI (positive and
+negative cases), then the hand-made worst cases. No 5xx, and every 4xx in the one error shape."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES = int(os.environ.get("TASKLANE_FUZZ_EXAMPLES", "25"))
+FUZZ_REPORT: Counter[str] = Counter()
+
+
+def assert_well_formed(response: requests.Response | object) -> None:
+    status = response.status_code  # type: ignore[attr-defined]
+    FUZZ_REPORT["cases"] += 1
+    FUZZ_REPORT[f"{status // 100}xx"] += 1
+    assert status < 500, f"{status}: {response.text[:300]}"  # type: ignore[attr-defined]
+    if status >= 400 and status not in (403, 429):  # 403/429 come from API Gateway itself
+        body = response.json()  # type: ignore[attr-defined]
+        assert set(body) == {"error"}, body
+        assert {"code", "message", "details"} == set(body["error"]), body
+
+
+def test_schemathesis_cases_from_the_apis_own_openapi(alice):
+    import schemathesis
+    from schemathesis import GenerationMode
+
+    document = alice.request("GET", "/openapi.json").json()
+    document["servers"] = [{"url": alice.base}]
+    schema = schemathesis.openapi.from_dict(document)
+    headers = {"x-api-key": alice.key}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def check(case):
+                assert_well_formed(case.call(base_url=alice.base, headers=headers, timeout=30))
+
+            check()
+    print(f"\nschemathesis: {dict(FUZZ_REPORT)}")
+    assert FUZZ_REPORT["5xx"] == 0
+
+
+WORST = [
+    ("oversized body", {"data": json.dumps({"task_type": "echo", "payload": {"x": "y" * (300 * 1024)}})}, {413}),
+    (
+        "deeply nested JSON",
+        {"data": '{"task_type": "echo", "payload": ' + "[" * 50_000 + "]" * 50_000 + "}"},
+        {400, 422},
+    ),
+    ("non-UTF-8 bytes", {"data": b'{"task_type": "echo", "payload": {"x": "\xff\xfe"}}'}, {400, 422}),
+    (
+        "wrong content type",
+        {"data": "task_type=echo", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+        {415},
+    ),
+    ("text/plain JSON", {"data": '{"task_type": "echo"}', "headers": {"content-type": "text/plain"}}, {415}),
+    ("huge number", {"json": {"task_type": "compute", "payload": {"n": 10**400}}}, {422}),
+    ("negative number", {"json": {"task_type": "sleep", "payload": {"seconds": -1}}}, {422}),
+    ("huge delay", {"json": {"task_type": "echo", "delay_seconds": 2**64}}, {422}),
+    ("NaN", {"data": '{"task_type": "sleep", "payload": {"seconds": NaN}}'}, {400, 422}),
+    ("not an object", {"json": ["task_type", "echo"]}, {422}),
+    ("empty body", {"data": ""}, {400, 422}),
+    ("null", {"data": "null"}, {400, 422}),
+]
+
+
+@pytest.mark.parametrize(("name", "request_args", "statuses"), WORST, ids=[w[0] for w in WORST])
+def test_the_worst_bodies_are_refused_with_a_clear_4xx(alice, name, request_args, statuses):
+    headers = {"content-type": "application/json", **request_args.pop("headers", {})}
+    response = alice.request("POST", "/tasks", headers=headers, **request_args)
+    assert_well_formed(response)
+    assert response.status_code in statuses, response.text[:300]
+
+
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        "not-an-id",
+        "0" * 36,
+        "../../etc/passwd",
+        "%00",
+        "3f1c2a4e-8b7d-4c6e-9a1f-2b3c4d5e6f7g",
+        "x" * 2000,
+        "' OR 1=1 --",
+    ],
+)
+def test_task_ids_that_are_not_ids(alice, task_id):
+    from urllib.parse import quote
+
+    for method, suffix in (("GET", ""), ("GET", "/result"), ("DELETE", ""), ("POST", "/retry")):
+        response = alice.request(method, f"/tasks/{quote(task_id, safe='')}{suffix}")
+        assert_well_formed(response)
+        assert response.status_code in (400, 404)
