@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,10 @@ HOST = "127.0.0.1"
 STACK = "tasklane"
 REGION = "us-east-1"
 ARTIFACTS_BUCKET = "tasklane-local-artifacts"
-# The local samconfig environment's parameters (samconfig.toml [local]); an emulator may override some.
-LOCAL_PARAMETERS = "AuthMode=api_key Architecture=x86_64 ProcessorTimeout=60 ApiKeyRateLimit=50 ApiKeyBurstLimit=100 TracingEnabled=false"
+# The local environment's parameters (samconfig.toml [local]); an emulator may override some of them.
+LOCAL_PARAMETERS = tomllib.loads((ROOT / "samconfig.toml").read_text())["local"]["global"]["parameters"][
+    "parameter_overrides"
+]
 
 
 @dataclass(frozen=True)

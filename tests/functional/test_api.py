@@ -111,6 +111,16 @@ def test_deeply_nested_json_is_a_client_error(tasklane):
     assert 400 <= answer.status < 500
 
 
+def test_a_binary_body_that_is_not_utf8_is_400(tasklane):
+    event = api_event(
+        "submit_task",
+        raw_body=base64.b64encode(b'{"task_type": "echo\xff"}').decode(),
+        headers={"Idempotency-Key": None},
+    )
+    event["isBase64Encoded"] = True
+    assert_error(tasklane.call(event), 400, "bad_request")
+
+
 def test_a_body_that_is_not_json_is_415(tasklane):
     answer = tasklane.call(
         api_event(
@@ -120,6 +130,12 @@ def test_a_body_that_is_not_json_is_415(tasklane):
         )
     )
     assert_error(answer, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x"])
+def test_json_sent_under_another_content_type_is_415(tasklane, content_type):
+    event = api_event("submit_task", body={"task_type": "echo"}, headers={"Content-Type": content_type, "Idempotency-Key": None})
+    assert_error(tasklane.call(event), 415, "unsupported_media_type")
 
 
 def test_a_payload_over_256_kib_is_413(tasklane):

@@ -10,7 +10,10 @@ from typing import Any, cast
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from tasklane.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType
@@ -95,9 +98,17 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
         details = [{"field": _field(err.get("loc", ())), "message": err.get("msg", "")} for err in errors]
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is not valid", details)
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_media(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return domain_error(UnsupportedMediaType("send the body as application/json"))
+
     @app.exception_handler(RecursionError)
     def too_deep(exc: RecursionError) -> Response[Any]:
         return domain_error(BadRequest("the body is nested too deeply"))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def not_utf8(exc: UnicodeDecodeError) -> Response[Any]:
+        return domain_error(BadRequest("the body is not UTF-8"))
 
     @app.exception_handler(NotFoundError)
     def no_route(exc: NotFoundError) -> Response[Any]:
