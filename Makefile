@@ -6,7 +6,7 @@ MINI := .venv-ministack
 PY := $(VENV)/bin/python
 LOCAL := $(PY) scripts/localstack.py
 
-.PHONY: help venv up down logs test unit e2e lint format build validate bench clean
+.PHONY: help venv up down logs test unit e2e lint format build validate bench soak clean
 
 help:
 	@echo "make up      start the local emulator and deploy tasklane on it (prints URL, key, curl lines)"
@@ -79,3 +79,7 @@ bench: venv
 
 clean: down
 	rm -rf .aws-sam $(VENV) $(MINI)
+
+# 2,000 mixed tasks on the local stack with faults injected; fails if any task is lost or run twice.
+soak: venv
+	$(PY) scripts/soak.py

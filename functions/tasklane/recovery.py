@@ -9,41 +9,69 @@ from tasklane.backend import Backend
 from tasklane.execution import parse_message
 from tasklane.models import TaskError, TaskMessage, TaskStatus
 from tasklane.observability import logger, metrics_for
-from tasklane.store import SweepEntry, TransitionRejected
+from tasklane.store import StoredTask, SweepEntry, TransitionRejected
 
 MIN_RESEND_INTERVAL_SECONDS = 60
+# How many times a dead-lettered task that never ran is given a fresh message before it is failed.
+MAX_REDRIVES = 3
 
 
 class StillRunning(Exception):
     """A dead-lettered task is running right now; its dead letter is looked at again later."""
 
 
-def fail_dead_letter(body: str, backend: Backend) -> None:
-    """Mark the task of a dead-lettered message failed, unless it already finished."""
+def handle_dead_letter(body: str, backend: Backend) -> None:
+    """Settle the task of a dead-lettered message.
+
+    A task that never ran (still pending: its deliveries were deferred or expired unclaimed) is queued
+    again on a fresh message, at most MAX_REDRIVES times. A task whose runs kept dying (processing,
+    lease over) is failed with the reason. A task running right now is looked at again later, and a
+    finished one is left as it is.
+    """
     message = parse_message(body)
     if message is None:
         logger.error("malformed dead letter dropped", extra={"body_prefix": body[:200]})
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id)
-    error = TaskError(
-        type="DeadLettered",
-        message=f"the lane delivered this task {backend.settings.max_receive_count} times without it finishing: "
-        "the processor crashed or hit its Lambda timeout",
+    now = clock.now()
+    try:
+        stored = backend.store.redrive(
+            message.task_id, message.owner, now, MAX_REDRIVES, clock.epoch(now) + backend.settings.pending_grace_seconds
+        )
+    except TransitionRejected as exc:
+        _settle(exc.stored, message, backend)
+        return
+    task = stored.task
+    backend.queues.send(task.priority, message.model_copy(update={"attempt": task.attempts + 1}))
+    metrics_for(task.priority, task.task_type).add_count("TaskRedriven")
+    logger.warning("dead-lettered before it ever ran: queued again on a fresh message")
+
+
+def _settle(stored: StoredTask | None, message: TaskMessage, backend: Backend) -> None:
+    if stored is None or stored.owner != message.owner:
+        logger.error("dead letter for an unknown task dropped")
+        return
+    status = stored.task.status
+    if status.finished:
+        logger.info("dead letter of a finished task acknowledged", extra={"status": status.value})
+        return
+    if status is TaskStatus.PROCESSING and (stored.lease_until or 0) >= clock.epoch(clock.now()):
+        # A run holds a live lease: let it finish; this record returns after the DLQ's visibility timeout.
+        raise StillRunning(message.task_id)
+    receives = backend.settings.max_receive_count
+    reason = (
+        f"the processor stopped without an outcome on each of {receives} deliveries (a crash or the Lambda timeout)"
+        if status is TaskStatus.PROCESSING
+        else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
     try:
-        stored = backend.store.mark_failed(message.task_id, error, clock.now())
+        failed = backend.store.mark_failed(message.task_id, TaskError(type="DeadLettered", message=reason), clock.now())
     except TransitionRejected as exc:
-        if exc.stored is None or exc.stored.owner != message.owner:
-            logger.error("dead letter for an unknown task dropped")
-        elif exc.stored.task.status is TaskStatus.PROCESSING:
-            # A run holds a live lease: let it finish; this record returns after the DLQ's visibility timeout.
-            raise StillRunning(message.task_id) from None
-        else:
-            logger.info("dead letter of a finished task acknowledged", extra={"status": exc.stored.task.status.value})
+        _settle(exc.stored, message, backend)
         return
-    metrics_for(stored.task.priority, stored.task.task_type).add_count("TaskDeadLettered")
-    logger.warning("task failed from its dead-letter queue")
+    metrics_for(failed.task.priority, failed.task.task_type).add_count("TaskDeadLettered")
+    logger.warning("task failed from its dead-letter queue", extra={"reason": reason})
 
 
 @dataclass

@@ -397,6 +397,24 @@ class TaskStore:
             ),
         )
 
+    def redrive(self, task_id: str, owner: str, now: datetime, max_redrives: int, sweep_at: int) -> StoredTask:
+        """Count one more fresh message for a pending task whose message was dead-lettered unclaimed."""
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND #status = :pending AND (attribute_not_exists(redrives) OR redrives < :max)",
+            update="SET redrives = if_not_exists(redrives, :zero) + :one, updated_at = :now, sweep_at = :sweep",
+            values={
+                ":owner": _s(owner),
+                ":pending": _s(TaskStatus.PENDING),
+                ":max": _n(max_redrives),
+                ":zero": _n(0),
+                ":one": _n(1),
+                ":now": _s(clock.iso(now)),
+                ":sweep": _n(sweep_at),
+            },
+            names={"#owner": "owner"},
+        )
+
     def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
         return self._update(
             task_id,

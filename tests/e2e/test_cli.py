@@ -46,8 +46,16 @@ def test_dlq_retry_requeues_dead_lettered_tasks_through_the_api(stack):
     sqs = stack.session.client("sqs")
     submitted = [tasklane("submit", "echo", "--payload", json.dumps({"n": i}), "--delay", "30") for i in range(2)]
     ids = [answer.stdout.strip() for answer in submitted]
-    # Dead-letter them the way five failed deliveries would: their messages land in the DLQ.
+    # Dead-letter them the way five deliveries that each died would: the run is over, the message in the DLQ.
+    dynamodb = stack.session.client("dynamodb")
     for task_id in ids:
+        dynamodb.update_item(
+            TableName=stack.outputs.raw["TasksTableName"],
+            Key={"task_id": {"S": task_id}},
+            UpdateExpression="SET #s = :processing, lease_until = :over, attempts = :one",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":processing": {"S": "processing"}, ":over": {"N": "0"}, ":one": {"N": "1"}},
+        )
         body = json.dumps({"task_id": task_id, "owner": _owner(stack, task_id), "attempt": 1})
         sqs.send_message(QueueUrl=stack.outputs.raw["NormalDeadLetterQueueUrl"], MessageBody=body)
     listed = _wait_for_dead_letters(ids)

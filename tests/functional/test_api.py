@@ -134,7 +134,9 @@ def test_a_body_that_is_not_json_is_415(tasklane):
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x"])
 def test_json_sent_under_another_content_type_is_415(tasklane, content_type):
-    event = api_event("submit_task", body={"task_type": "echo"}, headers={"Content-Type": content_type, "Idempotency-Key": None})
+    event = api_event(
+        "submit_task", body={"task_type": "echo"}, headers={"Content-Type": content_type, "Idempotency-Key": None}
+    )
     assert_error(tasklane.call(event), 415, "unsupported_media_type")
 
 

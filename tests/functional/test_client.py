@@ -205,7 +205,10 @@ def test_cli_batch_list_and_stats(tasklane, tmp_path):
 
 def test_cli_dlq_list_and_retry_in_bulk(tasklane):
     ids = [json.loads(cli(tasklane, "--json", "submit", "echo")[1])["task_id"] for _ in range(2)]
+    from tests.functional.test_lifecycle import _crashed
+
     for message in tasklane.receive("normal"):
+        _crashed(json.loads(message["Body"])["task_id"])
         tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
     tasklane.dead_letters("normal")
     _, out, _ = cli(tasklane, "--json", "dlq", "list")

@@ -226,16 +226,44 @@ def test_a_batch_where_every_record_is_deferred_is_answered_not_raised(tasklane,
     assert len(response["batchItemFailures"]) == 3
 
 
-def test_a_dead_letter_marks_its_task_failed_with_the_reason(tasklane):
+def _crashed(task_id, lease_offset=-1):
+    """Leave the task as a run that died would: processing, its lease over."""
+    from tasklane import clock
+    from tasklane.backend import backend
+
+    now = clock.now()
+    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + lease_offset, clock.epoch(now) + 600)
+
+
+def test_a_dead_letter_of_a_task_whose_runs_kept_dying_fails_it_with_the_reason(tasklane):
     task_id = submit(tasklane).body["task_id"]
     message = tasklane.receive("normal")[0]
+    _crashed(task_id)
     tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
     response = tasklane.dead_letters("normal")
     assert response["batchItemFailures"] == []
     task = get(tasklane, task_id)
     assert task["status"] == "failed"
     assert task["error"]["type"] == "DeadLettered"
-    assert "5 times" in task["error"]["message"]
+    assert "stopped without an outcome on each of 5 deliveries" in task["error"]["message"]
+
+
+def test_a_dead_letter_of_a_task_that_never_ran_queues_it_again_then_fails_it_after_three(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    message = tasklane.receive("normal")[0]
+    for redrive in range(1, 4):
+        tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
+        tasklane.dead_letters("normal")
+        assert get(tasklane, task_id)["status"] == "pending"
+        assert int(tasklane.item(task_id)["redrives"]["N"]) == redrive
+        fresh = tasklane.receive("normal")
+        assert [json.loads(m["Body"])["task_id"] for m in fresh] == [task_id]
+        message = fresh[0]
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
+    tasklane.dead_letters("normal")
+    task = get(tasklane, task_id)
+    assert (task["status"], task["error"]["type"]) == ("failed", "DeadLettered")
+    assert "without ever being claimed" in task["error"]["message"]
 
 
 def test_a_dead_letter_of_a_finished_task_changes_nothing(tasklane):

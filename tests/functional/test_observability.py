@@ -72,9 +72,14 @@ def test_failures_retries_and_dead_letters_are_counted(tasklane, capfd):
         api_event("submit_task", body={"task_type": "fail", "max_attempts": 2}, headers={"Idempotency-Key": None})
     )
     messages = tasklane.receive("normal")
-    tasklane.process("normal", messages)
+    tasklane.process("normal", messages)  # attempt 1 fails: retried
     tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=messages[0]["Body"])
-    tasklane.dead_letters("normal")
+    tasklane.dead_letters("normal")  # pending, never claimed again: redriven on a fresh message
+    from tests.functional.test_lifecycle import _crashed
+
+    _crashed(json.loads(messages[0]["Body"])["task_id"])
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=messages[0]["Body"])
+    tasklane.dead_letters("normal")  # its run died: failed
     names = [
         m["Name"]
         for r in _records(capfd.readouterr().out)
@@ -82,4 +87,5 @@ def test_failures_retries_and_dead_letters_are_counted(tasklane, capfd):
         for m in r["_aws"]["CloudWatchMetrics"][0]["Metrics"]
     ]
     assert "TaskRetried" in names
+    assert "TaskRedriven" in names
     assert "TaskDeadLettered" in names

@@ -1,4 +1,4 @@
-"""DeadLetterFunction: consumes the three DLQs and fails each task so none stays processing forever."""
+"""DeadLetterFunction: consumes the three DLQs and settles each task so none stays processing forever."""
 
 from typing import Any
 
@@ -8,13 +8,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.backend import backend
 from tasklane.observability import logger, traced
-from tasklane.recovery import fail_dead_letter
+from tasklane.recovery import handle_dead_letter
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def handle_record(record: SQSRecord) -> None:
-    fail_dead_letter(record.body, backend())
+    handle_dead_letter(record.body, backend())
 
 
 @traced
