@@ -172,6 +172,7 @@ def _run(
         waited = (now - task.created_at).total_seconds() - task.delay_seconds
         metrics.add_milliseconds("QueueWait", max(0.0, waited * 1000))
     logger.info("task started", extra={"task_type": task.task_type, "lane": lane.value})
+    logger.debug("task payload", extra={"payload": task.payload})  # payloads may be personal data: debug only
     started = time.monotonic()
     running = RunningTask(task.task_id, attempt, backend, deadline=started + task.timeout_seconds)
     try:

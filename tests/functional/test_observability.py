@@ -89,3 +89,21 @@ def test_failures_retries_and_dead_letters_are_counted(tasklane, capfd):
     assert "TaskRetried" in names
     assert "TaskRedriven" in names
     assert "TaskDeadLettered" in names
+
+
+def test_the_payload_is_logged_only_with_debug_logging_on(tasklane, log_output):
+    from tasklane.observability import logger
+
+    def run_one(secret: str) -> str:
+        body = {"task_type": "echo", "payload": {"secret": secret}}
+        tasklane.call(api_event("submit_task", body=body, headers={"Idempotency-Key": None}))
+        tasklane.drain("normal")
+        return log_output.getvalue()
+
+    assert "at-info" not in run_one("at-info")
+    previous = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        assert "at-debug" in run_one("at-debug")
+    finally:
+        logger.setLevel(previous)
