@@ -26,20 +26,26 @@ class TaskStatus(StrEnum):
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
-class TaskError(BaseModel):
+class Model(BaseModel):
+    """Schemas are built on first use, not at import: a function pays only for the models it touches."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class TaskError(Model):
     type: str
     message: str
 
 
-class Progress(BaseModel):
+class Progress(Model):
     percent: float = Field(ge=0, le=100)
     message: str | None = None
 
 
-class SubmitRequest(BaseModel):
+class SubmitRequest(Model):
     """One task as a client submits it; the payload is checked against its type's model later."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     task_type: str = Field(min_length=1, max_length=64, examples=["compute"])
     payload: dict[str, Any] = Field(default_factory=dict, examples=[{"n": 1000000}])
@@ -49,15 +55,15 @@ class SubmitRequest(BaseModel):
     timeout_seconds: int | None = Field(default=None, ge=1)
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(Model):
     """Items are validated one by one so that valid items are accepted beside invalid ones."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     tasks: list[Any] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
 
-class Task(BaseModel):
+class Task(Model):
     task_id: str
     task_type: str
     priority: Lane
@@ -80,43 +86,43 @@ class Task(BaseModel):
         return self.model_dump(mode="json")
 
 
-class TaskPage(BaseModel):
+class TaskPage(Model):
     items: list[Task]
     next_cursor: str | None = None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str
     message: str
     details: Any = None
 
 
-class AcceptedItem(BaseModel):
+class AcceptedItem(Model):
     index: int
     task: Task
 
 
-class RejectedItem(BaseModel):
+class RejectedItem(Model):
     index: int
     error: ErrorBody
 
 
-class BatchResponse(BaseModel):
+class BatchResponse(Model):
     """One result per submitted item, in order: the accepted task or the item's error."""
 
     results: list[AcceptedItem | RejectedItem]
 
 
-class TaskResult(BaseModel):
+class TaskResult(Model):
     task_id: str
     result: Any
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str
 
 
-class TaskMessage(BaseModel):
+class TaskMessage(Model):
     """The small SQS message of a lane: the payload stays in DynamoDB."""
 
     task_id: str
