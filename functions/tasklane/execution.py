@@ -24,7 +24,7 @@ from tasklane.errors import TasklaneError
 from tasklane.ids import is_task_id
 from tasklane.lanes import Lane
 from tasklane.models import MAX_PAYLOAD_BYTES, Progress, TaskError, TaskMessage
-from tasklane.observability import logger, metrics_for
+from tasklane.observability import count, logger, task_metrics
 from tasklane.registry import get_task_type
 from tasklane.store import StoredTask, TransitionRejected
 
@@ -166,15 +166,15 @@ def _run(
 ) -> None:
     task = stored.task
     attempt = task.attempts
-    metrics = metrics_for(lane, task.task_type)
+    logger.debug("task started", extra={"task_type": task.task_type, "lane": lane.value})
+    logger.debug("task payload", extra={"payload": task.payload})  # payloads may be personal data: debug only
+    started = time.monotonic()
+    running = RunningTask(task.task_id, attempt, backend, deadline=started + task.timeout_seconds)
+    metrics = task_metrics(lane, task.task_type)
     metrics.add_count("TaskStarted")
     if attempt == 1:
         waited = (now - task.created_at).total_seconds() - task.delay_seconds
         metrics.add_milliseconds("QueueWait", max(0.0, waited * 1000))
-    logger.info("task started", extra={"task_type": task.task_type, "lane": lane.value})
-    logger.debug("task payload", extra={"payload": task.payload})  # payloads may be personal data: debug only
-    started = time.monotonic()
-    running = RunningTask(task.task_id, attempt, backend, deadline=started + task.timeout_seconds)
     try:
         task_type = get_task_type(task.task_type)
         payload = task_type.parse_payload(task.payload or {})
@@ -189,18 +189,22 @@ def _run(
         return
     except Exception as exc:
         error = TaskError(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
-        logger.warning("task attempt failed", extra={"error": error.model_dump()})
+        logger.warning("task attempt failed", extra={"error": error.model_dump(), "task_type": task.task_type})
         _after_error(stored, message, delivery, lane, backend, attempt, error)
         return
     finally:
-        metrics.add_milliseconds("TaskDuration", (time.monotonic() - started) * 1000)
+        duration_ms = (time.monotonic() - started) * 1000
+        metrics.add_milliseconds("TaskDuration", duration_ms)
     try:
         backend.store.mark_completed(task.task_id, attempt, result_json, clock.now())
     except TransitionRejected:
         logger.warning("result not recorded: another delivery took this task over")
         return
     metrics.add_count("TaskCompleted")
-    logger.info("task completed")
+    logger.info(
+        "task completed",
+        extra={"task_type": task.task_type, "lane": lane.value, "duration_ms": round(duration_ms, 1)},
+    )
 
 
 def _after_error(
@@ -225,7 +229,7 @@ def _after_error(
     except TransitionRejected:
         logger.warning("retry not recorded: the task changed meanwhile")
         return
-    metrics_for(lane, task.task_type).add_count("TaskRetried")
+    count(lane, task.task_type, "TaskRetried")
     requeue(delivery, message.model_copy(update={"attempt": attempt + 1}), lane, backend, delay, reason="retry")
 
 
@@ -235,7 +239,7 @@ def _fail(backend: Backend, stored: StoredTask, attempt: int, error: TaskError, 
     except TransitionRejected:
         logger.warning("failure not recorded: the task changed meanwhile")
         return
-    metrics_for(stored.task.priority, stored.task.task_type).add_count("TaskFailed")
+    count(stored.task.priority, stored.task.task_type, "TaskFailed")
     logger.info("task failed", extra={"error": error.model_dump()})
 
 

@@ -8,7 +8,7 @@ from tasklane import clock
 from tasklane.backend import Backend
 from tasklane.execution import parse_message
 from tasklane.models import TaskError, TaskMessage, TaskStatus
-from tasklane.observability import logger, metrics_for
+from tasklane.observability import count, logger
 from tasklane.store import StoredTask, SweepEntry, TransitionRejected
 
 MIN_RESEND_INTERVAL_SECONDS = 60
@@ -44,7 +44,7 @@ def handle_dead_letter(body: str, backend: Backend) -> None:
         return
     task = stored.task
     backend.queues.send(task.priority, message.model_copy(update={"attempt": task.attempts + 1}))
-    metrics_for(task.priority, task.task_type).add_count("TaskRedriven")
+    count(task.priority, task.task_type, "TaskRedriven")
     logger.warning("dead-lettered before it ever ran: queued again on a fresh message")
 
 
@@ -70,7 +70,7 @@ def _settle(stored: StoredTask | None, message: TaskMessage, backend: Backend) -
     except TransitionRejected as exc:
         _settle(exc.stored, message, backend)
         return
-    metrics_for(failed.task.priority, failed.task.task_type).add_count("TaskDeadLettered")
+    count(failed.task.priority, failed.task.task_type, "TaskDeadLettered")
     logger.warning("task failed from its dead-letter queue", extra={"reason": reason})
 
 
@@ -111,7 +111,7 @@ def _requeue(entry: SweepEntry, backend: Backend, now: int, report: SweepReport)
         task_id=entry.task_id, owner=entry.owner, attempt=entry.attempts + 1, correlation_id=entry.correlation_id
     )
     backend.queues.send(entry.priority, message)
-    metrics_for(entry.priority, entry.task_type).add_count("TaskRequeued")
+    count(entry.priority, entry.task_type, "TaskRequeued")
     logger.info("pending task queued again", extra={"task_id": entry.task_id})
     report.requeued += 1
 

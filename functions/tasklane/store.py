@@ -262,7 +262,13 @@ class TaskStore:
 
     # --- transitions ----------------------------------------------------------------------------
 
-    def _update(
+    def _update(self, task_id: str, **change: Any) -> StoredTask:
+        """A transition that answers with the task as it now is."""
+        stored = self._write(task_id, returns=True, **change)
+        assert stored is not None
+        return stored
+
+    def _write(
         self,
         task_id: str,
         *,
@@ -271,7 +277,8 @@ class TaskStore:
         values: dict[str, Any],
         names: dict[str, str] | None = None,
         applied: Callable[[StoredTask], bool] | None = None,
-    ) -> StoredTask:
+        returns: bool = True,
+    ) -> StoredTask | None:
         """One conditional UpdateItem. `applied` recognises the item this very change leaves, so that
         a write the SDK retried after its first answer was lost counts as done, not as a conflict."""
         names = {"#status": "status", **(names or {})}
@@ -283,7 +290,8 @@ class TaskStore:
                 UpdateExpression=update,
                 ExpressionAttributeValues=values,
                 ExpressionAttributeNames=names,
-                ReturnValues="ALL_NEW",
+                # Without a use for the new item, none is sent back: parsing it costs more than the write.
+                ReturnValues="ALL_NEW" if returns else "NONE",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -294,7 +302,7 @@ class TaskStore:
             if current is not None and applied is not None and applied(current):
                 return current
             raise TransitionRejected(current) from None
-        return to_stored(response["Attributes"])
+        return to_stored(response["Attributes"]) if returns else None
 
     def _finished(self, moment: datetime) -> dict[str, Any]:
         return {":finished": _s(clock.iso(moment)), ":expires": _n(clock.epoch(moment + self._retention))}
@@ -330,16 +338,18 @@ class TaskStore:
         value: dict[str, Any] = {"percent": _n(round(progress.percent, 2))}
         if progress.message:
             value["message"] = _s(progress.message[:500])
-        self._update(
+        self._write(
             task_id,
+            returns=False,
             condition="#status = :processing AND attempts = :attempt",
             update="SET progress = :progress, updated_at = :now",
             values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
         )
 
-    def mark_completed(self, task_id: str, attempt: int, result_json: str, now: datetime) -> StoredTask:
-        return self._update(
+    def mark_completed(self, task_id: str, attempt: int, result_json: str, now: datetime) -> None:
+        self._write(
             task_id,
+            returns=False,
             condition="#status = :processing AND attempts = :attempt",
             update="SET #status = :completed, #result = :result, finished_at = :finished, updated_at = :finished, "
             "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, #error",
@@ -455,8 +465,9 @@ class TaskStore:
     def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> bool:
         """Move a task's next sweep time forward; False when another sweeper got there first."""
         try:
-            self._update(
+            self._write(
                 entry.task_id,
+                returns=False,
                 condition="#status = :status AND sweep_at = :seen",
                 update="SET sweep_at = :next",
                 values={":status": _s(entry.status), ":seen": _n(entry.sweep_at), ":next": _n(next_sweep_at)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,7 @@ from tasklane.errors import (
 from tasklane.ids import is_task_id, new_task_id
 from tasklane.lanes import Lane
 from tasklane.models import MAX_PAYLOAD_BYTES, SubmitRequest, Task, TaskMessage, TaskPage, TaskResult, TaskStatus
-from tasklane.observability import logger, metrics_for
+from tasklane.observability import count, logger
 from tasklane.registry import get_task_type
 from tasklane.store import StoredTask, TransitionRejected, new_item
 
@@ -111,7 +112,7 @@ def submit_task(request: SubmitRequest, owner: str, backend: Backend, correlatio
     except (ClientError, BotoCoreError):
         logger.exception("send failed; the reconciler will queue the task", extra={"task_id": task.task_id})
         queued = False
-    metrics_for(task.priority, task.task_type).add_count("TaskSubmitted")
+    count(task.priority, task.task_type, "TaskSubmitted")
     return Accepted(task, queued)
 
 
@@ -132,6 +133,7 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
     items = [new_item(t, owner, correlation_id, sweep[i], shards, sequence=i) for i, t in accepted]
     unwritten = set(backend.store.put_many(items))
     by_lane: dict[Lane, list[tuple[TaskMessage, int]]] = {}
+    submitted: Counter[tuple[Lane, str]] = Counter()
     for index, task in accepted:
         if task.task_id in unwritten:
             results[index] = {
@@ -145,7 +147,9 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
             continue
         results[index] = {"index": index, "task": task.public()}
         by_lane.setdefault(task.priority, []).append((_message(task, owner, correlation_id), task.delay_seconds))
-        metrics_for(task.priority, task.task_type).add_count("TaskSubmitted")
+        submitted[(task.priority, task.task_type)] += 1
+    for (lane, task_type), n in submitted.items():
+        count(lane, task_type, "TaskSubmitted", n)
     for lane, messages in by_lane.items():
         try:
             unsent = backend.queues.send_many(lane, messages)
@@ -210,7 +214,7 @@ def cancel_task(task_id: str, owner: str, backend: Backend) -> Task:
         stored = backend.store.cancel(task_id, owner, clock.now())
     except TransitionRejected as exc:
         raise _rejected(task_id, owner, exc, "cancel") from None
-    metrics_for(stored.task.priority, stored.task.task_type).add_count("TaskCancelled")
+    count(stored.task.priority, stored.task.task_type, "TaskCancelled")
     return stored.task
 
 
@@ -229,5 +233,5 @@ def retry_task(task_id: str, owner: str, backend: Backend, correlation_id: str) 
     except (ClientError, BotoCoreError):
         logger.exception("send failed; the reconciler will queue the task", extra={"task_id": task_id})
         queued = False
-    metrics_for(task.priority, task.task_type).add_count("TaskRetried")
+    count(task.priority, task.task_type, "TaskRetried")
     return Accepted(task, queued)

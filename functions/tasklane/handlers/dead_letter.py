@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.backend import backend
-from tasklane.observability import logger, traced
+from tasklane.observability import logger, metered, traced
 from tasklane.recovery import handle_dead_letter
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -18,6 +18,7 @@ def handle_record(record: SQSRecord) -> None:
 
 
 @traced
+@metered
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

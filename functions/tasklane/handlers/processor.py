@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tasklane.backend import backend
 from tasklane.execution import Delivery, process
 from tasklane.lanes import Lane
-from tasklane.observability import logger, traced
+from tasklane.observability import logger, metered, traced
 
 LANE = Lane(os.environ["LANE"])
 # A batch whose every record is deferred is a normal outcome here, not an error.
@@ -29,6 +29,7 @@ def handle_record(record: SQSRecord) -> None:
 
 
 @traced
+@metered
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklane.observability import logger, traced
+from tasklane.observability import logger, metered, traced
 from tasklane.routes.api import build_app, openapi_document
 from tasklane.routes.reads import router
 
@@ -17,6 +17,7 @@ def openapi() -> dict[str, Any]:
 
 
 @traced
+@metered
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
