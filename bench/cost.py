@@ -34,7 +34,7 @@ PRICES_DATE = "2026-11-23"
 # projected attributes is 1; entering or leaving a sparse index is 1.
 WRITE_UNITS = {
     "PutItem": 1 + 1 + 1,  # table, ByOwner, Sweep (enters)
-    "UpdateItem:claim": 1 + 1 + 2,  # status -> processing; sweep_at moves to the lease's end
+    "UpdateItem:claim": 1 + 1 + 0,  # status -> processing; the sweep time stays where it was
     "UpdateItem:complete": 1 + 1 + 1,  # status -> completed; leaves Sweep
     "UpdateItem:retry": 1 + 1 + 2,
     "UpdateItem:fail": 1 + 1 + 1,

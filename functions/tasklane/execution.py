@@ -126,9 +126,9 @@ def process(delivery: Delivery, lane: Lane, backend: Backend) -> None:
     timeout = message.timeout_seconds or backend.settings.max_task_timeout_seconds
     lease_until = clock.epoch(now) + timeout + LEASE_GRACE_SECONDS
     try:
-        stored = backend.store.mark_processing(
-            message.task_id, message.owner, now, lease_until, lease_until + backend.settings.visibility_timeout_seconds
-        )
+        # The sweep time is left where submit put it: moving it would cost two index writes per task,
+        # and the reconciler looks at the lease of a running task when the time comes.
+        stored = backend.store.mark_processing(message.task_id, message.owner, now, lease_until)
     except TransitionRejected as exc:
         _not_claimed(exc.stored, message, delivery, lane, backend, now)
         return

@@ -94,7 +94,7 @@ def reconcile(backend: Backend) -> SweepReport:
             if entry.status is TaskStatus.PENDING:
                 _requeue(entry, backend, now_epoch, report)
             elif entry.status is TaskStatus.PROCESSING:
-                _fail_stuck(entry, backend, report)
+                _check_running(entry, backend, now_epoch, report)
     logger.info("reconciled", extra={"requeued": report.requeued, "failed": report.failed, "skipped": report.skipped})
     return report
 
@@ -116,7 +116,14 @@ def _requeue(entry: SweepEntry, backend: Backend, now: int, report: SweepReport)
     report.requeued += 1
 
 
-def _fail_stuck(entry: SweepEntry, backend: Backend, report: SweepReport) -> None:
+def _check_running(entry: SweepEntry, backend: Backend, now: int, report: SweepReport) -> None:
+    """A running task is stuck once its lease and one more visibility timeout (the redelivery that
+    would have taken it over) have passed; until then its sweep time moves to that deadline."""
+    deadline = (entry.lease_until or 0) + backend.settings.visibility_timeout_seconds
+    if deadline > now:
+        if not backend.store.claim_sweep(entry, deadline):
+            report.skipped += 1
+        return
     error = TaskError(type="TaskStuck", message="no result by the deadline and no redelivery: the run was lost")
     try:
         backend.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts)

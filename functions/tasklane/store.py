@@ -59,6 +59,7 @@ class SweepEntry:
     task_type: str
     correlation_id: str | None
     created_at: datetime
+    lease_until: int | None = None
 
 
 def _s(value: str) -> dict[str, str]:
@@ -256,6 +257,7 @@ class TaskStore:
                 task_type=item["task_type"]["S"],
                 correlation_id=item.get("correlation_id", {}).get("S"),
                 created_at=datetime.fromisoformat(item["created_at"]["S"]),
+                lease_until=int(item["lease_until"]["N"]) if "lease_until" in item else None,
             )
             for item in response.get("Items", [])
         ]
@@ -307,14 +309,14 @@ class TaskStore:
     def _finished(self, moment: datetime) -> dict[str, Any]:
         return {":finished": _s(clock.iso(moment)), ":expires": _n(clock.epoch(moment + self._retention))}
 
-    def mark_processing(self, task_id: str, owner: str, now: datetime, lease_until: int, sweep_at: int) -> StoredTask:
+    def mark_processing(self, task_id: str, owner: str, now: datetime, lease_until: int) -> StoredTask:
         """pending → processing, or take over a processing task whose lease ran out (a crashed run)."""
         return self._update(
             task_id,
             condition="#owner = :owner AND attempts < max_attempts AND "
             "(#status = :pending OR (#status = :processing AND lease_until < :now_epoch))",
             update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
-            "lease_until = :lease, sweep_at = :sweep REMOVE progress",
+            "lease_until = :lease REMOVE progress",
             values={
                 ":owner": _s(owner),
                 ":pending": _s(TaskStatus.PENDING),
@@ -323,7 +325,6 @@ class TaskStore:
                 ":now": _s(clock.iso(now)),
                 ":one": _n(1),
                 ":lease": _n(lease_until),
-                ":sweep": _n(sweep_at),
             },
             names={"#owner": "owner"},
             applied=lambda t: (
