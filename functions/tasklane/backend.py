@@ -19,7 +19,13 @@ class Backend:
     @cached_property
     def store(self) -> TaskStore:
         s = self.settings
-        return TaskStore(aws.dynamodb(), s.table_name, retention_days=s.retention_days, sweep_shards=s.sweep_shards)
+        return TaskStore(
+            aws.dynamodb(),
+            s.table_name,
+            retention_days=s.retention_days,
+            sweep_shards=s.sweep_shards,
+            owner_shards=s.owner_shards,
+        )
 
     @cached_property
     def queues(self) -> LaneQueues:

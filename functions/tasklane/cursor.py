@@ -6,7 +6,6 @@ import base64
 import binascii
 import json
 import re
-from typing import Any
 
 from tasklane.errors import BadRequest
 from tasklane.ids import is_task_id
@@ -14,15 +13,15 @@ from tasklane.ids import is_task_id
 _CREATED_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#\d{3}#(?P<task_id>[0-9a-f-]{36})$")
 
 
-def encode(key: dict[str, Any] | None) -> str | None:
-    if not key:
+def encode(created_key: str | None) -> str | None:
+    if not created_key:
         return None
-    raw = json.dumps({"k": key["created_key"]["S"]}, separators=(",", ":")).encode()
+    raw = json.dumps({"k": created_key}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str | None, owner: str) -> dict[str, Any] | None:
-    """The DynamoDB start key of a cursor; a cursor that is not one of ours is a 400."""
+def decode(cursor: str | None) -> str | None:
+    """The listing position a cursor stands for; a cursor that is not one of ours is a 400."""
     if cursor is None:
         return None
     try:
@@ -33,4 +32,4 @@ def decode(cursor: str | None, owner: str) -> dict[str, Any] | None:
         match = None
     if not match or not is_task_id(match["task_id"]):
         raise BadRequest("invalid cursor: pass back the next_cursor of a previous page", {"field": "cursor"})
-    return {"task_id": {"S": match["task_id"]}, "owner": {"S": owner}, "created_key": {"S": created_key}}
+    return str(created_key)

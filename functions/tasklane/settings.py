@@ -20,6 +20,7 @@ class Settings:
     max_receive_count: int
     visibility_timeout_seconds: int
     sweep_shards: int
+    owner_shards: int
     pending_grace_seconds: int
 
     @classmethod
@@ -35,6 +36,7 @@ class Settings:
             max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
             visibility_timeout_seconds=int(env.get("VISIBILITY_TIMEOUT_SECONDS", "1800")),
             sweep_shards=int(env.get("SWEEP_SHARDS", "8")),
+            owner_shards=int(env.get("OWNER_SHARDS", "8")),
             pending_grace_seconds=int(env.get("PENDING_GRACE_SECONDS", "300")),
         )
 

@@ -70,34 +70,19 @@ def _n(value: float) -> dict[str, str]:
     return {"N": str(value)}
 
 
+def _shard(task_id: str, shards: int) -> int:
+    return zlib.crc32(task_id.encode()) % shards
+
+
 def sweep_shard(task_id: str, shards: int) -> str:
     """Spread the sparse sweep index over `shards` partition keys."""
-    return str(zlib.crc32(task_id.encode()) % shards)
+    return str(_shard(task_id, shards))
 
 
-def new_item(
-    task: Task, owner: str, correlation_id: str | None, sweep_at: int, shards: int, sequence: int = 0
-) -> dict[str, Any]:
-    """The DynamoDB item of a freshly submitted task; `sequence` orders the tasks of one batch."""
-    created = clock.iso(task.created_at)
-    return {
-        "task_id": _s(task.task_id),
-        "owner": _s(owner),
-        "created_key": _s(f"{created}#{sequence:03d}#{task.task_id}"),
-        "task_type": _s(task.task_type),
-        "priority": _s(task.priority.value),
-        "status": _s(task.status.value),
-        "payload": _s(json.dumps(task.payload, separators=(",", ":"))),
-        "attempts": _n(0),
-        "max_attempts": _n(task.max_attempts),
-        "timeout_seconds": _n(task.timeout_seconds),
-        "delay_seconds": _n(task.delay_seconds),
-        "created_at": _s(created),
-        "updated_at": _s(created),
-        "sweep_shard": _s(sweep_shard(task.task_id, shards)),
-        "sweep_at": _n(sweep_at),
-        **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
-    }
+def owner_shard(owner: str, task_id: str, shards: int) -> str:
+    """Spread one caller's tasks over `shards` partition keys of the listing index: a single busy
+    caller (a service submitting everything under one role) would otherwise write one hot key."""
+    return f"{owner}#{_shard(task_id, shards)}"
 
 
 def _ts(item: dict[str, Any], name: str) -> datetime | None:
@@ -144,11 +129,39 @@ def _error_value(error: TaskError) -> dict[str, Any]:
 class TaskStore:
     """Reads and conditional writes of task items."""
 
-    def __init__(self, client: Any, table_name: str, *, retention_days: int, sweep_shards: int) -> None:
+    def __init__(
+        self, client: Any, table_name: str, *, retention_days: int, sweep_shards: int, owner_shards: int
+    ) -> None:
         self._db = client
         self._table = table_name
         self._retention = timedelta(days=retention_days)
         self.sweep_shards = sweep_shards
+        self.owner_shards = owner_shards
+
+    def new_item(
+        self, task: Task, owner: str, correlation_id: str | None, sweep_at: int, sequence: int = 0
+    ) -> dict[str, Any]:
+        """The DynamoDB item of a freshly submitted task; `sequence` orders the tasks of one batch."""
+        created = clock.iso(task.created_at)
+        return {
+            "task_id": _s(task.task_id),
+            "owner": _s(owner),
+            "owner_shard": _s(owner_shard(owner, task.task_id, self.owner_shards)),
+            "created_key": _s(f"{created}#{sequence:03d}#{task.task_id}"),
+            "task_type": _s(task.task_type),
+            "priority": _s(task.priority.value),
+            "status": _s(task.status.value),
+            "payload": _s(json.dumps(task.payload, separators=(",", ":"))),
+            "attempts": _n(0),
+            "max_attempts": _n(task.max_attempts),
+            "timeout_seconds": _n(task.timeout_seconds),
+            "delay_seconds": _n(task.delay_seconds),
+            "created_at": _s(created),
+            "updated_at": _s(created),
+            "sweep_shard": _s(sweep_shard(task.task_id, self.sweep_shards)),
+            "sweep_at": _n(sweep_at),
+            **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
+        }
 
     # --- creation -------------------------------------------------------------------------------
 
@@ -194,13 +207,46 @@ class TaskStore:
         owner: str,
         *,
         limit: int,
-        start: dict[str, Any] | None,
+        before: str | None,
         status: TaskStatus | None,
         task_type: str | None,
-        max_reads: int = 5,
-    ) -> tuple[list[StoredTask], dict[str, Any] | None]:
-        """Newest first; filters apply after the read, so a page may take several queries."""
-        filters, values, names = [], {":owner": _s(owner)}, {"#owner": "owner"}
+        max_reads: int = 3,
+    ) -> tuple[list[StoredTask], str | None]:
+        """A page of the caller's tasks created before `before` (a created_key), newest first, and
+        the position to continue from. Each shard of the index is read newest first and the shards
+        merged; a page may come back short when filters skip much (follow the position)."""
+        found: list[StoredTask] = []
+        unread_below: list[str] = []  # where a shard stopped before reaching its end
+        for shard in range(self.owner_shards):
+            items, stopped_at = self._read_shard(f"{owner}#{shard}", before, limit, status, task_type, max_reads)
+            found += items
+            if stopped_at:
+                unread_below.append(stopped_at)
+        # Below the highest point where a shard stopped, it has unread tasks: they go to the next page.
+        floor = max(unread_below) if unread_below else None
+        ready = sorted(
+            (t for t in found if floor is None or t.created_key >= floor), key=lambda t: t.created_key, reverse=True
+        )
+        page = ready[:limit]
+        if len(ready) > limit:
+            return page, page[-1].created_key
+        return page, floor
+
+    def _read_shard(
+        self,
+        shard: str,
+        before: str | None,
+        limit: int,
+        status: TaskStatus | None,
+        task_type: str | None,
+        max_reads: int,
+    ) -> tuple[list[StoredTask], str | None]:
+        values: dict[str, Any] = {":shard": _s(shard)}
+        condition = "owner_shard = :shard"
+        if before:
+            condition += " AND created_key < :before"
+            values[":before"] = _s(before)
+        filters, names = [], {}
         if status:
             filters.append("#status = :status")
             values[":status"], names["#status"] = _s(status.value), "status"
@@ -210,32 +256,26 @@ class TaskStore:
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": BY_OWNER_INDEX,
-            "KeyConditionExpression": "#owner = :owner",
+            "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
-            "ExpressionAttributeNames": names,
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if filters:
             query["FilterExpression"] = " AND ".join(filters)
+        if names:
+            query["ExpressionAttributeNames"] = names
         found: list[StoredTask] = []
         for _ in range(max_reads):
-            if start:
-                query["ExclusiveStartKey"] = start
             response = self._db.query(**query)
             found += [to_stored(item) for item in response.get("Items", [])]
-            start = response.get("LastEvaluatedKey")
-            if len(found) >= limit or not start:
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found, None
+            if len(found) >= limit:
                 break
-        if len(found) > limit:
-            found = found[:limit]
-            last = found[-1]
-            start = self.listing_key(owner, last.task.task_id, last.created_key)
-        return found, start
-
-    @staticmethod
-    def listing_key(owner: str, task_id: str, created_key: str) -> dict[str, Any]:
-        return {"task_id": _s(task_id), "owner": _s(owner), "created_key": _s(created_key)}
+            query["ExclusiveStartKey"] = last
+        return found, str(last["created_key"]["S"])  # every task of this shard newer than this was read
 
     def due_for_sweep(self, shard: str, now: int, limit: int = 100) -> list[SweepEntry]:
         response = self._db.query(

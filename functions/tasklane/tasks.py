@@ -28,7 +28,7 @@ from tasklane.lanes import Lane
 from tasklane.models import MAX_PAYLOAD_BYTES, SubmitRequest, Task, TaskMessage, TaskPage, TaskResult, TaskStatus
 from tasklane.observability import count, logger
 from tasklane.registry import get_task_type
-from tasklane.store import StoredTask, TransitionRejected, new_item
+from tasklane.store import StoredTask, TransitionRejected
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,7 @@ def submit_task(request: SubmitRequest, owner: str, backend: Backend, correlatio
     """Store the task, then queue its message; a failed send is left to the reconciler."""
     now = clock.now()
     task = prepare(request, backend, now)
-    item = new_item(
-        task, owner, correlation_id, _pending_sweep_at(backend, now, task.delay_seconds), backend.store.sweep_shards
-    )
+    item = backend.store.new_item(task, owner, correlation_id, _pending_sweep_at(backend, now, task.delay_seconds))
     backend.store.put_new(item)
     queued = True
     try:
@@ -129,8 +127,7 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
         except TasklaneError as exc:
             results[index] = {"index": index, "error": error_body(exc)}
     sweep = {i: _pending_sweep_at(backend, now, t.delay_seconds) for i, t in accepted}
-    shards = backend.store.sweep_shards
-    items = [new_item(t, owner, correlation_id, sweep[i], shards, sequence=i) for i, t in accepted]
+    items = [backend.store.new_item(t, owner, correlation_id, sweep[i], sequence=i) for i, t in accepted]
     unwritten = set(backend.store.put_many(items))
     by_lane: dict[Lane, list[tuple[TaskMessage, int]]] = {}
     submitted: Counter[tuple[Lane, str]] = Counter()
@@ -196,9 +193,9 @@ def list_tasks(
     status: TaskStatus | None,
     task_type: str | None,
 ) -> TaskPage:
-    start = cursor.decode(cursor_text, owner)
-    found, next_key = backend.store.list_by_owner(owner, limit=limit, start=start, status=status, task_type=task_type)
-    return TaskPage(items=[s.task for s in found], next_cursor=cursor.encode(next_key))
+    before = cursor.decode(cursor_text)
+    found, position = backend.store.list_by_owner(owner, limit=limit, before=before, status=status, task_type=task_type)
+    return TaskPage(items=[s.task for s in found], next_cursor=cursor.encode(position))
 
 
 def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) -> TasklaneError:

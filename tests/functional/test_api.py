@@ -305,3 +305,20 @@ def test_an_unknown_route_is_404_with_the_error_body(tasklane):
     event = api_event("health")
     event["path"] = "/nowhere"
     assert_error(tasklane.call(event), 404, "route_not_found")
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 7, 100])
+def test_paging_through_every_task_across_index_shards_loses_and_repeats_nothing(tasklane, page_size):
+    results = tasklane.call(
+        api_event("submit_batch", body={"tasks": [{"task_type": "echo", "payload": {"i": i}} for i in range(23)]})
+    ).body["results"]
+    expected = [r["task"]["task_id"] for r in results][::-1]
+    seen, cursor = [], None
+    for _ in range(50):
+        query = {"limit": str(page_size), **({"cursor": cursor} if cursor else {})}
+        page = tasklane.call(api_event("list_tasks", query=query)).body
+        seen += [t["task_id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected
