@@ -56,6 +56,13 @@ class LaneQueues:
             failed += [messages[int(i)][0].task_id for i in entries]
         return failed
 
+    def waiting(self, lane: Lane) -> int:
+        """Messages visible on a lane right now (approximate)."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._urls[lane], AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
     def set_visibility(self, lane: Lane, receipt_handle: str, seconds: int) -> None:
         """Hide a received message for `seconds` more (the retry backoff)."""
         self._sqs.change_message_visibility(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from tasklane import clock
 from tasklane.backend import Backend
 from tasklane.execution import parse_message
+from tasklane.lanes import Lane
 from tasklane.models import TaskError, TaskMessage, TaskStatus
 from tasklane.observability import count, logger
 from tasklane.store import StoredTask, SweepEntry, TransitionRejected
 
 MIN_RESEND_INTERVAL_SECONDS = 60
+# A pending task older than this is re-sent even while its lane is busy: its message may be lost.
+LOST_AFTER_SECONDS = 3600
 # How many times a dead-lettered task that never ran is given a fresh message before it is failed.
 MAX_REDRIVES = 3
 
@@ -79,6 +82,7 @@ class SweepReport:
     requeued: int = 0
     failed: int = 0
     skipped: int = 0
+    waiting: int = 0  # due, but their lane is busy: most likely still queued
 
 
 def reconcile(backend: Backend) -> SweepReport:
@@ -89,23 +93,33 @@ def reconcile(backend: Backend) -> SweepReport:
     report = SweepReport()
     now = clock.now()
     now_epoch = clock.epoch(now)
+    backlog: dict[Lane, int] = {}
     for shard in range(backend.store.sweep_shards):
         for entry in backend.store.due_for_sweep(str(shard), now_epoch):
             if entry.status is TaskStatus.PENDING:
-                _requeue(entry, backend, now_epoch, report)
+                if entry.priority not in backlog:
+                    backlog[entry.priority] = backend.queues.waiting(entry.priority)
+                _requeue(entry, backend, now_epoch, backlog[entry.priority], report)
             elif entry.status is TaskStatus.PROCESSING:
                 _check_running(entry, backend, now_epoch, report)
-    logger.info("reconciled", extra={"requeued": report.requeued, "failed": report.failed, "skipped": report.skipped})
+    logger.info("reconciled", extra=asdict(report))
     return report
 
 
-def _requeue(entry: SweepEntry, backend: Backend, now: int, report: SweepReport) -> None:
-    # Look again after as long as the task has waited: a deep backlog is not re-sent every run.
+def _requeue(entry: SweepEntry, backend: Backend, now: int, lane_backlog: int, report: SweepReport) -> None:
     age = now - clock.epoch(entry.created_at)
+    # A task whose send is known to have failed goes at once. Otherwise, while its lane has messages
+    # waiting, its own message is most likely among them: re-sending would only duplicate a backlog,
+    # so it waits, up to an hour.
+    resend = entry.unsent or lane_backlog == 0 or age >= LOST_AFTER_SECONDS
+    # Look again after as long as the task has waited: a deep backlog is not looked at every run.
     if not backend.store.claim_sweep(
         entry, now + max(MIN_RESEND_INTERVAL_SECONDS, backend.settings.pending_grace_seconds, age)
     ):
         report.skipped += 1
+        return
+    if not resend:
+        report.waiting += 1
         return
     message = TaskMessage(
         task_id=entry.task_id, owner=entry.owner, attempt=entry.attempts + 1, correlation_id=entry.correlation_id

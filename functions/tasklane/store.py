@@ -60,6 +60,7 @@ class SweepEntry:
     correlation_id: str | None
     created_at: datetime
     lease_until: int | None = None
+    unsent: bool = False  # the send at submit failed
 
 
 def _s(value: str) -> dict[str, str]:
@@ -298,6 +299,7 @@ class TaskStore:
                 correlation_id=item.get("correlation_id", {}).get("S"),
                 created_at=datetime.fromisoformat(item["created_at"]["S"]),
                 lease_until=int(item["lease_until"]["N"]) if "lease_until" in item else None,
+                unsent="unsent" in item,
             )
             for item in response.get("Items", [])
         ]
@@ -503,6 +505,16 @@ class TaskStore:
             names={"#owner": "owner", "#error": "error", "#result": "result"},
         )
 
+    def mark_unsent(self, task_id: str, now: int) -> None:
+        """Note that a pending task's message was never sent, and make it due for the reconciler now."""
+        self._write(
+            task_id,
+            returns=False,
+            condition="#status = :pending",
+            update="SET unsent = :yes, sweep_at = :now",
+            values={":pending": _s(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": _n(now)},
+        )
+
     def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> bool:
         """Move a task's next sweep time forward; False when another sweeper got there first."""
         try:
@@ -510,7 +522,7 @@ class TaskStore:
                 entry.task_id,
                 returns=False,
                 condition="#status = :status AND sweep_at = :seen",
-                update="SET sweep_at = :next",
+                update="SET sweep_at = :next REMOVE unsent",
                 values={":status": _s(entry.status), ":seen": _n(entry.sweep_at), ":next": _n(next_sweep_at)},
             )
         except TransitionRejected:

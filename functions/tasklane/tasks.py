@@ -110,6 +110,7 @@ def submit_task(request: SubmitRequest, owner: str, backend: Backend, correlatio
     except (ClientError, BotoCoreError):
         logger.exception("send failed; the reconciler will queue the task", extra={"task_id": task.task_id})
         queued = False
+        _note_unsent(backend, [task.task_id])
     count(task.priority, task.task_type, "TaskSubmitted")
     return Accepted(task, queued)
 
@@ -154,7 +155,20 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
             unsent = [m.task_id for m, _ in messages]
         if unsent:
             logger.warning("sends failed; the reconciler will queue these tasks", extra={"task_ids": unsent})
+            _note_unsent(backend, unsent)
     return results
+
+
+def _note_unsent(backend: Backend, task_ids: list[str]) -> None:
+    """Best effort: tell the reconciler these tasks have no message, so it sends them on its next run."""
+    now = clock.epoch(clock.now())
+    for task_id in task_ids:
+        try:
+            backend.store.mark_unsent(task_id, now)
+        except (ClientError, BotoCoreError, TransitionRejected):
+            logger.warning(
+                "could not note the failed send; the reconciler finds the task later", extra={"task_id": task_id}
+            )
 
 
 def _validation_error(exc: ValidationError) -> dict[str, Any]:
@@ -230,5 +244,6 @@ def retry_task(task_id: str, owner: str, backend: Backend, correlation_id: str) 
     except (ClientError, BotoCoreError):
         logger.exception("send failed; the reconciler will queue the task", extra={"task_id": task_id})
         queued = False
+        _note_unsent(backend, [task_id])
     count(task.priority, task.task_type, "TaskRetried")
     return Accepted(task, queued)

@@ -288,13 +288,31 @@ def test_a_failed_send_is_answered_honestly_and_the_reconciler_queues_the_task_o
     assert answer.headers["tasklane-queued"] == "false"
     task_id = answer.body["task_id"]
     assert tasklane.receive("normal") == []
-    assert tasklane.reconcile()["requeued"] == 0  # not due yet: it may still be on its way
-    _make_due(tasklane, task_id)
+    assert tasklane.item(task_id)["unsent"] == {"BOOL": True}  # the failed send is noted: due at once
     first, second = tasklane.reconcile(), tasklane.reconcile()
     assert (first["requeued"], second["requeued"]) == (1, 0)
+    assert "unsent" not in tasklane.item(task_id)
     messages = tasklane.receive("normal")
     assert len(messages) == 1
     tasklane.process("normal", messages)
+    assert get(tasklane, task_id)["status"] == "completed"
+
+
+def test_a_due_task_in_a_busy_lane_waits_instead_of_being_sent_twice(tasklane):
+    waiting = [submit(tasklane).body["task_id"] for _ in range(2)]  # both messages still queued
+    _make_due(tasklane, waiting[0])
+    report = tasklane.reconcile()
+    assert (report["requeued"], report["waiting"]) == (0, 1)
+    assert len(tasklane.receive("normal")) == 2  # no duplicate was added
+
+
+def test_a_due_task_in_an_idle_lane_is_sent_again(tasklane):
+    task_id = submit(tasklane).body["task_id"]
+    for message in tasklane.receive("normal"):  # its message is lost
+        tasklane.sqs.delete_message(QueueUrl=tasklane.queue_url("normal"), ReceiptHandle=message["ReceiptHandle"])
+    _make_due(tasklane, task_id)
+    assert tasklane.reconcile()["requeued"] == 1
+    tasklane.drain("normal")
     assert get(tasklane, task_id)["status"] == "completed"
 
 
