@@ -147,6 +147,11 @@ def _baseline(events: list[dict[str, Any]], stub: Stub, calls: dict[str, list[di
 def measure() -> list[dict[str, object]]:
     os.environ.update(ENV)
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    from tasklane import aws, backend, settings
+
+    aws.reset()
+    settings.settings.cache_clear()
+    backend.backend.cache_clear()
     events = [_event([str(uuid.uuid4()) for _ in range(BATCH)]) for _ in range(BATCHES)]
     ours, floor = [], []
     with contextlib.redirect_stdout(io.StringIO()):

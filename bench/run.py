@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -9,21 +10,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import cold_start, local_stack, requests_per_task  # noqa: E402
+from bench import (  # noqa: E402
+    cold_start,
+    cost,
+    local_stack,
+    peer_celery,
+    processor_overhead,
+    requests_per_task,
+)
 
 
 def main() -> None:
     only = set(sys.argv[1:])
     suites = {
         "cold_start": cold_start.measure,
+        "processor": processor_overhead.measure,
         "requests": requests_per_task.measure,
+        "cost": cost.measure,
         "local_stack": local_stack.measure,
+        "peer": peer_celery.measure,
     }
     rows: list[dict[str, object]] = []
     for name, measure in suites.items():
         if not only or name in only:
             print(f"running {name} ...", file=sys.stderr)
-            rows += measure()
+            with contextlib.redirect_stdout(sys.stderr):  # what the functions log is not the table
+                rows += measure()
     throughput = next((r for r in rows if str(r["figure"]).startswith("throughput")), None)
     peer = next((r for r in rows if str(r["figure"]).startswith("peer")), None)
     if throughput and peer:
