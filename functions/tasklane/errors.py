@@ -39,7 +39,6 @@ class InvalidTransition(TasklaneError):
 
     def __init__(self, task_id: str, status: str, action: str) -> None:
         super().__init__(f"cannot {action} task {task_id}: it is {status}", {"task_id": task_id, "status": status})
-        self.current_status = status
 
 
 class ResultNotReady(TasklaneError):

@@ -42,7 +42,6 @@ class StoredTask:
 
     task: Task
     owner: str
-    correlation_id: str | None = None
     lease_until: int | None = None
     created_key: str = ""
 
@@ -117,7 +116,6 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
     return StoredTask(
         task=task,
         owner=item["owner"]["S"],
-        correlation_id=item.get("correlation_id", {}).get("S"),
         lease_until=int(item["lease_until"]["N"]) if "lease_until" in item else None,
         created_key=item["created_key"]["S"],
     )

@@ -64,10 +64,8 @@ def correlation_id(app: BaseRouter) -> str:
 
 
 def require_json(app: BaseRouter) -> None:
-    content_type = (app.current_event.headers or {}).get("content-type") or ""
-    for name, value in (app.current_event.headers or {}).items():
-        if name.lower() == "content-type":
-            content_type = value
+    headers = app.current_event.headers or {}
+    content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
     if content_type and content_type.split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType(f"content type {content_type!r} is not supported: send application/json")
 
