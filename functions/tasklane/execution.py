@@ -12,18 +12,16 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from tasklane import clock
 from tasklane.backend import Backend
+from tasklane.domain import MAX_PAYLOAD_BYTES, Progress, TaskError, TaskMessage
 from tasklane.errors import TasklaneError
 from tasklane.ids import is_task_id
 from tasklane.lanes import Lane
-from tasklane.models import MAX_PAYLOAD_BYTES, Progress, TaskError, TaskMessage
 from tasklane.observability import count, logger, task_metrics
 from tasklane.registry import get_task_type
 from tasklane.store import StoredTask, TransitionRejected
@@ -103,11 +101,8 @@ class Delivery:
 
 
 def parse_message(body: str) -> TaskMessage | None:
-    try:
-        message = TaskMessage.model_validate_json(body)
-    except ValidationError:
-        return None
-    return message if is_task_id(message.task_id) else None
+    message = TaskMessage.from_json(body)
+    return message if message is not None and is_task_id(message.task_id) else None
 
 
 def process(delivery: Delivery, lane: Lane, backend: Backend) -> None:
@@ -173,7 +168,7 @@ def _run(
     metrics = task_metrics(lane, task.task_type)
     metrics.add_count("TaskStarted")
     if attempt == 1:
-        waited = (now - task.created_at).total_seconds() - task.delay_seconds
+        waited = (now - datetime.fromisoformat(task.created_at)).total_seconds() - task.delay_seconds
         metrics.add_milliseconds("QueueWait", max(0.0, waited * 1000))
     try:
         task_type = get_task_type(task.task_type)
@@ -189,7 +184,7 @@ def _run(
         return
     except Exception as exc:
         error = TaskError(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
-        logger.warning("task attempt failed", extra={"error": error.model_dump(), "task_type": task.task_type})
+        logger.warning("task attempt failed", extra={"error": asdict(error), "task_type": task.task_type})
         _after_error(stored, message, delivery, lane, backend, attempt, error)
         return
     finally:
@@ -230,7 +225,7 @@ def _after_error(
         logger.warning("retry not recorded: the task changed meanwhile")
         return
     count(lane, task.task_type, "TaskRetried")
-    requeue(delivery, message.model_copy(update={"attempt": attempt + 1}), lane, backend, delay, reason="retry")
+    requeue(delivery, message.next_attempt(attempt + 1), lane, backend, delay, reason="retry")
 
 
 def _fail(backend: Backend, stored: StoredTask, attempt: int, error: TaskError, now: datetime) -> None:
@@ -240,7 +235,7 @@ def _fail(backend: Backend, stored: StoredTask, attempt: int, error: TaskError, 
         logger.warning("failure not recorded: the task changed meanwhile")
         return
     count(stored.task.priority, stored.task.task_type, "TaskFailed")
-    logger.info("task failed", extra={"error": error.model_dump()})
+    logger.info("task failed", extra={"error": asdict(error)})
 
 
 def requeue(

@@ -1,45 +1,24 @@
-"""The task, its lifecycle statuses and the shapes that cross the API and the queues."""
+"""The pydantic shapes of API requests and of the answers that exist only in the API.
+
+Only the API functions import this module; the task itself is a dataclass in tasklane.domain.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasklane.domain import Task
 from tasklane.lanes import Lane
 
-MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_BATCH_SIZE = 100
-
-
-class TaskStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
 class Model(BaseModel):
     """Schemas are built on first use, not at import: a function pays only for the models it touches."""
 
     model_config = ConfigDict(defer_build=True)
-
-
-class TaskError(Model):
-    type: str
-    message: str
-
-
-class Progress(Model):
-    percent: float = Field(ge=0, le=100)
-    message: str | None = None
 
 
 class SubmitRequest(Model):
@@ -63,34 +42,6 @@ class BatchRequest(Model):
     tasks: list[Any] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
 
-class Task(Model):
-    task_id: str
-    task_type: str
-    priority: Lane
-    status: TaskStatus
-    payload: dict[str, Any] | None = None  # listings leave the payload out
-    result: Any = None
-    error: TaskError | None = None
-    progress: Progress | None = None
-    attempts: int = 0
-    max_attempts: int
-    timeout_seconds: int
-    delay_seconds: int = 0
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    updated_at: datetime
-
-    def public(self) -> dict[str, Any]:
-        """The task as the API shows it (timestamps ISO 8601 UTC)."""
-        return self.model_dump(mode="json")
-
-
-class TaskPage(Model):
-    items: list[Task]
-    next_cursor: str | None = None
-
-
 class ErrorBody(Model):
     code: str
     message: str
@@ -111,23 +62,3 @@ class BatchResponse(Model):
     """One result per submitted item, in order: the accepted task or the item's error."""
 
     results: list[AcceptedItem | RejectedItem]
-
-
-class TaskResult(Model):
-    task_id: str
-    result: Any
-
-
-class Health(Model):
-    status: str
-
-
-class TaskMessage(Model):
-    """The small SQS message of a lane: the payload stays in DynamoDB."""
-
-    task_id: str
-    owner: str
-    attempt: int
-    correlation_id: str | None = None
-    # Lets the processor see, before it starts a task, whether the time left in its invocation is enough.
-    timeout_seconds: int | None = None

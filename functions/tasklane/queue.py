@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tasklane.domain import TaskMessage
 from tasklane.lanes import Lane
-from tasklane.models import TaskMessage
 
 _SEND_BATCH_LIMIT = 10
 _SEND_RETRIES = 3
@@ -30,7 +30,7 @@ class LaneQueues:
     def send(self, lane: Lane, message: TaskMessage, delay_seconds: int = 0) -> None:
         self._sqs.send_message(
             QueueUrl=self._urls[lane],
-            MessageBody=message.model_dump_json(),
+            MessageBody=message.to_json(),
             DelaySeconds=delay_seconds,
             MessageAttributes=_attributes(message),
         )
@@ -42,7 +42,7 @@ class LaneQueues:
             entries = {
                 str(i): {
                     "Id": str(i),
-                    "MessageBody": message.model_dump_json(),
+                    "MessageBody": message.to_json(),
                     "DelaySeconds": delay,
                     "MessageAttributes": _attributes(message),
                 }

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 
 from tasklane import clock
 from tasklane.backend import Backend
+from tasklane.domain import TaskError, TaskMessage, TaskStatus
 from tasklane.execution import parse_message
 from tasklane.lanes import Lane
-from tasklane.models import TaskError, TaskMessage, TaskStatus
 from tasklane.observability import count, logger
 from tasklane.store import StoredTask, SweepEntry, TransitionRejected
 
@@ -46,7 +46,7 @@ def handle_dead_letter(body: str, backend: Backend) -> None:
         _settle(exc.stored, message, backend)
         return
     task = stored.task
-    backend.queues.send(task.priority, message.model_copy(update={"attempt": task.attempts + 1}))
+    backend.queues.send(task.priority, message.next_attempt(task.attempts + 1))
     count(task.priority, task.task_type, "TaskRedriven")
     logger.warning("dead-lettered before it ever ran: queued again on a fresh message")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tasklane.errors import UnknownTaskType, ValidationFailed
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class TaskContext(Protocol):
@@ -32,6 +33,8 @@ class TaskType:
 
     def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
         """Validate a payload against this type's model; field paths start at `payload`."""
+        from pydantic import ValidationError  # loaded with the payload models, by the first task
+
         try:
             return self.payload.model_validate(payload)
         except ValidationError as exc:

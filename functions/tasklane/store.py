@@ -17,8 +17,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tasklane import clock
+from tasklane.domain import Progress, Task, TaskError, TaskStatus
 from tasklane.lanes import Lane
-from tasklane.models import Progress, Task, TaskError, TaskStatus
 
 BY_OWNER_INDEX = "ByOwner"
 SWEEP_INDEX = "Sweep"
@@ -85,15 +85,15 @@ def owner_shard(owner: str, task_id: str, shards: int) -> str:
     return f"{owner}#{_shard(task_id, shards)}"
 
 
-def _ts(item: dict[str, Any], name: str) -> datetime | None:
-    return datetime.fromisoformat(item[name]["S"]) if name in item else None
+def _ts(item: dict[str, Any], name: str) -> str | None:
+    return item[name]["S"] if name in item else None
 
 
 def to_stored(item: dict[str, Any]) -> StoredTask:
     """Read a DynamoDB item (full, or a listing projection without payload)."""
     error = item.get("error", {}).get("M")
     progress = item.get("progress", {}).get("M")
-    task = Task.model_construct(
+    task = Task(
         task_id=item["task_id"]["S"],
         task_type=item["task_type"]["S"],
         priority=Lane(item["priority"]["S"]),
@@ -108,10 +108,10 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         max_attempts=int(item["max_attempts"]["N"]),
         timeout_seconds=int(item["timeout_seconds"]["N"]),
         delay_seconds=int(item.get("delay_seconds", {"N": "0"})["N"]),
-        created_at=_ts(item, "created_at"),
+        created_at=item["created_at"]["S"],
         started_at=_ts(item, "started_at"),
         finished_at=_ts(item, "finished_at"),
-        updated_at=_ts(item, "updated_at"),
+        updated_at=item["updated_at"]["S"],
     )
     return StoredTask(
         task=task,
@@ -141,7 +141,7 @@ class TaskStore:
         self, task: Task, owner: str, correlation_id: str | None, sweep_at: int, sequence: int = 0
     ) -> dict[str, Any]:
         """The DynamoDB item of a freshly submitted task; `sequence` orders the tasks of one batch."""
-        created = clock.iso(task.created_at)
+        created = task.created_at
         return {
             "task_id": _s(task.task_id),
             "owner": _s(owner),
@@ -368,7 +368,9 @@ class TaskStore:
             },
             names={"#owner": "owner"},
             applied=lambda t: (
-                t.task.status is TaskStatus.PROCESSING and t.lease_until == lease_until and t.task.started_at == now
+                t.task.status is TaskStatus.PROCESSING
+                and t.lease_until == lease_until
+                and t.task.started_at == clock.iso(now)
             ),
         )
 

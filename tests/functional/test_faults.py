@@ -192,7 +192,7 @@ def test_a_lost_race_at_completion_never_changes_a_finished_task(tasklane, monke
     """The reconciler failed the task as stuck while it ran: the late result is dropped, not written."""
     from tasklane import clock
     from tasklane.backend import backend
-    from tasklane.models import TaskError
+    from tasklane.domain import TaskError
     from tasklane.store import TaskStore
 
     task_id = submit(tasklane)

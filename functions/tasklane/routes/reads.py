@@ -9,15 +9,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from tasklane import tasks
 from tasklane.backend import backend
-from tasklane.models import Health, Task, TaskPage, TaskResult, TaskStatus
+from tasklane.domain import Task, TaskPage, TaskResult, TaskStatus
 from tasklane.routes.http import caller
 
 router = Router()
 
 
 @router.get("/health", summary="Liveness (no auth)")
-def health() -> Health:
-    return Health(status="ok")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
 
 
 @router.get("/tasks", summary="List the caller's tasks, newest first")

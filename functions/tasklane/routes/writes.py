@@ -8,11 +8,12 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
-from tasklane import tasks
+from tasklane import submission, tasks
 from tasklane.backend import backend
+from tasklane.domain import Task
 from tasklane.errors import PayloadTooLarge
 from tasklane.idempotency import once
-from tasklane.models import BatchRequest, BatchResponse, SubmitRequest, Task
+from tasklane.models import BatchRequest, BatchResponse, SubmitRequest
 from tasklane.routes.http import caller, correlation_id, require_json
 
 router = Router()
@@ -25,8 +26,8 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _accepted(task: Task, queued: bool) -> Response[Task]:
-    headers = {"Location": f"/v1/tasks/{task.task_id}"}
+def _accepted(task: dict[str, Any], queued: bool) -> Response[Any]:
+    headers = {"Location": f"/v1/tasks/{task['task_id']}"}
     if not queued:
         headers["Tasklane-Queued"] = "false"  # stored; the reconciler queues it within minutes
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=task, headers=headers)
@@ -38,7 +39,7 @@ def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: Idempoten
     owner, cid = caller(router), correlation_id(router)
 
     def accept() -> dict[str, Any]:
-        accepted = tasks.submit_task(request, owner, backend(), cid)
+        accepted = submission.submit_task(request, owner, backend(), cid)
         return {"task": accepted.task.public(), "queued": accepted.queued}
 
     if idempotency_key is None:
@@ -48,8 +49,8 @@ def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: Idempoten
             "submit", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context
         )
         if replayed:
-            return _accepted(tasks.get_task(answer["task"]["task_id"], owner, backend()), answer["queued"])
-    return _accepted(Task.model_validate(answer["task"]), answer["queued"])
+            return _accepted(tasks.get_task(answer["task"]["task_id"], owner, backend()).public(), answer["queued"])
+    return _accepted(answer["task"], answer["queued"])
 
 
 @router.post("/tasks/batch", summary="Submit up to 100 tasks", responses={202: {"description": "One result per item"}})
@@ -65,7 +66,7 @@ def submit_batch(
     owner, cid = caller(router), correlation_id(router)
 
     def accept() -> dict[str, Any]:
-        return {"results": tasks.submit_batch(request.tasks, owner, backend(), cid)}
+        return {"results": submission.submit_batch(request.tasks, owner, backend(), cid)}
 
     if idempotency_key is None:
         answer = accept()
@@ -86,4 +87,4 @@ def cancel(task_id: str) -> Task:
 @router.post("/tasks/<task_id>/retry", summary="Retry a failed or cancelled task")
 def retry(task_id: str) -> Response[Task]:
     accepted = tasks.retry_task(task_id, caller(router), backend(), correlation_id(router))
-    return _accepted(accepted.task, accepted.queued)
+    return _accepted(accepted.task.public(), accepted.queued)
