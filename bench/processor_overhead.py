@@ -1,6 +1,8 @@
 """Processor overhead per message: CPU time of tasklane's processor on batches of 10 no-op tasks, with
 every AWS call answered by an in-process stub (no network), against a minimal hand-written loop that
-makes the same AWS calls with raw botocore. The stub's own time is measured and taken out of both."""
+makes the same AWS calls with raw botocore and the same client settings (retry mode, timeouts). The
+stub's own time is measured and taken out of both. Runs in the Lambda-like environment of the cold
+start benchmark: there botocore signs in Python, as in Lambda, not with awscrt."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -133,7 +136,9 @@ def _baseline(events: list[dict[str, Any]], stub: Stub, calls: dict[str, list[di
     UpdateItems with a plain botocore client, and nothing else."""
     import boto3
 
-    client = boto3.client("dynamodb")
+    from tasklane.aws import _CONFIG
+
+    client = boto3.client("dynamodb", config=_CONFIG)
     client.meta.events.register_first("before-send.dynamodb", stub)
     started = time.process_time()
     for event in events:
@@ -145,6 +150,16 @@ def _baseline(events: list[dict[str, Any]], stub: Stub, calls: dict[str, list[di
 
 
 def measure() -> list[dict[str, object]]:
+    """Run `_measure` in the Lambda-like environment and read its row back."""
+    from bench.cold_start import lambda_python
+
+    out = subprocess.run(  # noqa: S603
+        [lambda_python(), __file__, "--json"], capture_output=True, text=True, check=True, env={**os.environ, **ENV}
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _measure() -> list[dict[str, object]]:
     os.environ.update(ENV)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from tasklane import aws, backend, settings
@@ -179,5 +194,8 @@ def measure() -> list[dict[str, object]]:
 
 
 if __name__ == "__main__":
-    for row in measure():
-        print(row)
+    if "--json" in sys.argv:
+        print(json.dumps(_measure()))
+    else:
+        for row in measure():
+            print(row)

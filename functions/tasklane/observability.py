@@ -26,21 +26,30 @@ def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
 
 
 class TaskMetrics:
-    """EMF metrics with the dimensions {lane, task_type}; values of one name accumulate until flushed."""
+    """EMF metrics with the dimensions {lane, task_type}. Counts are summed and durations collected
+    until the flush, which writes them as one EMF line."""
 
     def __init__(self, lane: str, task_type: str) -> None:
-        self._metrics = EphemeralMetrics(namespace=NAMESPACE, service="tasklane")
-        self._metrics.add_dimension("lane", lane)
-        self._metrics.add_dimension("task_type", task_type)
+        self._dimensions = {"lane": lane, "task_type": task_type}
+        self._counts: dict[str, float] = {}
+        self._milliseconds: dict[str, list[float]] = {}
 
     def add_count(self, name: str, value: float = 1) -> None:
-        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        self._counts[name] = self._counts.get(name, 0) + value
 
     def add_milliseconds(self, name: str, value: float) -> None:
-        self._metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+        self._milliseconds.setdefault(name, []).append(value)
 
     def flush(self) -> None:
-        self._metrics.flush_metrics()
+        metrics = EphemeralMetrics(namespace=NAMESPACE, service="tasklane")
+        for name, value in self._dimensions.items():
+            metrics.add_dimension(name, value)
+        for name, total in self._counts.items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=total)
+        for name, values in self._milliseconds.items():
+            for value in values:
+                metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+        metrics.flush_metrics()
 
 
 _pending: dict[tuple[str, str], TaskMetrics] = {}
