@@ -42,8 +42,8 @@ class TaskMetrics:
 
     def flush(self) -> None:
         metrics = EphemeralMetrics(namespace=NAMESPACE, service="tasklane")
-        for name, value in self._dimensions.items():
-            metrics.add_dimension(name, value)
+        for dimension, label in self._dimensions.items():
+            metrics.add_dimension(dimension, label)
         for name, total in self._counts.items():
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=total)
         for name, values in self._milliseconds.items():

@@ -203,9 +203,28 @@ def test_a_tampered_cursor_is_400(tasklane, cursor):
     assert_error(tasklane.call(api_event("list_tasks", query={"cursor": cursor})), 400, "bad_request")
 
 
-def test_listing_limits_are_validated(tasklane):
-    assert_error(tasklane.call(api_event("list_tasks", query={"limit": "0"})), 422, "validation_error")
-    assert_error(tasklane.call(api_event("list_tasks", query={"status": "lost"})), 422, "validation_error")
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"limit": "+-5"}, "limit"),
+        ({"status": "lost"}, "status"),
+        ({"task_type": ""}, "task_type"),
+        ({"task_type": "x" * 65}, "task_type"),
+        ({"cursor": ""}, "cursor"),
+    ],
+)
+def test_listing_parameters_are_validated(tasklane, query, field):
+    answer = tasklane.call(api_event("list_tasks", query=query))
+    assert_error(answer, 422, "validation_error")
+    assert [d["field"] for d in answer.body["error"]["details"]] == [field]
+
+
+def test_every_bad_listing_parameter_is_reported_at_once(tasklane):
+    answer = tasklane.call(api_event("list_tasks", query={"limit": "0", "status": "lost"}))
+    assert {d["field"] for d in answer.body["error"]["details"]} == {"limit", "status"}
 
 
 def test_cancel_of_a_pending_task_then_409_on_a_second_cancel(tasklane):
@@ -299,6 +318,10 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/health",
     }
     assert "SubmitRequest" in document["components"]["schemas"]
+    assert "Task" in document["components"]["schemas"]
+    listing = document["paths"]["/tasks"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"status", "task_type", "limit", "cursor"}
+    assert "TaskPage" in str(listing["responses"]["200"])
 
 
 def test_an_unknown_route_is_404_with_the_error_body(tasklane):

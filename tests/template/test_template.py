@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -40,6 +41,20 @@ def test_every_handler_imports_and_exists(name, monkeypatch):
     monkeypatch.setenv("LANE", "high")
     module = importlib.import_module(module_name)
     assert callable(getattr(module, function))
+
+
+# Only the submit function validates requests and payloads; the rest start without pydantic.
+WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name != "SubmitFunction")
+
+
+@pytest.mark.parametrize("name", WITHOUT_PYDANTIC)
+def test_functions_that_only_move_or_read_tasks_start_without_pydantic(name):
+    module_name = FUNCTIONS[name]["Properties"]["Handler"].rsplit(".", 1)[0]
+    env = {var: "x" for var in REQUIRED_ENV} | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
+    env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    probe = f"import sys, {module_name}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
+    result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
+    assert result.stdout.strip() == "[]"
 
 
 def test_every_setting_the_code_reads_is_set_for_every_function():

@@ -13,8 +13,9 @@ from tasklane.routes.http import install_error_handlers
 TITLE, VERSION = "tasklane", "1.0.0"
 
 
-def build_app(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/v1"])
+def build_app(*routers: Router, validate: bool = True) -> APIGatewayRestResolver:
+    """`validate` turns on Powertools' request and response validation, which loads pydantic."""
+    app = APIGatewayRestResolver(enable_validation=validate, strip_prefixes=["/v1"])
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
@@ -23,7 +24,8 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    """Generated from the routes and models themselves, so it cannot drift from them."""
+    """Generated from the routes and models themselves, so it cannot drift from them. Loads
+    pydantic: the status function pays for it on its first request for the document only."""
     from tasklane.routes import reads, writes
 
     document: dict[str, Any] = (
@@ -32,4 +34,6 @@ def openapi_document() -> dict[str, Any]:
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
     document["paths"].pop("/openapi.json", None)
+    # The list query is parsed without pydantic, from a declaration that also documents it.
+    document["paths"]["/tasks"]["get"]["parameters"] = [p.openapi() for p in reads.LIST_QUERY]
     return document
