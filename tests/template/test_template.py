@@ -50,7 +50,7 @@ WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name != "SubmitFunction"
 @pytest.mark.parametrize("name", WITHOUT_PYDANTIC)
 def test_functions_that_only_move_or_read_tasks_start_without_pydantic(name):
     module_name = FUNCTIONS[name]["Properties"]["Handler"].rsplit(".", 1)[0]
-    env = {var: "x" for var in REQUIRED_ENV} | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
+    env = dict.fromkeys(REQUIRED_ENV, "x") | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
     env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
     probe = f"import sys, {module_name}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
     result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
