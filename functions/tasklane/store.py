@@ -446,7 +446,7 @@ class TaskStore:
             values={**values, **self._finished(now), ":failed": _s(TaskStatus.FAILED), ":error": _error_value(error)},
             names={"#error": "error"},
             applied=lambda t: (
-                t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == now
+                t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == clock.iso(now)
             ),
         )
 

@@ -173,6 +173,21 @@ def test_writes_whose_answer_was_lost_are_recognised_when_the_sdk_retries_them(t
     assert len(seen) == 2
 
 
+def test_a_failure_whose_answer_was_lost_is_recognised_when_the_sdk_retries_it(tasklane, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    from tasklane import aws, clock
+    from tasklane.backend import backend
+    from tasklane.domain import TaskError
+
+    task_id = submit(tasklane)
+    store = backend().store
+    store.mark_processing(task_id, ALICE, clock.now(), lease_until=clock.epoch(clock.now()) + 60)
+    seen = _throttle(aws.dynamodb(), "UpdateItem", "ThrottlingException", 1, applied=True)
+    failed = store.mark_failed(task_id, TaskError(type="Boom", message="m"), clock.now(), attempt=1)
+    assert (failed.task.status, failed.task.error) == ("failed", TaskError(type="Boom", message="m"))
+    assert len(seen) == 1
+
+
 def test_dynamodb_down_at_claim_leaves_every_message_on_the_lane_without_raising(tasklane, monkeypatch):
     from tasklane.store import TaskStore
 
