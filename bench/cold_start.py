@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ def _floor_body(clients: tuple[str, ...]) -> str:
     return "import boto3; " + "; ".join(f"boto3.client({c!r})" for c in clients)
 
 
+@cache
 def lambda_python() -> str:
     """The interpreter of the Lambda-like environment, created on first use."""
     python = LAMBDA_VENV / "bin" / "python"

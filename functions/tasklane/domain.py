@@ -96,6 +96,9 @@ class TaskPage:
     items: list[Task]
     next_cursor: str | None = None
 
+    def public(self) -> dict[str, Any]:
+        return {"items": [task.public() for task in self.items], "next_cursor": self.next_cursor}
+
 
 @dataclass(frozen=True, slots=True)
 class TaskMessage:

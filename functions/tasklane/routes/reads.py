@@ -97,7 +97,7 @@ def list_tasks() -> Response[TaskPage]:
         status=status,
         task_type=query["task_type"],
     )
-    return json_response(200, {"items": [task.public() for task in page.items], "next_cursor": page.next_cursor})
+    return json_response(200, page.public())
 
 
 @router.get("/tasks/<task_id>", summary="Read a task")
