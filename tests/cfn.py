@@ -93,9 +93,13 @@ class Stack:
 
 
 def build(session: Any) -> Stack:
-    """Create every DynamoDB table and SQS queue of the template, DLQs first."""
+    """Create every DynamoDB table, S3 bucket and SQS queue of the template, DLQs first."""
     stack = Stack()
-    dynamodb, sqs = session.client("dynamodb"), session.client("sqs")
+    dynamodb, sqs, s3 = session.client("dynamodb"), session.client("sqs"), session.client("s3")
+    for name in resources("AWS::S3::Bucket"):
+        bucket = f"tasklane-{name.lower()}"
+        s3.create_bucket(Bucket=bucket)
+        stack.names[name], stack.arns[name] = bucket, f"arn:aws:s3:::{bucket}"
     for name, resource in resources("AWS::DynamoDB::Table").items():
         props = resource["Properties"]
         args = {

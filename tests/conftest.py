@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -55,9 +56,15 @@ class Tasklane:
         self.stack = stack
         self.sqs = session.client("sqs")
         self.dynamodb = session.client("dynamodb")
+        self.s3 = session.client("s3")
         self.context = FakeContext()
+        self.offset = timedelta()
         self._submit, self._status = submit, status
         self._processor, self._dead_letter, self._reconciler = processor, dead_letter, reconciler
+
+    def pass_time(self, seconds: float) -> None:
+        """Move tasklane's clock forward, as if time passed (delays and backoffs end, leases expire)."""
+        self.offset += timedelta(seconds=seconds)
 
     def call(self, event: dict[str, Any]) -> Answer:
         handler = self._status if event["httpMethod"] == "GET" else self._submit
@@ -136,6 +143,12 @@ def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
         for key, value in stack.environment().items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+        monkeypatch.setenv("DEMO_TASK_TYPES", "true")  # as on the local stack: the tests use sleep and fail
         _reset_caches()
-        yield Tasklane(stack, session)
+        system = Tasklane(stack, session)
+        from tasklane import clock
+
+        real_now = clock.now
+        monkeypatch.setattr(clock, "now", lambda: real_now() + system.offset)
+        yield system
     _reset_caches()

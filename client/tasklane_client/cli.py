@@ -1,13 +1,18 @@
 """The `tasklane` command.
 
-Exit codes: 0 done; 1 an error (API, endpoint, credentials); 2 bad usage; 3 the task failed;
-4 the task was cancelled; 5 `wait` timed out.
+Exit codes: 0 done; 1 an error (API, endpoint, credentials); 2 bad usage (arguments, unreadable or
+invalid --payload/batch input); 3 the task failed; 4 the task was cancelled; 5 `wait` timed out;
+130 interrupted (Ctrl-C); 141 the reader of the output went away (`tasklane list | head -1`): what
+a shell reports for a tool ended by SIGPIPE, so that `set -o pipefail` sees tasklane as it sees
+`cat`, with no traceback. Errors go to stderr, output to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -15,24 +20,40 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from tasklane_client.client import Client
+from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
 from tasklane_client.errors import NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
 
 LANES = ("high", "normal", "low")
-EXIT_ERROR, EXIT_FAILED, EXIT_CANCELLED, EXIT_TIMEOUT = 1, 3, 4, 5
+EXIT_ERROR, EXIT_USAGE, EXIT_FAILED, EXIT_CANCELLED, EXIT_TIMEOUT = 1, 2, 3, 4, 5
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
+
+
+class UsageError(Exception):
+    """What the command was given cannot be used (exit 2)."""
+
+
+def _read_input(name: str) -> bytes:
+    """The bytes of a file named on the command line; - is stdin."""
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def _payload(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
-    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    # Bytes, not text: json detects UTF-8/16/32 (and a BOM) itself, whatever the locale says.
+    raw = _read_input(text[1:]) if text.startswith("@") else text
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise SystemExit(f"tasklane: --payload is not valid JSON: {exc}") from None
+        raise UsageError(f"--payload is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise SystemExit("tasklane: --payload must be a JSON object")
+        raise UsageError("--payload must be a JSON object")
     return value
 
 
@@ -67,12 +88,26 @@ def _show(value: Any, args: argparse.Namespace, out: TextIO, render: Callable[[A
         render(value)
 
 
+def _large_value(task: dict[str, Any], key: str) -> str | None:
+    """`<N bytes at URL>` for a value that lives behind a presigned URL, else None."""
+    url = task.get(f"{key}_url")
+    if not url:
+        return None
+    size = task.get(f"{key}_size")
+    return f"<{size} bytes at {url}>" if size is not None else f"<at {url}>"
+
+
 def _show_task(task: dict[str, Any], args: argparse.Namespace, out: TextIO) -> None:
     def render(t: dict[str, Any]) -> None:
         for key, value in _summary(t).items():
             print(f"{key:<11} {value}", file=out)
-        if t.get("result") is not None:
-            print(f"{'result':<11} {json.dumps(t['result'])}", file=out)
+        # An inline payload is left out as it always was; a large one is one line: where to read it.
+        payload = _large_value(t, "payload")
+        if payload:
+            print(f"{'payload':<11} {payload}", file=out)
+        result = _large_value(t, "result") or (json.dumps(t["result"]) if t.get("result") is not None else None)
+        if result:
+            print(f"{'result':<11} {result}", file=out)
 
     _show(task, args, out, render)
 
@@ -171,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     submit = commands.add_parser("submit", help="submit a task")
     submit.add_argument("task_type")
-    submit.add_argument("--payload", help="JSON object, or @file")
+    submit.add_argument("--payload", help="JSON object, or @file (up to 1 MiB; @- reads stdin)")
     submit.add_argument("--priority", choices=LANES)
     submit.add_argument("--delay", type=int, dest="delay_seconds")
     submit.add_argument("--max-attempts", type=int)
@@ -183,9 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("file")
     batch.add_argument("--idempotency-key")
 
+    result = commands.add_parser("result", help="print a completed task's result (JSON)")
+    result.add_argument("task_id")
+    result.add_argument(
+        "--output", "-o", metavar="FILE", help="write the result's JSON to FILE, streamed (- for stdout)"
+    )
+
     for name, text in (
-        ("get", "show a task"),
-        ("result", "print a completed task's result"),
+        ("get", "show a task (a large payload or result as its size and URL)"),
         ("cancel", "cancel a pending task"),
         ("retry", "retry a failed or cancelled task"),
     ):
@@ -243,13 +283,20 @@ def _error_text(error: dict[str, Any] | None) -> str | None:
     return f"{error['message']} ({fields})" if fields else str(error["message"])
 
 
+def _batch_lines(name: str) -> list[Any]:
+    tasks = []
+    for number, line in enumerate(_read_input(name).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            tasks.append(json.loads(line))
+        except ValueError as exc:
+            raise UsageError(f"{name} line {number} is not valid JSON: {exc}") from None
+    return tasks
+
+
 def _batch(c: Context) -> int:
-    if c.args.file == "-":
-        text = sys.stdin.read()
-    else:
-        with Path(c.args.file).open() as source:
-            text = source.read()
-    tasks = [json.loads(line) for line in text.splitlines() if line.strip()]
+    tasks = _batch_lines(c.args.file)
     results = c.client.submit_batch(tasks, idempotency_key=c.args.idempotency_key)
     rows = [
         {"index": r["index"], "task_id": (r.get("task") or {}).get("task_id"), "error": _error_text(r.get("error"))}
@@ -293,8 +340,38 @@ def _task_command(action: str) -> Callable[[Context], int]:
 
 
 def _result(c: Context) -> int:
-    print(json.dumps(c.client.result(c.args.task_id), indent=2 if c.args.json else None), file=c.out)
+    if c.args.output is None:
+        print(json.dumps(c.client.result(c.args.task_id), indent=2 if c.args.json else None), file=c.out)
+        return 0
+    if c.args.output == "-":
+        written, where = c.client.download_result(c.args.task_id, _binary(c.out)), "stdout"
+    else:
+        try:
+            written, where = c.client.download_result(c.args.task_id, c.args.output), c.args.output
+        except OSError as exc:
+            raise TasklaneError(f"cannot write {c.args.output}: {exc.strerror or exc}") from None
+    print(f"tasklane: wrote {written} bytes to {where}", file=c.err)
     return 0
+
+
+class _TextSink:
+    """Bytes into a text stream that has no binary buffer under it (an io.StringIO)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def write(self, data: bytes, /) -> int:
+        return self.out.write(self.decoder.decode(data))
+
+
+def _binary(out: TextIO) -> Writable:
+    """Where raw bytes for `out` go: its binary buffer, after what was already written as text."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        return _TextSink(out)
+    out.flush()
+    return buffer
 
 
 COMMANDS: dict[str, Callable[[Context], int]] = {
@@ -346,10 +423,31 @@ def _wait(
     return 0
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: its reader is gone, and the interpreter flushes it once more at exit."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a file descriptor (tests): nothing left to flush into a closed pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None, target_for: Callable[..., Target] = resolve) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return run(args, sys.stdout, sys.stderr, target_for)
+        code = run(args, sys.stdout, sys.stderr, target_for)
+        sys.stdout.flush()  # a closed pipe shows here when the output was still buffered
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except UsageError as exc:
+        print(f"tasklane: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except NotFound as exc:
         print(
             f"tasklane: {exc.message} (for this caller: check the task id and the credentials or API key you use)",

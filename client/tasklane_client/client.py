@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from tasklane_client.auth import Auth
-from tasklane_client.errors import EndpointError, TaskCancelled, TaskFailed, WaitTimeout, from_answer
+from tasklane_client.errors import (
+    EndpointError,
+    LargeValueUnavailable,
+    ServerError,
+    TaskCancelled,
+    TaskFailed,
+    TasklaneError,
+    WaitTimeout,
+    from_answer,
+)
 
 FINISHED = ("completed", "failed", "cancelled")
+CHUNK_BYTES = 256 * 1024
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -22,6 +39,23 @@ class Answer:
     headers: dict[str, str]
     body: bytes
 
+    def close(self) -> None:
+        """Nothing to release: the body is already read."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """An answer whose body is read chunk by chunk; `close` releases the connection, read or not."""
+
+    status: int
+    headers: dict[str, str]
+    chunks: Iterator[bytes]
+    release: Callable[[], None] = _nothing
+
+    def close(self) -> None:
+        """Release the connection (the rest of the body, if any, is abandoned)."""
+        self.release()
+
 
 class Transport(Protocol):
     def __call__(
@@ -29,21 +63,87 @@ class Transport(Protocol):
     ) -> Answer: ...
 
 
-def urllib3_transport() -> Transport:
+class StreamingTransport(Transport, Protocol):
+    """A transport that can also hand out a body chunk by chunk (large values); one without
+    `stream` still works, a large value is then read whole before it is written."""
+
+    def stream(self, method: str, url: str, headers: dict[str, str], timeout: float) -> Stream: ...
+
+
+class Writable(Protocol):
+    """Where a downloaded value goes: a binary file or stream (`open(path, "wb")`, `sys.stdout.buffer`)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+class _Reply(Protocol):
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+    def close(self) -> None: ...
+
+
+class Urllib3Transport:
+    """The default transport: one urllib3 pool that neither retries nor follows redirects (the
+    client decides both, and must not carry its credentials to a presigned URL)."""
+
+    def __init__(self) -> None:
+        import urllib3
+
+        self._pool = urllib3.PoolManager(retries=False)
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float) -> Answer:
+        response = self._open(method, url, headers, body, timeout, preload=True)
+        return Answer(response.status, _lower(response.headers), response.data)
+
+    def stream(self, method: str, url: str, headers: dict[str, str], timeout: float) -> Stream:
+        """The answer with its body unread: `chunks` reads it, `close` releases the connection."""
+        response = self._open(method, url, headers, None, timeout, preload=False)
+
+        def release() -> None:
+            # Closing drops a connection whose body was not read to the end, so that the pool
+            # never hands out a socket with the rest of a 10 MiB value still on it.
+            response.close()
+            response.release_conn()
+
+        return Stream(response.status, _lower(response.headers), _read_chunks(response, url), release)
+
+    def _open(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float, *, preload: bool
+    ) -> Any:
+        import urllib3
+
+        try:
+            return self._pool.request(
+                method, url, headers=headers, body=body, timeout=timeout, redirect=False, preload_content=preload
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise EndpointError(f"cannot reach {_where(url)}: {exc}") from None
+
+
+def urllib3_transport() -> StreamingTransport:
+    """The default transport (kept for callers that built it by name)."""
+    return Urllib3Transport()
+
+
+def _read_chunks(response: Any, url: str) -> Iterator[bytes]:
     import urllib3
 
-    pool = urllib3.PoolManager(retries=False)
+    try:
+        yield from response.stream(CHUNK_BYTES)
+    except urllib3.exceptions.HTTPError as exc:
+        raise EndpointError(f"lost the connection to {_where(url)} while reading: {exc}") from None
 
-    def send(method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float) -> Answer:
-        try:
-            response = pool.request(method, url, headers=headers, body=body, timeout=timeout, redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise EndpointError(
-                f"cannot reach {url}: {exc}; check the endpoint (--endpoint or TASKLANE_ENDPOINT)"
-            ) from None
-        return Answer(response.status, {k.lower(): v for k, v in response.headers.items()}, response.data)
 
-    return send
+def _lower(headers: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def _where(url: str) -> str:
+    """The URL without its query: a presigned URL's signature is a credential, kept out of messages."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 class Client:
@@ -53,6 +153,11 @@ class Client:
     >>> task = client.submit("compute", {"n": 1_000_000}, priority="high")
     >>> client.wait(task["task_id"])["result"]
     499999500000
+
+    Large values (over the API's inline threshold, 64 KiB) are not in the task view: `payload` or
+    `result` is null and `payload_url` / `result_url` is a short-lived presigned URL. `result()`
+    and `get(..., fetch_values=True)` read them from there; `download_result()` streams a result
+    to a file.
     """
 
     def __init__(
@@ -68,7 +173,7 @@ class Client:
         self.auth = auth
         self.timeout = timeout
         self.max_retries = max_retries
-        self._send = transport or urllib3_transport()
+        self._send = transport or Urllib3Transport()
 
     # --- the routes -------------------------------------------------------------------------------
 
@@ -88,7 +193,10 @@ class Client:
         return self._call("POST", "/tasks", body, idempotency_key=idempotency_key)
 
     def submit_batch(self, tasks: list[dict[str, Any]], *, idempotency_key: str | None = None) -> list[dict[str, Any]]:
-        """Submit up to 100 tasks at once (more are sent in chunks); one {"index", "task" | "error"} per task."""
+        """Submit up to 100 tasks at once (more are sent in chunks); one {"index", "task" | "error"} per task.
+
+        Each accepted `task` is a summary: it carries no payload or result.
+        """
         results: list[dict[str, Any]] = []
         for start in range(0, len(tasks), 100):
             key = f"{idempotency_key}:{start}" if idempotency_key and len(tasks) > 100 else idempotency_key
@@ -96,12 +204,40 @@ class Client:
             results += [{**r, "index": r["index"] + start} for r in answer["results"]]
         return results
 
-    def get(self, task_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/tasks/{_quote(task_id)}")
+    def get(self, task_id: str, *, fetch_values: bool = False) -> dict[str, Any]:
+        """The task as the API shows it; with `fetch_values`, a large payload or result is read from
+        its presigned URL into `payload` / `result` (the `*_url` and `*_size` keys stay)."""
+        task = self._call("GET", f"/tasks/{_quote(task_id)}")
+        return self._with_values(task) if fetch_values else task
 
     def result(self, task_id: str) -> Any:
-        """The result of a completed task (Conflict while it is not; the error of a failed one)."""
-        return self._call("GET", f"/tasks/{_quote(task_id)}/result")["result"]
+        """The result of a completed task, read from its presigned URL when the API answers 303
+        (Conflict while it is not completed; the error of a failed one; LargeValueUnavailable
+        when the URL has expired or is refused)."""
+        answer = self._request("GET", f"/tasks/{_quote(task_id)}/result")
+        if answer.status == 303:
+            return self._fetch_value(_location(answer), f"the result of task {task_id}")
+        return _json(answer.body)["result"]
+
+    def download_result(self, task_id: str, destination: Writable | str | os.PathLike[str]) -> int:
+        """Write a completed task's result as JSON text to a binary file or a path, chunk by chunk
+        (a large result is never held whole); the number of bytes written.
+
+        The bytes are the compact UTF-8 JSON the API stores (an inline result is encoded the same
+        way). A path is written through a temporary file beside it, so it never holds half a result.
+        """
+        answer = self._request("GET", f"/tasks/{_quote(task_id)}/result")
+        if answer.status == 303:
+            source = self._open_url(_location(answer), f"the result of task {task_id}")
+        else:
+            inline = _compact(_json(answer.body)["result"])
+            source = Stream(answer.status, answer.headers, iter([inline]))
+        try:
+            if isinstance(destination, str | os.PathLike):
+                return _write_file(Path(destination), source.chunks)
+            return _copy(source.chunks, destination)
+        finally:
+            source.close()
 
     def cancel(self, task_id: str) -> dict[str, Any]:
         return self._call("DELETE", f"/tasks/{_quote(task_id)}")
@@ -129,8 +265,10 @@ class Client:
         *,
         poll: float = 0.5,
         on_update: Callable[[dict[str, Any]], None] | None = None,
+        fetch_values: bool = False,
     ) -> dict[str, Any]:
-        """Poll until the task finishes; the completed task. Raises TaskFailed, TaskCancelled or WaitTimeout."""
+        """Poll until the task finishes; the completed task (with large values read in, as `get`
+        does, when `fetch_values`). Raises TaskFailed, TaskCancelled or WaitTimeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         interval = min(poll, 0.2)
         while True:
@@ -138,7 +276,7 @@ class Client:
             if on_update:
                 on_update(task)
             if task["status"] == "completed":
-                return task
+                return self._with_values(task) if fetch_values else task
             if task["status"] == "failed":
                 raise TaskFailed(task)
             if task["status"] == "cancelled":
@@ -151,30 +289,150 @@ class Client:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
 
+    # --- large values -----------------------------------------------------------------------------
+
+    def _with_values(self, task: dict[str, Any]) -> dict[str, Any]:
+        filled = dict(task)
+        for key in ("payload", "result"):
+            url = task.get(f"{key}_url")
+            if url and task.get(key) is None:
+                filled[key] = self._fetch_value(url, f"the {key} of task {task.get('task_id')}")
+        return filled
+
+    def _fetch_value(self, url: str, what: str) -> Any:
+        stream = self._open_url(url, what)
+        try:
+            raw = b"".join(stream.chunks)
+        finally:
+            stream.close()
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise TasklaneError(
+                f"{what} at {_where(url)} is not JSON ({raw[:80]!r}...)", code="invalid_value"
+            ) from None
+
+    def _open_url(self, url: str, what: str) -> Stream:
+        """GET a presigned URL exactly as given, with no header of ours: it carries its own SigV4
+        signature, and S3 refuses a request that also has an Authorization header."""
+        stream = getattr(self._send, "stream", None)
+
+        def send() -> Stream:
+            if stream is not None:
+                opened: Stream = stream("GET", url, {}, self.timeout)
+                return opened
+            answer = self._send("GET", url, {}, None, self.timeout)
+            return Stream(answer.status, answer.headers, iter([answer.body]))
+
+        try:
+            opened = self._retrying(send, safe_to_repeat=True)
+        except EndpointError as exc:
+            raise EndpointError(f"{exc.message} (reading {what} from its presigned URL)") from None
+        if opened.status != 200:
+            body = b"".join(opened.chunks)
+            opened.close()
+            raise _storage_error(opened.status, body, url, what)
+        return opened
+
     # --- the wire ---------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
+        return _json(self._request(method, path, body, idempotency_key=idempotency_key).body)
+
+    def _request(self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None) -> Answer:
+        # Compact JSON: the API measures a payload's size the same way (1 MiB is a limit on that).
+        data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         headers = {"accept": "application/json"}
         if data is not None:
             headers["content-type"] = "application/json"
         if idempotency_key:
             headers["idempotency-key"] = idempotency_key
         url = self.endpoint + path
+
+        def send() -> Answer:
+            signed = {**headers, **(self.auth.headers(method, url, data, headers) if self.auth else {})}
+            return self._send(method, url, signed, data, self.timeout)
+
         # A POST without an idempotency key is retried only when the gateway refused it (429),
         # never after a server error, which may have created the task.
-        safe_to_repeat = method != "POST" or idempotency_key is not None
-        for attempt in range(self.max_retries + 1):
-            signed = {**headers, **(self.auth.headers(method, url, data, headers) if self.auth else {})}
-            answer = self._send(method, url, signed, data, self.timeout)
+        try:
+            answer = self._retrying(send, safe_to_repeat=method != "POST" or idempotency_key is not None)
+        except EndpointError as exc:
+            raise EndpointError(f"{exc.message}; check the endpoint (--endpoint or TASKLANE_ENDPOINT)") from None
+        if answer.status >= 400:
+            raise from_answer(answer.status, _json(answer.body))
+        return answer
+
+    def _retrying[R: _Reply](self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
+        """Send until the answer is final: 429s, and 5xx when `safe_to_repeat`, are retried with backoff."""
+        attempt = 0
+        while True:
+            answer = send()
             retryable = answer.status == 429 or (answer.status >= 500 and safe_to_repeat)
             if not retryable or attempt == self.max_retries:
-                break
+                return answer
+            answer.close()
             time.sleep(_backoff(attempt, answer.headers.get("retry-after")))
-        parsed = _json(answer.body)
-        if answer.status >= 400:
-            raise from_answer(answer.status, parsed)
-        return parsed
+            attempt += 1
+
+
+def _location(answer: Answer) -> str:
+    """Where a 303 points: its Location header (or, should a proxy drop it, the body's result_url)."""
+    url = answer.headers.get("location") or (_json(answer.body) or {}).get("result_url")
+    if not url:
+        raise ServerError("the API answered 303 without a Location", status=answer.status, code="no_location")
+    return str(url)
+
+
+def _storage_error(status: int, body: bytes, url: str, what: str) -> TasklaneError:
+    """S3 answers errors in XML: <Error><Code>AccessDenied</Code><Message>Request has expired</Message>."""
+    text = body.decode(errors="replace")
+    code = _xml_field(text, "Code") or f"http_{status}"
+    message = _xml_field(text, "Message") or text[:200]
+    details = {"storage_code": code, "storage_message": message, "location": _where(url)}
+    if status == 429 or status >= 500:
+        return from_answer(status, {"error": {"code": code, "message": f"{what}: {message}", "details": details}})
+    return LargeValueUnavailable(
+        f"{what} could not be read from its presigned URL ({code}: {message}); it has expired or was "
+        "refused: ask the API again for a fresh URL",
+        status=status,
+        code="large_value_unavailable",
+        details=details,
+    )
+
+
+def _xml_field(text: str, name: str) -> str | None:
+    # A regex, not an XML parser: the body is untrusted and only two flat fields are wanted.
+    match = re.search(rf"<{name}>([^<]*)</{name}>", text)
+    return match.group(1) if match else None
+
+
+def _compact(value: Any) -> bytes:
+    """A value as the API stores it: compact UTF-8 JSON."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _copy(chunks: Iterable[bytes], sink: Writable) -> int:
+    written = 0
+    for chunk in chunks:
+        sink.write(chunk)
+        written += len(chunk)
+    return written
+
+
+def _write_file(path: Path, chunks: Iterable[bytes]) -> int:
+    if path.exists() and not path.is_file():  # /dev/stdout, a named pipe: no temporary file beside it
+        with path.open("wb") as sink:
+            return _copy(chunks, sink)
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        with partial.open("wb") as sink:
+            written = _copy(chunks, sink)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return written
 
 
 def _task_body(task_type: str, payload: Any, priority: Any, delay: Any, attempts: Any, timeout: Any) -> dict[str, Any]:

@@ -50,6 +50,15 @@ class EndpointError(TasklaneError):
     """The endpoint could not be reached or found."""
 
 
+class LargeValueUnavailable(TasklaneError):
+    """A large payload or result could not be read from its presigned URL (expired, refused or gone).
+
+    The URL is short-lived: ask the API again (`Client.result`, `Client.get`) for a fresh one.
+    `status` is the storage's HTTP status, `details` its error code and message and the URL's
+    location without its signature.
+    """
+
+
 class TaskFailed(TasklaneError):
     """The task waited on ended `failed`; `task` holds it, `details` its error."""
 

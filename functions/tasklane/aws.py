@@ -22,7 +22,14 @@ def sqs() -> Any:
     return boto3.client("sqs", config=_CONFIG)
 
 
+@cache
+def s3() -> Any:
+    # SigV4 always: a SigV2 presigned URL is weaker, and the local emulator does not check its signature.
+    return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
+
+
 def reset() -> None:
     """Forget every cached client (for tests that swap the AWS backend)."""
     dynamodb.cache_clear()
     sqs.cache_clear()
+    s3.cache_clear()

@@ -17,3 +17,7 @@ def iso(moment: datetime) -> str:
 
 def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

@@ -15,8 +15,6 @@ from typing import Any, TypeGuard
 
 from tasklane.lanes import Lane
 
-MAX_PAYLOAD_BYTES = 256 * 1024
-
 Timestamp = str  # ISO 8601 UTC with milliseconds, e.g. 2026-11-23T10:15:00.123Z (see tasklane.clock)
 
 
@@ -50,8 +48,14 @@ class Task:
     task_type: str
     priority: Lane
     status: TaskStatus
-    payload: dict[str, Any] | None = None  # listings leave the payload out
-    result: Any = None
+    payload: dict[str, Any] | None = None  # listings leave the payload out; None when it is large
+    result: Any = None  # None when it is large
+    # A value above the inline threshold lives in the values bucket (see tasklane.limits): the task then
+    # shows its size and a short-lived URL instead of the value.
+    payload_size: int | None = None
+    payload_url: str | None = None
+    result_size: int | None = None
+    result_url: str | None = None
     error: TaskError | None = None
     progress: Progress | None = None
     attempts: int = 0
@@ -71,7 +75,11 @@ class Task:
             "priority": self.priority.value,
             "status": self.status.value,
             "payload": self.payload,
+            "payload_size": self.payload_size,
+            "payload_url": self.payload_url,
             "result": self.result,
+            "result_size": self.result_size,
+            "result_url": self.result_url,
             "error": {"type": self.error.type, "message": self.error.message} if self.error else None,
             "progress": {"percent": self.progress.percent, "message": self.progress.message} if self.progress else None,
             "attempts": self.attempts,
@@ -83,6 +91,11 @@ class Task:
             "finished_at": self.finished_at,
             "updated_at": self.updated_at,
         }
+
+
+def summary(task: Task) -> Task:
+    """The task without its payload and result (what batch answers carry: bounded in size)."""
+    return replace(task, payload=None, result=None, payload_url=None, result_url=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +123,12 @@ class TaskMessage:
     correlation_id: str | None = None
     # Lets the processor see, before it starts a task, whether the time left in its invocation is enough.
     timeout_seconds: int | None = None
+
+    @classmethod
+    def for_task(cls, task: Task, owner: str, correlation_id: str | None) -> TaskMessage:
+        """The message that queues the next attempt of a task: the one constructor submit, retry,
+        redrive and the reconciler use."""
+        return cls(task.task_id, owner, task.attempts + 1, correlation_id, task.timeout_seconds)
 
     def to_json(self) -> str:
         fields: dict[str, Any] = {"task_id": self.task_id, "owner": self.owner, "attempt": self.attempt}

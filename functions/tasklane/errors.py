@@ -1,8 +1,11 @@
-"""Typed domain errors. routes/errors.py maps each to its HTTP answer in one place."""
+"""Typed domain errors. routes/http.py maps each to its HTTP answer in one place."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from tasklane.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
 
 
 class TasklaneError(Exception):
@@ -73,3 +76,25 @@ class UnknownTaskType(ValidationFailed):
             f"unknown task_type {name!r}",
             [{"field": "task_type", "message": f"unknown task type; known types: {', '.join(known)}"}],
         )
+
+
+class ServiceUnavailable(TasklaneError):
+    """An AWS service tasklane depends on did not answer, after the SDK's own retries: try again."""
+
+    code, status = "service_unavailable", 503
+
+
+def field_details(errors: Iterable[Mapping[str, Any]], prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """pydantic-style errors as [{field, message}], the field a dotted path; at most MAX_ERROR_DETAILS
+    of them (then one line counting the rest), each bounded, so that every answer stays small."""
+    details: list[dict[str, str]] = []
+    errors = list(errors)
+    for err in errors[:MAX_ERROR_DETAILS]:
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        field = ".".join([*prefix, *loc]) or "body"
+        details.append({"field": field[:MAX_ERROR_TEXT], "message": str(err.get("msg", ""))[:MAX_ERROR_TEXT]})
+    if len(errors) > MAX_ERROR_DETAILS:
+        details.append({"field": "", "message": f"and {len(errors) - MAX_ERROR_DETAILS} more problems"})
+    return details

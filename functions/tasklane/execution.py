@@ -7,6 +7,7 @@ a task twice at once, never starts a cancelled task and never touches a finished
 from __future__ import annotations
 
 import json
+import math
 import random
 import signal
 import time
@@ -16,15 +17,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tasklane import clock
+from tasklane import clock, values
 from tasklane.backend import Backend
-from tasklane.domain import MAX_PAYLOAD_BYTES, Progress, TaskError, TaskMessage
-from tasklane.errors import TasklaneError
+from tasklane.domain import Progress, TaskError, TaskMessage, TaskStatus
+from tasklane.errors import ServiceUnavailable, TasklaneError
 from tasklane.ids import is_task_id
 from tasklane.lanes import Lane
+from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.observability import count, logger, task_metrics
-from tasklane.registry import get_task_type
-from tasklane.store import StoredTask, TransitionRejected
+from tasklane.store import StoredTask, StoredValue, TransitionRejected
+from tasklane.task_types import get_task_type
+from tasklane.value_store import ValueMissing, result_key
 
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
 SAFETY_MARGIN_SECONDS = 10
@@ -33,6 +36,11 @@ LEASE_GRACE_SECONDS = 10
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_CAP_SECONDS = 900
 PROGRESS_INTERVAL_SECONDS = 1.0
+# An outcome write that the table refuses for a moment (throttled, 5xx past the SDK's own retries) is
+# tried again within the invocation for up to this long: giving up would run finished work again.
+OUTCOME_RETRY_SECONDS = 60
+# Inline results deeper than this are kept in the values bucket, whose text is never parsed again.
+MAX_INLINE_RESULT_DEPTH = 200
 
 
 class TaskTimedOut(Exception):
@@ -41,6 +49,14 @@ class TaskTimedOut(Exception):
 
 class Deferred(Exception):
     """The message goes back to the lane to be delivered again later (a partial batch failure)."""
+
+
+class Unfinishable(TasklaneError):
+    """The task cannot succeed on another attempt; `type` names why in the task's error."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.type = error_type
 
 
 def backoff_seconds(attempt: int, rng: random.Random | None = None) -> int:
@@ -100,6 +116,20 @@ class Delivery:
     remaining_seconds: Callable[[], float]
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery being handled: its message, where it came from, and what handles it."""
+
+    message: TaskMessage
+    delivery: Delivery
+    lane: Lane
+    backend: Backend
+
+    def requeue(self, delay: int, *, reason: str, spare_receives: bool = True) -> None:
+        """Deliver this message again after `delay` seconds (see deliver_later)."""
+        deliver_later(self, self.message, delay, reason=reason, spare_receives=spare_receives)
+
+
 def parse_message(body: str) -> TaskMessage | None:
     message = TaskMessage.from_json(body)
     return message if message is not None and is_task_id(message.task_id) else None
@@ -113,9 +143,10 @@ def process(delivery: Delivery, lane: Lane, backend: Backend) -> None:
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id, attempt=message.attempt)
+    attempt = Attempt(message, delivery, lane, backend)
     needed = (message.timeout_seconds or 0) + SAFETY_MARGIN_SECONDS
     if delivery.remaining_seconds() < needed:
-        requeue(delivery, message, lane, backend, 0, reason="not enough time left in this invocation")
+        attempt.requeue(0, reason="not enough time left in this invocation")
         return
     now = clock.now()
     timeout = message.timeout_seconds or backend.settings.max_task_timeout_seconds
@@ -125,112 +156,155 @@ def process(delivery: Delivery, lane: Lane, backend: Backend) -> None:
         # and the reconciler looks at the lease of a running task when the time comes.
         stored = backend.store.mark_processing(message.task_id, message.owner, now, lease_until)
     except TransitionRejected as exc:
-        _not_claimed(exc.stored, message, delivery, lane, backend, now)
+        _not_claimed(attempt, exc.stored, now)
         return
-    _run(stored, message, delivery, lane, backend, now)
+    _run(attempt, stored, now)
 
 
-def _not_claimed(
-    stored: StoredTask | None, message: TaskMessage, delivery: Delivery, lane: Lane, backend: Backend, now: datetime
-) -> None:
+def _not_claimed(attempt: Attempt, stored: StoredTask | None, now: datetime) -> None:
     if stored is None:
         logger.error("lane message for an unknown task dropped")
         return
-    if stored.owner != message.owner:
+    if stored.owner != attempt.message.owner:
         logger.error("lane message with the wrong owner dropped")
         return
     task = stored.task
     if task.status.finished:
         logger.info("duplicate delivery of a finished task acknowledged", extra={"status": task.status.value})
         return
+    early_ms = (stored.not_before_ms or 0) - clock.epoch_ms(now)
+    if task.status is TaskStatus.PENDING and early_ms > 0:
+        # A duplicate (or a clock a little ahead of the queue's): the task's time has not come.
+        logger.info("delivery before the task's not-before time deferred", extra={"early_ms": early_ms})
+        attempt.requeue(math.ceil(early_ms / 1000), reason="not due yet")
+        return
     lease_left = (stored.lease_until or 0) - clock.epoch(now)
-    if task.status == "processing" and lease_left >= 0:
+    if task.status is TaskStatus.PROCESSING and lease_left >= 0:
         logger.info("task is running elsewhere; delivery deferred until its lease ends")
         # Counts toward the DLQ on purpose: a run that keeps crashing shows up as repeated deferrals.
-        requeue(delivery, message, lane, backend, lease_left + 1, reason="running elsewhere", spare_receives=False)
+        attempt.requeue(lease_left + 1, reason="running elsewhere", spare_receives=False)
         return
-    if task.status == "processing" and task.attempts >= task.max_attempts:
+    if task.status is TaskStatus.PROCESSING and task.attempts >= task.max_attempts:
         error = TaskError(type="TaskTimedOut", message=f"attempt {task.attempts} stopped without finishing")
-        _fail(backend, stored, task.attempts, error, now)
+        _fail(attempt, stored, task.attempts, error)
         return
     logger.warning("lane message not claimed", extra={"status": task.status.value, "attempts": task.attempts})
 
 
-def _run(
-    stored: StoredTask, message: TaskMessage, delivery: Delivery, lane: Lane, backend: Backend, now: datetime
-) -> None:
+def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
     task = stored.task
-    attempt = task.attempts
-    logger.debug("task started", extra={"task_type": task.task_type, "lane": lane.value})
-    logger.debug("task payload", extra={"payload": task.payload})  # payloads may be personal data: debug only
+    number = task.attempts
+    logger.debug("task started", extra={"task_type": task.task_type, "lane": attempt.lane.value})
     started = time.monotonic()
-    running = RunningTask(task.task_id, attempt, backend, deadline=started + task.timeout_seconds)
-    metrics = task_metrics(lane, task.task_type)
+    running = RunningTask(task.task_id, number, attempt.backend, deadline=started + task.timeout_seconds)
+    metrics = task_metrics(attempt.lane, task.task_type)
     metrics.add_count("TaskStarted")
-    if attempt == 1:
+    if number == 1:
         waited = (now - datetime.fromisoformat(task.created_at)).total_seconds() - task.delay_seconds
         metrics.add_milliseconds("QueueWait", max(0.0, waited * 1000))
     try:
         task_type = get_task_type(task.task_type)
-        payload = task_type.parse_payload(task.payload or {})
+        raw = _payload(stored, attempt.backend)
+        logger.debug("task payload", extra={"payload": raw})  # payloads may be personal data: debug only
+        payload = task_type.parse_payload(raw)
         with time_limit(task.timeout_seconds):
             result = task_type.run(payload, running)
-        result_json = json.dumps(result, separators=(",", ":"), default=str)
-        if len(result_json.encode()) > MAX_PAYLOAD_BYTES:
-            raise TasklaneError(f"the result is larger than {MAX_PAYLOAD_BYTES} bytes")
+    except Unfinishable as exc:
+        _fail(attempt, stored, number, TaskError(type=exc.type, message=exc.message))
+        return
+    except ServiceUnavailable as exc:
+        # The payload could not be read for now: an ordinary failed attempt, retried with backoff.
+        _after_error(attempt, stored, number, TaskError(type=type(exc).__name__, message=exc.message))
+        return
     except TasklaneError as exc:
-        # The task cannot succeed on another attempt (unknown type, bad payload, oversized result).
-        _fail(backend, stored, attempt, TaskError(type=type(exc).__name__, message=exc.message), clock.now())
+        # The task cannot succeed on another attempt (unknown type, bad payload).
+        _fail(attempt, stored, number, TaskError(type=type(exc).__name__, message=exc.message))
         return
     except Exception as exc:
         error = TaskError(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
         logger.warning("task attempt failed", extra={"error": asdict(error), "task_type": task.task_type})
-        _after_error(stored, message, delivery, lane, backend, attempt, error)
+        _after_error(attempt, stored, number, error)
         return
     finally:
         duration_ms = (time.monotonic() - started) * 1000
         metrics.add_milliseconds("TaskDuration", duration_ms)
     try:
-        backend.store.mark_completed(task.task_id, attempt, result_json, clock.now())
+        value = _persist(attempt, lambda: _keep_result(stored, number, result, attempt.backend))
+        _persist(attempt, lambda: attempt.backend.store.mark_completed(task.task_id, number, value, clock.now()))
+    except Unfinishable as exc:
+        _fail(attempt, stored, number, TaskError(type=exc.type, message=exc.message))
+        return
     except TransitionRejected:
         logger.warning("result not recorded: another delivery took this task over")
         return
     metrics.add_count("TaskCompleted")
     logger.info(
         "task completed",
-        extra={"task_type": task.task_type, "lane": lane.value, "duration_ms": round(duration_ms, 1)},
+        extra={"task_type": task.task_type, "lane": attempt.lane.value, "duration_ms": round(duration_ms, 1)},
     )
 
 
-def _after_error(
-    stored: StoredTask,
-    message: TaskMessage,
-    delivery: Delivery,
-    lane: Lane,
-    backend: Backend,
-    attempt: int,
-    error: TaskError,
-) -> None:
-    task = stored.task
-    if attempt >= task.max_attempts:
-        _fail(backend, stored, attempt, error, clock.now())
-        return
-    delay = backoff_seconds(attempt)
-    now = clock.now()
+def _payload(stored: StoredTask, backend: Backend) -> dict[str, Any]:
+    if stored.payload_key is None:
+        return stored.task.payload or {}
     try:
-        backend.store.mark_retrying(
-            task.task_id, attempt, error, now, clock.epoch(now) + delay + backend.settings.pending_grace_seconds
-        )
+        payload: dict[str, Any] = json.loads(backend.values.get(stored.payload_key))
+    except ValueMissing:
+        raise Unfinishable("PayloadMissing", "the payload's object is gone from the values bucket") from None
+    return payload
+
+
+def _keep_result(stored: StoredTask, attempt: int, result: Any, backend: Backend) -> StoredValue:
+    """The result as the item will keep it: inline when small, else its object, written first."""
+    try:
+        encoded = values.encode(result)
+    except values.ValueNotStorable as exc:
+        raise Unfinishable("ResultNotSerializable", f"the result has no JSON form: {exc}") from None
+    limit = backend.settings.max_result_bytes
+    if len(encoded) > limit:
+        raise Unfinishable("ResultTooLarge", f"the result is {len(encoded)} bytes of JSON; the limit is {limit}")
+    if len(encoded) <= INLINE_VALUE_BYTES and values.depth(result) <= MAX_INLINE_RESULT_DEPTH:
+        return StoredValue(len(encoded), text=encoded.decode())
+    key = result_key(stored.task.task_id, attempt)
+    backend.values.put(key, encoded)
+    return StoredValue(len(encoded), key=key)
+
+
+def _persist(attempt: Attempt, write: Callable[[], Any]) -> Any:
+    """An outcome write, tried again while the table or the bucket refuses it for a moment and time
+    allows: the work is done, and giving up would only have it run again later."""
+    deadline = time.monotonic() + min(OUTCOME_RETRY_SECONDS, attempt.delivery.remaining_seconds() - 3)
+    pause = 0.2
+    while True:
+        try:
+            return write()
+        except ServiceUnavailable:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("outcome write refused; trying again", extra={"pause_s": pause})
+            time.sleep(pause)
+            pause = min(5.0, pause * 2)
+
+
+def _after_error(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -> None:
+    task = stored.task
+    if number >= task.max_attempts:
+        _fail(attempt, stored, number, error)
+        return
+    delay = backoff_seconds(number)
+    try:
+        _persist(attempt, lambda: attempt.backend.store.mark_retrying(task.task_id, number, error, clock.now(), delay))
     except TransitionRejected:
         logger.warning("retry not recorded: the task changed meanwhile")
         return
-    count(lane, task.task_type, "TaskRetried")
-    requeue(delivery, message.next_attempt(attempt + 1), lane, backend, delay, reason="retry")
+    count(attempt.lane, task.task_type, "TaskRetried")
+    deliver_later(attempt, attempt.message.next_attempt(number + 1), delay, reason="retry")
 
 
-def _fail(backend: Backend, stored: StoredTask, attempt: int, error: TaskError, now: datetime) -> None:
+def _fail(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -> None:
+    now = clock.now()
     try:
-        backend.store.mark_failed(stored.task.task_id, error, now, attempt=attempt)
+        _persist(attempt, lambda: attempt.backend.store.mark_failed(stored.task.task_id, error, now, attempt=number))
     except TransitionRejected:
         logger.warning("failure not recorded: the task changed meanwhile")
         return
@@ -238,24 +312,18 @@ def _fail(backend: Backend, stored: StoredTask, attempt: int, error: TaskError, 
     logger.info("task failed", extra={"error": asdict(error)})
 
 
-def requeue(
-    delivery: Delivery,
-    message: TaskMessage,
-    lane: Lane,
-    backend: Backend,
-    delay: int,
-    *,
-    reason: str,
-    spare_receives: bool = True,
+def deliver_later(
+    attempt: Attempt, message: TaskMessage, delay: int, *, reason: str, spare_receives: bool = True
 ) -> None:
-    """Deliver this message again after `delay` seconds.
+    """Deliver `message` again after `delay` seconds.
 
     Normally the message's visibility timeout is set to the delay and the record reported as a batch
     item failure. With spare_receives, when one more receive would send it to the DLQ (whose receive
     budget is for crashes, not for retries), a fresh message carries the task on instead and this
     one is acknowledged.
     """
+    backend, delivery = attempt.backend, attempt.delivery
     if not spare_receives or delivery.receive_count < backend.settings.max_receive_count - 1:
-        backend.queues.set_visibility(lane, delivery.receipt_handle, delay)
+        backend.queues.set_visibility(attempt.lane, delivery.receipt_handle, delay)
         raise Deferred(reason)
-    backend.queues.send(lane, message, min(delay, 900))
+    backend.queues.send(attempt.lane, message, delay)

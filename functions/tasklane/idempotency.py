@@ -1,4 +1,8 @@
-"""Idempotency-Key: Powertools idempotency keyed on (route, caller, key) and checked against the body."""
+"""Idempotency-Key: Powertools idempotency keyed on (route, caller, key) and checked against the body.
+
+A record holds what the action returns, which callers keep small (task ids, not tasks): a record
+must fit in one DynamoDB item, and one that cannot be saved would let a retry create the tasks again.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane import aws
-from tasklane.errors import IdempotencyConflict
+from tasklane.errors import IdempotencyConflict, ServiceUnavailable
+from tasklane.observability import logger
 from tasklane.settings import settings
 
 REPLAYED = "_replayed"
@@ -49,12 +55,19 @@ def _guarded() -> Callable[..., dict[str, Any]]:
 
 
 def once(
-    route: str, owner: str, key: str, body: Any, action: Callable[[], dict[str, Any]], context: LambdaContext
+    route: str, owner: str, key: str, body: str, action: Callable[[], dict[str, Any]], context: LambdaContext
 ) -> tuple[dict[str, Any], bool]:
-    """Run `action` once per (route, owner, key) within 24 h; the answer and whether it is a replay."""
+    """Run `action` once per (route, owner, key) within 24 h; its record and whether it is a replay.
+    `body` is the request's fingerprint: the same key with another body is a conflict."""
     _CONFIG.register_lambda_context(context)  # bounds how long an in-progress record blocks a retry
+    ran: list[dict[str, Any]] = []
+
+    def remembered() -> dict[str, Any]:
+        ran.append(action())
+        return ran[-1]
+
     try:
-        answer = _guarded()(request={"route": route, "owner": owner, "key": key, "body": body}, action=action)
+        answer = _guarded()(request={"route": route, "owner": owner, "key": key, "body": body}, action=remembered)
     except IdempotencyValidationError:
         raise IdempotencyConflict(
             "this Idempotency-Key was used with a different request body", {"idempotency_key": key}
@@ -63,5 +76,12 @@ def once(
         raise IdempotencyConflict(
             "a request with this Idempotency-Key is still in progress; retry shortly", {"idempotency_key": key}
         ) from None
+    except IdempotencyPersistenceLayerError:
+        if not ran:
+            raise ServiceUnavailable("the idempotency record could not be written; nothing was done") from None
+        # The work is done but its record was not saved: answer it. A retry within the in-progress
+        # window is refused as in progress; the record's loss is logged for the operator.
+        logger.exception("idempotency record not saved after the action ran", extra={"route": route})
+        return ran[-1], False
     replayed = bool(answer.pop(REPLAYED, False))
     return answer, replayed

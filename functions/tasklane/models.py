@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tasklane import values
 from tasklane.domain import Task
 from tasklane.lanes import Lane
-
-MAX_BATCH_SIZE = 100
+from tasklane.limits import MAX_BATCH_SIZE
 
 
 class Model(BaseModel):
@@ -32,6 +32,15 @@ class SubmitRequest(Model):
     delay_seconds: int = Field(default=0, ge=0, le=900)
     max_attempts: int | None = Field(default=None, ge=1, le=10)
     timeout_seconds: int | None = Field(default=None, ge=1)
+
+    @field_validator("payload")
+    @classmethod
+    def storable(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """Refuse what JSON, DynamoDB or the answer could not carry, naming where it is."""
+        found = values.problems(payload, "payload")
+        if found:
+            raise ValueError("; ".join(f"{p['field'][:100]}: {p['message']}" for p in found[:3]))
+        return payload
 
 
 class BatchRequest(Model):

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from tasklane.domain import TaskMessage
+from tasklane.errors import ServiceUnavailable
 from tasklane.lanes import Lane
 
 _SEND_BATCH_LIMIT = 10
 _SEND_RETRIES = 3
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """A lane did not take or steer a message (after the SDK's retries)."""
+
+
+@contextmanager
+def _sqs_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise QueueUnavailable(f"{action} failed: {exc}") from exc
 
 
 def _attributes(message: TaskMessage) -> dict[str, Any]:
@@ -28,12 +45,13 @@ class LaneQueues:
         return self._urls[lane]
 
     def send(self, lane: Lane, message: TaskMessage, delay_seconds: int = 0) -> None:
-        self._sqs.send_message(
-            QueueUrl=self._urls[lane],
-            MessageBody=message.to_json(),
-            DelaySeconds=delay_seconds,
-            MessageAttributes=_attributes(message),
-        )
+        with _sqs_errors("SendMessage"):
+            self._sqs.send_message(
+                QueueUrl=self._urls[lane],
+                MessageBody=message.to_json(),
+                DelaySeconds=min(delay_seconds, 900),
+                MessageAttributes=_attributes(message),
+            )
 
     def send_many(self, lane: Lane, messages: list[tuple[TaskMessage, int]]) -> list[str]:
         """SendMessageBatch in tens, retrying failed entries; returns the task ids never sent."""
@@ -49,7 +67,10 @@ class LaneQueues:
                 for i, (message, delay) in enumerate(messages[start : start + _SEND_BATCH_LIMIT], start)
             }
             for _ in range(_SEND_RETRIES):
-                response = self._sqs.send_message_batch(QueueUrl=self._urls[lane], Entries=list(entries.values()))
+                try:
+                    response = self._sqs.send_message_batch(QueueUrl=self._urls[lane], Entries=list(entries.values()))
+                except (ClientError, BotoCoreError):
+                    continue  # the whole request failed: every entry is tried again
                 entries = {f["Id"]: entries[f["Id"]] for f in response.get("Failed", [])}
                 if not entries:
                     break
@@ -58,13 +79,15 @@ class LaneQueues:
 
     def waiting(self, lane: Lane) -> int:
         """Messages visible on a lane right now (approximate)."""
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self._urls[lane], AttributeNames=["ApproximateNumberOfMessages"]
-        )
+        with _sqs_errors("GetQueueAttributes"):
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=self._urls[lane], AttributeNames=["ApproximateNumberOfMessages"]
+            )
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
     def set_visibility(self, lane: Lane, receipt_handle: str, seconds: int) -> None:
         """Hide a received message for `seconds` more (the retry backoff)."""
-        self._sqs.change_message_visibility(
-            QueueUrl=self._urls[lane], ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-        )
+        with _sqs_errors("ChangeMessageVisibility"):
+            self._sqs.change_message_visibility(
+                QueueUrl=self._urls[lane], ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )

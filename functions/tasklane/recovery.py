@@ -7,10 +7,13 @@ from dataclasses import asdict, dataclass
 from tasklane import clock
 from tasklane.backend import Backend
 from tasklane.domain import TaskError, TaskMessage, TaskStatus
+from tasklane.errors import ServiceUnavailable
 from tasklane.execution import parse_message
 from tasklane.lanes import Lane
 from tasklane.observability import count, logger
+from tasklane.queue import QueueUnavailable
 from tasklane.store import StoredTask, SweepEntry, TransitionRejected
+from tasklane.tasks import note_unsent
 
 MIN_RESEND_INTERVAL_SECONDS = 60
 # A pending task older than this is re-sent even while its lane is busy: its message may be lost.
@@ -37,16 +40,13 @@ def handle_dead_letter(body: str, backend: Backend) -> None:
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id)
-    now = clock.now()
     try:
-        stored = backend.store.redrive(
-            message.task_id, message.owner, now, MAX_REDRIVES, clock.epoch(now) + backend.settings.pending_grace_seconds
-        )
+        stored = backend.store.redrive(message.task_id, message.owner, clock.now(), MAX_REDRIVES)
     except TransitionRejected as exc:
         _settle(exc.stored, message, backend)
         return
     task = stored.task
-    backend.queues.send(task.priority, message.next_attempt(task.attempts + 1))
+    backend.queues.send(task.priority, TaskMessage.for_task(task, stored.owner, message.correlation_id))
     count(task.priority, task.task_type, "TaskRedriven")
     logger.warning("dead-lettered before it ever ran: queued again on a fresh message")
 
@@ -83,6 +83,7 @@ class SweepReport:
     failed: int = 0
     skipped: int = 0
     waiting: int = 0  # due, but their lane is busy: most likely still queued
+    errors: int = 0  # an AWS call failed for this task; it is looked at again on the next run
 
 
 def reconcile(backend: Backend) -> SweepReport:
@@ -96,35 +97,42 @@ def reconcile(backend: Backend) -> SweepReport:
     backlog: dict[Lane, int] = {}
     for shard in range(backend.store.sweep_shards):
         for entry in backend.store.due_for_sweep(str(shard), now_epoch):
-            if entry.status is TaskStatus.PENDING:
-                if entry.priority not in backlog:
-                    backlog[entry.priority] = backend.queues.waiting(entry.priority)
-                _requeue(entry, backend, now_epoch, backlog[entry.priority], report)
-            elif entry.status is TaskStatus.PROCESSING:
-                _check_running(entry, backend, now_epoch, report)
+            # One task's failed call must not stop the run: the others are as overdue.
+            try:
+                if entry.status is TaskStatus.PENDING:
+                    if entry.priority not in backlog:
+                        backlog[entry.priority] = backend.queues.waiting(entry.priority)
+                    _resend(entry, backend, now_epoch, backlog[entry.priority], report)
+                elif entry.status is TaskStatus.PROCESSING:
+                    _check_running(entry, backend, now_epoch, report)
+            except ServiceUnavailable:
+                logger.exception("reconciling a task failed; it stays due", extra={"task_id": entry.task_id})
+                report.errors += 1
     logger.info("reconciled", extra=asdict(report))
     return report
 
 
-def _requeue(entry: SweepEntry, backend: Backend, now: int, lane_backlog: int, report: SweepReport) -> None:
+def _resend(entry: SweepEntry, backend: Backend, now: int, lane_backlog: int, report: SweepReport) -> None:
     age = now - clock.epoch(entry.created_at)
     # A task whose send is known to have failed goes at once. Otherwise, while its lane has messages
     # waiting, its own message is most likely among them: re-sending would only duplicate a backlog,
     # so it waits, up to an hour.
     resend = entry.unsent or lane_backlog == 0 or age >= LOST_AFTER_SECONDS
     # Look again after as long as the task has waited: a deep backlog is not looked at every run.
-    if not backend.store.claim_sweep(
+    claimed = backend.store.claim_sweep(
         entry, now + max(MIN_RESEND_INTERVAL_SECONDS, backend.settings.pending_grace_seconds, age)
-    ):
+    )
+    if claimed is None:
         report.skipped += 1
         return
     if not resend:
         report.waiting += 1
         return
-    message = TaskMessage(
-        task_id=entry.task_id, owner=entry.owner, attempt=entry.attempts + 1, correlation_id=entry.correlation_id
-    )
-    backend.queues.send(entry.priority, message)
+    try:
+        backend.queues.send(entry.priority, TaskMessage.for_task(claimed.task, claimed.owner, entry.correlation_id))
+    except QueueUnavailable:
+        note_unsent(backend, [entry.task_id])  # due again now: the next run sends it
+        raise
     count(entry.priority, entry.task_type, "TaskRequeued")
     logger.info("pending task queued again", extra={"task_id": entry.task_id})
     report.requeued += 1
@@ -135,7 +143,7 @@ def _check_running(entry: SweepEntry, backend: Backend, now: int, report: SweepR
     would have taken it over) have passed; until then its sweep time moves to that deadline."""
     deadline = (entry.lease_until or 0) + backend.settings.visibility_timeout_seconds
     if deadline > now:
-        if not backend.store.claim_sweep(entry, deadline):
+        if backend.store.claim_sweep(entry, deadline) is None:
             report.skipped += 1
         return
     error = TaskError(type="TaskStuck", message="no result by the deadline and no redelivery: the run was lost")

@@ -1,4 +1,7 @@
-"""The task-type registry: a name, a pydantic payload model and the function that runs it."""
+"""The task-type registry: a name, a pydantic payload model and the function that runs it.
+
+Task types register themselves with `@task`; tasklane.task_types imports them and looks them up.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tasklane.errors import UnknownTaskType, ValidationFailed
+from tasklane.errors import ValidationFailed, field_details
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -30,6 +33,7 @@ class TaskType:
     run: Callable[[Any, TaskContext], Any]
     timeout_seconds: int
     max_attempts: int
+    demo: bool = False  # offered only where the stack sets DemoTaskTypes=true
 
     def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
         """Validate a payload against this type's model; field paths start at `payload`."""
@@ -40,10 +44,7 @@ class TaskType:
         except ValidationError as exc:
             raise ValidationFailed(
                 f"invalid payload for task type {self.name!r}",
-                [
-                    {"field": ".".join(["payload", *map(str, err["loc"])]), "message": err["msg"]}
-                    for err in exc.errors(include_url=False)
-                ],
+                field_details(exc.errors(include_url=False), prefix=("payload",)),
             ) from None
 
 
@@ -51,29 +52,19 @@ _TYPES: dict[str, TaskType] = {}
 
 
 def task(
-    name: str, *, payload: type[BaseModel], timeout_seconds: int = 60, max_attempts: int = 3
+    name: str, *, payload: type[BaseModel], timeout_seconds: int = 60, max_attempts: int = 3, demo: bool = False
 ) -> Callable[[Callable[[Any, TaskContext], Any]], Callable[[Any, TaskContext], Any]]:
     """Register a function as the task type `name`."""
 
     def register(func: Callable[[Any, TaskContext], Any]) -> Callable[[Any, TaskContext], Any]:
         if name in _TYPES:
             raise ValueError(f"task type {name!r} is registered twice")
-        _TYPES[name] = TaskType(name, payload, func, timeout_seconds, max_attempts)
+        _TYPES[name] = TaskType(name, payload, func, timeout_seconds, max_attempts, demo)
         return func
 
     return register
 
 
-def task_types() -> dict[str, TaskType]:
-    """Every registered type; importing tasklane.task_types registers the built-ins."""
-    import tasklane.task_types  # noqa: F401  (registration happens on import)
-
+def registered() -> dict[str, TaskType]:
+    """Every type registered so far, demo types included."""
     return _TYPES
-
-
-def get_task_type(name: str) -> TaskType:
-    types = task_types()
-    try:
-        return types[name]
-    except KeyError:
-        raise UnknownTaskType(name, sorted(types)) from None

@@ -22,6 +22,9 @@ class Settings:
     sweep_shards: int
     owner_shards: int
     pending_grace_seconds: int
+    values_bucket: str
+    max_result_bytes: int
+    demo_task_types: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,11 +41,21 @@ class Settings:
             sweep_shards=int(env.get("SWEEP_SHARDS", "8")),
             owner_shards=int(env.get("OWNER_SHARDS", "8")),
             pending_grace_seconds=int(env.get("PENDING_GRACE_SECONDS", "300")),
+            values_bucket=env["VALUES_BUCKET"],
+            max_result_bytes=int(env.get("MAX_RESULT_BYTES", str(10 * 1024 * 1024))),
+            demo_task_types=env.get("DEMO_TASK_TYPES", "false").lower() == "true",
         )
 
 
 # Every variable Settings.from_env reads; the template test checks each is set.
-REQUIRED_ENV = ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", *(f"{lane.name}_QUEUE_URL" for lane in Lane))
+REQUIRED_ENV = (
+    "TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
+    "VALUES_BUCKET",
+    "MAX_RESULT_BYTES",
+    "DEMO_TASK_TYPES",
+    *(f"{lane.name}_QUEUE_URL" for lane in Lane),
+)
 
 
 @cache

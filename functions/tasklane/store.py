@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklane import clock
 from tasklane.domain import Progress, Task, TaskError, TaskStatus
+from tasklane.errors import ServiceUnavailable
 from tasklane.lanes import Lane
 
 BY_OWNER_INDEX = "ByOwner"
 SWEEP_INDEX = "Sweep"
 _BATCH_WRITE_LIMIT = 25
 _BATCH_RETRIES = 6
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The table did not take or return an item (throttled or failing past the SDK's retries)."""
 
 
 class TransitionRejected(Exception):
@@ -44,6 +50,23 @@ class StoredTask:
     owner: str
     lease_until: int | None = None
     created_key: str = ""
+    claim: str | None = None  # the token of the delivery that holds the current run
+    not_before_ms: int | None = None  # epoch ms before which no delivery may start it (delay, backoff)
+    payload_key: str | None = None  # the values bucket's object of a large payload
+    result_key: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredValue:
+    """A payload or result as the item keeps it: inline JSON text, or the key of its object."""
+
+    size: int
+    text: str | None = None
+    key: str | None = None
+
+    def attributes(self, name: str) -> dict[str, Any]:
+        inline = {name: _s(self.text)} if self.text is not None else {f"{name}_key": _s(self.key or "")}
+        return {**inline, f"{name}_size": _n(self.size)}
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,10 @@ def _ts(item: dict[str, Any], name: str) -> str | None:
     return item[name]["S"] if name in item else None
 
 
+def _int(item: dict[str, Any], name: str) -> int | None:
+    return int(item[name]["N"]) if name in item else None
+
+
 def to_stored(item: dict[str, Any]) -> StoredTask:
     """Read a DynamoDB item (full, or a listing projection without payload)."""
     error = item.get("error", {}).get("M")
@@ -100,6 +127,8 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         status=TaskStatus(item["status"]["S"]),
         payload=json.loads(item["payload"]["S"]) if "payload" in item else None,
         result=json.loads(item["result"]["S"]) if "result" in item else None,
+        payload_size=_int(item, "payload_size"),
+        result_size=_int(item, "result_size"),
         error=TaskError(type=error["type"]["S"], message=error["message"]["S"]) if error else None,
         progress=Progress(percent=float(progress["percent"]["N"]), message=progress.get("message", {}).get("S"))
         if progress
@@ -116,8 +145,12 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
     return StoredTask(
         task=task,
         owner=item["owner"]["S"],
-        lease_until=int(item["lease_until"]["N"]) if "lease_until" in item else None,
+        lease_until=_int(item, "lease_until"),
         created_key=item["created_key"]["S"],
+        claim=_ts(item, "claim"),
+        not_before_ms=_int(item, "not_before_ms"),
+        payload_key=_ts(item, "payload_key"),
+        result_key=_ts(item, "result_key"),
     )
 
 
@@ -129,19 +162,29 @@ class TaskStore:
     """Reads and conditional writes of task items."""
 
     def __init__(
-        self, client: Any, table_name: str, *, retention_days: int, sweep_shards: int, owner_shards: int
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        retention_days: int,
+        sweep_shards: int,
+        owner_shards: int,
+        pending_grace_seconds: int,
     ) -> None:
         self._db = client
         self._table = table_name
         self._retention = timedelta(days=retention_days)
         self.sweep_shards = sweep_shards
         self.owner_shards = owner_shards
+        self.pending_grace_seconds = pending_grace_seconds
 
     def new_item(
-        self, task: Task, owner: str, correlation_id: str | None, sweep_at: int, sequence: int = 0
+        self, task: Task, owner: str, correlation_id: str | None, payload: StoredValue, sequence: int = 0
     ) -> dict[str, Any]:
         """The DynamoDB item of a freshly submitted task; `sequence` orders the tasks of one batch."""
         created = task.created_at
+        created_ms = clock.epoch_ms(datetime.fromisoformat(created))
+        sweep_at = created_ms // 1000 + task.delay_seconds + self.pending_grace_seconds
         return {
             "task_id": _s(task.task_id),
             "owner": _s(owner),
@@ -150,9 +193,11 @@ class TaskStore:
             "task_type": _s(task.task_type),
             "priority": _s(task.priority.value),
             "status": _s(task.status.value),
-            "payload": _s(json.dumps(task.payload, separators=(",", ":"))),
+            **payload.attributes("payload"),
             "attempts": _n(0),
             "max_attempts": _n(task.max_attempts),
+            # Attempts never go back: an explicit retry raises max_attempts by this budget instead.
+            "attempt_budget": _n(task.max_attempts),
             "timeout_seconds": _n(task.timeout_seconds),
             "delay_seconds": _n(task.delay_seconds),
             "created_at": _s(created),
@@ -160,6 +205,8 @@ class TaskStore:
             "sweep_shard": _s(sweep_shard(task.task_id, self.sweep_shards)),
             "sweep_at": _n(sweep_at),
             **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
+            # SQS holds a delayed message back, but a duplicate may come early: the claim checks this.
+            **({"not_before_ms": _n(created_ms + task.delay_seconds * 1000)} if task.delay_seconds else {}),
         }
 
     # --- creation -------------------------------------------------------------------------------
@@ -179,26 +226,67 @@ class TaskStore:
                 existing.get(k) == item[k] for k in ("owner", "created_key")
             ):
                 return
-            raise
+            raise StoreUnavailable(f"PutItem failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"PutItem failed: {exc}") from exc
 
     def put_many(self, items: list[dict[str, Any]]) -> list[str]:
-        """BatchWriteItem in chunks of 25, retrying unprocessed items; returns the ids never written."""
+        """BatchWriteItem in chunks of 25, retrying unprocessed items; returns the ids never written.
+        A chunk whose request fails outright is looked up, so that items written before an answer
+        was lost count as written (the caller answers for each, and nothing is created twice)."""
         failed: list[str] = []
         for start in range(0, len(items), _BATCH_WRITE_LIMIT):
-            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE_LIMIT]]
-            for attempt in range(_BATCH_RETRIES):
-                response = self._db.batch_write_item(RequestItems={self._table: requests})
-                requests = response.get("UnprocessedItems", {}).get(self._table, [])
-                if not requests:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            failed += [r["PutRequest"]["Item"]["task_id"]["S"] for r in requests]
+            chunk = items[start : start + _BATCH_WRITE_LIMIT]
+            try:
+                failed += self._put_chunk(chunk)
+            except (ClientError, BotoCoreError):
+                written = self.get_many([item["task_id"]["S"] for item in chunk])
+                failed += [
+                    i["task_id"]["S"]
+                    for i in chunk
+                    if (w := written.get(i["task_id"]["S"])) is None or w.created_key != i["created_key"]["S"]
+                ]
         return failed
+
+    def _put_chunk(self, chunk: list[dict[str, Any]]) -> list[str]:
+        requests = [{"PutRequest": {"Item": item}} for item in chunk]
+        for attempt in range(_BATCH_RETRIES):
+            response = self._db.batch_write_item(RequestItems={self._table: requests})
+            requests = response.get("UnprocessedItems", {}).get(self._table, [])
+            if not requests:
+                break
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        return [r["PutRequest"]["Item"]["task_id"]["S"] for r in requests]
+
+    def get_many(self, task_ids: list[str]) -> dict[str, StoredTask]:
+        """Up to 100 tasks by id (consistent reads), unprocessed keys retried; missing ids are absent."""
+        found: dict[str, StoredTask] = {}
+        keys = [{"task_id": _s(t)} for t in dict.fromkeys(task_ids)]
+        for attempt in range(_BATCH_RETRIES):
+            if not keys:
+                break
+            try:
+                response = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreUnavailable(f"BatchGetItem failed: {exc}") from exc
+            for item in response.get("Responses", {}).get(self._table, []):
+                stored = to_stored(item)
+                found[stored.task.task_id] = stored
+            keys = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if keys:
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+        if keys:
+            raise StoreUnavailable("BatchGetItem left keys unprocessed after retries")
+        return found
 
     # --- reads ----------------------------------------------------------------------------------
 
     def get(self, task_id: str) -> StoredTask | None:
-        item = self._db.get_item(TableName=self._table, Key={"task_id": _s(task_id)}, ConsistentRead=True).get("Item")
+        try:
+            response = self._db.get_item(TableName=self._table, Key={"task_id": _s(task_id)}, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"GetItem failed: {exc}") from exc
+        item = response.get("Item")
         return to_stored(item) if item else None
 
     def list_by_owner(
@@ -336,9 +424,11 @@ class TaskStore:
                 ReturnValues="ALL_NEW" if returns else "NONE",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+                raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
             item: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
             current = to_stored(item) if item else None
             if current is not None and applied is not None and applied(current):
@@ -349,29 +439,35 @@ class TaskStore:
     def _finished(self, moment: datetime) -> dict[str, Any]:
         return {":finished": _s(clock.iso(moment)), ":expires": _n(clock.epoch(moment + self._retention))}
 
+    def pending_sweep_at(self, now: datetime, delay: int = 0) -> int:
+        """When the reconciler looks at a pending task: after its delay and a grace period."""
+        return clock.epoch(now) + delay + self.pending_grace_seconds
+
     def mark_processing(self, task_id: str, owner: str, now: datetime, lease_until: int) -> StoredTask:
-        """pending → processing, or take over a processing task whose lease ran out (a crashed run)."""
+        """pending → processing once its not-before time has come, or take over a processing task
+        whose lease ran out (a crashed run). The claim token is new for every call: a write the SDK
+        retried is recognised by it, a second delivery in the same millisecond is not."""
+        claim = uuid.uuid4().hex
         return self._update(
             task_id,
             condition="#owner = :owner AND attempts < max_attempts AND "
-            "(#status = :pending OR (#status = :processing AND lease_until < :now_epoch))",
+            "((#status = :pending AND (attribute_not_exists(not_before_ms) OR not_before_ms <= :now_ms)) "
+            "OR (#status = :processing AND lease_until < :now_epoch))",
             update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
-            "lease_until = :lease REMOVE progress",
+            "lease_until = :lease, claim = :claim REMOVE progress",
             values={
                 ":owner": _s(owner),
                 ":pending": _s(TaskStatus.PENDING),
                 ":processing": _s(TaskStatus.PROCESSING),
                 ":now_epoch": _n(clock.epoch(now)),
+                ":now_ms": _n(clock.epoch_ms(now)),
                 ":now": _s(clock.iso(now)),
                 ":one": _n(1),
                 ":lease": _n(lease_until),
+                ":claim": _s(claim),
             },
             names={"#owner": "owner"},
-            applied=lambda t: (
-                t.task.status is TaskStatus.PROCESSING
-                and t.lease_until == lease_until
-                and t.task.started_at == clock.iso(now)
-            ),
+            applied=lambda t: t.task.status is TaskStatus.PROCESSING and t.claim == claim,
         )
 
     def _running(self, attempt: int) -> dict[str, Any]:
@@ -389,35 +485,42 @@ class TaskStore:
             values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
         )
 
-    def mark_completed(self, task_id: str, attempt: int, result_json: str, now: datetime) -> None:
+    def mark_completed(self, task_id: str, attempt: int, result: StoredValue, now: datetime) -> None:
+        """processing → completed with the result inline or as the key of its object."""
+        attributes = result.attributes("result")
+        names = {f"#v{i}": name for i, name in enumerate(attributes)}
+        sets = ", ".join(f"#v{i} = :v{i}" for i in range(len(attributes)))
         self._write(
             task_id,
             returns=False,
             condition="#status = :processing AND attempts = :attempt",
-            update="SET #status = :completed, #result = :result, finished_at = :finished, updated_at = :finished, "
-            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, #error",
+            update=f"SET #status = :completed, {sets}, finished_at = :finished, updated_at = :finished, "
+            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, #error, not_before_ms",
             values={
                 **self._running(attempt),
                 **self._finished(now),
                 ":completed": _s(TaskStatus.COMPLETED),
-                ":result": _s(result_json),
+                **{f":v{i}": value for i, value in enumerate(attributes.values())},
             },
-            names={"#result": "result", "#error": "error"},
+            names={**names, "#error": "error"},
             applied=lambda t: t.task.status is TaskStatus.COMPLETED and t.task.attempts == attempt,
         )
 
-    def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, sweep_at: int) -> StoredTask:
-        """processing → pending after a failed attempt; the queue redelivers after the backoff."""
+    def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, delay: int) -> StoredTask:
+        """processing → pending after a failed attempt; the queue redelivers after the backoff `delay`,
+        and no delivery starts it before then."""
         return self._update(
             task_id,
             condition="#status = :processing AND attempts = :attempt",
-            update="SET #status = :pending, #error = :error, updated_at = :now, sweep_at = :sweep REMOVE lease_until",
+            update="SET #status = :pending, #error = :error, updated_at = :now, sweep_at = :sweep, "
+            "not_before_ms = :not_before REMOVE lease_until",
             values={
                 **self._running(attempt),
                 ":pending": _s(TaskStatus.PENDING),
                 ":error": _error_value(error),
                 ":now": _s(clock.iso(now)),
-                ":sweep": _n(sweep_at),
+                ":sweep": _n(self.pending_sweep_at(now, delay)),
+                ":not_before": _n(clock.epoch_ms(now) + delay * 1000),
             },
             names={"#error": "error"},
             applied=lambda t: (
@@ -442,7 +545,7 @@ class TaskStore:
             task_id,
             condition=condition,
             update="SET #status = :failed, #error = :error, finished_at = :finished, updated_at = :finished, "
-            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at",
+            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, not_before_ms",
             values={**values, **self._finished(now), ":failed": _s(TaskStatus.FAILED), ":error": _error_value(error)},
             names={"#error": "error"},
             applied=lambda t: (
@@ -450,7 +553,7 @@ class TaskStore:
             ),
         )
 
-    def redrive(self, task_id: str, owner: str, now: datetime, max_redrives: int, sweep_at: int) -> StoredTask:
+    def redrive(self, task_id: str, owner: str, now: datetime, max_redrives: int) -> StoredTask:
         """Count one more fresh message for a pending task whose message was dead-lettered unclaimed."""
         return self._update(
             task_id,
@@ -463,9 +566,10 @@ class TaskStore:
                 ":zero": _n(0),
                 ":one": _n(1),
                 ":now": _s(clock.iso(now)),
-                ":sweep": _n(sweep_at),
+                ":sweep": _n(self.pending_sweep_at(now)),
             },
             names={"#owner": "owner"},
+            applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
         )
 
     def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
@@ -473,7 +577,7 @@ class TaskStore:
             task_id,
             condition="#owner = :owner AND #status = :pending",
             update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
-            "REMOVE sweep_shard, sweep_at",
+            "REMOVE sweep_shard, sweep_at, not_before_ms",
             values={
                 ":owner": _s(owner),
                 ":pending": _s(TaskStatus.PENDING),
@@ -481,28 +585,31 @@ class TaskStore:
                 **self._finished(now),
             },
             names={"#owner": "owner"},
+            applied=lambda t: t.task.status is TaskStatus.CANCELLED and t.task.finished_at == clock.iso(now),
         )
 
-    def requeue(self, task_id: str, owner: str, now: datetime, sweep_at: int, correlation_id: str) -> StoredTask:
-        """failed | cancelled → pending with a fresh budget of attempts (explicit retry)."""
+    def reopen(self, task_id: str, owner: str, now: datetime, correlation_id: str) -> StoredTask:
+        """failed | cancelled → pending for an explicit retry. Attempts keep counting (a late outcome
+        of an earlier run can never pass for the new run's); max_attempts grows by the task's budget."""
         return self._update(
             task_id,
             condition="#owner = :owner AND #status IN (:failed, :cancelled)",
-            update="SET #status = :pending, attempts = :zero, updated_at = :now, sweep_shard = :shard, "
-            "sweep_at = :sweep, correlation_id = :cid "
-            "REMOVE #error, #result, started_at, finished_at, progress, expires_at, lease_until",
+            update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
+            "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
+            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "
+            "lease_until, not_before_ms, claim, unsent",
             values={
                 ":owner": _s(owner),
                 ":failed": _s(TaskStatus.FAILED),
                 ":cancelled": _s(TaskStatus.CANCELLED),
                 ":pending": _s(TaskStatus.PENDING),
-                ":zero": _n(0),
                 ":now": _s(clock.iso(now)),
                 ":shard": _s(sweep_shard(task_id, self.sweep_shards)),
-                ":sweep": _n(sweep_at),
+                ":sweep": _n(self.pending_sweep_at(now)),
                 ":cid": _s(correlation_id),
             },
             names={"#owner": "owner", "#error": "error", "#result": "result"},
+            applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
         )
 
     def mark_unsent(self, task_id: str, now: int) -> None:
@@ -515,16 +622,15 @@ class TaskStore:
             values={":pending": _s(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": _n(now)},
         )
 
-    def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> bool:
-        """Move a task's next sweep time forward; False when another sweeper got there first."""
+    def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> StoredTask | None:
+        """Move a task's next sweep time forward; the task as it now is, or None when another
+        sweeper got there first."""
         try:
-            self._write(
+            return self._write(
                 entry.task_id,
-                returns=False,
                 condition="#status = :status AND sweep_at = :seen",
                 update="SET sweep_at = :next REMOVE unsent",
                 values={":status": _s(entry.status), ":seen": _n(entry.sweep_at), ":next": _n(next_sweep_at)},
             )
         except TransitionRejected:
-            return False
-        return True
+            return None

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+import json
+from dataclasses import dataclass, replace
 
 from tasklane import clock, cursor
 from tasklane.backend import Backend
-from tasklane.domain import Task, TaskMessage, TaskPage, TaskResult, TaskStatus
+from tasklane.domain import Task, TaskMessage, TaskPage, TaskStatus
 from tasklane.errors import (
     BadRequest,
     InvalidTransition,
@@ -20,8 +17,11 @@ from tasklane.errors import (
     TaskNotFound,
 )
 from tasklane.ids import is_task_id
+from tasklane.limits import MAX_INLINE_ANSWER_BYTES
 from tasklane.observability import count, logger
-from tasklane.store import StoredTask, TransitionRejected
+from tasklane.queue import QueueUnavailable
+from tasklane.store import StoredTask, StoreUnavailable, TransitionRejected
+from tasklane.value_store import ValueMissing
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,23 @@ class Accepted:
     queued: bool
 
 
+@dataclass(frozen=True)
+class ResultAnswer:
+    """A completed task's result: its JSON text to answer inline, or the URL to send the caller to."""
+
+    task_id: str
+    json_text: str | None = None
+    url: str | None = None
+    size: int | None = None
+
+
 def _require_id(task_id: str) -> None:
     if not is_task_id(task_id):
         raise BadRequest(f"malformed task id {task_id!r}: expected a UUID", {"field": "task_id"})
 
 
-def _owned(backend: Backend, owner: str, task_id: str) -> StoredTask:
+def owned(backend: Backend, owner: str, task_id: str) -> StoredTask:
+    """The caller's task; another caller's task is as unknown as a missing one."""
     _require_id(task_id)
     stored = backend.store.get(task_id)
     if stored is None or stored.owner != owner:
@@ -45,18 +56,26 @@ def _owned(backend: Backend, owner: str, task_id: str) -> StoredTask:
     return stored
 
 
-def pending_sweep_at(backend: Backend, now: datetime, delay: int) -> int:
-    return clock.epoch(now) + delay + backend.settings.pending_grace_seconds
+def view(stored: StoredTask, backend: Backend) -> Task:
+    """The task as its owner sees it: large values as short-lived URLs."""
+    task = stored.task
+    if stored.payload_key:
+        task = replace(task, payload_url=backend.values.url(stored.payload_key))
+    if stored.result_key:
+        task = replace(task, result_url=backend.values.url(stored.result_key))
+    return task
 
 
-def lane_message(task: Task, owner: str, correlation_id: str | None) -> TaskMessage:
-    return TaskMessage(
-        task_id=task.task_id,
-        owner=owner,
-        attempt=task.attempts + 1,
-        correlation_id=correlation_id,
-        timeout_seconds=task.timeout_seconds,
-    )
+def queue(backend: Backend, stored: StoredTask, correlation_id: str | None, delay: int = 0) -> bool:
+    """Send the task's next message; when the send fails, leave it to the reconciler (False)."""
+    message = TaskMessage.for_task(stored.task, stored.owner, correlation_id)
+    try:
+        backend.queues.send(stored.task.priority, message, delay)
+    except QueueUnavailable:
+        logger.exception("send failed; the reconciler will queue the task", extra={"task_id": stored.task.task_id})
+        note_unsent(backend, [stored.task.task_id])
+        return False
+    return True
 
 
 def note_unsent(backend: Backend, task_ids: list[str]) -> None:
@@ -65,24 +84,34 @@ def note_unsent(backend: Backend, task_ids: list[str]) -> None:
     for task_id in task_ids:
         try:
             backend.store.mark_unsent(task_id, now)
-        except (ClientError, BotoCoreError, TransitionRejected):
+        except (StoreUnavailable, TransitionRejected):
             logger.warning(
                 "could not note the failed send; the reconciler finds the task later", extra={"task_id": task_id}
             )
 
 
-def error_body(exc: TasklaneError) -> dict[str, Any]:
-    return {"code": exc.code, "message": exc.message, "details": exc.details}
-
-
 def get_task(task_id: str, owner: str, backend: Backend) -> Task:
-    return _owned(backend, owner, task_id).task
+    return view(owned(backend, owner, task_id), backend)
 
 
-def get_result(task_id: str, owner: str, backend: Backend) -> TaskResult:
-    task = _owned(backend, owner, task_id).task
+def get_result(task_id: str, owner: str, backend: Backend) -> ResultAnswer:
+    """The result inline while its answer fits in a Lambda response, else the URL of its object."""
+    stored = owned(backend, owner, task_id)
+    task = stored.task
     if task.status is TaskStatus.COMPLETED:
-        return TaskResult(task_id=task_id, result=task.result)
+        if stored.result_key is None:
+            return ResultAnswer(task_id, json_text=json.dumps(task.result, separators=(",", ":"), ensure_ascii=False))
+        size = task.result_size or 0
+        if size <= MAX_INLINE_ANSWER_BYTES:
+            try:
+                text = backend.values.get(stored.result_key).decode()
+            except ValueMissing:
+                raise ResultNotReady(f"the result of task {task_id} has expired", {"task_id": task_id}) from None
+            # The answer's body is escaped once more inside the Lambda response (up to 3x for
+            # non-ASCII text): measure it as it will travel.
+            if len(json.dumps(text)) <= MAX_INLINE_ANSWER_BYTES:
+                return ResultAnswer(task_id, json_text=text, size=size)
+        return ResultAnswer(task_id, url=backend.values.url(stored.result_key), size=size)
     details = {"task_id": task_id, "status": task.status.value}
     if task.status is TaskStatus.FAILED:
         error = {"type": task.error.type, "message": task.error.message} if task.error else None
@@ -118,24 +147,22 @@ def cancel_task(task_id: str, owner: str, backend: Backend) -> Task:
     except TransitionRejected as exc:
         raise _rejected(task_id, owner, exc, "cancel") from None
     count(stored.task.priority, stored.task.task_type, "TaskCancelled")
-    return stored.task
+    return view(stored, backend)
 
 
 def retry_task(task_id: str, owner: str, backend: Backend, correlation_id: str) -> Accepted:
     """failed | cancelled → pending, with a fresh budget of attempts, and queue it again."""
     _require_id(task_id)
-    now = clock.now()
+    current = owned(backend, owner, task_id)
+    if current.payload_key and current.task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+        try:
+            backend.values.renew(current.payload_key)
+        except ValueMissing:
+            raise InvalidTransition(task_id, "expired", "retry") from None
     try:
-        stored = backend.store.requeue(task_id, owner, now, pending_sweep_at(backend, now, 0), correlation_id)
+        stored = backend.store.reopen(task_id, owner, clock.now(), correlation_id)
     except TransitionRejected as exc:
         raise _rejected(task_id, owner, exc, "retry") from None
-    task = stored.task
-    queued = True
-    try:
-        backend.queues.send(task.priority, lane_message(task, owner, correlation_id))
-    except (ClientError, BotoCoreError):
-        logger.exception("send failed; the reconciler will queue the task", extra={"task_id": task_id})
-        queued = False
-        note_unsent(backend, [task_id])
-    count(task.priority, task.task_type, "TaskRetried")
-    return Accepted(task, queued)
+    queued = queue(backend, stored, correlation_id)
+    count(stored.task.priority, stored.task.task_type, "TaskRetried")
+    return Accepted(view(stored, backend), queued)

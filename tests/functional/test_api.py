@@ -140,11 +140,6 @@ def test_json_sent_under_another_content_type_is_415(tasklane, content_type):
     assert_error(tasklane.call(event), 415, "unsupported_media_type")
 
 
-def test_a_payload_over_256_kib_is_413(tasklane):
-    answer = submit(tasklane, {"task_type": "echo", "payload": {"blob": "x" * (256 * 1024)}})
-    assert_error(answer, 413, "payload_too_large")
-
-
 @pytest.mark.parametrize("name", ["get_task", "get_result", "cancel_task", "retry_task"])
 def test_a_malformed_task_id_is_400(tasklane, name):
     assert_error(tasklane.call(api_event(name, task_id="not-a-task-id")), 400, "bad_request")

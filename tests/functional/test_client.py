@@ -3,16 +3,34 @@ transport that turns each HTTP request into the API Gateway event the stack woul
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import threading
+import typing
 import urllib.parse
+from pathlib import Path
 
 import pytest
-from tasklane_client import Client, Conflict, InvalidRequest, NotFound, TaskFailed, Throttled
-from tasklane_client.auth import IamAuth
+from tasklane_client import (
+    Client,
+    Conflict,
+    EndpointError,
+    InvalidRequest,
+    LargeValueUnavailable,
+    NotFound,
+    ServerError,
+    TaskFailed,
+    TasklaneError,
+    Throttled,
+)
+from tasklane_client.auth import ApiKeyAuth, IamAuth
 from tasklane_client.cli import build_parser, run
-from tasklane_client.client import Answer
+from tasklane_client.client import Answer, Stream
 from tasklane_client.discovery import Target
 
 from tests.events import ALICE, BOB, api_event
@@ -237,3 +255,459 @@ def test_cli_without_any_endpoint_says_how_to_give_one(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     assert main(["list"]) == 1
     assert "--endpoint" in capsys.readouterr().err
+
+
+# --- large values: the API's 303s and presigned URLs, without a server --------------------------------
+
+BUCKET = "http://127.0.0.1:4566/tasklane-values"
+EXPIRED_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Request has expired</Message><X-Amz-Expires>900</X-Amz-Expires></Error>"
+)
+TASK_ID = "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
+INLINE_LIMIT, ANSWER_LIMIT = 64 * 1024, 5 * 1024 * 1024
+
+
+def _presigned(key: str) -> str:
+    return (
+        f"{BUCKET}/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=test%2F20261123%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261123T145541Z"
+        "&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=5d6c1b0e9f"
+    )
+
+
+def _encoded(value) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class FakeApi:
+    """A transport speaking the large-values contract: values over 64 KiB live in a bucket behind
+    presigned URLs, and the result route answers 303 to them beyond what a Lambda answer holds."""
+
+    def __init__(self):
+        self.tasks: dict[str, dict] = {}
+        self.objects: dict[str, bytes] = {}
+        self.expired: set[str] = set()
+        self.storage_failures = 0  # the next N reads of the bucket answer 503 SlowDown
+        self.requests: list[tuple[str, str, dict]] = []
+        self.submitted: list[dict] = []
+
+    def add(self, payload, result=None, *, task_id=TASK_ID, status="completed"):
+        task = {
+            "task_id": task_id,
+            "task_type": "echo",
+            "priority": "normal",
+            "status": status,
+            "attempts": 1,
+            "max_attempts": 3,
+            "progress": None,
+            "error": None,
+            "created_at": "2026-11-23T14:55:41.986000Z",
+        }
+        for key, value in (("payload", payload), ("result", result)):
+            data = _encoded(value)
+            large = len(data) > INLINE_LIMIT
+            if large:
+                self.objects[f"{task_id}/{key}.json"] = data
+            task[key] = None if large else value
+            task[f"{key}_size"] = None if value is None else len(data)
+            task[f"{key}_url"] = _presigned(f"{task_id}/{key}.json") if large else None
+        self.tasks[task_id] = task
+        return task
+
+    def __call__(self, method, url, headers, body, timeout):
+        self.requests.append((method, url, dict(headers)))
+        if url.startswith(BUCKET):
+            return self._storage(url)
+        path = urllib.parse.urlsplit(url).path.removeprefix("/v1")
+        if method == "POST" and path == "/tasks":
+            self.submitted.append(json.loads(body))
+            return _answer(202, self.add(json.loads(body)["payload"], status="pending", task_id=str(len(self.tasks))))
+        match = re.match(r"^/tasks/([^/]+)(/result)?$", path)
+        task = self.tasks.get(match.group(1)) if match else None
+        if task is None:
+            return _answer(404, {"error": {"code": "not_found", "message": "task not found", "details": None}})
+        if not match.group(2):
+            return _answer(200, task)
+        if task["status"] != "completed":
+            return _answer(409, {"error": {"code": "conflict", "message": "not completed", "details": task["status"]}})
+        if task["result_url"] and task["result_size"] > ANSWER_LIMIT:
+            body = {"task_id": task["task_id"], "result_url": task["result_url"], "result_size": task["result_size"]}
+            return Answer(303, {"location": task["result_url"], "content-type": "application/json"}, _encoded(body))
+        stored = self.objects.get(f"{task['task_id']}/result.json")
+        result = json.loads(stored) if stored else task["result"]
+        return _answer(200, {"task_id": task["task_id"], "result": result})
+
+    def _storage(self, url):
+        if self.storage_failures:
+            self.storage_failures -= 1
+            return Answer(503, {}, b"<Error><Code>SlowDown</Code><Message>Please reduce your rate</Message></Error>")
+        key = urllib.parse.urlsplit(url).path.removeprefix("/tasklane-values/")
+        if key in self.expired or url != _presigned(key):
+            return Answer(403, {"content-type": "application/xml"}, EXPIRED_XML)
+        return Answer(200, {"content-type": "application/json"}, self.objects[key])
+
+    def url_requests(self):
+        return [(url, headers) for _, url, headers in self.requests if url.startswith(BUCKET)]
+
+
+class StreamingFakeApi(FakeApi):
+    """The same, with the streaming side of a transport: bucket bodies in 64 KiB chunks."""
+
+    def __init__(self):
+        super().__init__()
+        self.chunks_read = 0
+        self.released = 0
+        self.fail_after_chunks: int | None = None
+
+    def stream(self, method, url, headers, timeout):
+        answer = self(method, url, headers, None, timeout)
+
+        def chunks():
+            for start in range(0, len(answer.body), 64 * 1024):
+                if self.fail_after_chunks is not None and self.chunks_read >= self.fail_after_chunks:
+                    raise EndpointError("lost the connection while reading")
+                self.chunks_read += 1
+                yield answer.body[start : start + 64 * 1024]
+
+        return Stream(answer.status, answer.headers, chunks(), self._release)
+
+    def _release(self):
+        self.released += 1
+
+
+def _answer(status, body):
+    return Answer(status, {"content-type": "application/json"}, _encoded(body))
+
+
+BIG_RESULT = {"data": "x" * (6 * 1024 * 1024)}  # beyond a Lambda answer: the result route answers 303
+MID_RESULT = {"data": "é" * (100 * 1024)}  # in the bucket, yet answered inline by the result route
+BIG_PAYLOAD = {"data": "p" * (300 * 1024)}
+
+
+@pytest.fixture
+def api():
+    return FakeApi()
+
+
+def test_result_answered_inline_is_returned_without_reading_any_url(api):
+    api.add({"n": 1}, {"sum": 3})
+    assert Client(ENDPOINT, ApiKeyAuth("k"), transport=api).result(TASK_ID) == {"sum": 3}
+    assert api.url_requests() == []
+
+
+def test_result_303_is_followed_exactly_as_given_and_without_our_credentials(api):
+    api.add(BIG_PAYLOAD, BIG_RESULT)
+    assert Client(ENDPOINT, ApiKeyAuth("secret-key"), transport=api).result(TASK_ID) == BIG_RESULT
+    [(url, headers)] = api.url_requests()
+    assert url == _presigned(f"{TASK_ID}/result.json")  # not re-encoded, not re-signed
+    assert headers == {}  # no x-api-key, no Authorization, no accept-encoding
+    assert api.requests[0][2]["x-api-key"] == "secret-key"  # the API itself was asked with the key
+
+
+def test_result_303_with_iam_auth_does_not_sign_the_url(api, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    api.add({}, BIG_RESULT)
+    assert Client(ENDPOINT, IamAuth(), transport=api).result(TASK_ID) == BIG_RESULT
+    assert "Authorization" in api.requests[0][2]
+    assert api.url_requests()[0][1] == {}
+
+
+def test_an_expired_url_raises_large_value_unavailable_telling_to_ask_again(api):
+    api.add({}, BIG_RESULT)
+    api.expired.add(f"{TASK_ID}/result.json")
+    with pytest.raises(LargeValueUnavailable) as unavailable:
+        Client(ENDPOINT, None, transport=api).result(TASK_ID)
+    error = unavailable.value
+    assert error.status == 403
+    assert error.details["storage_code"] == "AccessDenied"
+    assert "Request has expired" in str(error)
+    assert "ask the API again" in str(error)
+    assert "X-Amz-Signature" not in str(error) + json.dumps(error.details)  # the signature is a credential
+
+
+def test_storage_errors_and_throttles_on_the_url_are_retried(api, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    api.add({}, BIG_RESULT)
+    api.storage_failures = 2
+    assert Client(ENDPOINT, None, transport=api).result(TASK_ID) == BIG_RESULT
+    assert len(api.url_requests()) == 3
+    api.storage_failures = 100
+    with pytest.raises(ServerError) as failed:
+        Client(ENDPOINT, None, transport=api, max_retries=1).result(TASK_ID)
+    assert failed.value.code == "SlowDown"
+
+
+def test_result_not_ready_is_still_a_conflict(api):
+    api.add({}, None, status="processing")
+    with pytest.raises(Conflict):
+        Client(ENDPOINT, None, transport=api).result(TASK_ID)
+
+
+@pytest.mark.parametrize("result", [{"sum": 3, "name": "Zoë"}, MID_RESULT, BIG_RESULT], ids=["inline", "200", "303"])
+@pytest.mark.parametrize("into", ["path", "binary file"])
+def test_download_result_writes_the_stored_json(result, into, tmp_path):
+    api = StreamingFakeApi()
+    api.add({}, result)
+    client = Client(ENDPOINT, None, transport=api)
+    target = tmp_path / "result.json"
+    if into == "path":
+        written = client.download_result(TASK_ID, str(target))
+    else:
+        with target.open("wb") as sink:
+            written = client.download_result(TASK_ID, sink)
+    assert target.read_bytes() == _encoded(result)  # the bytes the API stores, byte for byte
+    assert written == len(_encoded(result))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+    if result is BIG_RESULT:
+        assert api.chunks_read == -(-written // (64 * 1024))  # 6 MiB read in 64 KiB chunks, never joined
+        assert api.released == 1
+        assert api.url_requests()[0][1] == {}
+
+
+def test_a_download_cut_short_leaves_no_file_behind(tmp_path):
+    api = StreamingFakeApi()
+    api.add({}, BIG_RESULT)
+    api.fail_after_chunks = 10
+    with pytest.raises(EndpointError):
+        Client(ENDPOINT, None, transport=api).download_result(TASK_ID, tmp_path / "result.json")
+    assert list(tmp_path.iterdir()) == []
+    assert api.released == 1
+
+
+def test_get_keeps_the_api_shape_and_fetch_values_reads_large_values_in(api):
+    api.add(BIG_PAYLOAD, MID_RESULT)
+    client = Client(ENDPOINT, ApiKeyAuth("k"), transport=api)
+    raw = client.get(TASK_ID)
+    assert raw["payload"] is None
+    assert raw["payload_size"] == len(_encoded(BIG_PAYLOAD))
+    assert raw["result"] is None
+    assert raw["result_url"].startswith(BUCKET)
+    filled = client.get(TASK_ID, fetch_values=True)
+    assert filled["payload"] == BIG_PAYLOAD
+    assert filled["result"] == MID_RESULT
+    assert filled["payload_url"] == raw["payload_url"]
+    assert all(headers == {} for _, headers in api.url_requests())
+    assert client.wait(TASK_ID, timeout=1, fetch_values=True)["result"] == MID_RESULT
+
+
+def test_get_with_fetch_values_leaves_small_values_alone(api):
+    api.add({"n": 1}, {"sum": 3})
+    assert Client(ENDPOINT, None, transport=api).get(TASK_ID, fetch_values=True)["payload"] == {"n": 1}
+    assert api.url_requests() == []
+
+
+def fake_cli(api, *argv, out=None):
+    out = out if out is not None else io.StringIO()
+    err = io.StringIO()
+    target = Target(ENDPOINT, None, "test")
+    target.transport = api  # type: ignore[attr-defined]
+    code = run(build_parser().parse_args(list(argv)), out, err, target_for=lambda **_: target)
+    return code, out, err.getvalue()
+
+
+def test_cli_result_output_streams_the_json_to_a_file_and_says_how_much(api, tmp_path):
+    api.add({}, BIG_RESULT)
+    code, out, err = fake_cli(api, "result", TASK_ID, "--output", str(tmp_path / "r.json"))
+    assert code == 0
+    assert out.getvalue() == ""
+    assert json.loads((tmp_path / "r.json").read_bytes()) == BIG_RESULT
+    assert err == f"tasklane: wrote {len(_encoded(BIG_RESULT))} bytes to {tmp_path / 'r.json'}\n"
+
+
+def test_cli_result_output_dash_writes_the_raw_json_to_stdout(api):
+    api.add({}, MID_RESULT)
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    code, _, err = fake_cli(api, "result", TASK_ID, "-o", "-", out=stdout)
+    stdout.flush()
+    assert code == 0
+    assert stdout.buffer.getvalue() == _encoded(MID_RESULT)  # type: ignore[attr-defined]
+    assert "bytes to stdout" in err
+    code, out, _ = fake_cli(api, "result", TASK_ID, "-o", "-")  # a text stream with no buffer under it
+    assert json.loads(out.getvalue()) == MID_RESULT
+
+
+def test_cli_result_without_output_follows_the_303_and_prints_the_value(api):
+    api.add({}, BIG_RESULT)
+    code, out, _ = fake_cli(api, "result", TASK_ID)
+    assert code == 0
+    assert json.loads(out.getvalue()) == BIG_RESULT
+
+
+def test_cli_result_output_to_a_missing_directory_is_an_error(api, tmp_path):
+    api.add({}, {"sum": 3})
+    with pytest.raises(TasklaneError, match="cannot write"):
+        fake_cli(api, "result", TASK_ID, "--output", str(tmp_path / "nope" / "r.json"))
+
+
+def test_cli_get_shows_large_values_as_their_size_and_url(api):
+    task = api.add(BIG_PAYLOAD, BIG_RESULT)
+    code, out, _ = fake_cli(api, "get", TASK_ID)
+    assert code == 0
+    lines = {line[:11].strip(): line[12:] for line in out.getvalue().splitlines()}
+    assert lines["payload"] == f"<{task['payload_size']} bytes at {task['payload_url']}>"
+    assert lines["result"] == f"<{task['result_size']} bytes at {task['result_url']}>"
+    code, out, _ = fake_cli(api, "--json", "get", TASK_ID)
+    assert json.loads(out.getvalue()) == task  # the API's shape, untouched
+
+
+def test_cli_get_of_small_values_prints_the_result_inline_as_before(api):
+    api.add({"n": 1}, {"sum": 3})
+    _, out, _ = fake_cli(api, "get", TASK_ID)
+    assert 'result      {"sum": 3}\n' in out.getvalue()
+    assert "payload" not in out.getvalue()
+
+
+def test_cli_submit_payload_from_a_1_mib_file(api, tmp_path):
+    payload = {"label": "large", "data": "é" + "x" * (1024 * 1024 - 30)}
+    source = tmp_path / "payload.json"
+    source.write_bytes(json.dumps(payload, indent=1, ensure_ascii=False).encode())
+    code, out, _ = fake_cli(api, "submit", "echo", "--payload", f"@{source}")
+    assert code == 0
+    assert out.getvalue().strip() in api.tasks
+    assert api.submitted[-1]["payload"] == payload
+
+
+def test_cli_usage_errors_go_to_stderr_with_exit_2(api, tmp_path, capsys):
+    from tasklane_client.cli import main
+
+    target = Target(ENDPOINT, None, "test")
+    target.transport = api  # type: ignore[attr-defined]
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "tasks.jsonl").write_text('{"task_type": "echo"}\n{"task_type": \n')
+    for argv, message in (
+        (["submit", "echo", "--payload", f"@{tmp_path / 'missing.json'}"], "cannot read"),
+        (["submit", "echo", "--payload", "{nope"], "--payload is not valid JSON"),
+        (["submit", "echo", "--payload", f"@{tmp_path / 'list.json'}"], "must be a JSON object"),
+        (["batch", str(tmp_path / "tasks.jsonl")], "line 2 is not valid JSON"),
+    ):
+        assert main(argv, target_for=lambda **_: target) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith("tasklane: ")
+        assert message in captured.err
+
+
+class ClosedPipe(io.StringIO):
+    """stdout whose reader went away after the first line, as `| head -1` does."""
+
+    def write(self, text):
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def _listing_transport(method, url, headers, body, timeout):
+    """Page after page of 100 tasks, for ever."""
+    api = FakeApi()
+    items = [api.add({}, {"i": i}, task_id=f"{i:08d}-0000-4000-8000-000000000000") for i in range(100)]
+    return _answer(200, {"items": items, "next_cursor": "more"})
+
+
+def test_cli_list_into_a_closed_pipe_ends_quietly_with_141(monkeypatch, capsys):
+    from tasklane_client.cli import main
+
+    target = Target(ENDPOINT, None, "test")
+    target.transport = _listing_transport  # type: ignore[attr-defined]
+    closed = ClosedPipe()
+    monkeypatch.setattr("sys.stdout", closed)
+    assert main(["list", "--limit", "300"], target_for=lambda **_: target) == 141
+    assert closed.getvalue().startswith("TASK_ID")
+    assert capsys.readouterr().err == ""
+
+
+LISTING_SCRIPT = """
+import json, sys
+from tasklane_client.cli import main
+from tasklane_client.client import Answer
+from tasklane_client.discovery import Target
+
+TASK = {"task_type": "echo", "priority": "normal", "status": "completed", "attempts": 1, "max_attempts": 3,
+        "progress": None, "error": None, "created_at": "2026-11-23T14:55:41.986000Z"}
+
+def transport(method, url, headers, body, timeout):
+    items = [{**TASK, "task_id": f"{i:08d}-0000-4000-8000-000000000000"} for i in range(100)]
+    return Answer(200, {}, json.dumps({"items": items, "next_cursor": "more"}).encode())
+
+target = Target("https://api.invalid/v1", None, "test")
+target.transport = transport
+sys.exit(main(sys.argv[1:], target_for=lambda **_: target))
+"""
+
+
+def test_cli_list_piped_into_head_exits_without_a_traceback():
+    """The real thing: a process whose stdout pipe is closed by its reader, as `tasklane list | head -1`."""
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-c", LISTING_SCRIPT, "list", "--limit", "3000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root / "client")},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 141
+    assert first.startswith(b"TASK_ID")
+    assert err == b""
+
+
+# --- the default transport, on the wire ---------------------------------------------------------------
+
+
+class _Storage(http.server.BaseHTTPRequestHandler):
+    """An API that answers 303 to a presigned URL on the same host, and the bucket behind it."""
+
+    seen: typing.ClassVar[list[tuple[str, dict[str, str]]]] = []
+    value = _encoded(BIG_RESULT)
+
+    def do_GET(self):
+        self.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        if self.path.startswith("/v1/tasks/"):
+            location = f"http://127.0.0.1:{self.server.server_port}" + _presigned("big.json").removeprefix(
+                "http://127.0.0.1:4566"
+            )
+            self._reply(303, b'{"result_url": "..."}', location=location)
+        elif self.path == _presigned("big.json").removeprefix("http://127.0.0.1:4566"):
+            self._reply(200, self.value)
+        else:
+            self._reply(403, EXPIRED_XML)
+
+    def _reply(self, status, body, location=None):
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        if location:
+            self.send_header("location", location)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def storage():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Storage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Storage.seen = []
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_urllib3_transport_follows_the_303_without_credentials_and_streams(storage, tmp_path):
+    client = Client(storage, ApiKeyAuth("secret-key"))
+    assert client.result(TASK_ID) == BIG_RESULT
+    assert client.download_result(TASK_ID, tmp_path / "r.json") == len(_Storage.value)
+    assert (tmp_path / "r.json").read_bytes() == _Storage.value
+    api, bucket = _Storage.seen[0], _Storage.seen[1]
+    assert api[1]["x-api-key"] == "secret-key"
+    assert "x-api-key" not in bucket[1]
+    assert "authorization" not in bucket[1]
+    assert bucket[0].endswith(
+        "X-Amz-Credential=test%2F20261123%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261123T145541Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=5d6c1b0e9f"
+    )

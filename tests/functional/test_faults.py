@@ -10,6 +10,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
+from tasklane.queue import QueueUnavailable
 from tasklane.registry import _TYPES, TaskType
 from tests.events import ALICE, api_event, sqs_event
 
@@ -243,6 +244,7 @@ def test_out_of_order_and_stale_deliveries_after_the_task_finished_are_acknowled
     task_id = submit(tasklane, "fail", {"succeed_on_attempt": 2})
     first = tasklane.receive("normal")[0]
     tasklane.process("normal", [first])  # attempt 1 fails: retry scheduled
+    tasklane.pass_time(900)  # the backoff ends
     redeliver(tasklane, "normal", first)
     tasklane.drain("normal")  # attempt 2 completes
     done = get(tasklane, task_id)
@@ -270,9 +272,7 @@ def test_concurrent_reconcilers_send_each_lost_task_once(tasklane, monkeypatch):
         patch.setattr(
             LaneQueues,
             "send",
-            lambda *a, **k: (_ for _ in ()).throw(
-                ClientError({"Error": {"Code": "Boom", "Message": "x"}}, "SendMessage")
-            ),
+            lambda *a, **k: (_ for _ in ()).throw(QueueUnavailable("SendMessage failed: Boom")),
         )
         ids = [submit(tasklane) for _ in range(4)]
     for task_id in ids:

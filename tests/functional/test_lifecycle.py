@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tasklane.execution import BACKOFF_CAP_SECONDS
 from tests.events import ALICE, api_event
 
 
@@ -22,6 +22,8 @@ def get(tasklane, task_id):
 
 
 def redeliver_now(tasklane, lane, messages):
+    """The backoff has passed: the messages are visible again, and the task is due."""
+    tasklane.pass_time(BACKOFF_CAP_SECONDS + 1)
     for message in messages:
         tasklane.sqs.change_message_visibility(
             QueueUrl=tasklane.queue_url(lane), ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
@@ -276,10 +278,10 @@ def test_a_dead_letter_of_a_finished_task_changes_nothing(tasklane):
 
 
 def test_a_failed_send_is_answered_honestly_and_the_reconciler_queues_the_task_once(tasklane, monkeypatch):
-    from tasklane.queue import LaneQueues
+    from tasklane.queue import LaneQueues, QueueUnavailable
 
     def broken_send(*args, **kwargs):
-        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "SQS is down"}}, "SendMessage")
+        raise QueueUnavailable("SendMessage failed: SQS is down")
 
     with monkeypatch.context() as patch:
         patch.setattr(LaneQueues, "send", broken_send)
@@ -340,18 +342,19 @@ def test_the_reconciler_fails_a_task_stuck_processing_past_its_deadline(tasklane
     assert task["error"]["type"] == "TaskStuck"
 
 
-def test_an_explicit_retry_runs_a_failed_task_again_with_fresh_attempts(tasklane):
+def test_an_explicit_retry_runs_a_failed_task_again_with_a_fresh_budget_of_attempts(tasklane):
     task_id = submit(tasklane, "fail", max_attempts=1).body["task_id"]
     tasklane.drain("normal")
     assert get(tasklane, task_id)["status"] == "failed"
     answer = tasklane.call(api_event("retry_task", task_id=task_id))
     assert answer.status == 202
-    assert answer.body["attempts"] == 0
+    # Attempts keep counting across explicit retries; the budget grows by the task's max_attempts.
+    assert (answer.body["attempts"], answer.body["max_attempts"]) == (1, 2)
     assert answer.body["error"] is None
     tasklane.drain("normal")
     task = get(tasklane, task_id)
     assert task["status"] == "failed"
-    assert task["attempts"] == 1
+    assert (task["attempts"], task["max_attempts"]) == (2, 2)
 
 
 def _make_due(tasklane, task_id):

@@ -77,6 +77,7 @@ def test_failures_retries_and_dead_letters_are_counted(tasklane, capfd):
     tasklane.dead_letters("normal")  # pending, never claimed again: redriven on a fresh message
     from tests.functional.test_lifecycle import _crashed
 
+    tasklane.pass_time(900)  # the backoff ends
     _crashed(json.loads(messages[0]["Body"])["task_id"])
     tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=messages[0]["Body"])
     tasklane.dead_letters("normal")  # its run died: failed

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from tasklane.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType
+from tasklane.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType, field_details
 from tasklane.observability import logger
 from tasklane.settings import settings
 
@@ -70,13 +70,6 @@ def require_json(app: BaseRouter) -> None:
         raise UnsupportedMediaType(f"content type {content_type!r} is not supported: send application/json")
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
-    return ".".join(parts) or "body"
-
-
 def install_error_handlers(app: APIGatewayRestResolver) -> None:
     """Map every error to {"error": {code, message, details}} with its status, in one place."""
 
@@ -93,7 +86,7 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
         errors = exc.errors()
         if any(err.get("type") == "json_invalid" for err in errors):
             return domain_error(BadRequest("the body is not valid JSON"))
-        details = [{"field": _field(err.get("loc", ())), "message": err.get("msg", "")} for err in errors]
+        details = field_details(errors)
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is not valid", details)
 
     @app.exception_handler(RequestUnsupportedContentType)

@@ -7,10 +7,11 @@ rules, the list query, is declared once below; that declaration parses it and do
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from tasklane import tasks
@@ -105,7 +106,23 @@ def get_task(task_id: str) -> Response[Task]:
     return json_response(200, tasks.get_task(task_id, caller(router), backend()).public())
 
 
-@router.get("/tasks/<task_id>/result", summary="Read a completed task's result")
+@router.get(
+    "/tasks/<task_id>/result",
+    summary="Read a completed task's result",
+    responses={
+        200: {"description": "The result inline"},
+        303: {"description": "The result is too large to answer inline: follow Location (a short-lived URL)"},
+    },
+)
 def get_result(task_id: str) -> Response[TaskResult]:
-    result = tasks.get_result(task_id, caller(router), backend())
-    return json_response(200, {"task_id": result.task_id, "result": result.result})
+    answer = tasks.get_result(task_id, caller(router), backend())
+    if answer.url is not None:
+        body = {"task_id": task_id, "result_url": answer.url, "result_size": answer.size}
+        return json_response(303, body, headers={"Location": answer.url})
+    # The result's JSON text goes out as stored: a large one is never parsed here.
+    inline: Response[Any] = Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=f'{{"task_id":{json.dumps(task_id)},"result":{answer.json_text}}}',
+    )
+    return inline

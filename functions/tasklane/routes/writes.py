@@ -8,17 +8,16 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
-from tasklane import submission, tasks
+from tasklane import submission, tasks, values
 from tasklane.backend import backend
-from tasklane.domain import Task
+from tasklane.domain import Task, summary
 from tasklane.errors import PayloadTooLarge
 from tasklane.idempotency import once
+from tasklane.limits import MAX_BATCH_BODY_BYTES
 from tasklane.models import BatchRequest, BatchResponse, SubmitRequest
 from tasklane.routes.http import caller, correlation_id, require_json
 
 router = Router()
-
-MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024  # under Lambda's 6 MB synchronous payload limit
 
 IdempotencyKey = Annotated[
     str | None,
@@ -26,31 +25,31 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _accepted(task: dict[str, Any], queued: bool) -> Response[Any]:
-    headers = {"Location": f"/v1/tasks/{task['task_id']}"}
+def _accepted(task: Task, queued: bool) -> Response[Any]:
+    headers = {"Location": f"/v1/tasks/{task.task_id}"}
     if not queued:
         headers["Tasklane-Queued"] = "false"  # stored; the reconciler queues it within minutes
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=task, headers=headers)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=task.public(), headers=headers)
 
 
 @router.post("/tasks", summary="Submit a task", responses={202: {"description": "The accepted task"}})
 def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Task]:
     require_json(router)
     owner, cid = caller(router), correlation_id(router)
+    if idempotency_key is None:
+        accepted = submission.submit_task(request, owner, backend(), cid)
+        return _accepted(accepted.task, accepted.queued)
+    done: list[tasks.Accepted] = []
 
     def accept() -> dict[str, Any]:
-        accepted = submission.submit_task(request, owner, backend(), cid)
-        return {"task": accepted.task.public(), "queued": accepted.queued}
+        done.append(submission.submit_task(request, owner, backend(), cid))
+        return {"task_id": done[0].task.task_id, "queued": done[0].queued}
 
-    if idempotency_key is None:
-        answer = accept()
-    else:
-        answer, replayed = once(
-            "submit", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context
-        )
-        if replayed:
-            return _accepted(tasks.get_task(answer["task"]["task_id"], owner, backend()).public(), answer["queued"])
-    return _accepted(answer["task"], answer["queued"])
+    fingerprint = values.fingerprint(request.model_dump(mode="json"))
+    record, _ = once("submit", owner, idempotency_key, fingerprint, accept, router.lambda_context)
+    if done:
+        return _accepted(done[0].task, done[0].queued)
+    return _accepted(tasks.get_task(record["task_id"], owner, backend()), record["queued"])
 
 
 @router.post("/tasks/batch", summary="Submit up to 100 tasks", responses={202: {"description": "One result per item"}})
@@ -58,33 +57,59 @@ def submit_batch(
     request: Annotated[BatchRequest, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[BatchResponse]:
     require_json(router)
-    size = len(router.current_event.body or "")
+    size = len((router.current_event.body or "").encode())
     if size > MAX_BATCH_BODY_BYTES:
         raise PayloadTooLarge(
             f"batch body is {size} bytes; the limit is {MAX_BATCH_BODY_BYTES}", {"limit": MAX_BATCH_BODY_BYTES}
         )
     owner, cid = caller(router), correlation_id(router)
-
-    def accept() -> dict[str, Any]:
-        return {"results": submission.submit_batch(request.tasks, owner, backend(), cid)}
-
     if idempotency_key is None:
-        answer = accept()
+        results = submission.submit_batch(request.tasks, owner, backend(), cid)
     else:
-        answer, _ = once(
-            "batch", owner, idempotency_key, request.model_dump(mode="json"), accept, router.lambda_context
+        done: list[list[dict[str, Any]]] = []
+
+        def accept() -> dict[str, Any]:
+            done.append(submission.submit_batch(request.tasks, owner, backend(), cid))
+            return {"results": [_record(r) for r in done[0]]}
+
+        record, _ = once(
+            "batch", owner, idempotency_key, values.fingerprint(request.tasks), accept, router.lambda_context
         )
-    return Response(
-        status_code=202, content_type=content_types.APPLICATION_JSON, body=BatchResponse.model_validate(answer)
-    )
+        results = done[0] if done else _replay(record["results"], owner)
+    answer: Response[Any] = Response(202, content_types.APPLICATION_JSON, body={"results": results})
+    return answer
+
+
+def _record(result: dict[str, Any]) -> dict[str, Any]:
+    """What an idempotency record keeps of one batch result: the task's id, or the item's error."""
+    if "task" in result:
+        return {"index": result["index"], "task_id": result["task"]["task_id"]}
+    return result
+
+
+def _replay(records: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
+    """The answer of a replayed batch, read afresh: each task as it is now."""
+    found = backend().store.get_many([r["task_id"] for r in records if "task_id" in r])
+    results = []
+    for r in records:
+        stored = found.get(r.get("task_id", ""))
+        if "task_id" not in r:
+            results.append(r)
+        elif stored is None or stored.owner != owner:
+            results.append({"index": r["index"], "error": submission.NOT_STORED})
+        else:
+            results.append({"index": r["index"], "task": summary(stored.task).public()})
+    return results
 
 
 @router.delete("/tasks/<task_id>", summary="Cancel a pending task")
-def cancel(task_id: str) -> Task:
-    return tasks.cancel_task(task_id, caller(router), backend())
+def cancel(task_id: str) -> Response[Task]:
+    task = tasks.cancel_task(task_id, caller(router), backend())
+    answer: Response[Any] = Response(200, content_types.APPLICATION_JSON, body=task.public())
+    return answer
 
 
 @router.post("/tasks/<task_id>/retry", summary="Retry a failed or cancelled task")
 def retry(task_id: str) -> Response[Task]:
     accepted = tasks.retry_task(task_id, caller(router), backend(), correlation_id(router))
-    return _accepted(accepted.task.public(), accepted.queued)
+    return _accepted(accepted.task, accepted.queued)

@@ -1,10 +1,8 @@
-"""The task types tasklane runs. Add yours here: a payload model and a decorated function."""
+"""The task types tasklane runs everywhere. Add yours here: a payload model and a decorated function."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
 import time
 from typing import Any, Literal
 
@@ -31,46 +29,6 @@ class ComputePayload(BaseModel):
 def compute(payload: ComputePayload, ctx: TaskContext) -> int:
     """Sum range(n): a CPU-bound task."""
     return sum(range(payload.n))
-
-
-class SleepPayload(BaseModel):
-    seconds: float = Field(ge=0, le=840)
-
-
-@task("sleep", payload=SleepPayload, timeout_seconds=120)
-def sleep(payload: SleepPayload, ctx: TaskContext) -> dict[str, float]:
-    """Sleep, reporting progress about once a second."""
-    end = time.monotonic() + payload.seconds
-    while (left := end - time.monotonic()) > 0:
-        time.sleep(min(1.0, left))
-        done = payload.seconds - max(0.0, end - time.monotonic())
-        ctx.report_progress(100 * done / payload.seconds, f"slept {done:.1f}s of {payload.seconds:g}s")
-    return {"slept": payload.seconds}
-
-
-class FailPayload(BaseModel):
-    message: str = "task failed on purpose"
-    # raise: an ordinary exception (retried, then failed); crash: the process dies, the message is
-    # redelivered and reaches the DLQ; hang: blocks the timeout signal, so only the Lambda timeout stops it.
-    mode: Literal["raise", "crash", "hang"] = "raise"
-    succeed_on_attempt: int | None = Field(default=None, ge=1, le=10)
-
-
-class IntentionalFailure(Exception):
-    """Raised by the `fail` task type."""
-
-
-@task("fail", payload=FailPayload, timeout_seconds=30, max_attempts=3)
-def fail(payload: FailPayload, ctx: TaskContext) -> dict[str, int]:
-    """Fail as asked; with succeed_on_attempt, succeed from that attempt on."""
-    if payload.succeed_on_attempt is not None and ctx.attempt >= payload.succeed_on_attempt:
-        return {"succeeded_on_attempt": ctx.attempt}
-    if payload.mode == "crash":
-        os._exit(70)
-    if payload.mode == "hang":
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        time.sleep(10_000)
-    raise IntentionalFailure(payload.message)
 
 
 class ResizeImagePayload(BaseModel):

@@ -1,0 +1,29 @@
+"""The limits tasklane holds, in one place: each is below the AWS limit it protects (see docs/guarantees.md)."""
+
+KIB, MIB = 1024, 1024 * 1024
+
+# A payload is at most 1 MiB of JSON (UTF-8). Values above the inline threshold live in the values
+# bucket and the task item keeps a reference, so an item stays far below DynamoDB's 400 KB.
+MAX_PAYLOAD_BYTES = MIB
+INLINE_VALUE_BYTES = 64 * KIB
+# Results: MAX_RESULT_BYTES is a stack parameter (10 MiB by default); this is its ceiling.
+MAX_RESULT_BYTES_CEILING = 100 * MIB
+
+# Nesting of a payload (objects and arrays inside it). pydantic refuses to serialise past ~255 levels
+# and Python's JSON parser stops near 1,000; 64 is far beyond any real payload.
+MAX_PAYLOAD_DEPTH = 64
+# Python converts integers of at most this many digits (sys.get_int_max_str_digits' default).
+MAX_INTEGER_DIGITS = 4300
+
+MAX_BATCH_SIZE = 100
+# The request reaches the function inside a JSON event of at most 6 MB (Lambda's synchronous limit).
+MAX_BATCH_BODY_BYTES = 5 * MIB
+# An answer leaves the function inside a JSON document of at most 6 MB, its body escaped once more;
+# above this the result route redirects to the value's URL instead of answering it inline.
+MAX_INLINE_ANSWER_BYTES = 5 * MIB
+
+# Presigned value URLs are short-lived: long enough to download 10 MiB on a slow line.
+VALUE_URL_SECONDS = 900
+# Details listed per rejected batch item (the rest are counted), so that answers stay bounded.
+MAX_ERROR_DETAILS = 5
+MAX_ERROR_TEXT = 300

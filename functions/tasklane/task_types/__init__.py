@@ -1,0 +1,25 @@
+"""The task types this deployment runs: the built-ins (tasklane.task_types.builtin, where yours go)
+and, where the stack sets DemoTaskTypes=true, the demo types that exist to test failure."""
+
+from __future__ import annotations
+
+from tasklane.errors import UnknownTaskType
+from tasklane.registry import TaskType, registered
+from tasklane.settings import settings
+
+
+def task_types(demo: bool | None = None) -> dict[str, TaskType]:
+    """Every type offered here (demo types where `demo`, by default where the stack offers them)."""
+    import tasklane.task_types.builtin
+    import tasklane.task_types.demo  # noqa: F401  (registration happens on import)
+
+    offer_demo = settings().demo_task_types if demo is None else demo
+    return {name: t for name, t in registered().items() if offer_demo or not t.demo}
+
+
+def get_task_type(name: str, demo: bool | None = None) -> TaskType:
+    types = task_types(demo)
+    try:
+        return types[name]
+    except KeyError:
+        raise UnknownTaskType(name, sorted(types)) from None

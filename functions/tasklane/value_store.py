@@ -1,0 +1,80 @@
+"""The values bucket: payloads and results above the inline threshold. The only module that talks to S3.
+
+Objects are written before the task item that names them, so an item never refers to a missing
+object; an object whose item was never written expires with the bucket's lifecycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tasklane.errors import ServiceUnavailable
+from tasklane.limits import VALUE_URL_SECONDS
+
+
+class ValueUnavailable(ServiceUnavailable):
+    """The bucket did not store or return a value (a network or service error: worth another try)."""
+
+
+class ValueMissing(Exception):
+    """The object a task refers to is gone (it expired with the task's retention)."""
+
+
+def payload_key(task_id: str) -> str:
+    return f"payloads/{task_id}.json"
+
+
+def result_key(task_id: str, attempt: int) -> str:
+    """Per attempt, so that a late run can never overwrite the object the winning run refers to."""
+    return f"results/{task_id}/{attempt}.json"
+
+
+class ValueStore:
+    """Write, read and hand out short-lived URLs of large values."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def put(self, key: str, data: bytes) -> None:
+        try:
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/json")
+        except (ClientError, BotoCoreError) as exc:
+            raise ValueUnavailable(f"could not store {key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise ValueMissing(key) from None
+            raise ValueUnavailable(f"could not read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise ValueUnavailable(f"could not read {key}: {exc}") from exc
+
+    def renew(self, key: str) -> None:
+        """Restart an object's lifecycle clock (an explicit retry gives its task a new life)."""
+        source = {"Bucket": self._bucket, "Key": key}
+        try:
+            self._s3.copy_object(
+                Bucket=self._bucket,
+                Key=key,
+                CopySource=source,
+                MetadataDirective="REPLACE",
+                ContentType="application/json",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise ValueMissing(key) from None
+            raise ValueUnavailable(f"could not renew {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise ValueUnavailable(f"could not renew {key}: {exc}") from exc
+
+    def url(self, key: str) -> str:
+        """A presigned GET URL (SigV4, no network call) valid for VALUE_URL_SECONDS."""
+        url: str = self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=VALUE_URL_SECONDS
+        )
+        return url
