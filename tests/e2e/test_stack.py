@@ -166,3 +166,38 @@ def test_a_key_over_its_usage_plan_is_throttled_with_429(stack):
 def test_the_openapi_document_is_served(alice):
     document = alice.request("GET", "/openapi.json").json()
     assert "/tasks/{task_id}/result" in document["paths"]
+
+
+def test_an_echo_of_300_kib_completes_through_the_values_bucket(alice):
+    """Payload plus result once passed DynamoDB's 400 KB item and left the task processing."""
+    payload = {"blob": "z" * (300 * 1024)}
+    task = alice.wait(alice.submit("echo", payload)["task_id"], timeout=60)
+    assert task["status"] == "completed", task
+    assert (task["payload"], task["result"]) == (None, None)
+    assert task["payload_size"] == task["result_size"] == len('{"blob":""}') + 300 * 1024
+    answer = alice.request("GET", f"/tasks/{task['task_id']}/result")
+    assert answer.status_code == 200
+    assert answer.json()["result"] == payload
+
+
+def test_a_result_over_the_limit_fails_at_once_with_result_too_large(alice):
+    limit = 10 * 1024 * 1024  # the stack's MaxResultBytes
+    task = alice.wait(alice.submit("blob", {"size": limit})["task_id"], timeout=60)
+    assert (task["status"], task["error"]["type"], task["attempts"]) == ("failed", "ResultTooLarge", 1)
+
+
+def test_a_duplicate_of_a_delayed_task_never_starts_it_before_its_time(stack, alice):
+    import json
+
+    submitted = alice.submit("echo", {"x": 1}, delay_seconds=8)
+    body = {"task_id": submitted["task_id"], "attempt": 1, "timeout_seconds": 10}
+    owner_probe = stack.session.client("dynamodb").get_item(
+        TableName=stack.outputs.raw["TasksTableName"], Key={"task_id": {"S": submitted["task_id"]}}
+    )["Item"]["owner"]["S"]
+    queue_url = stack.outputs.raw["NormalQueueUrl"]
+    stack.session.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps({**body, "owner": owner_probe}))
+    task = alice.wait(submitted["task_id"], timeout=60)
+    assert task["status"] == "completed"
+    created = datetime.fromisoformat(task["created_at"])
+    started = datetime.fromisoformat(task["started_at"])
+    assert (started - created).total_seconds() >= 8

@@ -163,3 +163,53 @@ def test_the_dashboard_shows_depths_throughput_failures_and_durations():
     titles = " ".join(w["properties"]["title"] for w in widgets).lower()
     for word in ("depth", "throughput", "failures", "duration", "oldest"):
         assert word in titles
+
+
+def test_the_values_bucket_is_encrypted_private_tls_only_and_expires_with_the_tasks():
+    """The emulator drops encryption and lifecycle (docs: emulator notes), so they are checked here."""
+    resources = cfn.template()["Resources"]
+    bucket = resources["ValuesBucket"]["Properties"]
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    [expiry] = bucket["LifecycleConfiguration"]["Rules"]
+    assert (expiry["Status"], expiry["ExpirationInDays"]) == ("Enabled", {"Ref": "TaskRetentionDays"})
+    [tls] = resources["ValuesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Action"]) == ("Deny", "s3:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _s3_grants(name):
+    grants = set()
+    for statement in _statements(FUNCTIONS[name]):
+        for action in statement["Action"]:
+            if action.startswith("s3:"):
+                resource = statement["Resource"]["Fn::Sub"]
+                grants.add((action, resource.split("}", 1)[1]))
+    return grants
+
+
+@pytest.mark.parametrize(
+    ("name", "grants"),
+    [
+        ("StatusFunction", {("s3:GetObject", "/*")}),
+        ("HighProcessorFunction", {("s3:GetObject", "/payloads/*"), ("s3:PutObject", "/results/*")}),
+        (
+            "SubmitFunction",
+            {("s3:PutObject", "/payloads/*"), ("s3:GetObject", "/payloads/*"), ("s3:GetObject", "/results/*")},
+        ),
+        ("DeadLetterFunction", set()),
+        ("ReconcilerFunction", set()),
+    ],
+)
+def test_each_function_reaches_only_the_values_it_needs(name, grants):
+    assert _s3_grants(name) == grants
+
+
+def test_demo_task_types_are_off_on_aws_and_on_for_the_local_stack():
+    import tomllib
+
+    assert cfn.parameter_default("DemoTaskTypes") == "false"
+    local = tomllib.loads((cfn.ROOT / "samconfig.toml").read_text())["local"]["global"]["parameters"]
+    assert "DemoTaskTypes=true" in local["parameter_overrides"].split()
