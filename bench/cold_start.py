@@ -17,21 +17,12 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.environment import lambda_environment  # noqa: E402
+
 LAMBDA_VENV = ROOT / ".venv-lambda"
-ENV = {
-    **os.environ,
-    "PYTHONPATH": str(ROOT / "functions"),
-    "TABLE_NAME": "tasks",
-    "IDEMPOTENCY_TABLE_NAME": "idempotency",
-    "HIGH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/high",
-    "NORMAL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/normal",
-    "LOW_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/low",
-    "LANE": "high",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "x",
-    "AWS_SECRET_ACCESS_KEY": "x",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "functions"), **lambda_environment("high")}
 ENV.pop("AWS_ENDPOINT_URL", None)
 
 # handler module -> the clients it creates on its first invocation
@@ -65,8 +56,8 @@ _TIMER = "import time; t0 = time.perf_counter(); {body}; print(time.perf_counter
 
 
 def _handler_body(name: str, clients: tuple[str, ...]) -> str:
-    touch = "; ".join(f"backend().{'queues' if c == 'sqs' else 'store'}" for c in clients)
-    return f"import tasklane.handlers.{name}; from tasklane.backend import backend; {touch}"
+    touch = "; ".join(f"services().{'queues' if c == 'sqs' else 'store'}" for c in clients)
+    return f"import tasklane.handlers.{name}; from tasklane.data.services import services; {touch}"
 
 
 def _floor_body(clients: tuple[str, ...]) -> str:

@@ -61,7 +61,8 @@ def count_requests() -> dict[str, Counter[str]]:  # noqa: PLR0915 (one scenario 
     scenarios: dict[str, Counter[str]] = {}
     with mock_aws():
         stack = cfn.build(boto3.Session(region_name="us-east-1"))
-        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true")
+        # As on the local stack: the cost scenarios use the demo type `fail`.
+        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true", DEMO_TASK_TYPES="true")
         harness._reset_caches()
         system = harness.Tasklane(stack, boto3.Session(region_name="us-east-1"))
         calls: Counter[str] = Counter()
@@ -92,7 +93,7 @@ def count_requests() -> dict[str, Counter[str]]:  # noqa: PLR0915 (one scenario 
             received = system.sqs.receive_message(QueueUrl=system.queue_url("normal"), AttributeNames=["All"])[
                 "Messages"
             ]
-            system._processor.LANE = system._processor.Lane("normal")
+            system.use_lane("normal")
             system._processor.lambda_handler(sqs_event(received), system.context)
             system.sqs.delete_message(QueueUrl=system.queue_url("normal"), ReceiptHandle=received[0]["ReceiptHandle"])
             scenario_state["task_id"] = json.loads(received[0]["Body"])["task_id"]

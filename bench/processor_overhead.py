@@ -18,22 +18,23 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/normal"
-ENV = {
-    "TABLE_NAME": "tasks",
-    "IDEMPOTENCY_TABLE_NAME": "idempotency",
-    "HIGH_QUEUE_URL": QUEUE_URL,
-    "NORMAL_QUEUE_URL": QUEUE_URL,
-    "LOW_QUEUE_URL": QUEUE_URL,
-    "LANE": "normal",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "x",
-    "AWS_SECRET_ACCESS_KEY": "x",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-}
+
+
+def _environment() -> dict[str, str]:
+    """The deployed function's environment, read from the template here (the measuring child runs in a
+    Lambda-like virtualenv without the template's YAML reader and gets it passed down)."""
+    from bench.environment import lambda_environment
+
+    lanes = dict.fromkeys(("HIGH_QUEUE_URL", "NORMAL_QUEUE_URL", "LOW_QUEUE_URL"), QUEUE_URL)
+    return {**lambda_environment("normal"), **lanes}
+
+
 BATCH, BATCHES, REPEATS = 10, 100, 5
 OWNER = "arn:aws:iam::123456789012:user/bench"
 
@@ -154,19 +155,23 @@ def measure() -> list[dict[str, object]]:
     from bench.cold_start import lambda_python
 
     out = subprocess.run(  # noqa: S603
-        [lambda_python(), __file__, "--json"], capture_output=True, text=True, check=True, env={**os.environ, **ENV}
+        [lambda_python(), __file__, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **_environment()},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def _measure() -> list[dict[str, object]]:
-    os.environ.update(ENV)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    from tasklane import aws, backend, settings
+    from tasklane import aws, settings
+    from tasklane.data import services
 
     aws.reset()
     settings.settings.cache_clear()
-    backend.backend.cache_clear()
+    services.services.cache_clear()
     events = [_event([str(uuid.uuid4()) for _ in range(BATCH)]) for _ in range(BATCHES)]
     ours, floor = [], []
     with contextlib.redirect_stdout(io.StringIO()):

@@ -35,7 +35,8 @@ def measure() -> list[dict[str, object]]:
         import boto3
 
         stack = cfn.build(boto3.Session(region_name="us-east-1"))
-        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true")
+        # As on the local stack: the cost scenarios use the demo type `fail`.
+        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true", DEMO_TASK_TYPES="true")
         harness._reset_caches()
         system = harness.Tasklane(stack, boto3.Session(region_name="us-east-1"))
         calls: Counter[tuple[str, str]] = Counter()
@@ -65,7 +66,7 @@ def measure() -> list[dict[str, object]]:
         assert system.call(event).status == 202
         # The harness receives with its own client (the event source mapping's work, not ours) ...
         received = system.sqs.receive_message(QueueUrl=system.queue_url("normal"), AttributeNames=["All"])["Messages"]
-        system._processor.LANE = system._processor.Lane("normal")
+        system.use_lane("normal")
         response = system._processor.lambda_handler(sqs_event(received), system.context)
         assert response["batchItemFailures"] == []
         assert (

@@ -75,6 +75,12 @@ class Tasklane:
             headers[key.lower()] = values[-1]
         return Answer(response["statusCode"], json.loads(body) if body else None, headers)
 
+    def use_lane(self, lane: str) -> None:
+        """Be the processor of `lane` (each lane's function gets its own LANE from the template)."""
+        if os.environ.get("LANE") != lane:
+            os.environ["LANE"] = lane
+            _reset_caches(clients=False)
+
     def queue_url(self, lane: str, dead: bool = False) -> str:
         return self.stack.names[f"{lane.capitalize()}{'DeadLetter' if dead else ''}Queue"]
 
@@ -91,7 +97,7 @@ class Tasklane:
         as the event source mapping does."""
         from tests.events import sqs_event
 
-        self._processor.LANE = self._processor.Lane(lane)
+        self.use_lane(lane)
         response = self._processor.lambda_handler(sqs_event(messages), self.context)
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for message in messages:
@@ -122,12 +128,14 @@ class Tasklane:
         return self.dynamodb.get_item(TableName=self.stack.names["TasksTable"], Key={"task_id": {"S": task_id}})["Item"]
 
 
-def _reset_caches() -> None:
-    from tasklane import aws, backend, idempotency, settings
+def _reset_caches(clients: bool = True) -> None:
+    from tasklane import aws, settings
+    from tasklane.data import idempotency, services
 
-    aws.reset()
+    if clients:
+        aws.reset()
     settings.settings.cache_clear()
-    backend.backend.cache_clear()
+    services.services.cache_clear()
     idempotency._guarded.cache_clear()
 
 
@@ -146,7 +154,7 @@ def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
         monkeypatch.setenv("DEMO_TASK_TYPES", "true")  # as on the local stack: the tests use sleep and fail
         _reset_caches()
         system = Tasklane(stack, session)
-        from tasklane import clock
+        from tasklane.model import clock
 
         real_now = clock.now
         monkeypatch.setattr(clock, "now", lambda: real_now() + system.offset)

@@ -14,7 +14,7 @@ import codecs
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -23,8 +23,9 @@ from typing import Any, TextIO
 from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
 from tasklane_client.errors import NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
+from tasklane_client.lanes import LANES, lane_stats
+from tasklane_client.render import ProgressBar, show, show_task, summary, table
 
-LANES = ("high", "normal", "low")
 EXIT_ERROR, EXIT_USAGE, EXIT_FAILED, EXIT_CANCELLED, EXIT_TIMEOUT = 1, 2, 3, 4, 5
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 
@@ -55,134 +56,6 @@ def _payload(text: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UsageError("--payload must be a JSON object")
     return value
-
-
-def _table(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
-    rows = list(rows)
-    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=out)
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(), file=out)
-
-
-def _summary(task: dict[str, Any]) -> dict[str, Any]:
-    error = task.get("error") or {}
-    progress = task.get("progress") or {}
-    return {
-        "task_id": task["task_id"],
-        "type": task["task_type"],
-        "priority": task["priority"],
-        "status": task["status"],
-        "attempts": f"{task['attempts']}/{task['max_attempts']}",
-        "progress": f"{progress['percent']:.0f}%" if progress else "",
-        "created_at": task["created_at"],
-        "error": f"{error.get('type')}: {error.get('message')}" if error else "",
-    }
-
-
-def _show(value: Any, args: argparse.Namespace, out: TextIO, render: Callable[[Any], None] | None = None) -> None:
-    if args.json or render is None:
-        print(json.dumps(value, indent=2), file=out)
-    else:
-        render(value)
-
-
-def _large_value(task: dict[str, Any], key: str) -> str | None:
-    """`<N bytes at URL>` for a value that lives behind a presigned URL, else None."""
-    url = task.get(f"{key}_url")
-    if not url:
-        return None
-    size = task.get(f"{key}_size")
-    return f"<{size} bytes at {url}>" if size is not None else f"<at {url}>"
-
-
-def _show_task(task: dict[str, Any], args: argparse.Namespace, out: TextIO) -> None:
-    def render(t: dict[str, Any]) -> None:
-        for key, value in _summary(t).items():
-            print(f"{key:<11} {value}", file=out)
-        # An inline payload is left out as it always was; a large one is one line: where to read it.
-        payload = _large_value(t, "payload")
-        if payload:
-            print(f"{'payload':<11} {payload}", file=out)
-        result = _large_value(t, "result") or (json.dumps(t["result"]) if t.get("result") is not None else None)
-        if result:
-            print(f"{'result':<11} {result}", file=out)
-
-    _show(task, args, out, render)
-
-
-class ProgressBar:
-    """One line redrawn in place on a terminal; a line per change otherwise."""
-
-    def __init__(self, out: TextIO, width: int = 30) -> None:
-        self.out, self.width, self.last = out, width, ""
-        self.live = out.isatty()
-
-    def __call__(self, task: dict[str, Any]) -> None:
-        progress = task.get("progress") or {}
-        percent = 100.0 if task["status"] == "completed" else float(progress.get("percent") or 0)
-        filled = int(self.width * percent / 100)
-        line = (
-            f"[{'#' * filled}{'-' * (self.width - filled)}] {percent:5.1f}%  {task['status']:<10} "
-            f"attempt {task['attempts']}/{task['max_attempts']}  {progress.get('message') or ''}"
-        ).rstrip()
-        if line == self.last:
-            return
-        self.last = line
-        if self.live:
-            print("\r" + line.ljust(100), end="", file=self.out, flush=True)
-        else:
-            print(line, file=self.out, flush=True)
-
-    def close(self) -> None:
-        if self.live and self.last:
-            print(file=self.out)
-
-
-def _stats(target: Target) -> list[dict[str, Any]]:
-    if not target.outputs.get("HighQueueUrl"):
-        raise TasklaneError("stats needs the stack's outputs: pass --stack-name (or run it against the local stack)")
-    sqs = target.client("sqs")
-    rows = []
-    for lane in LANES:
-        queue = sqs.get_queue_attributes(
-            QueueUrl=target.outputs[f"{lane.capitalize()}QueueUrl"], AttributeNames=["All"]
-        )["Attributes"]
-        dead = sqs.get_queue_attributes(
-            QueueUrl=target.outputs[f"{lane.capitalize()}DeadLetterQueueUrl"],
-            AttributeNames=["ApproximateNumberOfMessages"],
-        )["Attributes"]
-        rows.append(
-            {
-                "lane": lane,
-                "queued": int(queue.get("ApproximateNumberOfMessages", 0)),
-                "in_flight": int(queue.get("ApproximateNumberOfMessagesNotVisible", 0)),
-                "delayed": int(queue.get("ApproximateNumberOfMessagesDelayed", 0)),
-                "dlq": int(dead.get("ApproximateNumberOfMessages", 0)),
-                "oldest_age_s": _oldest_age(target, target.outputs[f"{lane.capitalize()}QueueUrl"]),
-            }
-        )
-    return rows
-
-
-def _oldest_age(target: Target, queue_url: str) -> int | None:
-    """SQS publishes the age of a lane's oldest message to CloudWatch only (once a minute)."""
-    from datetime import UTC, datetime, timedelta
-
-    try:
-        points = target.client("cloudwatch").get_metric_statistics(
-            Namespace="AWS/SQS",
-            MetricName="ApproximateAgeOfOldestMessage",
-            Dimensions=[{"Name": "QueueName", "Value": queue_url.rsplit("/", 1)[-1]}],
-            StartTime=datetime.now(UTC) - timedelta(minutes=5),
-            EndTime=datetime.now(UTC),
-            Period=60,
-            Statistics=["Maximum"],
-        )["Datapoints"]
-    except Exception:
-        return None
-    return int(max(points, key=lambda p: p["Timestamp"])["Maximum"]) if points else None
 
 
 def _dead_lettered(client: Client, all_failed: bool) -> list[dict[str, Any]]:
@@ -270,8 +143,8 @@ def _submit(c: Context) -> int:
         idempotency_key=a.idempotency_key,
     )
     if a.wait:
-        return _wait(c.client, task["task_id"], None, a, c.out, c.err)
-    _show(task, a, c.out, lambda t: print(t["task_id"], file=c.out))
+        return _wait(c, task["task_id"], None)
+    show(task, a, c.out, lambda t: print(t["task_id"], file=c.out))
     return 0
 
 
@@ -302,7 +175,7 @@ def _batch(c: Context) -> int:
         {"index": r["index"], "task_id": (r.get("task") or {}).get("task_id"), "error": _error_text(r.get("error"))}
         for r in results
     ]
-    _show(results, c.args, c.out, lambda _: _table(rows, ("index", "task_id", "error"), c.out))
+    show(results, c.args, c.out, lambda _: table(rows, ("index", "task_id", "error"), c.out))
     return EXIT_ERROR if any(r.get("error") for r in results) else 0
 
 
@@ -310,7 +183,7 @@ def _list(c: Context) -> int:
     pages = c.client.list(status=c.args.status, task_type=c.args.task_type, page_size=min(100, c.args.limit))
     tasks = list(islice(pages, c.args.limit))
     columns = ("task_id", "type", "priority", "status", "attempts", "progress", "created_at", "error")
-    _show(tasks, c.args, c.out, lambda ts: _table(map(_summary, ts), columns, c.out))
+    show(tasks, c.args, c.out, lambda ts: table(map(summary, ts), columns, c.out))
     return 0
 
 
@@ -318,22 +191,22 @@ def _dlq(c: Context) -> int:
     failed = _dead_lettered(c.client, c.args.all_failed)
     if c.args.action == "list":
         columns = ("task_id", "type", "priority", "attempts", "created_at", "error")
-        _show(failed, c.args, c.out, lambda ts: _table(map(_summary, ts), columns, c.out))
+        show(failed, c.args, c.out, lambda ts: table(map(summary, ts), columns, c.out))
     else:
         retried = [c.client.retry(t["task_id"]) for t in failed]
-        _show(retried, c.args, c.out, lambda ts: print(f"retried {len(ts)} task(s)", file=c.out))
+        show(retried, c.args, c.out, lambda ts: print(f"retried {len(ts)} task(s)", file=c.out))
     return 0
 
 
 def _stats_command(c: Context) -> int:
     columns = ("lane", "queued", "in_flight", "delayed", "dlq", "oldest_age_s")
-    _show(_stats(c.target), c.args, c.out, lambda rows: _table(rows, columns, c.out))
+    show(lane_stats(c.target), c.args, c.out, lambda rows: table(rows, columns, c.out))
     return 0
 
 
 def _task_command(action: str) -> Callable[[Context], int]:
     def command(c: Context) -> int:
-        _show_task(getattr(c.client, action)(c.args.task_id), c.args, c.out)
+        show_task(getattr(c.client, action)(c.args.task_id), c.args, c.out)
         return 0
 
     return command
@@ -381,7 +254,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "cancel": _task_command("cancel"),
     "retry": _task_command("retry"),
     "result": _result,
-    "wait": lambda c: _wait(c.client, c.args.task_id, c.args.timeout, c.args, c.out, c.err),
+    "wait": lambda c: _wait(c, c.args.task_id, c.args.timeout),
     "list": _list,
     "stats": _stats_command,
     "dlq": _dlq,
@@ -400,26 +273,25 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, target_for: Callable
     return COMMANDS[args.command](Context(client, target, args, out, err))
 
 
-def _wait(
-    client: Client, task_id: str, timeout: float | None, args: argparse.Namespace, out: TextIO, err: TextIO
-) -> int:
+def _wait(c: Context, task_id: str, timeout: float | None) -> int:
+    args, out, err = c.args, c.out, c.err
     bar = ProgressBar(err if args.json else out)
     try:
-        task = client.wait(task_id, timeout, on_update=bar)
+        task = c.client.wait(task_id, timeout, on_update=bar)
     except TaskFailed as exc:
         bar.close()
-        _show_task(exc.task, args, out)
+        show_task(exc.task, args, out)
         return EXIT_FAILED
     except TaskCancelled as exc:
         bar.close()
-        _show_task(exc.task, args, out)
+        show_task(exc.task, args, out)
         return EXIT_CANCELLED
     except WaitTimeout as exc:
         bar.close()
         print(f"tasklane: {exc}", file=err)
         return EXIT_TIMEOUT
     bar.close()
-    _show_task(task, args, out)
+    show_task(task, args, out)
     return 0
 
 

@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from tasklane_client.auth import Auth
 from tasklane_client.errors import (
@@ -94,12 +94,15 @@ class Urllib3Transport:
         self._pool = urllib3.PoolManager(retries=False)
 
     def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float) -> Answer:
-        response = self._open(method, url, headers, body, timeout, preload=True)
-        return Answer(response.status, _lower(response.headers), response.data)
+        response = self._open(method, url, headers, body, timeout)
+        try:
+            return Answer(response.status, _lower(response.headers), response.data)
+        finally:
+            response.release_conn()
 
     def stream(self, method: str, url: str, headers: dict[str, str], timeout: float) -> Stream:
         """The answer with its body unread: `chunks` reads it, `close` releases the connection."""
-        response = self._open(method, url, headers, None, timeout, preload=False)
+        response = self._open(method, url, headers, None, timeout)
 
         def release() -> None:
             # Closing drops a connection whose body was not read to the end, so that the pool
@@ -109,14 +112,13 @@ class Urllib3Transport:
 
         return Stream(response.status, _lower(response.headers), _read_chunks(response, url), release)
 
-    def _open(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float, *, preload: bool
-    ) -> Any:
+    def _open(self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float) -> Any:
+        """Send a request and leave its body unread: an answer reads it whole, a stream in chunks."""
         import urllib3
 
         try:
             return self._pool.request(
-                method, url, headers=headers, body=body, timeout=timeout, redirect=False, preload_content=preload
+                method, url, headers=headers, body=body, timeout=timeout, redirect=False, preload_content=False
             )
         except urllib3.exceptions.HTTPError as exc:
             raise EndpointError(f"cannot reach {_where(url)}: {exc}") from None
@@ -144,6 +146,15 @@ def _where(url: str) -> str:
     """The URL without its query: a presigned URL's signature is a credential, kept out of messages."""
     parts = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class SubmitOptions(TypedDict, total=False):
+    """What a submission may set beside its type and payload (None leaves the default)."""
+
+    priority: str | None
+    delay_seconds: int | None
+    max_attempts: int | None
+    timeout_seconds: int | None
 
 
 class Client:
@@ -182,14 +193,12 @@ class Client:
         task_type: str,
         payload: dict[str, Any] | None = None,
         *,
-        priority: str | None = None,
-        delay_seconds: int | None = None,
-        max_attempts: int | None = None,
-        timeout_seconds: int | None = None,
         idempotency_key: str | None = None,
+        **options: Unpack[SubmitOptions],
     ) -> dict[str, Any]:
-        """Submit one task; the accepted task (status pending)."""
-        body = _task_body(task_type, payload, priority, delay_seconds, max_attempts, timeout_seconds)
+        """Submit one task; the accepted task (status pending). `options`: priority, delay_seconds,
+        max_attempts, timeout_seconds (left to the task type's defaults when not given)."""
+        body = {"task_type": task_type, "payload": payload or {}, **{k: v for k, v in options.items() if v is not None}}
         return self._call("POST", "/tasks", body, idempotency_key=idempotency_key)
 
     def submit_batch(self, tasks: list[dict[str, Any]], *, idempotency_key: str | None = None) -> list[dict[str, Any]]:
@@ -433,19 +442,6 @@ def _write_file(path: Path, chunks: Iterable[bytes]) -> int:
         partial.unlink(missing_ok=True)
         raise
     return written
-
-
-def _task_body(task_type: str, payload: Any, priority: Any, delay: Any, attempts: Any, timeout: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"task_type": task_type, "payload": payload or {}}
-    for name, value in (
-        ("priority", priority),
-        ("delay_seconds", delay),
-        ("max_attempts", attempts),
-        ("timeout_seconds", timeout),
-    ):
-        if value is not None:
-            body[name] = value
-    return body
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:

@@ -1,18 +1,28 @@
-"""Runtime settings, read once from the environment the template sets."""
+"""Runtime settings, read once from the environment the template sets.
+
+The template is the one source of every value and default: each variable below is required, and a
+template test checks that every function gets each one.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from tasklane.lanes import Lane
+from tasklane.model.lanes import Lane
+
+# Time the processor keeps back from its Lambda timeout for recording an outcome: a task's
+# timeout_seconds may be at most the Lambda timeout minus this.
+OUTCOME_RESERVE_SECONDS = 30
 
 
 @dataclass(frozen=True)
 class Settings:
     table_name: str
     idempotency_table_name: str
+    values_bucket: str
     queue_urls: dict[Lane, str]
     auth_mode: str
     retention_days: int
@@ -22,39 +32,53 @@ class Settings:
     sweep_shards: int
     owner_shards: int
     pending_grace_seconds: int
-    values_bucket: str
     max_result_bytes: int
     demo_task_types: bool
+    lane: Lane | None  # the lane a processor drains (set on processors only)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         return cls(
             table_name=env["TABLE_NAME"],
             idempotency_table_name=env["IDEMPOTENCY_TABLE_NAME"],
-            queue_urls={lane: env[f"{lane.name}_QUEUE_URL"] for lane in Lane},
-            auth_mode=env.get("AUTH_MODE", "iam"),
-            retention_days=int(env.get("TASK_RETENTION_DAYS", "30")),
-            max_task_timeout_seconds=int(env.get("PROCESSOR_TIMEOUT_SECONDS", "300")) - 30,
-            max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
-            visibility_timeout_seconds=int(env.get("VISIBILITY_TIMEOUT_SECONDS", "1800")),
-            sweep_shards=int(env.get("SWEEP_SHARDS", "8")),
-            owner_shards=int(env.get("OWNER_SHARDS", "8")),
-            pending_grace_seconds=int(env.get("PENDING_GRACE_SECONDS", "300")),
             values_bucket=env["VALUES_BUCKET"],
-            max_result_bytes=int(env.get("MAX_RESULT_BYTES", str(10 * 1024 * 1024))),
-            demo_task_types=env.get("DEMO_TASK_TYPES", "false").lower() == "true",
+            queue_urls={lane: env[f"{lane.name}_QUEUE_URL"] for lane in Lane},
+            auth_mode=env["AUTH_MODE"],
+            retention_days=int(env["TASK_RETENTION_DAYS"]),
+            max_task_timeout_seconds=int(env["PROCESSOR_TIMEOUT_SECONDS"]) - OUTCOME_RESERVE_SECONDS,
+            max_receive_count=int(env["MAX_RECEIVE_COUNT"]),
+            visibility_timeout_seconds=int(env["VISIBILITY_TIMEOUT_SECONDS"]),
+            sweep_shards=int(env["SWEEP_SHARDS"]),
+            owner_shards=int(env["OWNER_SHARDS"]),
+            pending_grace_seconds=int(env["PENDING_GRACE_SECONDS"]),
+            max_result_bytes=int(env["MAX_RESULT_BYTES"]),
+            demo_task_types=env["DEMO_TASK_TYPES"].lower() == "true",
+            lane=Lane(env["LANE"]) if "LANE" in env else None,
         )
 
+    def processor_lane(self) -> Lane:
+        """The lane of this processor; an error anywhere else."""
+        if self.lane is None:
+            raise RuntimeError("LANE is not set: only a lane's processor function runs tasks")
+        return self.lane
 
-# Every variable Settings.from_env reads; the template test checks each is set.
+
+# Every variable Settings.from_env requires (LANE is the processors' own); the template sets each.
 REQUIRED_ENV = (
     "TABLE_NAME",
     "IDEMPOTENCY_TABLE_NAME",
     "VALUES_BUCKET",
+    *(f"{lane.name}_QUEUE_URL" for lane in Lane),
+    "AUTH_MODE",
+    "TASK_RETENTION_DAYS",
+    "PROCESSOR_TIMEOUT_SECONDS",
+    "MAX_RECEIVE_COUNT",
+    "VISIBILITY_TIMEOUT_SECONDS",
+    "SWEEP_SHARDS",
+    "OWNER_SHARDS",
+    "PENDING_GRACE_SECONDS",
     "MAX_RESULT_BYTES",
     "DEMO_TASK_TYPES",
-    *(f"{lane.name}_QUEUE_URL" for lane in Lane),
 )
 
 

@@ -10,8 +10,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from tasklane.queue import QueueUnavailable
-from tasklane.registry import _TYPES, TaskType
+from tasklane.data.queues import QueueUnavailable
+from tasklane.task_types.registry import _TYPES, TaskType
 from tests.events import ALICE, api_event, sqs_event
 
 
@@ -30,7 +30,7 @@ class Clock:
     """Moves tasklane's clock forward, as if time passed (leases expire, sweeps fall due)."""
 
     def __init__(self, monkeypatch):
-        from tasklane import clock
+        from tasklane.model import clock
 
         self.offset = timedelta()
         real = clock.now
@@ -104,7 +104,7 @@ def test_a_crash_after_the_result_and_before_the_ack_does_not_run_the_task_again
     message = tasklane.receive("normal")[0]
     from tasklane.handlers import processor
 
-    processor.LANE = processor.Lane("normal")
+    tasklane.use_lane("normal")
     processor.lambda_handler(sqs_event([message]), tasklane.context)  # result written, ack lost
     finished = get(tasklane, task_id)
     redeliver(tasklane, "normal", message)
@@ -176,12 +176,13 @@ def test_writes_whose_answer_was_lost_are_recognised_when_the_sdk_retries_them(t
 
 def test_a_failure_whose_answer_was_lost_is_recognised_when_the_sdk_retries_it(tasklane, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws, clock
-    from tasklane.backend import backend
-    from tasklane.domain import TaskError
+    from tasklane import aws
+    from tasklane.data.services import services
+    from tasklane.model import clock
+    from tasklane.model.task import TaskError
 
     task_id = submit(tasklane)
-    store = backend().store
+    store = services().store
     store.mark_processing(task_id, ALICE, clock.now(), lease_until=clock.epoch(clock.now()) + 60)
     seen = _throttle(aws.dynamodb(), "UpdateItem", "ThrottlingException", 1, applied=True)
     failed = store.mark_failed(task_id, TaskError(type="Boom", message="m"), clock.now(), attempt=1)
@@ -190,7 +191,7 @@ def test_a_failure_whose_answer_was_lost_is_recognised_when_the_sdk_retries_it(t
 
 
 def test_dynamodb_down_at_claim_leaves_every_message_on_the_lane_without_raising(tasklane, monkeypatch):
-    from tasklane.store import TaskStore
+    from tasklane.data.store import TaskStore
 
     ids = [submit(tasklane) for _ in range(3)]
 
@@ -206,16 +207,16 @@ def test_dynamodb_down_at_claim_leaves_every_message_on_the_lane_without_raising
 
 def test_a_lost_race_at_completion_never_changes_a_finished_task(tasklane, monkeypatch):
     """The reconciler failed the task as stuck while it ran: the late result is dropped, not written."""
-    from tasklane import clock
-    from tasklane.backend import backend
-    from tasklane.domain import TaskError
-    from tasklane.store import TaskStore
+    from tasklane.data.services import services
+    from tasklane.data.store import TaskStore
+    from tasklane.model import clock
+    from tasklane.model.task import TaskError
 
     task_id = submit(tasklane)
     original = TaskStore.mark_completed
 
     def after_a_concurrent_failure(self, task_id, attempt, result_json, now):
-        backend().store.mark_failed(task_id, TaskError(type="TaskStuck", message="x"), clock.now(), attempt=attempt)
+        services().store.mark_failed(task_id, TaskError(type="TaskStuck", message="x"), clock.now(), attempt=attempt)
         return original(self, task_id, attempt, result_json, now)
 
     monkeypatch.setattr(TaskStore, "mark_completed", after_a_concurrent_failure)
@@ -225,7 +226,7 @@ def test_a_lost_race_at_completion_never_changes_a_finished_task(tasklane, monke
 
 
 def test_a_cancel_racing_the_claim_wins_or_loses_cleanly(tasklane, monkeypatch):
-    from tasklane.store import TaskStore
+    from tasklane.data.store import TaskStore
 
     task_id = submit(tasklane)
     original = TaskStore.mark_processing
@@ -265,8 +266,8 @@ def test_out_of_order_and_stale_deliveries_after_the_task_finished_are_acknowled
 
 
 def test_concurrent_reconcilers_send_each_lost_task_once(tasklane, monkeypatch):
-    from tasklane.queue import LaneQueues
-    from tasklane.store import TaskStore
+    from tasklane.data.queues import LaneQueues
+    from tasklane.data.indexes import TaskIndexes
 
     with monkeypatch.context() as patch:
         patch.setattr(
@@ -282,7 +283,7 @@ def test_concurrent_reconcilers_send_each_lost_task_once(tasklane, monkeypatch):
             UpdateExpression="SET sweep_at = :past",
             ExpressionAttributeValues={":past": {"N": "0"}},
         )
-    original = TaskStore.due_for_sweep
+    original = TaskIndexes.due_for_sweep
     nested = {"ran": False}
 
     def interleaved(self, shard, now, limit=100):
@@ -292,7 +293,7 @@ def test_concurrent_reconcilers_send_each_lost_task_once(tasklane, monkeypatch):
             tasklane.reconcile()  # a second reconciler runs to the end between our read and our claims
         return due
 
-    monkeypatch.setattr(TaskStore, "due_for_sweep", interleaved)
+    monkeypatch.setattr(TaskIndexes, "due_for_sweep", interleaved)
     outer = tasklane.reconcile()
     messages = []
     while batch := tasklane.receive("normal"):

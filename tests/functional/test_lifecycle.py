@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tasklane.execution import BACKOFF_CAP_SECONDS
+from tasklane.logic.execution import BACKOFF_CAP_SECONDS
 from tests.events import ALICE, api_event
 
 
@@ -33,7 +33,7 @@ def redeliver_now(tasklane, lane, messages):
 @pytest.fixture
 def visibility_calls(monkeypatch):
     """Every visibility timeout the processor sets, in order."""
-    from tasklane.queue import LaneQueues
+    from tasklane.data.queues import LaneQueues
 
     calls: list[int] = []
     original = LaneQueues.set_visibility
@@ -74,11 +74,11 @@ def test_the_same_message_delivered_twice_runs_the_task_once(tasklane):
 def test_a_duplicate_while_the_task_runs_is_deferred_not_run(tasklane, visibility_calls):
     task_id = submit(tasklane).body["task_id"]
     message = tasklane.receive("normal")[0]
-    from tasklane import clock
-    from tasklane.backend import backend
+    from tasklane.data.services import services
+    from tasklane.model import clock
 
     now = clock.now()
-    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60)
+    services().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60)
     response = tasklane.process("normal", [message])
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [message["MessageId"]]
     assert 55 <= visibility_calls[-1] <= 62  # until the running attempt's lease ends
@@ -97,11 +97,11 @@ def test_a_cancel_before_the_processor_wins_and_the_task_never_runs(tasklane):
 
 def test_a_cancel_after_the_processor_claimed_the_task_is_409(tasklane):
     task_id = submit(tasklane, "sleep", {"seconds": 0}).body["task_id"]
-    from tasklane import clock
-    from tasklane.backend import backend
+    from tasklane.data.services import services
+    from tasklane.model import clock
 
     now = clock.now()
-    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60)
+    services().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60)
     answer = tasklane.call(api_event("cancel_task", task_id=task_id))
     assert answer.status == 409
     assert answer.body["error"]["details"]["status"] == "processing"
@@ -185,11 +185,11 @@ def test_a_delivery_without_enough_time_left_is_put_back_unstarted(tasklane, vis
 
 def test_a_crashed_run_is_taken_over_once_its_lease_expires(tasklane):
     task_id = submit(tasklane).body["task_id"]
-    from tasklane import clock
-    from tasklane.backend import backend
+    from tasklane.data.services import services
+    from tasklane.model import clock
 
     now = clock.now()
-    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) - 1)  # lease over
+    services().store.mark_processing(task_id, ALICE, now, clock.epoch(now) - 1)  # lease over
     tasklane.drain("normal")
     task = get(tasklane, task_id)
     assert task["status"] == "completed"
@@ -230,11 +230,11 @@ def test_a_batch_where_every_record_is_deferred_is_answered_not_raised(tasklane,
 
 def _crashed(task_id, lease_offset=-1):
     """Leave the task as a run that died would: processing, its lease over."""
-    from tasklane import clock
-    from tasklane.backend import backend
+    from tasklane.data.services import services
+    from tasklane.model import clock
 
     now = clock.now()
-    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + lease_offset)
+    services().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + lease_offset)
 
 
 def test_a_dead_letter_of_a_task_whose_runs_kept_dying_fails_it_with_the_reason(tasklane):
@@ -278,7 +278,7 @@ def test_a_dead_letter_of_a_finished_task_changes_nothing(tasklane):
 
 
 def test_a_failed_send_is_answered_honestly_and_the_reconciler_queues_the_task_once(tasklane, monkeypatch):
-    from tasklane.queue import LaneQueues, QueueUnavailable
+    from tasklane.data.queues import LaneQueues, QueueUnavailable
 
     def broken_send(*args, **kwargs):
         raise QueueUnavailable("SendMessage failed: SQS is down")
@@ -321,11 +321,11 @@ def test_a_due_task_in_an_idle_lane_is_sent_again(tasklane):
 def test_the_reconciler_fails_a_task_stuck_processing_past_its_deadline(tasklane):
     task_id = submit(tasklane).body["task_id"]
     tasklane.receive("normal")  # the message is lost with the crashed run
-    from tasklane import clock
-    from tasklane.backend import backend
+    from tasklane.data.services import services
+    from tasklane.model import clock
 
     now = clock.now()
-    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) - 100)
+    services().store.mark_processing(task_id, ALICE, now, clock.epoch(now) - 100)
     _make_due(tasklane, task_id)
     assert tasklane.reconcile()["failed"] == 0  # its redelivery may still come: the sweep moves on
     assert int(tasklane.item(task_id)["sweep_at"]["N"]) == clock.epoch(now) - 100 + 1800
@@ -369,11 +369,11 @@ def _make_due(tasklane, task_id):
 def test_a_dead_letter_leaves_a_task_that_is_running_right_now_alone(tasklane):
     task_id = submit(tasklane).body["task_id"]
     message = tasklane.receive("normal")[0]
-    from tasklane import clock
-    from tasklane.backend import backend
+    from tasklane.data.services import services
+    from tasklane.model import clock
 
     now = clock.now()
-    backend().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60)
+    services().store.mark_processing(task_id, ALICE, now, clock.epoch(now) + 60)
     tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=message["Body"])
     response = tasklane.dead_letters("normal")
     assert len(response["batchItemFailures"]) == 1  # looked at again once the run's lease is over

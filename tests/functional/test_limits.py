@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from tasklane.limits import INLINE_VALUE_BYTES, MAX_BATCH_BODY_BYTES, MAX_INTEGER_DIGITS, MAX_PAYLOAD_BYTES, MIB
-from tasklane.registry import _TYPES, TaskType
+from tasklane.model.limits import INLINE_VALUE_BYTES, MAX_BATCH_BODY_BYTES, MAX_INTEGER_DIGITS, MAX_PAYLOAD_BYTES, MIB
+from tasklane.task_types.registry import _TYPES, TaskType
 from tests.events import ALICE, api_event
 from tests.functional.test_faults import _throttle
 
@@ -35,12 +35,13 @@ def result(tasklane, task_id):
 
 def reconfigure(tasklane, monkeypatch, **env):
     """Settings as another stack's parameters would give them."""
-    from tasklane import backend, settings
+    from tasklane import settings
+    from tasklane.data import services
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings.settings.cache_clear()
-    backend.backend.cache_clear()
+    services.services.cache_clear()
 
 
 def blob(n: int) -> dict[str, str]:
@@ -121,9 +122,9 @@ def test_a_result_over_the_inline_answer_limit_is_a_303_to_its_url(tasklane):
 def test_the_inline_answer_limit_is_measured_as_the_answer_travels_escaped(tasklane, monkeypatch):
     """Non-ASCII text grows 3x when the Lambda answer escapes it: a result under the limit in bytes
     but over it as it travels is redirected, not answered as a 502."""
-    from tasklane import tasks
+    from tasklane.logic import queries
 
-    monkeypatch.setattr(tasks, "MAX_INLINE_ANSWER_BYTES", 300_000)
+    monkeypatch.setattr(queries, "MAX_INLINE_ANSWER_BYTES", 300_000)
     plain = submit(tasklane, payload={"t": "x" * 100_000}).body["task_id"]
     accented = submit(tasklane, payload={"t": "é" * 100_000}).body["task_id"]  # 200 KB, 600 KB escaped
     tasklane.drain("normal")
@@ -390,26 +391,27 @@ def test_a_duplicate_of_a_delayed_task_never_starts_it_early(tasklane):
 
 
 def test_two_claims_in_the_same_millisecond_never_both_run(tasklane, monkeypatch):
-    from tasklane import clock
-    from tasklane.backend import backend
-    from tasklane.store import TransitionRejected
+    from tasklane.data.services import services
+    from tasklane.data.table import TransitionRejected
+    from tasklane.model import clock
 
     task_id = submit(tasklane).body["task_id"]
     frozen = clock.now()
-    store = backend().store
+    store = services().store
     store.mark_processing(task_id, ALICE, frozen, clock.epoch(frozen) + 60)
     with pytest.raises(TransitionRejected):
         store.mark_processing(task_id, ALICE, frozen, clock.epoch(frozen) + 60)
 
 
 def test_a_late_outcome_of_an_earlier_run_is_never_taken_for_the_retried_run(tasklane):
-    from tasklane import clock
-    from tasklane.backend import backend
-    from tasklane.domain import TaskError
-    from tasklane.store import StoredValue, TransitionRejected
+    from tasklane.data.items import StoredValue
+    from tasklane.data.services import services
+    from tasklane.data.table import TransitionRejected
+    from tasklane.model import clock
+    from tasklane.model.task import TaskError
 
     task_id = submit(tasklane, max_attempts=1).body["task_id"]
-    store = backend().store
+    store = services().store
     now = clock.now()
     store.mark_processing(task_id, ALICE, now, clock.epoch(now) - 1)  # attempt 1: its lease runs out
     store.mark_failed(task_id, TaskError("TaskStuck", "lost"), clock.now())
@@ -462,7 +464,7 @@ def _make_due(tasklane, task_id):
 
 
 def test_the_reconciler_sends_the_task_timeout_and_goes_on_after_a_failed_send(tasklane, monkeypatch):
-    from tasklane.queue import LaneQueues, QueueUnavailable
+    from tasklane.data.queues import LaneQueues, QueueUnavailable
 
     ids = [submit(tasklane, "compute", {"n": 1}, timeout_seconds=25).body["task_id"] for _ in range(2)]
     for message in tasklane.receive("normal"):  # both messages are lost

@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tasklane import cursor
-from tasklane.errors import BadRequest, UnknownTaskType, ValidationFailed
-from tasklane.execution import BACKOFF_CAP_SECONDS, TaskTimedOut, backoff_seconds, time_limit
-from tasklane.ids import is_task_id, new_task_id
-from tasklane.models import SubmitRequest
+from tasklane.logic.execution import BACKOFF_CAP_SECONDS, TaskTimedOut, backoff_seconds, time_limit
+from tasklane.model import cursor
+from tasklane.model.errors import BadRequest, UnknownTaskType, ValidationFailed
+from tasklane.model.ids import is_task_id, new_task_id
+from tasklane.model.requests import SubmitRequest
 from tasklane.task_types import get_task_type, task_types
 
 OWNER = "arn:aws:iam::123456789012:user/alice"

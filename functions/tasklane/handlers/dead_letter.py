@@ -6,15 +6,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklane.backend import backend
+from tasklane.data.services import services
+from tasklane.logic.recovery import handle_dead_letter
 from tasklane.observability import logger, metered, traced
-from tasklane.recovery import handle_dead_letter
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def handle_record(record: SQSRecord) -> None:
-    handle_dead_letter(record.body, backend())
+    handle_dead_letter(record.body, services())
 
 
 @traced

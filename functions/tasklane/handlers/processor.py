@@ -1,18 +1,15 @@
 """ProcessorFunction (one per lane, same code): runs the tasks of its lane's queue."""
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklane.backend import backend
-from tasklane.execution import Delivery, process
-from tasklane.lanes import Lane
+from tasklane.data.services import services
+from tasklane.logic.execution import Delivery, process
 from tasklane.observability import logger, metered, traced
 
-LANE = Lane(os.environ["LANE"])
 # A batch whose every record is deferred is a normal outcome here, not an error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -25,7 +22,7 @@ def handle_record(record: SQSRecord) -> None:
         receive_count=int(record.attributes.approximate_receive_count),
         remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
     )
-    process(delivery, LANE, backend())
+    process(delivery, services())
 
 
 @traced

@@ -5,13 +5,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklane.backend import backend
+from tasklane.data.services import services
+from tasklane.logic.recovery import reconcile
 from tasklane.observability import logger, metered, traced
-from tasklane.recovery import reconcile
 
 
 @traced
 @metered
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return asdict(reconcile(backend()))
+    return asdict(reconcile(services()))

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from tasklane import values
+from tasklane.model import values
 from tasklane.routes.http import install_error_handlers
 
 TITLE, VERSION = "tasklane", "1.0.0"
@@ -16,7 +16,7 @@ TITLE, VERSION = "tasklane", "1.0.0"
 
 def build_app(*routers: Router, validate: bool = True) -> APIGatewayRestResolver:
     """`validate` turns on Powertools' request and response validation, which loads pydantic."""
-    # Bodies are read by tasklane.values.loads: numbers JSON readers cannot hold become marks that
+    # Bodies are read by tasklane.model.values.loads: numbers JSON readers cannot hold become marks that
     # validation names, instead of failing the whole body (or being stored as null).
     app = APIGatewayRestResolver(
         enable_validation=validate, strip_prefixes=["/v1"], json_body_deserializer=values.loads

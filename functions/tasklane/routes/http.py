@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from tasklane.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType, field_details
+from tasklane.model.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType, field_details
 from tasklane.observability import logger
 from tasklane.settings import settings
 

@@ -14,10 +14,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from tasklane import tasks
-from tasklane.backend import backend
-from tasklane.domain import Task, TaskPage, TaskResult, TaskStatus
-from tasklane.errors import ValidationFailed
+from tasklane.data.services import services
+from tasklane.logic import queries
+from tasklane.model.errors import ValidationFailed
+from tasklane.model.task import ListQuery, Task, TaskPage, TaskResult, TaskStatus
 from tasklane.routes.http import caller, json_response
 
 router = Router()
@@ -90,20 +90,14 @@ def health() -> dict[str, str]:
 def list_tasks() -> Response[TaskPage]:
     query = parse_list_query(router.current_event.query_string_parameters or {})
     status = TaskStatus(query["status"]) if query["status"] else None
-    page = tasks.list_tasks(
-        caller(router),
-        backend(),
-        limit=query["limit"],
-        cursor_text=query["cursor"],
-        status=status,
-        task_type=query["task_type"],
-    )
+    listing = ListQuery(owner=caller(router), limit=query["limit"], status=status, task_type=query["task_type"])
+    page = queries.list_tasks(listing, query["cursor"], services())
     return json_response(200, page.public())
 
 
 @router.get("/tasks/<task_id>", summary="Read a task")
 def get_task(task_id: str) -> Response[Task]:
-    return json_response(200, tasks.get_task(task_id, caller(router), backend()).public())
+    return json_response(200, queries.get_task(task_id, caller(router), services()).public())
 
 
 @router.get(
@@ -115,7 +109,7 @@ def get_task(task_id: str) -> Response[Task]:
     },
 )
 def get_result(task_id: str) -> Response[TaskResult]:
-    answer = tasks.get_result(task_id, caller(router), backend())
+    answer = queries.get_result(task_id, caller(router), services())
     if answer.url is not None:
         body = {"task_id": task_id, "result_url": answer.url, "result_size": answer.size}
         return json_response(303, body, headers={"Location": answer.url})

@@ -8,13 +8,15 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
-from tasklane import submission, tasks, values
-from tasklane.backend import backend
-from tasklane.domain import Task, summary
-from tasklane.errors import PayloadTooLarge
-from tasklane.idempotency import once
-from tasklane.limits import MAX_BATCH_BODY_BYTES
-from tasklane.models import BatchRequest, BatchResponse, SubmitRequest
+from tasklane.data.idempotency import Replayable, once
+from tasklane.data.services import services
+from tasklane.logic import commands, queries, submission
+from tasklane.logic.queueing import Accepted
+from tasklane.model import values
+from tasklane.model.errors import PayloadTooLarge
+from tasklane.model.limits import MAX_BATCH_BODY_BYTES
+from tasklane.model.requests import BatchRequest, BatchResponse, SubmitRequest
+from tasklane.model.task import Task, summary
 from tasklane.routes.http import caller, correlation_id, require_json
 
 router = Router()
@@ -37,19 +39,19 @@ def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: Idempoten
     require_json(router)
     owner, cid = caller(router), correlation_id(router)
     if idempotency_key is None:
-        accepted = submission.submit_task(request, owner, backend(), cid)
+        accepted = submission.submit_task(request, owner, services(), cid)
         return _accepted(accepted.task, accepted.queued)
-    done: list[tasks.Accepted] = []
+    done: list[Accepted] = []
 
     def accept() -> dict[str, Any]:
-        done.append(submission.submit_task(request, owner, backend(), cid))
+        done.append(submission.submit_task(request, owner, services(), cid))
         return {"task_id": done[0].task.task_id, "queued": done[0].queued}
 
     fingerprint = values.fingerprint(request.model_dump(mode="json"))
-    record, _ = once("submit", owner, idempotency_key, fingerprint, accept, router.lambda_context)
+    record, _ = once(Replayable("submit", owner, idempotency_key, fingerprint), accept, router.lambda_context)
     if done:
         return _accepted(done[0].task, done[0].queued)
-    return _accepted(tasks.get_task(record["task_id"], owner, backend()), record["queued"])
+    return _accepted(queries.get_task(record["task_id"], owner, services()), record["queued"])
 
 
 @router.post("/tasks/batch", summary="Submit up to 100 tasks", responses={202: {"description": "One result per item"}})
@@ -64,17 +66,16 @@ def submit_batch(
         )
     owner, cid = caller(router), correlation_id(router)
     if idempotency_key is None:
-        results = submission.submit_batch(request.tasks, owner, backend(), cid)
+        results = submission.submit_batch(request.tasks, owner, services(), cid)
     else:
         done: list[list[dict[str, Any]]] = []
 
         def accept() -> dict[str, Any]:
-            done.append(submission.submit_batch(request.tasks, owner, backend(), cid))
+            done.append(submission.submit_batch(request.tasks, owner, services(), cid))
             return {"results": [_record(r) for r in done[0]]}
 
-        record, _ = once(
-            "batch", owner, idempotency_key, values.fingerprint(request.tasks), accept, router.lambda_context
-        )
+        replayable = Replayable("batch", owner, idempotency_key, values.fingerprint(request.tasks))
+        record, _ = once(replayable, accept, router.lambda_context)
         results = done[0] if done else _replay(record["results"], owner)
     answer: Response[Any] = Response(202, content_types.APPLICATION_JSON, body={"results": results})
     return answer
@@ -89,7 +90,7 @@ def _record(result: dict[str, Any]) -> dict[str, Any]:
 
 def _replay(records: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
     """The answer of a replayed batch, read afresh: each task as it is now."""
-    found = backend().store.get_many([r["task_id"] for r in records if "task_id" in r])
+    found = services().store.get_many([r["task_id"] for r in records if "task_id" in r])
     results = []
     for r in records:
         stored = found.get(r.get("task_id", ""))
@@ -104,12 +105,12 @@ def _replay(records: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
 
 @router.delete("/tasks/<task_id>", summary="Cancel a pending task")
 def cancel(task_id: str) -> Response[Task]:
-    task = tasks.cancel_task(task_id, caller(router), backend())
+    task = commands.cancel_task(task_id, caller(router), services())
     answer: Response[Any] = Response(200, content_types.APPLICATION_JSON, body=task.public())
     return answer
 
 
 @router.post("/tasks/<task_id>/retry", summary="Retry a failed or cancelled task")
 def retry(task_id: str) -> Response[Task]:
-    accepted = tasks.retry_task(task_id, caller(router), backend(), correlation_id(router))
+    accepted = commands.retry_task(task_id, caller(router), services(), correlation_id(router))
     return _accepted(accepted.task, accepted.queued)

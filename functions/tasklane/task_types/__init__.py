@@ -3,15 +3,16 @@ and, where the stack sets DemoTaskTypes=true, the demo types that exist to test 
 
 from __future__ import annotations
 
-from tasklane.errors import UnknownTaskType
-from tasklane.registry import TaskType, registered
+from tasklane.model.errors import UnknownTaskType
 from tasklane.settings import settings
+from tasklane.task_types.registry import TaskType, registered
 
 
 def task_types(demo: bool | None = None) -> dict[str, TaskType]:
     """Every type offered here (demo types where `demo`, by default where the stack offers them)."""
-    import tasklane.task_types.builtin
-    import tasklane.task_types.demo  # noqa: F401  (registration happens on import)
+    # Registration happens on import.
+    import tasklane.task_types.builtin  # noqa: F401
+    import tasklane.task_types.demo  # noqa: F401
 
     offer_demo = settings().demo_task_types if demo is None else demo
     return {name: t for name, t in registered().items() if offer_demo or not t.demo}

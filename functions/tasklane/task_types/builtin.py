@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasklane.registry import TaskContext, task
+from tasklane.task_types.registry import TaskContext, task
 
 
 class EchoPayload(BaseModel):

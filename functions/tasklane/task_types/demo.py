@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tasklane.registry import TaskContext, task
+from tasklane.task_types.registry import TaskContext, task
 
 
 class SleepPayload(BaseModel):

@@ -7,6 +7,7 @@ must fit in one DynamoDB item, and one that cannot be saved would let a retry cr
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -24,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane import aws
-from tasklane.errors import IdempotencyConflict, ServiceUnavailable
+from tasklane.model.errors import IdempotencyConflict, ServiceUnavailable
 from tasklane.observability import logger
 from tasklane.settings import settings
 
@@ -54,11 +55,21 @@ def _guarded() -> Callable[..., dict[str, Any]]:
     return run
 
 
+@dataclass(frozen=True)
+class Replayable:
+    """A request that an Idempotency-Key makes happen once: its route, caller, key and a fingerprint of
+    its body (the same key with another body is a conflict)."""
+
+    route: str
+    owner: str
+    key: str
+    fingerprint: str
+
+
 def once(
-    route: str, owner: str, key: str, body: str, action: Callable[[], dict[str, Any]], context: LambdaContext
+    request: Replayable, action: Callable[[], dict[str, Any]], context: LambdaContext
 ) -> tuple[dict[str, Any], bool]:
-    """Run `action` once per (route, owner, key) within 24 h; its record and whether it is a replay.
-    `body` is the request's fingerprint: the same key with another body is a conflict."""
+    """Run `action` once per (route, owner, key) within 24 h; its record and whether it is a replay."""
     _CONFIG.register_lambda_context(context)  # bounds how long an in-progress record blocks a retry
     ran: list[dict[str, Any]] = []
 
@@ -67,21 +78,22 @@ def once(
         return ran[-1]
 
     try:
-        answer = _guarded()(request={"route": route, "owner": owner, "key": key, "body": body}, action=remembered)
+        key = {"route": request.route, "owner": request.owner, "key": request.key, "body": request.fingerprint}
+        answer = _guarded()(request=key, action=remembered)
     except IdempotencyValidationError:
         raise IdempotencyConflict(
-            "this Idempotency-Key was used with a different request body", {"idempotency_key": key}
+            "this Idempotency-Key was used with a different request body", {"idempotency_key": request.key}
         ) from None
     except IdempotencyAlreadyInProgressError:
         raise IdempotencyConflict(
-            "a request with this Idempotency-Key is still in progress; retry shortly", {"idempotency_key": key}
+            "a request with this Idempotency-Key is still in progress; retry shortly", {"idempotency_key": request.key}
         ) from None
     except IdempotencyPersistenceLayerError:
         if not ran:
             raise ServiceUnavailable("the idempotency record could not be written; nothing was done") from None
         # The work is done but its record was not saved: answer it. A retry within the in-progress
         # window is refused as in progress; the record's loss is logged for the operator.
-        logger.exception("idempotency record not saved after the action ran", extra={"route": route})
+        logger.exception("idempotency record not saved after the action ran", extra={"route": request.route})
         return ran[-1], False
     replayed = bool(answer.pop(REPLAYED, False))
     return answer, replayed

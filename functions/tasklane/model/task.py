@@ -1,21 +1,32 @@
-"""The task, its lifecycle and the message a lane carries.
+"""The task and its lifecycle.
 
 Plain dataclasses, not pydantic: the functions that only move tasks (processors, dead letters,
 reconciler, status) never import pydantic, which alone costs a quarter of a cold start. The API
-still validates requests with pydantic models (tasklane.models), and these dataclasses are what it
-documents as its responses. Timestamps are kept as the ISO 8601 UTC text tasklane stores.
+still validates requests with pydantic models (tasklane.model.requests), and these dataclasses are
+what it documents as its responses. Timestamps are kept as the ISO 8601 UTC text tasklane stores.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, TypeGuard
+from typing import Annotated, Any
 
-from tasklane.lanes import Lane
+from tasklane.model.lanes import Lane
 
-Timestamp = str  # ISO 8601 UTC with milliseconds, e.g. 2026-11-23T10:15:00.123Z (see tasklane.clock)
+
+class _DateTimeText:
+    """Marks ISO 8601 text in the API's OpenAPI document (pydantic calls this hook when it builds
+    the document; nothing here imports pydantic)."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> Any:
+        schema = handler(core_schema)
+        schema["format"] = "date-time"
+        return schema
+
+
+# ISO 8601 UTC with milliseconds, e.g. 2026-11-23T10:15:00.123Z (see tasklane.model.clock).
+Timestamp = Annotated[str, _DateTimeText()]
 
 
 class TaskStatus(StrEnum):
@@ -50,7 +61,7 @@ class Task:
     status: TaskStatus
     payload: dict[str, Any] | None = None  # listings leave the payload out; None when it is large
     result: Any = None  # None when it is large
-    # A value above the inline threshold lives in the values bucket (see tasklane.limits): the task then
+    # A value above the inline threshold lives in the values bucket (see tasklane.model.limits): the task then
     # shows its size and a short-lived URL instead of the value.
     payload_size: int | None = None
     payload_url: str | None = None
@@ -93,6 +104,17 @@ class Task:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """Which of a caller's tasks to list: newest first, created before `before` (a listing position)."""
+
+    owner: str
+    limit: int
+    before: str | None = None
+    status: TaskStatus | None = None
+    task_type: str | None = None
+
+
 def summary(task: Task) -> Task:
     """The task without its payload and result (what batch answers carry: bounded in size)."""
     return replace(task, payload=None, result=None, payload_url=None, result_url=None)
@@ -111,55 +133,3 @@ class TaskPage:
 
     def public(self) -> dict[str, Any]:
         return {"items": [task.public() for task in self.items], "next_cursor": self.next_cursor}
-
-
-@dataclass(frozen=True, slots=True)
-class TaskMessage:
-    """The small SQS message of a lane: the payload stays in DynamoDB."""
-
-    task_id: str
-    owner: str
-    attempt: int
-    correlation_id: str | None = None
-    # Lets the processor see, before it starts a task, whether the time left in its invocation is enough.
-    timeout_seconds: int | None = None
-
-    @classmethod
-    def for_task(cls, task: Task, owner: str, correlation_id: str | None) -> TaskMessage:
-        """The message that queues the next attempt of a task: the one constructor submit, retry,
-        redrive and the reconciler use."""
-        return cls(task.task_id, owner, task.attempts + 1, correlation_id, task.timeout_seconds)
-
-    def to_json(self) -> str:
-        fields: dict[str, Any] = {"task_id": self.task_id, "owner": self.owner, "attempt": self.attempt}
-        if self.correlation_id is not None:
-            fields["correlation_id"] = self.correlation_id
-        if self.timeout_seconds is not None:
-            fields["timeout_seconds"] = self.timeout_seconds
-        return json.dumps(fields, separators=(",", ":"))
-
-    def next_attempt(self, attempt: int) -> TaskMessage:
-        return replace(self, attempt=attempt)
-
-    @classmethod
-    def from_json(cls, body: str) -> TaskMessage | None:
-        """The message in a lane body, or None when the body is not one (wrong JSON or wrong types)."""
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        task_id, owner, attempt = data.get("task_id"), data.get("owner"), data.get("attempt")
-        correlation_id, timeout = data.get("correlation_id"), data.get("timeout_seconds")
-        if not (isinstance(task_id, str) and isinstance(owner, str) and _is_int(attempt)):
-            return None
-        if not (correlation_id is None or isinstance(correlation_id, str)):
-            return None
-        if not (timeout is None or _is_int(timeout)):
-            return None
-        return cls(task_id, owner, attempt, correlation_id, timeout)
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)

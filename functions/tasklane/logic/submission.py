@@ -13,20 +13,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tasklane import clock, values
-from tasklane.backend import Backend
-from tasklane.domain import Task, TaskMessage, TaskStatus, summary
-from tasklane.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
-from tasklane.ids import new_task_id
-from tasklane.lanes import Lane
-from tasklane.limits import INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
-from tasklane.models import SubmitRequest
+from tasklane.data.bucket import ValueUnavailable, payload_key
+from tasklane.data.items import StoredTask, StoredValue, new_item
+from tasklane.data.queues import QueueUnavailable
+from tasklane.data.services import Services
+from tasklane.logic.queries import view
+from tasklane.logic.queueing import Accepted, note_unsent, queue
+from tasklane.model import clock, values
+from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
+from tasklane.model.ids import new_task_id
+from tasklane.model.lanes import Lane
+from tasklane.model.limits import INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
+from tasklane.model.message import TaskMessage
+from tasklane.model.requests import SubmitRequest
+from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count, logger
-from tasklane.queue import QueueUnavailable
-from tasklane.store import StoredTask, StoredValue
 from tasklane.task_types import get_task_type
-from tasklane.tasks import Accepted, note_unsent, queue, view
-from tasklane.value_store import ValueUnavailable, payload_key
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class NewTask:
     payload_json: bytes
 
 
-def prepare(request: SubmitRequest, backend: Backend, now: datetime) -> NewTask:
+def prepare(request: SubmitRequest, services: Services, now: datetime) -> NewTask:
     """Check a submission against its task type and limits; the pending task it becomes."""
     task_type = get_task_type(request.task_type)
     payload = task_type.parse_payload(request.payload).model_dump(mode="json")
@@ -50,7 +52,7 @@ def prepare(request: SubmitRequest, backend: Backend, now: datetime) -> NewTask:
             f"payload is {len(encoded)} bytes of JSON; the limit is {MAX_PAYLOAD_BYTES}",
             {"field": "payload", "size": len(encoded), "limit": MAX_PAYLOAD_BYTES},
         )
-    limit = backend.settings.max_task_timeout_seconds
+    limit = services.settings.max_task_timeout_seconds
     # A type's default is capped by this deployment's limit; an explicit request above it is an error.
     timeout = request.timeout_seconds or min(task_type.timeout_seconds, limit)
     if timeout > limit:
@@ -74,13 +76,13 @@ def prepare(request: SubmitRequest, backend: Backend, now: datetime) -> NewTask:
     return NewTask(task, encoded)
 
 
-def _keep_payload(new: NewTask, backend: Backend) -> StoredValue:
+def _keep_payload(new: NewTask, services: Services) -> StoredValue:
     """Inline up to the threshold; above it, in the values bucket first, then referred to by the item."""
     size = len(new.payload_json)
     if size <= INLINE_VALUE_BYTES:
         return StoredValue(size, text=new.payload_json.decode())
     key = payload_key(new.task.task_id)
-    backend.values.put(key, new.payload_json)
+    services.values.put(key, new.payload_json)
     return StoredValue(size, key=key)
 
 
@@ -89,15 +91,15 @@ def _stored(new: NewTask, owner: str, kept: StoredValue) -> StoredTask:
     return StoredTask(task, owner, payload_key=kept.key)
 
 
-def submit_task(request: SubmitRequest, owner: str, backend: Backend, correlation_id: str | None) -> Accepted:
+def submit_task(request: SubmitRequest, owner: str, services: Services, correlation_id: str | None) -> Accepted:
     """Store the task, then queue its message; a failed send is left to the reconciler."""
-    new = prepare(request, backend, clock.now())
-    kept = _keep_payload(new, backend)
-    backend.store.put_new(backend.store.new_item(new.task, owner, correlation_id, kept))
+    new = prepare(request, services, clock.now())
+    kept = _keep_payload(new, services)
+    services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)
-    queued = queue(backend, stored, correlation_id, new.task.delay_seconds)
+    queued = queue(services, stored, correlation_id, new.task.delay_seconds)
     count(new.task.priority, new.task.task_type, "TaskSubmitted")
-    return Accepted(view(stored, backend), queued)
+    return Accepted(view(stored, services), queued)
 
 
 def _item_error(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def _item_error(code: str, message: str, details: Any = None) -> dict[str, Any]:
 NOT_STORED = _item_error("not_stored", "the task could not be stored; submit it again")
 
 
-def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id: str | None) -> list[dict[str, Any]]:
+def submit_batch(items: list[Any], owner: str, services: Services, correlation_id: str | None) -> list[dict[str, Any]]:
     """Accept the valid items of a batch in bulk writes; answer per item, in order, with summaries.
 
     Nothing an item holds can fail another: each is checked on its own, its large payload stored on
@@ -117,8 +119,8 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
     ready: list[tuple[int, NewTask, StoredValue]] = []
     for index, raw in enumerate(items):
         try:
-            new = prepare(SubmitRequest.model_validate(raw), backend, now)
-            ready.append((index, new, _keep_payload(new, backend)))
+            new = prepare(SubmitRequest.model_validate(raw), services, now)
+            ready.append((index, new, _keep_payload(new, services)))
         except ValidationError as exc:
             details = field_details(exc.errors(include_url=False))
             results[index] = {
@@ -129,8 +131,9 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
             results[index] = {"index": index, "error": NOT_STORED}
         except TasklaneError as exc:
             results[index] = {"index": index, "error": _item_error(exc.code, exc.message, exc.details)}
-    rows = [backend.store.new_item(new.task, owner, correlation_id, kept, sequence=i) for i, new, kept in ready]
-    unwritten = set(backend.store.put_many(rows))
+    layout = services.store.layout
+    rows = [new_item(StoredTask(new.task, owner), correlation_id, kept, layout, sequence=i) for i, new, kept in ready]
+    unwritten = set(services.store.put_many(rows))
     by_lane: dict[Lane, list[tuple[TaskMessage, int]]] = {}
     submitted: Counter[tuple[Lane, str]] = Counter()
     for index, new, _ in ready:
@@ -146,10 +149,10 @@ def submit_batch(items: list[Any], owner: str, backend: Backend, correlation_id:
         count(lane, task_type, "TaskSubmitted", n)
     for lane, messages in by_lane.items():
         try:
-            unsent = backend.queues.send_many(lane, messages)
+            unsent = services.queues.send_many(lane, messages)
         except QueueUnavailable:
             unsent = [m.task_id for m, _ in messages]
         if unsent:
             logger.warning("sends failed; the reconciler will queue these tasks", extra={"task_ids": unsent})
-            note_unsent(backend, unsent)
+            note_unsent(services, unsent)
     return results

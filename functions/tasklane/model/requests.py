@@ -1,6 +1,6 @@
 """The pydantic shapes of API requests and of the answers that exist only in the API.
 
-Only the API functions import this module; the task itself is a dataclass in tasklane.domain.
+Only the API functions import this module; the task itself is a dataclass in tasklane.model.task.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tasklane import values
-from tasklane.domain import Task
-from tasklane.lanes import Lane
-from tasklane.limits import MAX_BATCH_SIZE
+from tasklane.model import values
+from tasklane.model.lanes import Lane
+from tasklane.model.limits import MAX_BATCH_SIZE
+from tasklane.model.task import Task
 
 
 class Model(BaseModel):

@@ -8,9 +8,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.domain import TaskMessage
-from tasklane.errors import ServiceUnavailable
-from tasklane.lanes import Lane
+from tasklane.model.errors import ServiceUnavailable
+from tasklane.model.lanes import Lane
+from tasklane.model.message import TaskMessage
 
 _SEND_BATCH_LIMIT = 10
 _SEND_RETRIES = 3

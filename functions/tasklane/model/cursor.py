@@ -7,8 +7,8 @@ import binascii
 import json
 import re
 
-from tasklane.errors import BadRequest
-from tasklane.ids import is_task_id
+from tasklane.model.errors import BadRequest
+from tasklane.model.ids import is_task_id
 
 _CREATED_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#\d{3}#(?P<task_id>[0-9a-f-]{36})$")
 

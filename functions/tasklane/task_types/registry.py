@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tasklane.errors import ValidationFailed, field_details
+from tasklane.model.errors import ValidationFailed, field_details
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

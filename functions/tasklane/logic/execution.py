@@ -17,17 +17,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tasklane import clock, values
-from tasklane.backend import Backend
-from tasklane.domain import Progress, TaskError, TaskMessage, TaskStatus
-from tasklane.errors import ServiceUnavailable, TasklaneError
-from tasklane.ids import is_task_id
-from tasklane.lanes import Lane
-from tasklane.limits import INLINE_VALUE_BYTES
+from tasklane.data.bucket import ValueMissing, result_key
+from tasklane.data.items import StoredTask, StoredValue
+from tasklane.data.services import Services
+from tasklane.data.table import TransitionRejected
+from tasklane.model import clock, values
+from tasklane.model.errors import ServiceUnavailable, TasklaneError
+from tasklane.model.ids import is_task_id
+from tasklane.model.lanes import Lane
+from tasklane.model.limits import INLINE_VALUE_BYTES
+from tasklane.model.message import TaskMessage
+from tasklane.model.task import Progress, TaskError, TaskStatus
 from tasklane.observability import count, logger, task_metrics
-from tasklane.store import StoredTask, StoredValue, TransitionRejected
 from tasklane.task_types import get_task_type
-from tasklane.value_store import ValueMissing, result_key
 
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
 SAFETY_MARGIN_SECONDS = 10
@@ -87,7 +89,7 @@ class RunningTask:
 
     task_id: str
     attempt: int
-    backend: Backend
+    services: Services
     deadline: float
     _last_write: float = field(default=0.0)
 
@@ -98,7 +100,7 @@ class RunningTask:
         self._last_write = now
         progress = Progress(percent=max(0.0, min(100.0, percent)), message=message)
         try:
-            self.backend.store.record_progress(self.task_id, self.attempt, progress, clock.now())
+            self.services.store.record_progress(self.task_id, self.attempt, progress, clock.now())
         except TransitionRejected:
             logger.warning("progress not recorded: the task is no longer running this attempt")
 
@@ -123,7 +125,7 @@ class Attempt:
     message: TaskMessage
     delivery: Delivery
     lane: Lane
-    backend: Backend
+    services: Services
 
     def requeue(self, delay: int, *, reason: str, spare_receives: bool = True) -> None:
         """Deliver this message again after `delay` seconds (see deliver_later)."""
@@ -135,26 +137,26 @@ def parse_message(body: str) -> TaskMessage | None:
     return message if message is not None and is_task_id(message.task_id) else None
 
 
-def process(delivery: Delivery, lane: Lane, backend: Backend) -> None:
-    """Handle one delivery; raise Deferred to leave the message on the lane."""
+def process(delivery: Delivery, services: Services) -> None:
+    """Handle one delivery of this processor's lane; raise Deferred to leave the message on it."""
     message = parse_message(delivery.body)
     if message is None:
         logger.error("malformed lane message dropped", extra={"body_prefix": delivery.body[:200]})
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id, attempt=message.attempt)
-    attempt = Attempt(message, delivery, lane, backend)
+    attempt = Attempt(message, delivery, services.settings.processor_lane(), services)
     needed = (message.timeout_seconds or 0) + SAFETY_MARGIN_SECONDS
     if delivery.remaining_seconds() < needed:
         attempt.requeue(0, reason="not enough time left in this invocation")
         return
     now = clock.now()
-    timeout = message.timeout_seconds or backend.settings.max_task_timeout_seconds
+    timeout = message.timeout_seconds or services.settings.max_task_timeout_seconds
     lease_until = clock.epoch(now) + timeout + LEASE_GRACE_SECONDS
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
-        stored = backend.store.mark_processing(message.task_id, message.owner, now, lease_until)
+        stored = services.store.mark_processing(message.task_id, message.owner, now, lease_until)
     except TransitionRejected as exc:
         _not_claimed(attempt, exc.stored, now)
         return
@@ -196,7 +198,7 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
     number = task.attempts
     logger.debug("task started", extra={"task_type": task.task_type, "lane": attempt.lane.value})
     started = time.monotonic()
-    running = RunningTask(task.task_id, number, attempt.backend, deadline=started + task.timeout_seconds)
+    running = RunningTask(task.task_id, number, attempt.services, deadline=started + task.timeout_seconds)
     metrics = task_metrics(attempt.lane, task.task_type)
     metrics.add_count("TaskStarted")
     if number == 1:
@@ -204,7 +206,7 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         metrics.add_milliseconds("QueueWait", max(0.0, waited * 1000))
     try:
         task_type = get_task_type(task.task_type)
-        raw = _payload(stored, attempt.backend)
+        raw = _payload(stored, attempt.services)
         logger.debug("task payload", extra={"payload": raw})  # payloads may be personal data: debug only
         payload = task_type.parse_payload(raw)
         with time_limit(task.timeout_seconds):
@@ -229,8 +231,8 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         duration_ms = (time.monotonic() - started) * 1000
         metrics.add_milliseconds("TaskDuration", duration_ms)
     try:
-        value = _persist(attempt, lambda: _keep_result(stored, number, result, attempt.backend))
-        _persist(attempt, lambda: attempt.backend.store.mark_completed(task.task_id, number, value, clock.now()))
+        value = _persist(attempt, lambda: _keep_result(stored, number, result, attempt.services))
+        _persist(attempt, lambda: attempt.services.store.mark_completed(task.task_id, number, value, clock.now()))
     except Unfinishable as exc:
         _fail(attempt, stored, number, TaskError(type=exc.type, message=exc.message))
         return
@@ -244,29 +246,29 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
     )
 
 
-def _payload(stored: StoredTask, backend: Backend) -> dict[str, Any]:
+def _payload(stored: StoredTask, services: Services) -> dict[str, Any]:
     if stored.payload_key is None:
         return stored.task.payload or {}
     try:
-        payload: dict[str, Any] = json.loads(backend.values.get(stored.payload_key))
+        payload: dict[str, Any] = json.loads(services.values.get(stored.payload_key))
     except ValueMissing:
         raise Unfinishable("PayloadMissing", "the payload's object is gone from the values bucket") from None
     return payload
 
 
-def _keep_result(stored: StoredTask, attempt: int, result: Any, backend: Backend) -> StoredValue:
+def _keep_result(stored: StoredTask, attempt: int, result: Any, services: Services) -> StoredValue:
     """The result as the item will keep it: inline when small, else its object, written first."""
     try:
         encoded = values.encode(result)
     except values.ValueNotStorable as exc:
         raise Unfinishable("ResultNotSerializable", f"the result has no JSON form: {exc}") from None
-    limit = backend.settings.max_result_bytes
+    limit = services.settings.max_result_bytes
     if len(encoded) > limit:
         raise Unfinishable("ResultTooLarge", f"the result is {len(encoded)} bytes of JSON; the limit is {limit}")
     if len(encoded) <= INLINE_VALUE_BYTES and values.depth(result) <= MAX_INLINE_RESULT_DEPTH:
         return StoredValue(len(encoded), text=encoded.decode())
     key = result_key(stored.task.task_id, attempt)
-    backend.values.put(key, encoded)
+    services.values.put(key, encoded)
     return StoredValue(len(encoded), key=key)
 
 
@@ -293,7 +295,7 @@ def _after_error(attempt: Attempt, stored: StoredTask, number: int, error: TaskE
         return
     delay = backoff_seconds(number)
     try:
-        _persist(attempt, lambda: attempt.backend.store.mark_retrying(task.task_id, number, error, clock.now(), delay))
+        _persist(attempt, lambda: attempt.services.store.mark_retrying(task.task_id, number, error, clock.now(), delay))
     except TransitionRejected:
         logger.warning("retry not recorded: the task changed meanwhile")
         return
@@ -304,7 +306,7 @@ def _after_error(attempt: Attempt, stored: StoredTask, number: int, error: TaskE
 def _fail(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -> None:
     now = clock.now()
     try:
-        _persist(attempt, lambda: attempt.backend.store.mark_failed(stored.task.task_id, error, now, attempt=number))
+        _persist(attempt, lambda: attempt.services.store.mark_failed(stored.task.task_id, error, now, attempt=number))
     except TransitionRejected:
         logger.warning("failure not recorded: the task changed meanwhile")
         return
@@ -322,8 +324,8 @@ def deliver_later(
     budget is for crashes, not for retries), a fresh message carries the task on instead and this
     one is acknowledged.
     """
-    backend, delivery = attempt.backend, attempt.delivery
-    if not spare_receives or delivery.receive_count < backend.settings.max_receive_count - 1:
-        backend.queues.set_visibility(attempt.lane, delivery.receipt_handle, delay)
+    services, delivery = attempt.services, attempt.delivery
+    if not spare_receives or delivery.receive_count < services.settings.max_receive_count - 1:
+        services.queues.set_visibility(attempt.lane, delivery.receipt_handle, delay)
         raise Deferred(reason)
-    backend.queues.send(attempt.lane, message, delay)
+    services.queues.send(attempt.lane, message, delay)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from tasklane import clock
-from tasklane.backend import Backend
-from tasklane.domain import TaskError, TaskMessage, TaskStatus
-from tasklane.errors import ServiceUnavailable
-from tasklane.execution import parse_message
-from tasklane.lanes import Lane
+from tasklane.data.indexes import SweepEntry
+from tasklane.data.items import StoredTask
+from tasklane.data.queues import QueueUnavailable
+from tasklane.data.services import Services
+from tasklane.data.table import TransitionRejected
+from tasklane.logic.execution import parse_message
+from tasklane.logic.queueing import note_unsent
+from tasklane.model import clock
+from tasklane.model.errors import ServiceUnavailable
+from tasklane.model.lanes import Lane
+from tasklane.model.message import TaskMessage
+from tasklane.model.task import TaskError, TaskStatus
 from tasklane.observability import count, logger
-from tasklane.queue import QueueUnavailable
-from tasklane.store import StoredTask, SweepEntry, TransitionRejected
-from tasklane.tasks import note_unsent
 
 MIN_RESEND_INTERVAL_SECONDS = 60
 # A pending task older than this is re-sent even while its lane is busy: its message may be lost.
@@ -26,7 +29,7 @@ class StillRunning(Exception):
     """A dead-lettered task is running right now; its dead letter is looked at again later."""
 
 
-def handle_dead_letter(body: str, backend: Backend) -> None:
+def handle_dead_letter(body: str, services: Services) -> None:
     """Settle the task of a dead-lettered message.
 
     A task that never ran (still pending: its deliveries were deferred or expired unclaimed) is queued
@@ -41,17 +44,17 @@ def handle_dead_letter(body: str, backend: Backend) -> None:
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id)
     try:
-        stored = backend.store.redrive(message.task_id, message.owner, clock.now(), MAX_REDRIVES)
+        stored = services.store.redrive(message.task_id, message.owner, clock.now(), MAX_REDRIVES)
     except TransitionRejected as exc:
-        _settle(exc.stored, message, backend)
+        _settle(exc.stored, message, services)
         return
     task = stored.task
-    backend.queues.send(task.priority, TaskMessage.for_task(task, stored.owner, message.correlation_id))
+    services.queues.send(task.priority, TaskMessage.for_task(task, stored.owner, message.correlation_id))
     count(task.priority, task.task_type, "TaskRedriven")
     logger.warning("dead-lettered before it ever ran: queued again on a fresh message")
 
 
-def _settle(stored: StoredTask | None, message: TaskMessage, backend: Backend) -> None:
+def _settle(stored: StoredTask | None, message: TaskMessage, services: Services) -> None:
     if stored is None or stored.owner != message.owner:
         logger.error("dead letter for an unknown task dropped")
         return
@@ -62,16 +65,18 @@ def _settle(stored: StoredTask | None, message: TaskMessage, backend: Backend) -
     if status is TaskStatus.PROCESSING and (stored.lease_until or 0) >= clock.epoch(clock.now()):
         # A run holds a live lease: let it finish; this record returns after the DLQ's visibility timeout.
         raise StillRunning(message.task_id)
-    receives = backend.settings.max_receive_count
+    receives = services.settings.max_receive_count
     reason = (
         f"the processor stopped without an outcome on each of {receives} deliveries (a crash or the Lambda timeout)"
         if status is TaskStatus.PROCESSING
         else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
     try:
-        failed = backend.store.mark_failed(message.task_id, TaskError(type="DeadLettered", message=reason), clock.now())
+        failed = services.store.mark_failed(
+            message.task_id, TaskError(type="DeadLettered", message=reason), clock.now()
+        )
     except TransitionRejected as exc:
-        _settle(exc.stored, message, backend)
+        _settle(exc.stored, message, services)
         return
     count(failed.task.priority, failed.task.task_type, "TaskDeadLettered")
     logger.warning("task failed from its dead-letter queue", extra={"reason": reason})
@@ -86,7 +91,7 @@ class SweepReport:
     errors: int = 0  # an AWS call failed for this task; it is looked at again on the next run
 
 
-def reconcile(backend: Backend) -> SweepReport:
+def reconcile(services: Services) -> SweepReport:
     """Re-send tasks left pending past their due time; fail tasks stuck processing past their deadline.
 
     Each action first wins a conditional write, so concurrent or repeated runs act once per task.
@@ -95,16 +100,16 @@ def reconcile(backend: Backend) -> SweepReport:
     now = clock.now()
     now_epoch = clock.epoch(now)
     backlog: dict[Lane, int] = {}
-    for shard in range(backend.store.sweep_shards):
-        for entry in backend.store.due_for_sweep(str(shard), now_epoch):
+    for shard in range(services.indexes.sweep_shards):
+        for entry in services.indexes.due_for_sweep(str(shard), now_epoch):
             # One task's failed call must not stop the run: the others are as overdue.
             try:
                 if entry.status is TaskStatus.PENDING:
                     if entry.priority not in backlog:
-                        backlog[entry.priority] = backend.queues.waiting(entry.priority)
-                    _resend(entry, backend, now_epoch, backlog[entry.priority], report)
+                        backlog[entry.priority] = services.queues.waiting(entry.priority)
+                    _resend(entry, services, now_epoch, backlog[entry.priority], report)
                 elif entry.status is TaskStatus.PROCESSING:
-                    _check_running(entry, backend, now_epoch, report)
+                    _check_running(entry, services, now_epoch, report)
             except ServiceUnavailable:
                 logger.exception("reconciling a task failed; it stays due", extra={"task_id": entry.task_id})
                 report.errors += 1
@@ -112,15 +117,15 @@ def reconcile(backend: Backend) -> SweepReport:
     return report
 
 
-def _resend(entry: SweepEntry, backend: Backend, now: int, lane_backlog: int, report: SweepReport) -> None:
+def _resend(entry: SweepEntry, services: Services, now: int, lane_backlog: int, report: SweepReport) -> None:
     age = now - clock.epoch(entry.created_at)
     # A task whose send is known to have failed goes at once. Otherwise, while its lane has messages
     # waiting, its own message is most likely among them: re-sending would only duplicate a backlog,
     # so it waits, up to an hour.
     resend = entry.unsent or lane_backlog == 0 or age >= LOST_AFTER_SECONDS
     # Look again after as long as the task has waited: a deep backlog is not looked at every run.
-    claimed = backend.store.claim_sweep(
-        entry, now + max(MIN_RESEND_INTERVAL_SECONDS, backend.settings.pending_grace_seconds, age)
+    claimed = services.store.claim_sweep(
+        entry, now + max(MIN_RESEND_INTERVAL_SECONDS, services.settings.pending_grace_seconds, age)
     )
     if claimed is None:
         report.skipped += 1
@@ -129,26 +134,26 @@ def _resend(entry: SweepEntry, backend: Backend, now: int, lane_backlog: int, re
         report.waiting += 1
         return
     try:
-        backend.queues.send(entry.priority, TaskMessage.for_task(claimed.task, claimed.owner, entry.correlation_id))
+        services.queues.send(entry.priority, TaskMessage.for_task(claimed.task, claimed.owner, entry.correlation_id))
     except QueueUnavailable:
-        note_unsent(backend, [entry.task_id])  # due again now: the next run sends it
+        note_unsent(services, [entry.task_id])  # due again now: the next run sends it
         raise
     count(entry.priority, entry.task_type, "TaskRequeued")
     logger.info("pending task queued again", extra={"task_id": entry.task_id})
     report.requeued += 1
 
 
-def _check_running(entry: SweepEntry, backend: Backend, now: int, report: SweepReport) -> None:
+def _check_running(entry: SweepEntry, services: Services, now: int, report: SweepReport) -> None:
     """A running task is stuck once its lease and one more visibility timeout (the redelivery that
     would have taken it over) have passed; until then its sweep time moves to that deadline."""
-    deadline = (entry.lease_until or 0) + backend.settings.visibility_timeout_seconds
+    deadline = (entry.lease_until or 0) + services.settings.visibility_timeout_seconds
     if deadline > now:
-        if backend.store.claim_sweep(entry, deadline) is None:
+        if services.store.claim_sweep(entry, deadline) is None:
             report.skipped += 1
         return
     error = TaskError(type="TaskStuck", message="no result by the deadline and no redelivery: the run was lost")
     try:
-        backend.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts)
+        services.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts)
     except TransitionRejected:
         report.skipped += 1
         return

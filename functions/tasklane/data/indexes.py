@@ -1,0 +1,123 @@
+"""Reads of the table's two indexes: a caller's listing (ByOwner) and the reconciler's due tasks (Sweep)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tasklane.data.items import BY_OWNER_INDEX, SWEEP_INDEX, StoredTask, TableLayout, _n, _s, to_stored
+from tasklane.model.lanes import Lane
+from tasklane.model.task import ListQuery, TaskStatus
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    task_id: str
+    owner: str
+    status: TaskStatus
+    sweep_at: int
+    attempts: int
+    max_attempts: int
+    priority: Lane
+    task_type: str
+    correlation_id: str | None
+    created_at: datetime
+    lease_until: int | None = None
+    unsent: bool = False  # the send at submit failed
+
+
+class TaskIndexes:
+    """A caller's tasks, newest first, and the unfinished tasks due for the reconciler."""
+
+    def __init__(self, client: Any, layout: TableLayout) -> None:
+        self._db = client
+        self._table = layout.table_name
+        self.owner_shards = layout.owner_shards
+        self.sweep_shards = layout.sweep_shards
+
+    def list_by_owner(self, query: ListQuery, max_reads: int = 3) -> tuple[list[StoredTask], str | None]:
+        """A page of the caller's tasks created before `query.before` (a created_key), newest first,
+        and the position to continue from. Each shard of the index is read newest first and the
+        shards merged; a page may come back short when filters skip much (follow the position)."""
+        found: list[StoredTask] = []
+        unread_below: list[str] = []  # where a shard stopped before reaching its end
+        limit = query.limit
+        for shard in range(self.owner_shards):
+            items, stopped_at = self._read_shard(f"{query.owner}#{shard}", query, max_reads)
+            found += items
+            if stopped_at:
+                unread_below.append(stopped_at)
+        # Below the highest point where a shard stopped, it has unread tasks: they go to the next page.
+        floor = max(unread_below) if unread_below else None
+        ready = sorted(
+            (t for t in found if floor is None or t.created_key >= floor), key=lambda t: t.created_key, reverse=True
+        )
+        page = ready[:limit]
+        if len(ready) > limit:
+            return page, page[-1].created_key
+        return page, floor
+
+    def _read_shard(self, shard: str, query: ListQuery, max_reads: int) -> tuple[list[StoredTask], str | None]:
+        before, limit, status, task_type = query.before, query.limit, query.status, query.task_type
+        values: dict[str, Any] = {":shard": _s(shard)}
+        condition = "owner_shard = :shard"
+        if before:
+            condition += " AND created_key < :before"
+            values[":before"] = _s(before)
+        filters, names = [], {}
+        if status:
+            filters.append("#status = :status")
+            values[":status"], names["#status"] = _s(status.value), "status"
+        if task_type:
+            filters.append("task_type = :task_type")
+            values[":task_type"] = _s(task_type)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BY_OWNER_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        if names:
+            request["ExpressionAttributeNames"] = names
+        found: list[StoredTask] = []
+        for _ in range(max_reads):
+            response = self._db.query(**request)
+            found += [to_stored(item) for item in response.get("Items", [])]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found, None
+            if len(found) >= limit:
+                break
+            request["ExclusiveStartKey"] = last
+        return found, str(last["created_key"]["S"])  # every task of this shard newer than this was read
+
+    def due_for_sweep(self, shard: str, now: int, limit: int = 100) -> list[SweepEntry]:
+        response = self._db.query(
+            TableName=self._table,
+            IndexName=SWEEP_INDEX,
+            KeyConditionExpression="sweep_shard = :shard AND sweep_at <= :now",
+            ExpressionAttributeValues={":shard": _s(shard), ":now": _n(now)},
+            Limit=limit,
+        )
+        return [
+            SweepEntry(
+                task_id=item["task_id"]["S"],
+                owner=item["owner"]["S"],
+                status=TaskStatus(item["status"]["S"]),
+                sweep_at=int(item["sweep_at"]["N"]),
+                attempts=int(item["attempts"]["N"]),
+                max_attempts=int(item["max_attempts"]["N"]),
+                priority=Lane(item["priority"]["S"]),
+                task_type=item["task_type"]["S"],
+                correlation_id=item.get("correlation_id", {}).get("S"),
+                created_at=datetime.fromisoformat(item["created_at"]["S"]),
+                lease_until=int(item["lease_until"]["N"]) if "lease_until" in item else None,
+                unsent="unsent" in item,
+            )
+            for item in response.get("Items", [])
+        ]

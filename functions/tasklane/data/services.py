@@ -1,0 +1,54 @@
+"""The data-access objects of this container, wired from settings on first use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache, cached_property
+
+from tasklane import aws
+from tasklane.data.bucket import ValueStore
+from tasklane.data.indexes import TaskIndexes
+from tasklane.data.items import TableLayout
+from tasklane.data.queues import LaneQueues
+from tasklane.data.store import TaskStore
+from tasklane.settings import Settings, settings
+
+
+class Services:
+    """The AWS services tasklane uses, each client created when first needed: the status function never
+    makes an SQS client, and makes an S3 client only for a task with a large value."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def layout(self) -> TableLayout:
+        s = self.settings
+        return TableLayout(
+            table_name=s.table_name,
+            retention=timedelta(days=s.retention_days),
+            sweep_shards=s.sweep_shards,
+            owner_shards=s.owner_shards,
+            pending_grace_seconds=s.pending_grace_seconds,
+        )
+
+    @cached_property
+    def store(self) -> TaskStore:
+        return TaskStore(aws.dynamodb(), self.layout)
+
+    @cached_property
+    def indexes(self) -> TaskIndexes:
+        return TaskIndexes(aws.dynamodb(), self.layout)
+
+    @cached_property
+    def values(self) -> ValueStore:
+        return ValueStore(aws.s3(), self.settings.values_bucket)
+
+    @cached_property
+    def queues(self) -> LaneQueues:
+        return LaneQueues(aws.sqs(), self.settings.queue_urls)
+
+
+@cache
+def services() -> Services:
+    return Services(settings())

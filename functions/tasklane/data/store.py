@@ -1,0 +1,214 @@
+"""The task lifecycle in the table: every transition is one conditional UpdateItem.
+
+A rejected change returns the item as it was (ReturnValuesOnConditionCheckFailure), so callers learn
+why without a second read; a change the SDK retried after its answer was lost is recognised as done.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from tasklane.data.indexes import SweepEntry
+from tasklane.data.items import StoredTask, StoredValue, _n, _s, error_value, sweep_shard
+from tasklane.data.table import Table, TransitionRejected
+from tasklane.model import clock
+from tasklane.model.task import Progress, TaskError, TaskStatus
+
+
+class TaskStore(Table):
+    """The lifecycle transitions of task items."""
+
+    def pending_sweep_at(self, now: datetime, delay: int = 0) -> int:
+        """When the reconciler looks at a pending task: after its delay and a grace period."""
+        return clock.epoch(now) + delay + self.layout.pending_grace_seconds
+
+    def mark_processing(self, task_id: str, owner: str, now: datetime, lease_until: int) -> StoredTask:
+        """pending → processing once its not-before time has come, or take over a processing task
+        whose lease ran out (a crashed run). The claim token is new for every call: a write the SDK
+        retried is recognised by it, a second delivery in the same millisecond is not."""
+        claim = uuid.uuid4().hex
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND attempts < max_attempts AND "
+            "((#status = :pending AND (attribute_not_exists(not_before_ms) OR not_before_ms <= :now_ms)) "
+            "OR (#status = :processing AND lease_until < :now_epoch))",
+            update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
+            "lease_until = :lease, claim = :claim REMOVE progress",
+            values={
+                ":owner": _s(owner),
+                ":pending": _s(TaskStatus.PENDING),
+                ":processing": _s(TaskStatus.PROCESSING),
+                ":now_epoch": _n(clock.epoch(now)),
+                ":now_ms": _n(clock.epoch_ms(now)),
+                ":now": _s(clock.iso(now)),
+                ":one": _n(1),
+                ":lease": _n(lease_until),
+                ":claim": _s(claim),
+            },
+            names={"#owner": "owner"},
+            applied=lambda t: t.task.status is TaskStatus.PROCESSING and t.claim == claim,
+        )
+
+    def _running(self, attempt: int) -> dict[str, Any]:
+        return {":processing": _s(TaskStatus.PROCESSING), ":attempt": _n(attempt)}
+
+    def record_progress(self, task_id: str, attempt: int, progress: Progress, now: datetime) -> None:
+        value: dict[str, Any] = {"percent": _n(round(progress.percent, 2))}
+        if progress.message:
+            value["message"] = _s(progress.message[:500])
+        self._record(
+            task_id,
+            condition="#status = :processing AND attempts = :attempt",
+            update="SET progress = :progress, updated_at = :now",
+            values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
+        )
+
+    def mark_completed(self, task_id: str, attempt: int, result: StoredValue, now: datetime) -> None:
+        """processing → completed with the result inline or as the key of its object."""
+        attributes = result.attributes("result")
+        names = {f"#v{i}": name for i, name in enumerate(attributes)}
+        sets = ", ".join(f"#v{i} = :v{i}" for i in range(len(attributes)))
+        self._record(
+            task_id,
+            condition="#status = :processing AND attempts = :attempt",
+            update=f"SET #status = :completed, {sets}, finished_at = :finished, updated_at = :finished, "
+            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, #error, not_before_ms",
+            values={
+                **self._running(attempt),
+                **self._finished(now),
+                ":completed": _s(TaskStatus.COMPLETED),
+                **{f":v{i}": value for i, value in enumerate(attributes.values())},
+            },
+            names={**names, "#error": "error"},
+            applied=lambda t: t.task.status is TaskStatus.COMPLETED and t.task.attempts == attempt,
+        )
+
+    def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, delay: int) -> StoredTask:
+        """processing → pending after a failed attempt; the queue redelivers after the backoff `delay`,
+        and no delivery starts it before then."""
+        return self._update(
+            task_id,
+            condition="#status = :processing AND attempts = :attempt",
+            update="SET #status = :pending, #error = :error, updated_at = :now, sweep_at = :sweep, "
+            "not_before_ms = :not_before REMOVE lease_until",
+            values={
+                **self._running(attempt),
+                ":pending": _s(TaskStatus.PENDING),
+                ":error": error_value(error),
+                ":now": _s(clock.iso(now)),
+                ":sweep": _n(self.pending_sweep_at(now, delay)),
+                ":not_before": _n(clock.epoch_ms(now) + delay * 1000),
+            },
+            names={"#error": "error"},
+            applied=lambda t: (
+                t.task.status is TaskStatus.PENDING and t.task.attempts == attempt and t.task.error == error
+            ),
+        )
+
+    def mark_failed(self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None) -> StoredTask:
+        """→ failed: from the attempt that ran (attempt given), or from pending or a run whose lease
+        ran out (a task running right now records its own outcome)."""
+        if attempt is None:
+            condition = "#status = :pending OR (#status = :processing AND lease_until < :now_epoch)"
+            values = {
+                ":pending": _s(TaskStatus.PENDING),
+                ":processing": _s(TaskStatus.PROCESSING),
+                ":now_epoch": _n(clock.epoch(now)),
+            }
+        else:
+            condition = "#status = :processing AND attempts = :attempt"
+            values = self._running(attempt)
+        return self._update(
+            task_id,
+            condition=condition,
+            update="SET #status = :failed, #error = :error, finished_at = :finished, updated_at = :finished, "
+            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, not_before_ms",
+            values={**values, **self._finished(now), ":failed": _s(TaskStatus.FAILED), ":error": error_value(error)},
+            names={"#error": "error"},
+            applied=lambda t: (
+                t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == clock.iso(now)
+            ),
+        )
+
+    def redrive(self, task_id: str, owner: str, now: datetime, max_redrives: int) -> StoredTask:
+        """Count one more fresh message for a pending task whose message was dead-lettered unclaimed."""
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND #status = :pending AND (attribute_not_exists(redrives) OR redrives < :max)",
+            update="SET redrives = if_not_exists(redrives, :zero) + :one, updated_at = :now, sweep_at = :sweep",
+            values={
+                ":owner": _s(owner),
+                ":pending": _s(TaskStatus.PENDING),
+                ":max": _n(max_redrives),
+                ":zero": _n(0),
+                ":one": _n(1),
+                ":now": _s(clock.iso(now)),
+                ":sweep": _n(self.pending_sweep_at(now)),
+            },
+            names={"#owner": "owner"},
+            applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
+        )
+
+    def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND #status = :pending",
+            update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
+            "REMOVE sweep_shard, sweep_at, not_before_ms",
+            values={
+                ":owner": _s(owner),
+                ":pending": _s(TaskStatus.PENDING),
+                ":cancelled": _s(TaskStatus.CANCELLED),
+                **self._finished(now),
+            },
+            names={"#owner": "owner"},
+            applied=lambda t: t.task.status is TaskStatus.CANCELLED and t.task.finished_at == clock.iso(now),
+        )
+
+    def reopen(self, task_id: str, owner: str, now: datetime, correlation_id: str) -> StoredTask:
+        """failed | cancelled → pending for an explicit retry. Attempts keep counting (a late outcome
+        of an earlier run can never pass for the new run's); max_attempts grows by the task's budget."""
+        return self._update(
+            task_id,
+            condition="#owner = :owner AND #status IN (:failed, :cancelled)",
+            update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
+            "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
+            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "
+            "lease_until, not_before_ms, claim, unsent",
+            values={
+                ":owner": _s(owner),
+                ":failed": _s(TaskStatus.FAILED),
+                ":cancelled": _s(TaskStatus.CANCELLED),
+                ":pending": _s(TaskStatus.PENDING),
+                ":now": _s(clock.iso(now)),
+                ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
+                ":sweep": _n(self.pending_sweep_at(now)),
+                ":cid": _s(correlation_id),
+            },
+            names={"#owner": "owner", "#error": "error", "#result": "result"},
+            applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
+        )
+
+    def mark_unsent(self, task_id: str, now: int) -> None:
+        """Note that a pending task's message was never sent, and make it due for the reconciler now."""
+        self._record(
+            task_id,
+            condition="#status = :pending",
+            update="SET unsent = :yes, sweep_at = :now",
+            values={":pending": _s(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": _n(now)},
+        )
+
+    def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> StoredTask | None:
+        """Move a task's next sweep time forward; the task as it now is, or None when another
+        sweeper got there first."""
+        try:
+            return self._update(
+                entry.task_id,
+                condition="#status = :status AND sweep_at = :seen",
+                update="SET sweep_at = :next REMOVE unsent",
+                values={":status": _s(entry.status), ":seen": _n(entry.sweep_at), ":next": _n(next_sweep_at)},
+            )
+        except TransitionRejected:
+            return None

@@ -1,0 +1,48 @@
+"""What callers can change of their tasks: cancel a pending one, retry a failed or cancelled one."""
+
+from __future__ import annotations
+
+from tasklane.data.bucket import ValueMissing
+from tasklane.data.services import Services
+from tasklane.data.table import TransitionRejected
+from tasklane.logic.queries import owned, require_id, view
+from tasklane.logic.queueing import Accepted, queue
+from tasklane.model import clock
+from tasklane.model.errors import InvalidTransition, TasklaneError, TaskNotFound
+from tasklane.model.task import Task, TaskStatus
+from tasklane.observability import count
+
+
+def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) -> TasklaneError:
+    if exc.current is None or exc.owner != owner:
+        return TaskNotFound(task_id)
+    return InvalidTransition(task_id, exc.current.status.value, action)
+
+
+def cancel_task(task_id: str, owner: str, services: Services) -> Task:
+    """pending → cancelled; a task already picked up cannot be cancelled."""
+    require_id(task_id)
+    try:
+        stored = services.store.cancel(task_id, owner, clock.now())
+    except TransitionRejected as exc:
+        raise _rejected(task_id, owner, exc, "cancel") from None
+    count(stored.task.priority, stored.task.task_type, "TaskCancelled")
+    return view(stored, services)
+
+
+def retry_task(task_id: str, owner: str, services: Services, correlation_id: str) -> Accepted:
+    """failed | cancelled → pending, with a fresh budget of attempts, and queue it again."""
+    require_id(task_id)
+    current = owned(services, owner, task_id)
+    if current.payload_key and current.task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+        try:
+            services.values.renew(current.payload_key)
+        except ValueMissing:
+            raise InvalidTransition(task_id, "expired", "retry") from None
+    try:
+        stored = services.store.reopen(task_id, owner, clock.now(), correlation_id)
+    except TransitionRejected as exc:
+        raise _rejected(task_id, owner, exc, "retry") from None
+    queued = queue(services, stored, correlation_id)
+    count(stored.task.priority, stored.task.task_type, "TaskRetried")
+    return Accepted(view(stored, services), queued)

@@ -1,0 +1,84 @@
+"""What callers can read of their tasks: one task (large values as URLs), its result, their listing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+from tasklane.data.bucket import ValueMissing
+from tasklane.data.items import StoredTask
+from tasklane.data.services import Services
+from tasklane.model import cursor
+from tasklane.model.errors import BadRequest, ResultNotReady, TaskFailed, TaskNotFound
+from tasklane.model.ids import is_task_id
+from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
+from tasklane.model.task import ListQuery, Task, TaskPage, TaskStatus
+
+
+@dataclass(frozen=True)
+class ResultAnswer:
+    """A completed task's result: its JSON text to answer inline, or the URL to send the caller to."""
+
+    task_id: str
+    json_text: str | None = None
+    url: str | None = None
+    size: int | None = None
+
+
+def require_id(task_id: str) -> None:
+    if not is_task_id(task_id):
+        raise BadRequest(f"malformed task id {task_id!r}: expected a UUID", {"field": "task_id"})
+
+
+def owned(services: Services, owner: str, task_id: str) -> StoredTask:
+    """The caller's task; another caller's task is as unknown as a missing one."""
+    require_id(task_id)
+    stored = services.store.get(task_id)
+    if stored is None or stored.owner != owner:
+        raise TaskNotFound(task_id)
+    return stored
+
+
+def view(stored: StoredTask, services: Services) -> Task:
+    """The task as its owner sees it: large values as short-lived URLs."""
+    task = stored.task
+    if stored.payload_key:
+        task = replace(task, payload_url=services.values.url(stored.payload_key))
+    if stored.result_key:
+        task = replace(task, result_url=services.values.url(stored.result_key))
+    return task
+
+
+def get_task(task_id: str, owner: str, services: Services) -> Task:
+    return view(owned(services, owner, task_id), services)
+
+
+def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
+    """The result inline while its answer fits in a Lambda response, else the URL of its object."""
+    stored = owned(services, owner, task_id)
+    task = stored.task
+    if task.status is TaskStatus.COMPLETED:
+        if stored.result_key is None:
+            return ResultAnswer(task_id, json_text=json.dumps(task.result, separators=(",", ":"), ensure_ascii=False))
+        size = task.result_size or 0
+        if size <= MAX_INLINE_ANSWER_BYTES:
+            try:
+                text = services.values.get(stored.result_key).decode()
+            except ValueMissing:
+                raise ResultNotReady(f"the result of task {task_id} has expired", {"task_id": task_id}) from None
+            # The answer's body is escaped once more inside the Lambda response (up to 3x for
+            # non-ASCII text): measure it as it will travel.
+            if len(json.dumps(text)) <= MAX_INLINE_ANSWER_BYTES:
+                return ResultAnswer(task_id, json_text=text, size=size)
+        return ResultAnswer(task_id, url=services.values.url(stored.result_key), size=size)
+    details = {"task_id": task_id, "status": task.status.value}
+    if task.status is TaskStatus.FAILED:
+        error = {"type": task.error.type, "message": task.error.message} if task.error else None
+        raise TaskFailed(f"task {task_id} failed", {**details, "error": error})
+    raise ResultNotReady(f"task {task_id} is {task.status.value}; it has no result yet", details)
+
+
+def list_tasks(query: ListQuery, cursor_text: str | None, services: Services) -> TaskPage:
+    """A page of the caller's tasks from the position a cursor stands for."""
+    found, position = services.indexes.list_by_owner(replace(query, before=cursor.decode(cursor_text)))
+    return TaskPage(items=[s.task for s in found], next_cursor=cursor.encode(position))

@@ -1,0 +1,1 @@
+"""The model: plain domain types and rules (no AWS, and no pydantic but the request shapes)."""

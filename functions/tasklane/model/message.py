@@ -1,0 +1,62 @@
+"""The message a lane carries: small, the payload stays in the table (or the values bucket)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from tasklane.model.task import Task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMessage:
+    """The small SQS message of a lane: the payload stays in DynamoDB."""
+
+    task_id: str
+    owner: str
+    attempt: int
+    correlation_id: str | None = None
+    # Lets the processor see, before it starts a task, whether the time left in its invocation is enough.
+    timeout_seconds: int | None = None
+
+    @classmethod
+    def for_task(cls, task: Task, owner: str, correlation_id: str | None) -> TaskMessage:
+        """The message that queues the next attempt of a task: the one constructor submit, retry,
+        redrive and the reconciler use."""
+        return cls(task.task_id, owner, task.attempts + 1, correlation_id, task.timeout_seconds)
+
+    def to_json(self) -> str:
+        fields: dict[str, Any] = {"task_id": self.task_id, "owner": self.owner, "attempt": self.attempt}
+        if self.correlation_id is not None:
+            fields["correlation_id"] = self.correlation_id
+        if self.timeout_seconds is not None:
+            fields["timeout_seconds"] = self.timeout_seconds
+        return json.dumps(fields, separators=(",", ":"))
+
+    def next_attempt(self, attempt: int) -> TaskMessage:
+        return replace(self, attempt=attempt)
+
+    @classmethod
+    def from_json(cls, body: str) -> TaskMessage | None:
+        """The message in a lane body, or None when the body is not one (wrong JSON or wrong types)."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        task_id, owner, attempt = data.get("task_id"), data.get("owner"), data.get("attempt")
+        correlation_id, timeout = data.get("correlation_id"), data.get("timeout_seconds")
+        if not (isinstance(task_id, str) and isinstance(owner, str) and _is_int(attempt)):
+            return None
+        if not (correlation_id is None or isinstance(correlation_id, str)):
+            return None
+        if not (timeout is None or _is_int(timeout)):
+            return None
+        return cls(task_id, owner, attempt, correlation_id, timeout)
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
