@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -35,8 +37,115 @@ _Loader.add_multi_constructor("!", _intrinsic)
 
 
 @cache
-def template() -> dict[str, Any]:
+def source() -> dict[str, Any]:
+    """template.yaml as written: Fn::ForEach blocks unexpanded."""
     return yaml.load(TEMPLATE.read_text(), Loader=_Loader)
+
+
+@cache
+def template() -> dict[str, Any]:
+    """template.yaml as CloudFormation sees it after AWS::LanguageExtensions: Fn::ForEach expanded."""
+    return expand(source())
+
+
+# ------------------------------------------------------------------ Fn::ForEach (AWS::LanguageExtensions)
+# What the transform does, to the extent template.yaml uses it: every `Fn::ForEach::<Loop>: [Id, collection,
+# fragment]` key in Conditions, Resources (properties included) and Outputs is replaced by one copy of the
+# fragment per collection value, in which the value replaces `${Id}` (and `&{Id}`, the value without its
+# non-alphanumeric characters) in keys and in Fn::Sub strings, and `{"Ref": Id}`. Other strings are left
+# alone: those are the documented places (and the only ones cfn-lint substitutes), so a template that passes
+# here does not rely on more. Then, within the copy, what became static is resolved: an Fn::Sub left without
+# variables (or whose variables all take literal strings from its own map) becomes its string, so that
+# `!Ref {Fn::Sub: "${Id}X"}` reads `{"Ref": "HighX"}`; an Fn::FindInMap whose keys are all literals becomes
+# the mapped value. Nested loops expand from the outside in.
+
+FOREACH = "Fn::ForEach::"
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def expand(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `document` with every Fn::ForEach of its Conditions, Resources and Outputs expanded."""
+    expanded = copy.deepcopy(document)
+    for section in ("Conditions", "Resources", "Outputs"):
+        if section in expanded:
+            expanded[section] = _expand(expanded[section], document)
+    return expanded
+
+
+def _expand(node: Any, document: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_expand(item, document) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if not key.startswith(FOREACH):
+            _merge(result, key, _expand(value, document), key)
+            continue
+        if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)):
+            raise ValueError(f"{key}: expected [identifier, collection, fragment]")
+        identifier, collection, fragment = value
+        if not isinstance(fragment, dict):
+            raise ValueError(f"{key}: the fragment must be a mapping")
+        for item in _collection(key, collection, document):
+            instance = _expand(_instantiate(fragment, identifier, str(item), document), document)
+            for name, body in instance.items():
+                _merge(result, name, body, key)
+    return result
+
+
+def _merge(result: dict[str, Any], name: str, body: Any, origin: str) -> None:
+    if name in result:
+        raise ValueError(f"{origin}: {name} is defined twice")
+    result[name] = body
+
+
+def _collection(key: str, collection: Any, document: dict[str, Any]) -> list[Any]:
+    if isinstance(collection, list):
+        return collection
+    if isinstance(collection, dict) and set(collection) == {"Ref"}:
+        parameter = document.get("Parameters", {}).get(collection["Ref"], {})
+        if parameter.get("Type") == "CommaDelimitedList" and "Default" in parameter:
+            return [item.strip() for item in str(parameter["Default"]).split(",")]
+    raise ValueError(f"{key}: collection {collection!r} is neither a list nor a CommaDelimitedList parameter")
+
+
+def _substitute(text: str, identifier: str, value: str) -> str:
+    return text.replace(f"${{{identifier}}}", value).replace(f"&{{{identifier}}}", re.sub(r"[^0-9A-Za-z]", "", value))
+
+
+def _instantiate(node: Any, identifier: str, value: str, document: dict[str, Any]) -> Any:
+    """One copy of a fragment for one collection value (nested Fn::ForEach keys are left to `_expand`)."""
+    if isinstance(node, list):
+        return [_instantiate(item, identifier, value, document) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Ref"}:
+        target = _instantiate(node["Ref"], identifier, value, document)
+        return value if target == identifier else {"Ref": target}
+    if set(node) == {"Fn::Sub"}:
+        return _sub(node["Fn::Sub"], identifier, value, document)
+    if set(node) == {"Fn::FindInMap"}:
+        arguments = _instantiate(node["Fn::FindInMap"], identifier, value, document)
+        if len(arguments) == 3 and all(isinstance(a, str) for a in arguments):
+            mapping, key, attribute = arguments
+            found = document.get("Mappings", {}).get(mapping, {}).get(key, {})
+            if attribute in found:
+                return copy.deepcopy(found[attribute])
+        return {"Fn::FindInMap": arguments}
+    return {_substitute(k, identifier, value): _instantiate(v, identifier, value, document) for k, v in node.items()}
+
+
+def _sub(argument: Any, identifier: str, value: str, document: dict[str, Any]) -> Any:
+    if isinstance(argument, str):
+        text = _substitute(argument, identifier, value)
+        return text if not _SUB_VARIABLE.search(text) else {"Fn::Sub": text}
+    text = _substitute(argument[0], identifier, value)
+    variables = _instantiate(argument[1], identifier, value, document) if len(argument) > 1 else {}
+    names = set(_SUB_VARIABLE.findall(text))
+    if names <= set(variables) and all(isinstance(variables[n], str) for n in names):
+        return _SUB_VARIABLE.sub(lambda m: variables[m.group(1)], text)
+    return {"Fn::Sub": [text, variables]}
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:

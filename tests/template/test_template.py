@@ -101,6 +101,77 @@ def test_each_lane_has_a_queue_a_dlq_and_a_processor_wired_as_specified(lane):
     assert events["Queue"] == {"Fn::GetAtt": [f"{lane}Queue", "Arn"]}
 
 
+LANE_PARTS = ("DeadLetterQueue", "Queue", "ProcessorFunction", "DeadLetterAlarm", "LaneAgeAlarm")
+
+
+def test_the_lane_blocks_are_written_once_with_one_fn_foreach():
+    """The five resources of a lane come from a single Fn::ForEach over the lanes; none is written out by hand."""
+    written = cfn.source()
+    assert written["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+    loops = {name: loop for name, loop in written["Resources"].items() if name.startswith(cfn.FOREACH)}
+    assert len(loops) == 1, sorted(loops)
+    [(identifier, collection, fragment)] = loops.values()
+    assert collection == list(LANES)
+    assert set(fragment) == {f"${{{identifier}}}{part}" for part in LANE_PARTS}
+    assert not [name for name in written["Resources"] if name.startswith(LANES)]
+    expanded = cfn.template()["Resources"]
+    for lane in LANES:
+        assert {f"{lane}{part}" for part in LANE_PARTS} <= set(expanded)
+        function = expanded[f"{lane}ProcessorFunction"]["Properties"]
+        assert function["Environment"]["Variables"]["LANE"] == lane.lower()
+        assert function["Description"] == f"Runs the tasks of the {lane.lower()} lane."
+
+
+def test_fn_foreach_expands_as_the_language_extensions_transform_does():
+    """tests/cfn.py's expansion, on the forms the transform documents (keys, Fn::Sub, Ref, FindInMap, nesting)."""
+    lower = {"Fn::FindInMap": ["Lower", {"Ref": "Id"}, "Name"]}
+    document = {
+        "Parameters": {"Names": {"Type": "CommaDelimitedList", "Default": "a.b, c"}},
+        "Mappings": {"Lower": {"One": {"Name": "one"}, "Two": {"Name": "two"}}},
+        "Resources": {
+            "Kept": {"Type": "X", "Properties": {"Name": "${Id}"}},
+            "Fn::ForEach::Outer": [
+                "Id",
+                ["One", "Two"],
+                {
+                    "${Id}Thing": {
+                        "Type": "X",
+                        "Properties": {
+                            "Plain": "${Id} stays",
+                            "Ref": {"Ref": "Id"},
+                            "Other": {"Ref": {"Fn::Sub": "${Id}Param"}},
+                            "Att": {"Fn::GetAtt": [{"Fn::Sub": "${Id}Queue"}, "Arn"]},
+                            "Lower": lower,
+                            "Text": {"Fn::Sub": ["${Id} is ${N}", {"N": lower}]},
+                            "Late": {"Fn::Sub": "${Id}-${AWS::Region}"},
+                        },
+                    },
+                    "Fn::ForEach::Inner": [
+                        "Name",
+                        {"Ref": "Names"},
+                        {"${Id}&{Name}": {"Type": "Y", "Properties": {"Both": {"Fn::Sub": "${Id}/${Name}"}}}},
+                    ],
+                },
+            ],
+        },
+    }
+    resources = cfn.expand(document)["Resources"]
+    assert list(resources) == ["Kept", "OneThing", "Oneab", "Onec", "TwoThing", "Twoab", "Twoc"]
+    assert resources["Kept"] == document["Resources"]["Kept"]
+    assert resources["TwoThing"]["Properties"] == {
+        "Plain": "${Id} stays",
+        "Ref": "Two",
+        "Other": {"Ref": "TwoParam"},
+        "Att": {"Fn::GetAtt": ["TwoQueue", "Arn"]},
+        "Lower": "two",
+        "Text": "Two is two",
+        "Late": {"Fn::Sub": "Two-${AWS::Region}"},
+    }
+    assert resources["Oneab"]["Properties"] == {"Both": "One/a.b"}
+    with pytest.raises(ValueError, match="defined twice"):
+        cfn.expand({"Resources": {"OneThing": {}, "Fn::ForEach::L": ["Id", ["One"], {"${Id}Thing": {}}]}})
+
+
 def test_lane_concurrency_defaults_are_10_5_2():
     params = cfn.template()["Parameters"]
     assert [params[f"{lane}LaneConcurrency"]["Default"] for lane in LANES] == [10, 5, 2]
@@ -110,7 +181,7 @@ def test_visibility_timeout_is_at_least_six_times_the_processor_timeout():
     mapping = cfn.template()["Mappings"]["LaneVisibility"]
     allowed = cfn.template()["Parameters"]["ProcessorTimeout"]["AllowedValues"]
     for timeout in allowed:
-        assert int(mapping[str(timeout)]["Seconds"]) >= 6 * timeout
+        assert int(mapping[str(timeout)]["Seconds"]) >= 6 * int(timeout)
 
 
 def test_the_dead_letter_function_consumes_all_three_dlqs():
