@@ -266,8 +266,8 @@ def test_out_of_order_and_stale_deliveries_after_the_task_finished_are_acknowled
 
 
 def test_concurrent_reconcilers_send_each_lost_task_once(tasklane, monkeypatch):
-    from tasklane.data.queues import LaneQueues
     from tasklane.data.indexes import TaskIndexes
+    from tasklane.data.queues import LaneQueues
 
     with monkeypatch.context() as patch:
         patch.setattr(
