@@ -340,3 +340,14 @@ def test_paging_through_every_task_across_index_shards_loses_and_repeats_nothing
         if not cursor:
             break
     assert seen == expected
+
+
+def test_the_openapi_document_says_what_the_task_view_holds(tasklane):
+    document = tasklane.call(api_event("openapi")).body
+    task = document["components"]["schemas"]["Task"]["properties"]
+    for name in ("created_at", "updated_at"):
+        assert task[name]["format"] == "date-time"
+    for name in ("started_at", "finished_at"):
+        assert {"type": "string", "format": "date-time"} in task[name]["anyOf"]
+    assert {"payload_size", "payload_url", "result_size", "result_url"} <= set(task)
+    assert "303" in document["paths"]["/tasks/{task_id}/result"]["get"]["responses"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tasklane.logic.execution import BACKOFF_CAP_SECONDS
+from tasklane.logic.running import BACKOFF_CAP_SECONDS
 from tests.events import ALICE, api_event
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tasklane.logic.execution import BACKOFF_CAP_SECONDS, TaskTimedOut, backoff_seconds, time_limit
+from tasklane.logic.running import BACKOFF_CAP_SECONDS, TaskTimedOut, backoff_seconds, time_limit
 from tasklane.model import cursor
 from tasklane.model.errors import BadRequest, UnknownTaskType, ValidationFailed
 from tasklane.model.ids import is_task_id, new_task_id

@@ -26,6 +26,10 @@ class TableLayout:
     owner_shards: int
     pending_grace_seconds: int
 
+    def pending_sweep_at(self, now: datetime, delay: int = 0) -> int:
+        """When the reconciler looks at a pending task: after its delay and a grace period."""
+        return clock.epoch(now) + delay + self.pending_grace_seconds
+
 
 @dataclass(frozen=True)
 class StoredTask:
@@ -39,6 +43,10 @@ class StoredTask:
     not_before_ms: int | None = None  # epoch ms before which no delivery may start it (delay, backoff)
     payload_key: str | None = None  # the values bucket's object of a large payload
     result_key: str | None = None
+
+    def belongs_to(self, owner: str) -> bool:
+        """Whether `owner` may see this task: to anyone else it does not exist."""
+        return self.owner == owner
 
 
 @dataclass(frozen=True)
@@ -133,8 +141,9 @@ def new_item(
     """The DynamoDB item of a freshly submitted task; `sequence` orders the tasks of one batch."""
     task, owner = new.task, new.owner
     created = task.created_at
-    created_ms = clock.epoch_ms(datetime.fromisoformat(created))
-    sweep_at = created_ms // 1000 + task.delay_seconds + layout.pending_grace_seconds
+    created_at = datetime.fromisoformat(created)
+    created_ms = clock.epoch_ms(created_at)
+    sweep_at = layout.pending_sweep_at(created_at, task.delay_seconds)
     return {
         "task_id": _s(task.task_id),
         "owner": _s(owner),

@@ -20,10 +20,6 @@ from tasklane.model.task import Progress, TaskError, TaskStatus
 class TaskStore(Table):
     """The lifecycle transitions of task items."""
 
-    def pending_sweep_at(self, now: datetime, delay: int = 0) -> int:
-        """When the reconciler looks at a pending task: after its delay and a grace period."""
-        return clock.epoch(now) + delay + self.layout.pending_grace_seconds
-
     def mark_processing(self, task_id: str, owner: str, now: datetime, lease_until: int) -> StoredTask:
         """pending → processing once its not-before time has come, or take over a processing task
         whose lease ran out (a crashed run). The claim token is new for every call: a write the SDK
@@ -98,7 +94,7 @@ class TaskStore(Table):
                 ":pending": _s(TaskStatus.PENDING),
                 ":error": error_value(error),
                 ":now": _s(clock.iso(now)),
-                ":sweep": _n(self.pending_sweep_at(now, delay)),
+                ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
                 ":not_before": _n(clock.epoch_ms(now) + delay * 1000),
             },
             names={"#error": "error"},
@@ -145,7 +141,7 @@ class TaskStore(Table):
                 ":zero": _n(0),
                 ":one": _n(1),
                 ":now": _s(clock.iso(now)),
-                ":sweep": _n(self.pending_sweep_at(now)),
+                ":sweep": _n(self.layout.pending_sweep_at(now)),
             },
             names={"#owner": "owner"},
             applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
@@ -184,7 +180,7 @@ class TaskStore(Table):
                 ":pending": _s(TaskStatus.PENDING),
                 ":now": _s(clock.iso(now)),
                 ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
-                ":sweep": _n(self.pending_sweep_at(now)),
+                ":sweep": _n(self.layout.pending_sweep_at(now)),
                 ":cid": _s(correlation_id),
             },
             names={"#owner": "owner", "#error": "error", "#result": "result"},

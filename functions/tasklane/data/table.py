@@ -24,13 +24,11 @@ class StoreUnavailable(ServiceUnavailable):
 
 
 class TransitionRejected(Exception):
-    """The condition of a transition did not hold; `current` is the item as it was, if any."""
+    """The condition of a transition did not hold; `stored` is the item as it was, if any."""
 
     def __init__(self, stored: StoredTask | None) -> None:
         super().__init__("transition rejected")
         self.stored = stored
-        self.current = stored.task if stored else None
-        self.owner = stored.owner if stored else None
 
 
 @dataclass(frozen=True)

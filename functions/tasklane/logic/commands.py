@@ -14,9 +14,9 @@ from tasklane.observability import count
 
 
 def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) -> TasklaneError:
-    if exc.current is None or exc.owner != owner:
+    if exc.stored is None or not exc.stored.belongs_to(owner):
         return TaskNotFound(task_id)
-    return InvalidTransition(task_id, exc.current.status.value, action)
+    return InvalidTransition(task_id, exc.stored.task.status.value, action)
 
 
 def cancel_task(task_id: str, owner: str, services: Services) -> Task:

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-import random
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +18,14 @@ from tasklane.data.bucket import ValueMissing, result_key
 from tasklane.data.items import StoredTask, StoredValue
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
+from tasklane.logic.running import RunningTask, backoff_seconds, time_limit
 from tasklane.model import clock, values
 from tasklane.model.errors import ServiceUnavailable, TasklaneError
 from tasklane.model.ids import is_task_id
 from tasklane.model.lanes import Lane
 from tasklane.model.limits import INLINE_VALUE_BYTES
 from tasklane.model.message import TaskMessage
-from tasklane.model.task import Progress, TaskError, TaskStatus
+from tasklane.model.task import TaskError, TaskStatus
 from tasklane.observability import count, logger, task_metrics
 from tasklane.task_types import get_task_type
 
@@ -35,18 +33,11 @@ from tasklane.task_types import get_task_type
 SAFETY_MARGIN_SECONDS = 10
 # Seconds past a task's timeout before another delivery may take it over as crashed.
 LEASE_GRACE_SECONDS = 10
-BACKOFF_BASE_SECONDS = 2
-BACKOFF_CAP_SECONDS = 900
-PROGRESS_INTERVAL_SECONDS = 1.0
 # An outcome write that the table refuses for a moment (throttled, 5xx past the SDK's own retries) is
 # tried again within the invocation for up to this long: giving up would run finished work again.
 OUTCOME_RETRY_SECONDS = 60
 # Inline results deeper than this are kept in the values bucket, whose text is never parsed again.
 MAX_INLINE_RESULT_DEPTH = 200
-
-
-class TaskTimedOut(Exception):
-    """The task ran past its timeout_seconds."""
 
 
 class Deferred(Exception):
@@ -59,53 +50,6 @@ class Unfinishable(TasklaneError):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
         self.type = error_type
-
-
-def backoff_seconds(attempt: int, rng: random.Random | None = None) -> int:
-    """Exponential backoff with equal jitter: the floor doubles with every attempt."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-    return int(ceiling / 2 + (rng or random).uniform(0, ceiling / 2))
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise TaskTimedOut in the running task after `seconds` (main thread only, as in Lambda)."""
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TaskTimedOut(f"the task ran longer than its {seconds:g}s timeout")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-@dataclass
-class RunningTask:
-    """The TaskContext a task function receives: progress writes are throttled to one a second."""
-
-    task_id: str
-    attempt: int
-    services: Services
-    deadline: float
-    _last_write: float = field(default=0.0)
-
-    def report_progress(self, percent: float, message: str | None = None) -> None:
-        now = time.monotonic()
-        if percent < 100 and now - self._last_write < PROGRESS_INTERVAL_SECONDS:
-            return
-        self._last_write = now
-        progress = Progress(percent=max(0.0, min(100.0, percent)), message=message)
-        try:
-            self.services.store.record_progress(self.task_id, self.attempt, progress, clock.now())
-        except TransitionRejected:
-            logger.warning("progress not recorded: the task is no longer running this attempt")
-
-    def remaining_seconds(self) -> float:
-        return self.deadline - time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -167,7 +111,7 @@ def _not_claimed(attempt: Attempt, stored: StoredTask | None, now: datetime) -> 
     if stored is None:
         logger.error("lane message for an unknown task dropped")
         return
-    if stored.owner != attempt.message.owner:
+    if not stored.belongs_to(attempt.message.owner):
         logger.error("lane message with the wrong owner dropped")
         return
     task = stored.task

@@ -34,7 +34,7 @@ def owned(services: Services, owner: str, task_id: str) -> StoredTask:
     """The caller's task; another caller's task is as unknown as a missing one."""
     require_id(task_id)
     stored = services.store.get(task_id)
-    if stored is None or stored.owner != owner:
+    if stored is None or not stored.belongs_to(owner):
         raise TaskNotFound(task_id)
     return stored
 

@@ -55,7 +55,7 @@ def handle_dead_letter(body: str, services: Services) -> None:
 
 
 def _settle(stored: StoredTask | None, message: TaskMessage, services: Services) -> None:
-    if stored is None or stored.owner != message.owner:
+    if stored is None or not stored.belongs_to(message.owner):
         logger.error("dead letter for an unknown task dropped")
         return
     status = stored.task.status

@@ -96,7 +96,7 @@ def _replay(records: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
         stored = found.get(r.get("task_id", ""))
         if "task_id" not in r:
             results.append(r)
-        elif stored is None or stored.owner != owner:
+        elif stored is None or not stored.belongs_to(owner):
             results.append({"index": r["index"], "error": submission.NOT_STORED})
         else:
             results.append({"index": r["index"], "task": summary(stored.task).public()})
