@@ -12,6 +12,7 @@ from tasklane.model.limits import INLINE_VALUE_BYTES, MAX_BATCH_BODY_BYTES, MAX_
 from tasklane.task_types.registry import _TYPES, TaskType
 from tests.events import ALICE, api_event
 from tests.functional.test_faults import _throttle
+from tests.functional.test_lifecycle import _make_due
 
 WRAPPER = len('{"blob":""}')  # the JSON of {"blob": s} is len(s) + WRAPPER bytes (ASCII s)
 
@@ -452,15 +453,6 @@ def test_a_redrive_whose_answer_was_lost_still_sends_the_task(tasklane, monkeypa
     _throttle(aws.dynamodb(), "UpdateItem", "ThrottlingException", 1, applied=True)
     tasklane.dead_letters("normal")
     assert [json.loads(m["Body"])["task_id"] for m in tasklane.receive("normal")] == [task_id]
-
-
-def _make_due(tasklane, task_id):
-    tasklane.dynamodb.update_item(
-        TableName=tasklane.stack.names["TasksTable"],
-        Key={"task_id": {"S": task_id}},
-        UpdateExpression="SET sweep_at = :past",
-        ExpressionAttributeValues={":past": {"N": "0"}},
-    )
 
 
 def test_the_reconciler_sends_the_task_timeout_and_goes_on_after_a_failed_send(tasklane, monkeypatch):

@@ -6,6 +6,8 @@ object; an object whose item was never written expires with the bucket's lifecyc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,6 +22,19 @@ class ValueUnavailable(ServiceUnavailable):
 
 class ValueMissing(Exception):
     """The object a task refers to is gone (it expired with the task's retention)."""
+
+
+@contextmanager
+def _s3_errors(action: str, key: str) -> Iterator[None]:
+    """S3's answers as domain errors: a missing object, or a bucket that did not answer."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            raise ValueMissing(key) from None
+        raise ValueUnavailable(f"could not {action} {key}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise ValueUnavailable(f"could not {action} {key}: {exc}") from exc
 
 
 def payload_key(task_id: str) -> str:
@@ -39,25 +54,17 @@ class ValueStore:
         self._bucket = bucket
 
     def put(self, key: str, data: bytes) -> None:
-        try:
+        with _s3_errors("store", key):
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/json")
-        except (ClientError, BotoCoreError) as exc:
-            raise ValueUnavailable(f"could not store {key}: {exc}") from exc
 
     def get(self, key: str) -> bytes:
-        try:
+        with _s3_errors("read", key):
             return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                raise ValueMissing(key) from None
-            raise ValueUnavailable(f"could not read {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise ValueUnavailable(f"could not read {key}: {exc}") from exc
 
     def renew(self, key: str) -> None:
         """Restart an object's lifecycle clock (an explicit retry gives its task a new life)."""
         source = {"Bucket": self._bucket, "Key": key}
-        try:
+        with _s3_errors("renew", key):
             self._s3.copy_object(
                 Bucket=self._bucket,
                 Key=key,
@@ -65,12 +72,6 @@ class ValueStore:
                 MetadataDirective="REPLACE",
                 ContentType="application/json",
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                raise ValueMissing(key) from None
-            raise ValueUnavailable(f"could not renew {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise ValueUnavailable(f"could not renew {key}: {exc}") from exc
 
     def url(self, key: str) -> str:
         """A presigned GET URL (SigV4, no network call) valid for VALUE_URL_SECONDS."""
