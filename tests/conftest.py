@@ -160,3 +160,19 @@ def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
         monkeypatch.setattr(clock, "now", lambda: real_now() + system.offset)
         yield system
     _reset_caches()
+
+
+@pytest.fixture
+def visibility_calls(monkeypatch):
+    """Every visibility timeout the processor sets, in order."""
+    from tasklane.data.queues import LaneQueues
+
+    calls: list[int] = []
+    original = LaneQueues.set_visibility
+
+    def spy(self, lane, receipt_handle, seconds):
+        calls.append(seconds)
+        return original(self, lane, receipt_handle, seconds)
+
+    monkeypatch.setattr(LaneQueues, "set_visibility", spy)
+    return calls

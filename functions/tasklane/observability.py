@@ -68,9 +68,26 @@ def count(lane: str, task_type: str, name: str, value: float = 1) -> None:
     task_metrics(lane, task_type).add_count(name, value)
 
 
+_throttled: dict[tuple[str, str], int] = {}
+
+
+def throttled(task_type: str, owner: str) -> None:
+    """Count a delivery held back, by task type and owner (its own EMF line: the owner is a dimension
+    no other metric has)."""
+    key = (task_type, owner)
+    _throttled[key] = _throttled.get(key, 0) + 1
+
+
 def flush_metrics() -> None:
     while _pending:
         _pending.popitem()[1].flush()
+    while _throttled:
+        (task_type, owner), total = _throttled.popitem()
+        metrics = EphemeralMetrics(namespace=NAMESPACE, service="tasklane")
+        metrics.add_dimension("task_type", task_type)
+        metrics.add_dimension("owner", owner)
+        metrics.add_metric(name="TaskThrottled", unit=MetricUnit.Count, value=total)
+        metrics.flush_metrics()
 
 
 def metered[F: Callable[..., Any]](handler: F) -> F:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from tasklane.model.lanes import Lane
+from tasklane.model.rates import Rate, parse_overrides
 
 # Time the processor keeps back from its Lambda timeout for recording an outcome: a task's
 # timeout_seconds may be at most the Lambda timeout minus this.
@@ -34,6 +35,9 @@ class Settings:
     pending_grace_seconds: int
     max_result_bytes: int
     demo_task_types: bool
+    limits_table_name: str
+    rate_limits: dict[str, Rate | None]  # the stack's overrides of task types' declared rates
+    owner_concurrency_cap: int  # tasks one owner may run at once per lane; 0 = no cap
     lane: Lane | None  # the lane a processor drains (set on processors only)
 
     @classmethod
@@ -53,6 +57,9 @@ class Settings:
             pending_grace_seconds=int(env["PENDING_GRACE_SECONDS"]),
             max_result_bytes=int(env["MAX_RESULT_BYTES"]),
             demo_task_types=env["DEMO_TASK_TYPES"].lower() == "true",
+            limits_table_name=env["LIMITS_TABLE_NAME"],
+            rate_limits=parse_overrides(env["RATE_LIMITS"]),
+            owner_concurrency_cap=int(env["OWNER_CONCURRENCY_CAP"]),
             lane=Lane(env["LANE"]) if "LANE" in env else None,
         )
 
@@ -79,6 +86,9 @@ REQUIRED_ENV = (
     "PENDING_GRACE_SECONDS",
     "MAX_RESULT_BYTES",
     "DEMO_TASK_TYPES",
+    "LIMITS_TABLE_NAME",
+    "RATE_LIMITS",
+    "OWNER_CONCURRENCY_CAP",
 )
 
 

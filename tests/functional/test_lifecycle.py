@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tasklane.logic.running import BACKOFF_CAP_SECONDS
 from tests.events import ALICE, api_event
 
@@ -28,22 +26,6 @@ def redeliver_now(tasklane, lane, messages):
         tasklane.sqs.change_message_visibility(
             QueueUrl=tasklane.queue_url(lane), ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
         )
-
-
-@pytest.fixture
-def visibility_calls(monkeypatch):
-    """Every visibility timeout the processor sets, in order."""
-    from tasklane.data.queues import LaneQueues
-
-    calls: list[int] = []
-    original = LaneQueues.set_visibility
-
-    def spy(self, lane, receipt_handle, seconds):
-        calls.append(seconds)
-        return original(self, lane, receipt_handle, seconds)
-
-    monkeypatch.setattr(LaneQueues, "set_visibility", spy)
-    return calls
 
 
 def test_a_task_goes_pending_processing_completed(tasklane):

@@ -104,6 +104,7 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         status=TaskStatus(item["status"]["S"]),
         payload=json.loads(item["payload"]["S"]) if "payload" in item else None,
         result=json.loads(item["result"]["S"]) if "result" in item else None,
+        waiting_for=_ts(item, "waiting_for"),
         payload_size=_int(item, "payload_size"),
         result_size=_int(item, "result_size"),
         error=TaskError(type=error["type"]["S"], message=error["message"]["S"]) if error else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,13 @@ def _attributes(message: TaskMessage) -> dict[str, Any]:
     return {"correlation_id": {"DataType": "String", "StringValue": message.correlation_id}}
 
 
+def group_id(owner: str) -> str:
+    """The owner's message group: SQS fair queues share a standard queue's throughput between groups,
+    so that one owner's flood does not hold the others' messages back. Ids longer than SQS allows
+    (128 characters) are named by their digest."""
+    return owner if len(owner) <= 128 else "sha256:" + hashlib.sha256(owner.encode()).hexdigest()
+
+
 class LaneQueues:
     """Send task messages to a lane and steer messages already received."""
 
@@ -51,6 +59,7 @@ class LaneQueues:
                 MessageBody=message.to_json(),
                 DelaySeconds=min(delay_seconds, 900),
                 MessageAttributes=_attributes(message),
+                MessageGroupId=group_id(message.owner),
             )
 
     def send_many(self, lane: Lane, messages: list[tuple[TaskMessage, int]]) -> list[str]:
@@ -63,6 +72,7 @@ class LaneQueues:
                     "MessageBody": message.to_json(),
                     "DelaySeconds": delay,
                     "MessageAttributes": _attributes(message),
+                    "MessageGroupId": group_id(message.owner),
                 }
                 for i, (message, delay) in enumerate(messages[start : start + _SEND_BATCH_LIMIT], start)
             }

@@ -9,6 +9,7 @@ from tasklane import aws
 from tasklane.data.bucket import ValueStore
 from tasklane.data.indexes import TaskIndexes
 from tasklane.data.items import TableLayout
+from tasklane.data.limits import LimitsTable
 from tasklane.data.queues import LaneQueues
 from tasklane.data.store import TaskStore
 from tasklane.settings import Settings, settings
@@ -39,6 +40,10 @@ class Services:
     @cached_property
     def indexes(self) -> TaskIndexes:
         return TaskIndexes(aws.dynamodb(), self.layout)
+
+    @cached_property
+    def limits(self) -> LimitsTable:
+        return LimitsTable(aws.dynamodb(), self.settings.limits_table_name)
 
     @cached_property
     def values(self) -> ValueStore:

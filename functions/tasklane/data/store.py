@@ -31,7 +31,7 @@ class TaskStore(Table):
             "((#status = :pending AND (attribute_not_exists(not_before_ms) OR not_before_ms <= :now_ms)) "
             "OR (#status = :processing AND lease_until < :now_epoch))",
             update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
-            "lease_until = :lease, claim = :claim REMOVE progress",
+            "lease_until = :lease, claim = :claim REMOVE progress, waiting_for",
             values={
                 ":owner": _s(owner),
                 ":pending": _s(TaskStatus.PENDING),
@@ -120,7 +120,7 @@ class TaskStore(Table):
             task_id,
             condition=condition,
             update="SET #status = :failed, #error = :error, finished_at = :finished, updated_at = :finished, "
-            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, not_before_ms",
+            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, not_before_ms, waiting_for",
             values={**values, **self._finished(now), ":failed": _s(TaskStatus.FAILED), ":error": error_value(error)},
             names={"#error": "error"},
             applied=lambda t: (
@@ -152,7 +152,7 @@ class TaskStore(Table):
             task_id,
             condition="#owner = :owner AND #status = :pending",
             update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
-            "REMOVE sweep_shard, sweep_at, not_before_ms",
+            "REMOVE sweep_shard, sweep_at, not_before_ms, waiting_for",
             values={
                 ":owner": _s(owner),
                 ":pending": _s(TaskStatus.PENDING),
@@ -172,7 +172,7 @@ class TaskStore(Table):
             update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
             "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
             "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "
-            "lease_until, not_before_ms, claim, unsent",
+            "lease_until, not_before_ms, claim, unsent, waiting_for",
             values={
                 ":owner": _s(owner),
                 ":failed": _s(TaskStatus.FAILED),
@@ -186,6 +186,22 @@ class TaskStore(Table):
             names={"#owner": "owner", "#error": "error", "#result": "result"},
             applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
         )
+
+    def mark_waiting(self, task_id: str, reason: str) -> StoredTask | None:
+        """Show why a pending task is held back (written only when the reason changes). None when the
+        task is pending; else the task as it is (finished, running elsewhere, unknown: None inside)."""
+        try:
+            self._record(
+                task_id,
+                condition="#status = :pending AND (attribute_not_exists(waiting_for) OR waiting_for <> :reason)",
+                update="SET waiting_for = :reason",
+                values={":pending": _s(TaskStatus.PENDING), ":reason": _s(reason)},
+            )
+        except TransitionRejected as exc:
+            if exc.stored is not None and exc.stored.task.status is TaskStatus.PENDING:
+                return None  # the reason is shown already
+            raise
+        return None
 
     def mark_unsent(self, task_id: str, now: int) -> None:
         """Note that a pending task's message was never sent, and make it due for the reconciler now."""

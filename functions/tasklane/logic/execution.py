@@ -18,6 +18,7 @@ from tasklane.data.bucket import ValueMissing, result_key
 from tasklane.data.items import StoredTask, StoredValue
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
+from tasklane.logic import throttling
 from tasklane.logic.running import RunningTask, backoff_seconds, time_limit
 from tasklane.model import clock, values
 from tasklane.model.errors import ServiceUnavailable, TasklaneError
@@ -26,7 +27,7 @@ from tasklane.model.lanes import Lane
 from tasklane.model.limits import INLINE_VALUE_BYTES
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import TaskError, TaskStatus
-from tasklane.observability import count, logger, task_metrics
+from tasklane.observability import count, logger, task_metrics, throttled
 from tasklane.task_types import get_task_type
 
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
@@ -97,14 +98,38 @@ def process(delivery: Delivery, services: Services) -> None:
     now = clock.now()
     timeout = message.timeout_seconds or services.settings.max_task_timeout_seconds
     lease_until = clock.epoch(now) + timeout + LEASE_GRACE_SECONDS
+    slot = throttling.slot_for(attempt.lane, message, lease_until)
+    hold = throttling.admit(message, slot, services)
+    if hold is not None:
+        _hold(attempt, hold, now)
+        return
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
         stored = services.store.mark_processing(message.task_id, message.owner, now, lease_until)
     except TransitionRejected as exc:
+        throttling.release(slot, services)
         _not_claimed(attempt, exc.stored, now)
         return
-    _run(attempt, stored, now)
+    try:
+        _run(attempt, stored, now)
+    finally:
+        throttling.release(slot, services)
+
+
+def _hold(attempt: Attempt, hold: throttling.Hold, now: datetime) -> None:
+    """The task may not start yet (its type's rate, its owner's share): it keeps its attempts, says
+    why it waits, and its message comes back when a start may be due. A delivery of a task that is
+    not pending (finished, running elsewhere) is handled as any unclaimed one."""
+    message = attempt.message
+    try:
+        attempt.services.store.mark_waiting(message.task_id, hold.reason)
+    except TransitionRejected as exc:
+        _not_claimed(attempt, exc.stored, now)
+        return
+    throttled(message.task_type or "", message.owner)
+    logger.info("task held back", extra={"waiting_for": hold.reason, "seconds": hold.seconds})
+    attempt.requeue(hold.seconds, reason=hold.reason)
 
 
 def _not_claimed(attempt: Attempt, stored: StoredTask | None, now: datetime) -> None:

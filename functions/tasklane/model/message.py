@@ -20,12 +20,14 @@ class TaskMessage:
     correlation_id: str | None = None
     # Lets the processor see, before it starts a task, whether the time left in its invocation is enough.
     timeout_seconds: int | None = None
+    # Lets the processor hold a task to its type's rate before it claims it.
+    task_type: str | None = None
 
     @classmethod
     def for_task(cls, task: Task, owner: str, correlation_id: str | None) -> TaskMessage:
         """The message that queues the next attempt of a task: the one constructor submit, retry,
         redrive and the reconciler use."""
-        return cls(task.task_id, owner, task.attempts + 1, correlation_id, task.timeout_seconds)
+        return cls(task.task_id, owner, task.attempts + 1, correlation_id, task.timeout_seconds, task.task_type)
 
     def to_json(self) -> str:
         fields: dict[str, Any] = {"task_id": self.task_id, "owner": self.owner, "attempt": self.attempt}
@@ -33,6 +35,8 @@ class TaskMessage:
             fields["correlation_id"] = self.correlation_id
         if self.timeout_seconds is not None:
             fields["timeout_seconds"] = self.timeout_seconds
+        if self.task_type is not None:
+            fields["task_type"] = self.task_type
         return json.dumps(fields, separators=(",", ":"))
 
     def next_attempt(self, attempt: int) -> TaskMessage:
@@ -48,14 +52,17 @@ class TaskMessage:
         if not isinstance(data, dict):
             return None
         task_id, owner, attempt = data.get("task_id"), data.get("owner"), data.get("attempt")
-        correlation_id, timeout = data.get("correlation_id"), data.get("timeout_seconds")
         if not (isinstance(task_id, str) and isinstance(owner, str) and _is_int(attempt)):
             return None
-        if not (correlation_id is None or isinstance(correlation_id, str)):
-            return None
-        if not (timeout is None or _is_int(timeout)):
-            return None
-        return cls(task_id, owner, attempt, correlation_id, timeout)
+        optional = {
+            "correlation_id": (data.get("correlation_id"), str),
+            "timeout_seconds": (data.get("timeout_seconds"), int),
+            "task_type": (data.get("task_type"), str),
+        }
+        for value, kind in optional.values():
+            if value is not None and not (_is_int(value) if kind is int else isinstance(value, kind)):
+                return None
+        return cls(task_id, owner, attempt, **{name: value for name, (value, _) in optional.items()})
 
 
 def _is_int(value: Any) -> TypeGuard[int]:

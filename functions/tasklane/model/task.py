@@ -69,6 +69,7 @@ class Task:
     result_url: str | None = None
     error: TaskError | None = None
     progress: Progress | None = None
+    waiting_for: str | None = None  # why a pending task is held back: "rate_limit" or "owner_concurrency"
     attempts: int = 0
     max_attempts: int
     timeout_seconds: int
@@ -93,6 +94,7 @@ class Task:
             "result_url": self.result_url,
             "error": {"type": self.error.type, "message": self.error.message} if self.error else None,
             "progress": {"percent": self.progress.percent, "message": self.progress.message} if self.progress else None,
+            "waiting_for": self.waiting_for,
             "attempts": self.attempts,
             "max_attempts": self.max_attempts,
             "timeout_seconds": self.timeout_seconds,

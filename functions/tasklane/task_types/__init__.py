@@ -4,6 +4,7 @@ and, where the stack sets DemoTaskTypes=true, the demo types that exist to test 
 from __future__ import annotations
 
 from tasklane.model.errors import UnknownTaskType
+from tasklane.model.rates import Rate
 from tasklane.settings import settings
 from tasklane.task_types.registry import TaskType, registered
 
@@ -24,3 +25,9 @@ def get_task_type(name: str, demo: bool | None = None) -> TaskType:
         return types[name]
     except KeyError:
         raise UnknownTaskType(name, sorted(types)) from None
+
+
+def rate_limit(task_type: TaskType) -> Rate | None:
+    """The rate this deployment holds a type to: the stack's override (RateLimits), else its own."""
+    overrides = settings().rate_limits
+    return overrides.get(task_type.name, task_type.rate_limit)

@@ -76,7 +76,7 @@ class SendEmailPayload(BaseModel):
     body: str = Field(default="", max_length=100_000)
 
 
-@task("send_email", payload=SendEmailPayload, timeout_seconds=30, max_attempts=5)
+@task("send_email", payload=SendEmailPayload, timeout_seconds=30, max_attempts=5, rate_limit="5/s")
 def send_email(payload: SendEmailPayload, ctx: TaskContext) -> dict[str, str]:
     """Simulate handing an email to a mail service; the message id is stable per task."""
     message_id = hashlib.sha256(f"{ctx.task_id}:{payload.to}".encode()).hexdigest()[:24]

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from tasklane.model.errors import ValidationFailed, field_details
+from tasklane.model.rates import Rate, parse_rate
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -34,6 +35,7 @@ class TaskType:
     timeout_seconds: int
     max_attempts: int
     demo: bool = False  # offered only where the stack sets DemoTaskTypes=true
+    rate_limit: Rate | None = None  # starts across every processor; a stack may override it (RateLimits)
 
     def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
         """Validate a payload against this type's model; field paths start at `payload`."""
@@ -51,15 +53,33 @@ class TaskType:
 _TYPES: dict[str, TaskType] = {}
 
 
+class TaskOptions(TypedDict, total=False):
+    """How a task type runs: its default timeout and attempts, whether it is a demo type, its rate."""
+
+    timeout_seconds: int
+    max_attempts: int
+    demo: bool
+    rate_limit: str  # e.g. "5/s", "100/m", "1000/h"
+
+
 def task(
-    name: str, *, payload: type[BaseModel], timeout_seconds: int = 60, max_attempts: int = 3, demo: bool = False
+    name: str, *, payload: type[BaseModel], **options: Unpack[TaskOptions]
 ) -> Callable[[Callable[[Any, TaskContext], Any]], Callable[[Any, TaskContext], Any]]:
     """Register a function as the task type `name`."""
+    rate = options.get("rate_limit")
 
     def register(func: Callable[[Any, TaskContext], Any]) -> Callable[[Any, TaskContext], Any]:
         if name in _TYPES:
             raise ValueError(f"task type {name!r} is registered twice")
-        _TYPES[name] = TaskType(name, payload, func, timeout_seconds, max_attempts, demo)
+        _TYPES[name] = TaskType(
+            name,
+            payload,
+            func,
+            timeout_seconds=options.get("timeout_seconds", 60),
+            max_attempts=options.get("max_attempts", 3),
+            demo=options.get("demo", False),
+            rate_limit=parse_rate(rate) if rate else None,
+        )
         return func
 
     return register

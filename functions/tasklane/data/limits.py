@@ -1,0 +1,85 @@
+"""The limits table: execution rates per task type and running slots per owner, shared by every
+processor. One conditional UpdateItem decides each start, so concurrent processors never exceed a
+limit between them.
+
+Rates are held as the next moment a start is allowed (a generic cell rate algorithm without burst):
+a start is granted when that moment has come, and moves it one interval on. Slots are a string set of
+"task_id@lease" entries, so that a run that died frees its slot when its lease ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tasklane.data.table import StoreUnavailable
+from tasklane.model.rates import Rate
+
+
+def _update(db: Any, table: str, key: str, **request: Any) -> dict[str, Any] | None:
+    """One conditional UpdateItem: None when it was applied, else the item as it was."""
+    try:
+        db.update_item(
+            TableName=table, Key={"limit_key": {"S": key}}, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise StoreUnavailable(f"UpdateItem on the limits table failed: {exc}") from exc
+        item: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
+        return item
+    except BotoCoreError as exc:
+        raise StoreUnavailable(f"UpdateItem on the limits table failed: {exc}") from exc
+    return None
+
+
+class LimitsTable:
+    """Take a start from a rate; hold and free an owner's running slot."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    def take(self, key: str, rate: Rate, now_ms: int) -> int:
+        """One start under `rate`: 0 when granted, else the milliseconds until the next is allowed."""
+        refused = _update(
+            self._db,
+            self._table,
+            key,
+            UpdateExpression="SET next_ms = :next",
+            ConditionExpression="attribute_not_exists(next_ms) OR next_ms <= :now",
+            ExpressionAttributeValues={":next": {"N": str(now_ms + rate.interval_ms)}, ":now": {"N": str(now_ms)}},
+        )
+        if refused is None:
+            return 0
+        return max(1, int(refused.get("next_ms", {}).get("N", now_ms + 1)) - now_ms)
+
+    def hold_slot(self, key: str, entry: str, cap: int, now: int) -> bool:
+        """Hold one of `cap` slots under `key` for `entry` ("task_id@lease_epoch"); False when all
+        are held by runs whose lease has not ended (ended ones are freed on the way)."""
+        for _ in range(2):
+            refused = _update(
+                self._db,
+                self._table,
+                key,
+                UpdateExpression="ADD holders :entry",
+                ConditionExpression="attribute_not_exists(holders) OR size(holders) < :cap OR contains(holders, :one)",
+                ExpressionAttributeValues={":entry": {"SS": [entry]}, ":cap": {"N": str(cap)}, ":one": {"S": entry}},
+            )
+            if refused is None:
+                return True
+            ended = [e for e in refused.get("holders", {}).get("SS", []) if int(e.rsplit("@", 1)[1]) < now]
+            if not ended:
+                return False
+            self.free_slot(key, *ended)
+        return False
+
+    def free_slot(self, key: str, *entries: str) -> None:
+        """Give slots back (a run ended, or its lease did)."""
+        _update(
+            self._db,
+            self._table,
+            key,
+            UpdateExpression="DELETE holders :entries",
+            ExpressionAttributeValues={":entries": {"SS": list(entries)}},
+        )

@@ -1,0 +1,71 @@
+"""Holding a delivery back before its claim: its task type's rate across every processor, and its
+owner's share of the lane (OwnerConcurrencyCap). A held task keeps its attempts; its message comes
+back when it may start, and the task shows what it waits for."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from tasklane.data.services import Services
+from tasklane.model import clock
+from tasklane.model.errors import UnknownTaskType
+from tasklane.model.lanes import Lane
+from tasklane.model.message import TaskMessage
+from tasklane.model.rates import Rate
+from tasklane.task_types import get_task_type, rate_limit
+
+RATE_LIMIT, OWNER_CONCURRENCY = "rate_limit", "owner_concurrency"
+# A message held for its owner's share looks again after a few seconds (jittered: held messages of
+# one owner should not all come back at once).
+SLOT_RETRY_SECONDS = (2, 6)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why a delivery waits instead of starting, and how long until it is worth another look."""
+
+    reason: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A running slot of one owner on one lane, held by one run until its lease ends."""
+
+    key: str
+    entry: str
+
+
+def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
+    return Slot(f"slots#{lane.value}#{message.owner}", f"{message.task_id}@{lease_until}")
+
+
+def admit(message: TaskMessage, slot: Slot, services: Services) -> Hold | None:
+    """None when the delivery may go on to claim its task (its slot then held), else why it waits."""
+    now = clock.now()
+    rate = _rate(message.task_type)
+    if rate is not None:
+        wait_ms = services.limits.take(f"rate#{message.task_type}", rate, clock.epoch_ms(now))
+        if wait_ms:
+            return Hold(RATE_LIMIT, math.ceil(wait_ms / 1000))
+    cap = services.settings.owner_concurrency_cap
+    if cap and not services.limits.hold_slot(slot.key, slot.entry, cap, clock.epoch(now)):
+        return Hold(OWNER_CONCURRENCY, random.randint(*SLOT_RETRY_SECONDS))
+    return None
+
+
+def release(slot: Slot, services: Services) -> None:
+    """Free the owner's slot once the run is over (a no-op without a cap)."""
+    if services.settings.owner_concurrency_cap:
+        services.limits.free_slot(slot.key, slot.entry)
+
+
+def _rate(task_type: str | None) -> Rate | None:
+    if task_type is None:
+        return None  # a message from before messages named their type: not held
+    try:
+        return rate_limit(get_task_type(task_type))
+    except UnknownTaskType:
+        return None  # the claim fails it with the reason

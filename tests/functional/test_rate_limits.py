@@ -1,0 +1,186 @@
+"""Rate limits per task type and fair share per owner: the limiter's arithmetic on the real table
+shape (moto), and what a user sees: a held task keeps its attempts and says why it waits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tasklane.model.rates import Rate, parse_overrides, parse_rate
+from tests.events import ALICE, BOB, api_event
+from tests.functional.test_limits import reconfigure
+
+
+def submit(tasklane, task_type="send_email", payload=None, owner=ALICE, **fields):
+    payload = payload if payload is not None else {"to": "ada@example.com", "subject": "hi"}
+    body = {"task_type": task_type, "payload": payload, **fields}
+    answer = tasklane.call(api_event("submit_task", owner=owner, body=body, headers={"Idempotency-Key": None}))
+    assert answer.status == 202, answer.body
+    return answer.body["task_id"]
+
+
+def get(tasklane, task_id, owner=ALICE):
+    return tasklane.call(api_event("get_task", task_id=task_id, owner=owner)).body
+
+
+# --- rates ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [("5/s", Rate(5, 1)), ("100/m", Rate(100, 60)), ("1000/h", Rate(1000, 3600)), (" 7 / s ", Rate(7, 1))],
+)
+def test_rates_are_read_from_their_text(text, rate):
+    assert parse_rate(text) == rate
+
+
+@pytest.mark.parametrize("text", ["0/s", "5", "5/d", "-1/s", "five/s", ""])
+def test_a_rate_that_is_not_one_is_refused(text):
+    with pytest.raises(ValueError, match="expected a positive count"):
+        parse_rate(text)
+
+
+def test_stack_overrides_name_a_rate_or_lift_it():
+    assert parse_overrides("") == {}
+    assert parse_overrides("send_email=10/s, resize_image=none") == {"send_email": Rate(10, 1), "resize_image": None}
+    with pytest.raises(ValueError, match="task_type=RATE"):
+        parse_overrides("send_email")
+
+
+@pytest.fixture
+def limits(tasklane):
+    from tasklane.data.services import services
+
+    return services().limits
+
+
+def test_the_limiter_spaces_starts_one_interval_apart_with_no_burst(limits):
+    rate = Rate(5, 1)  # one start every 200 ms
+    assert limits.take("rate#t", rate, 1_000) == 0
+    assert limits.take("rate#t", rate, 1_000) == 200  # same millisecond: the next start is 200 ms away
+    assert limits.take("rate#t", rate, 1_199) == 1  # one millisecond short
+    assert limits.take("rate#t", rate, 1_200) == 0  # exactly on time
+    assert limits.take("rate#t", rate, 9_000) == 0  # idle for long: no credit saved up (no burst)
+    assert limits.take("rate#t", rate, 9_100) == 100
+
+
+def test_concurrent_takers_share_one_allowance(limits):
+    """Ten processors asking in the same millisecond: one start is granted, the others wait."""
+    rate = Rate(5, 1)
+    answers = [limits.take("rate#c", rate, 50_000) for _ in range(10)]
+    assert answers.count(0) == 1
+    assert all(wait == 200 for wait in answers if wait)
+
+
+def test_limits_of_different_types_do_not_touch(limits):
+    assert limits.take("rate#a", Rate(1, 60), 0) == 0
+    assert limits.take("rate#b", Rate(1, 60), 0) == 0
+    assert limits.take("rate#a", Rate(1, 60), 1) == 59_999
+
+
+def test_no_sliding_second_holds_more_starts_than_the_rate(limits):
+    rate, now, granted = Rate(5, 1), 0, []
+    while now < 10_000:  # processors asking every 37 ms for ten seconds
+        if limits.take("rate#w", rate, now) == 0:
+            granted.append(now)
+        now += 37
+    assert max(sum(1 for g in granted if start <= g < start + 1000) for start in granted) == 5
+    assert 10_000 // (200 + 37) <= len(granted) <= 50  # a start needs an ask: at most one 37 ms late
+
+
+# --- what a user sees -----------------------------------------------------------------------------------
+
+
+def test_a_task_over_its_types_rate_waits_keeps_its_attempts_and_says_why(tasklane, visibility_calls):
+    first, second = submit(tasklane), submit(tasklane)
+    messages = tasklane.receive("normal")
+    response = tasklane.process("normal", messages)
+    held = [m for m in messages if json.loads(m["Body"])["task_id"] == second]
+    assert response["batchItemFailures"] == [{"itemIdentifier": held[0]["MessageId"]}]
+    assert visibility_calls == [1]  # back within a second, when a start is due
+    assert get(tasklane, first)["status"] == "completed"
+    waiting = get(tasklane, second)
+    assert (waiting["status"], waiting["attempts"], waiting["waiting_for"]) == ("pending", 0, "rate_limit")
+    tasklane.pass_time(1)
+    tasklane.process("normal", held)
+    done = get(tasklane, second)
+    assert (done["status"], done["attempts"], done["waiting_for"]) == ("completed", 1, None)
+
+
+def test_a_stack_can_lift_or_set_a_rate_without_code(tasklane, monkeypatch):
+    reconfigure(tasklane, monkeypatch, RATE_LIMITS="send_email=none,echo=1/m")
+    emails = [submit(tasklane) for _ in range(3)]
+    echoes = [submit(tasklane, "echo", {"n": i}) for i in range(2)]
+    tasklane.drain("normal")
+    assert {get(tasklane, t)["status"] for t in emails} == {"completed"}
+    assert sorted(get(tasklane, t)["status"] for t in echoes) == ["completed", "pending"]
+
+
+def test_a_duplicate_of_a_finished_task_is_acknowledged_even_when_its_type_is_throttled(tasklane):
+    task_id = submit(tasklane)
+    message = tasklane.receive("normal")
+    tasklane.process("normal", message)
+    assert get(tasklane, task_id)["status"] == "completed"
+    duplicate = [dict(message[0], MessageId="duplicate")]
+    assert tasklane.process("normal", duplicate)["batchItemFailures"] == []
+
+
+def test_held_deliveries_are_counted_by_type_and_owner(tasklane, capfd):
+    submit(tasklane), submit(tasklane)
+    capfd.readouterr()
+    tasklane.process("normal", tasklane.receive("normal"))
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    throttled = [line for line in lines if "TaskThrottled" in line]
+    assert throttled == [
+        {
+            **throttled[0],
+            "task_type": "send_email",
+            "owner": ALICE,
+            "TaskThrottled": [1.0],
+        }
+    ]
+
+
+# --- fair share -----------------------------------------------------------------------------------------
+
+
+def test_each_owner_is_its_own_message_group_on_the_lane(tasklane):
+    submit(tasklane, "echo", {}), submit(tasklane, "echo", {}, owner=BOB)
+    groups = {m["Attributes"].get("MessageGroupId") for m in tasklane.receive("normal")}
+    assert groups == {ALICE, BOB}
+
+
+def test_an_owner_at_its_cap_waits_while_another_owner_runs(tasklane, monkeypatch, limits):
+    from tasklane.model import clock
+
+    reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
+    far = clock.epoch(clock.now()) + 600
+    assert limits.hold_slot(f"slots#normal#{ALICE}", f"running-elsewhere@{far}", 1, clock.epoch(clock.now()))
+    alice, bob = submit(tasklane, "echo", {}), submit(tasklane, "echo", {}, owner=BOB)
+    messages = tasklane.receive("normal")
+    tasklane.process("normal", messages)
+    assert (get(tasklane, alice)["status"], get(tasklane, alice)["waiting_for"]) == ("pending", "owner_concurrency")
+    assert get(tasklane, alice)["attempts"] == 0
+    assert get(tasklane, bob, owner=BOB)["status"] == "completed"
+    limits.free_slot(f"slots#normal#{ALICE}", f"running-elsewhere@{far}")  # the other run ends
+    tasklane.process("normal", [m for m in messages if json.loads(m["Body"])["task_id"] == alice])
+    assert get(tasklane, alice)["status"] == "completed"
+
+
+def test_a_slot_whose_run_died_is_freed_when_its_lease_ends(limits):
+    key = "slots#normal#carol"
+    assert limits.hold_slot(key, "dead@100", 1, 50)
+    assert not limits.hold_slot(key, "next@300", 1, 99)  # the dead run's lease has not ended yet
+    assert limits.hold_slot(key, "next@300", 1, 101)  # it has: its slot is taken back
+
+
+def test_a_run_gives_its_slot_back_when_it_ends(tasklane, monkeypatch, limits):
+    reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
+    for _ in range(3):
+        submit(tasklane, "echo", {})
+        tasklane.drain("normal")
+    item = tasklane.dynamodb.get_item(
+        TableName=tasklane.stack.names["LimitsTable"], Key={"limit_key": {"S": f"slots#normal#{ALICE}"}}
+    ).get("Item", {})
+    assert item.get("holders", {}).get("SS", []) == []
