@@ -52,6 +52,8 @@ def show_task(task: dict[str, Any], args: argparse.Namespace, out: TextIO) -> No
     def render(t: dict[str, Any]) -> None:
         for key, value in summary(t).items():
             print(f"{key:<11} {value}", file=out)
+        if t.get("waiting_for"):  # held back by its type's rate or its owner's share of the lane
+            print(f"{'waiting for':<11} {t['waiting_for'].replace('_', ' ')}", file=out)
         # An inline payload is left out as it always was; a large one is one line: where to read it.
         payload = _large_value(t, "payload")
         if payload:

@@ -711,3 +711,10 @@ def test_the_urllib3_transport_follows_the_303_without_credentials_and_streams(s
     assert bucket[0].endswith(
         "X-Amz-Credential=test%2F20261123%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261123T145541Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=5d6c1b0e9f"
     )
+
+
+def test_cli_get_says_what_a_held_task_waits_for(api):
+    task = api.add({"n": 1}, None)
+    task.update(status="pending", result=None, result_size=None, waiting_for="rate_limit")
+    _, out, _ = fake_cli(api, "get", TASK_ID)
+    assert "waiting for rate limit\n" in out.getvalue()
