@@ -16,6 +16,7 @@ from bench import (  # noqa: E402
     local_stack,
     peer_celery,
     processor_overhead,
+    rate_limits,
     requests_per_task,
 )
 
@@ -28,6 +29,7 @@ def main() -> None:
         "requests": requests_per_task.measure,
         "cost": cost.measure,
         "local_stack": local_stack.measure,
+        "rate_limits": rate_limits.measure,
         "peer": peer_celery.measure,
     }
     rows: list[dict[str, object]] = []
