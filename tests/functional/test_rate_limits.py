@@ -164,6 +164,7 @@ def test_an_owner_at_its_cap_waits_while_another_owner_runs(tasklane, monkeypatc
     assert get(tasklane, alice)["attempts"] == 0
     assert get(tasklane, bob, owner=BOB)["status"] == "completed"
     limits.free_slot(f"slots#normal#{ALICE}", f"running-elsewhere@{far}")  # the other run ends
+    tasklane.pass_time(2)  # and its message comes back
     tasklane.process("normal", [m for m in messages if json.loads(m["Body"])["task_id"] == alice])
     assert get(tasklane, alice)["status"] == "completed"
 

@@ -51,9 +51,26 @@ def admit(message: TaskMessage, slot: Slot, services: Services) -> Hold | None:
         if wait_ms:
             return Hold(RATE_LIMIT, math.ceil(wait_ms / 1000))
     cap = services.settings.owner_concurrency_cap
-    if cap and not services.limits.hold_slot(slot.key, slot.entry, cap, clock.epoch(now)):
+    if cap and not _hold_slot(slot, cap, services):
         return Hold(OWNER_CONCURRENCY, random.randint(*SLOT_RETRY_SECONDS))
     return None
+
+
+# Owners found at their cap a moment ago: the rest of a batch of one owner's flood is held without
+# asking the table again, so that a flood is passed over at the speed of the queue.
+_AT_CAP: dict[str, int] = {}  # slot key -> epoch ms until which it counts as full
+AT_CAP_MEMORY_MS = 1000
+
+
+def _hold_slot(slot: Slot, cap: int, services: Services) -> bool:
+    now = clock.now()
+    if _AT_CAP.get(slot.key, 0) > clock.epoch_ms(now):
+        return False
+    if services.limits.hold_slot(slot.key, slot.entry, cap, clock.epoch(now)):
+        _AT_CAP.pop(slot.key, None)
+        return True
+    _AT_CAP[slot.key] = clock.epoch_ms(now) + AT_CAP_MEMORY_MS
+    return False
 
 
 def release(slot: Slot, services: Services) -> None:
