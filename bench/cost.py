@@ -54,7 +54,7 @@ def count_requests() -> dict[str, Counter[str]]:  # noqa: PLR0915 (one scenario 
     from moto import mock_aws
 
     import tests.conftest as harness
-    from tasklane import aws
+    from tasklane.data import aws
     from tests import cfn
     from tests.events import api_event, sqs_event
 

@@ -107,7 +107,7 @@ class Context:
 
 
 def _tasklane(events: list[dict[str, Any]], stub: Stub) -> float:
-    from tasklane import aws
+    from tasklane.data import aws
     from tasklane.handlers import processor
 
     aws.dynamodb().meta.events.register_first("before-send.dynamodb", stub)
@@ -119,7 +119,7 @@ def _tasklane(events: list[dict[str, Any]], stub: Stub) -> float:
 
 def _record(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The exact DynamoDB requests tasklane makes for each message, so the floor makes the same ones."""
-    from tasklane import aws
+    from tasklane.data import aws
 
     calls: dict[str, list[dict[str, Any]]] = {}
 
@@ -137,7 +137,7 @@ def _baseline(events: list[dict[str, Any]], stub: Stub, calls: dict[str, list[di
     UpdateItems with a plain botocore client, and nothing else."""
     import boto3
 
-    from tasklane.aws import _CONFIG
+    from tasklane.data.aws import _CONFIG
 
     client = boto3.client("dynamodb", config=_CONFIG)
     client.meta.events.register_first("before-send.dynamodb", stub)
@@ -166,8 +166,8 @@ def measure() -> list[dict[str, object]]:
 
 def _measure() -> list[dict[str, object]]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    from tasklane import aws, settings
-    from tasklane.data import services
+    from tasklane import settings
+    from tasklane.data import aws, services
 
     aws.reset()
     settings.settings.cache_clear()

@@ -26,7 +26,7 @@ def measure() -> list[dict[str, object]]:
     from moto import mock_aws
 
     import tests.conftest as harness
-    from tasklane import aws
+    from tasklane.data import aws
     from tests import cfn
     from tests.events import api_event
 

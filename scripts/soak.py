@@ -1,16 +1,32 @@
-"""`make soak`: 2,000 tasks of mixed types and priorities on the local stack while faults are injected
-(processor crashes, duplicate and malformed lane messages, concurrent reconcilers, cancels). At the end
-it prints how many were submitted, completed, failed, cancelled, lost (must be 0) and run to
-completion more than once (must be 0), and exits non-zero otherwise. Bounded in time."""
+"""`make soak`: 2,000 tasks of mixed types and priorities on the local stack while faults are injected.
+
+Faults from outside: processor crashes, duplicate and malformed lane messages, early duplicates of
+delayed tasks' messages, concurrent reconcilers, cancels and explicit retries. Faults from inside the
+deployed functions (tasklane/data/faults.py, switched on here through TASKLANE_FAULTS): the processors'
+outcome writes (completed, failed, retrying) throttled past the SDK's retries or applied with their
+answer lost, and the submit function's cancel and retry writes applied with their answer lost. The
+stack is deployed with a small MaxResultBytes, and `blob` tasks return results between 64 KiB and
+that limit (kept in the values bucket) or above it (ResultTooLarge).
+
+At the end it prints how many were submitted, completed, failed, cancelled, lost, run to completion
+more than once, started before their delay was over, and ended otherwise than planned, with the faults
+injected, and exits non-zero unless the last four are 0 and every cancel and retry was accepted.
+Whatever it changed on a stack it did not start (function environments, lane visibility, the
+MaxResultBytes parameter) is put back. Bounded in time.
+"""
 
 from __future__ import annotations
 
 import json
 import random
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +34,150 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
 
 from scripts import localstack  # noqa: E402
 from tests.e2e.conftest import Caller  # noqa: E402
 
 TASKS = 2000
-DEADLINE_SECONDS = 480
+DEADLINE_SECONDS = 510
 SOAK_VISIBILITY = "30"  # seconds: five crashes reach the DLQ within minutes, not the stack's 6 x 60 s
 FINISHED = {"completed", "failed", "cancelled"}
+KIB = 1024
+INLINE_LIMIT = 64 * KIB  # results above it are kept in the values bucket
+MAX_RESULT_BYTES = 1024 * KIB  # the soak's stack parameter: results above it fail with ResultTooLarge
+DEFAULT_MAX_RESULT_BYTES = "10485760"  # the template's default, for a stack that never set it
+API_THREADS = 4
 
-# (weight, task spec, what it should end as)
-MIX: list[tuple[int, dict[str, Any], str]] = [
-    (35, {"task_type": "echo", "payload": {"soak": True}}, "completed"),
-    (20, {"task_type": "compute", "payload": {"n": 20_000}}, "completed"),
-    (10, {"task_type": "sleep", "payload": {"seconds": 0.2}}, "completed"),
-    (8, {"task_type": "fail", "payload": {"succeed_on_attempt": 2}, "max_attempts": 3}, "completed"),
-    (8, {"task_type": "fail", "payload": {"message": "soak failure"}, "max_attempts": 2}, "failed"),
-    (5, {"task_type": "sleep", "payload": {"seconds": 3}, "timeout_seconds": 1, "max_attempts": 1}, "failed"),
-    (2, {"task_type": "fail", "payload": {"mode": "crash"}, "timeout_seconds": 1, "max_attempts": 10}, "failed"),
-    (12, {"task_type": "echo", "payload": {"cancel": True}, "delay_seconds": 600}, "cancelled"),
+# Faults inside the deployed functions (format: tasklane/data/faults.py). The processors' outcome writes
+# are throttled (6 refusals: past the SDK's 1 + 5 sends, so execution._persist must carry them) or
+# applied with their answer lost; the submit function's cancel (-> cancelled) and retry (-> pending)
+# writes are applied with their answer lost. A throttle holds its lane for the SDK's backoff (~15 s):
+# rarer on the low lane, whose two concurrent runs would otherwise stretch the soak.
+OUTCOMES = ("completed", "failed", "pending")
+
+
+def processor_faults(throttle: float, lost: float) -> str:
+    return ";".join(f"UpdateItem:{s}=throttle:{throttle},lost:{lost}" for s in OUTCOMES)
+
+
+SUBMIT_FAULTS = "UpdateItem:cancelled=lost:0.3;UpdateItem:pending=lost:0.5"
+
+
+def faults_for(logical_id: str) -> str | None:
+    """The TASKLANE_FAULTS of a function of the stack, by its logical id."""
+    if "Processor" in logical_id:
+        return processor_faults(0.005, 0.03) if "Low" in logical_id else processor_faults(0.01, 0.03)
+    if "Submit" in logical_id:
+        return SUBMIT_FAULTS
+    return None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of task in the mix: what is submitted, what the soak does to it, how it must end."""
+
+    name: str
+    weight: int
+    spec: dict[str, Any]
+    expected: str
+    action: str = ""  # cancel | cancel+retry | retry (after it fails) | early duplicate
+    vary: Callable[[random.Random], dict[str, Any]] | None = None  # per-task fields
+    error: str | None = None  # the error type a failed task must carry
+
+
+MIX = [
+    Kind("echo", 30, {"task_type": "echo", "payload": {"soak": True}}, "completed"),
+    Kind("compute", 17, {"task_type": "compute", "payload": {"n": 20_000}}, "completed"),
+    Kind("sleep", 9, {"task_type": "sleep", "payload": {"seconds": 0.2}}, "completed"),
+    Kind(
+        "fail twice",
+        7,
+        {"task_type": "fail", "payload": {"succeed_on_attempt": 2}, "max_attempts": 3},
+        "completed",
+    ),
+    Kind(
+        "fail",
+        7,
+        {"task_type": "fail", "payload": {"message": "soak failure"}, "max_attempts": 2},
+        "failed",
+    ),
+    Kind(
+        "time out",
+        4,
+        {"task_type": "sleep", "payload": {"seconds": 3}, "timeout_seconds": 1, "max_attempts": 1},
+        "failed",
+    ),
+    Kind(
+        "crash",
+        2,
+        {"task_type": "fail", "payload": {"mode": "crash"}, "timeout_seconds": 1, "max_attempts": 10},
+        "failed",
+    ),
+    Kind("cancel", 9, {"task_type": "echo", "payload": {"cancel": True}, "delay_seconds": 600}, "cancelled", "cancel"),
+    Kind(
+        "cancel+retry",
+        3,
+        {"task_type": "echo", "payload": {"cancel": "retry"}, "delay_seconds": 600},
+        "completed",
+        "cancel+retry",
+    ),
+    Kind(
+        "fail+retry",
+        4,
+        {"task_type": "fail", "payload": {"succeed_on_attempt": 2}, "max_attempts": 1},
+        "completed",
+        "retry",
+    ),
+    Kind(
+        "delayed",
+        5,
+        {"task_type": "echo", "payload": {"delayed": True}},
+        "completed",
+        "early duplicate",
+        vary=lambda rng: {"delay_seconds": rng.randint(15, 45)},
+    ),
+    Kind(
+        "large result",
+        2,
+        {"task_type": "blob"},
+        "completed",
+        vary=lambda rng: {"payload": {"size": rng.randint(INLINE_LIMIT + KIB, MAX_RESULT_BYTES - KIB)}},
+    ),
+    Kind(
+        "oversized result",
+        1,
+        {"task_type": "blob"},
+        "failed",
+        vary=lambda rng: {"payload": {"size": rng.randint(MAX_RESULT_BYTES + KIB, 3 * MAX_RESULT_BYTES)}},
+        error="ResultTooLarge",
+    ),
 ]
 
 
-def plan(rng: random.Random) -> list[tuple[dict[str, Any], str]]:
-    weights = [w for w, _, _ in MIX]
-    chosen = rng.choices(MIX, weights=weights, k=TASKS)
-    return [({**spec, "priority": rng.choice(["high", "normal", "low"])}, expected) for _, spec, expected in chosen]
+@dataclass
+class Planned:
+    kind: Kind
+    spec: dict[str, Any]
+    task_id: str = ""
+    answers: list[int] = field(default_factory=list)  # the API's status codes for this task's cancel/retry
+    retried: bool = False
+
+
+def plan(rng: random.Random) -> list[Planned]:
+    """The tasks in the order they are submitted: failures awaiting an explicit retry first, so that
+    their second run is not queued behind the whole backlog of the low lane; the rest in random order.
+    (Crashes stay spread out: two in one batch keep each other from running, and off to the DLQ.)"""
+    chosen = rng.choices(MIX, weights=[k.weight for k in MIX], k=TASKS)
+    planned = [
+        Planned(kind, {**kind.spec, **(kind.vary(rng) if kind.vary else {}), "priority": rng.choice(LANES)})
+        for kind in chosen
+    ]
+    return sorted(planned, key=lambda p: SLOW.index(p.kind.name) if p.kind.name in SLOW else len(SLOW))
+
+
+SLOW = ["fail+retry"]
+LANES = ["high", "normal", "low"]
 
 
 def items(session: Any, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -51,15 +185,39 @@ def items(session: Any, table: str, ids: list[str]) -> dict[str, dict[str, Any]]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 100):
         keys = [{"task_id": {"S": t}} for t in ids[start : start + 100]]
-        for item in dynamodb.batch_get_item(RequestItems={table: {"Keys": keys}})["Responses"][table]:
-            found[item["task_id"]["S"]] = item
+        request: dict[str, Any] = {
+            table: {
+                "Keys": keys,
+                "ProjectionExpression": "task_id, #s, attempts, #e, result_key",
+                "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
+            }
+        }
+        while request:
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            for item in answer["Responses"][table]:
+                found[item["task_id"]["S"]] = item
+            request = answer.get("UnprocessedKeys") or {}
     return found
 
 
-def completions(log_file: Path, ids: set[str]) -> Counter[str]:
-    """Runs that reached the end of the task function, per task, read from the functions' own logs."""
+def _status(item: dict[str, Any] | None) -> str:
+    return item["status"]["S"] if item else "missing"
+
+
+def _error_type(item: dict[str, Any]) -> str | None:
+    return item.get("error", {}).get("M", {}).get("type", {}).get("S")
+
+
+# What execution.py logs when a run reached the end of the task function.
+RUN_ENDS = ("task completed", "result not recorded: another delivery took this task over")
+
+
+def completions(log_file: Path, offset: int, ids: set[str]) -> Counter[str]:
+    """Runs that reached the end of the task function, per task, read from the processors' own logs
+    in the emulator's log since `offset`."""
     ran: Counter[str] = Counter()
     with log_file.open("rb") as log:
+        log.seek(offset)
         for raw in log:
             if b"task completed" not in raw and b"result not recorded" not in raw:
                 continue
@@ -67,99 +225,334 @@ def completions(log_file: Path, ids: set[str]) -> Counter[str]:
                 record = json.loads(raw)
             except ValueError:
                 continue
-            if record.get("task_id") in ids:
+            if isinstance(record, dict) and record.get("message") in RUN_ENDS and record.get("task_id") in ids:
                 ran[record["task_id"]] += 1
     return ran
+
+
+def function_logs(session: Any, functions: dict[str, str], since_ms: int, phrase: str) -> list[dict[str, Any]]:
+    """The structured lines whose message is `phrase` that the stack's functions wrote since `since_ms`
+    (CloudWatch Logs: the emulator's own log has only the queue-triggered functions' output)."""
+    logs = session.client("logs")
+    found: list[dict[str, Any]] = []
+    for name in functions.values():
+        request: dict[str, Any] = {
+            "logGroupName": f"/aws/lambda/{name}",
+            "startTime": since_ms,
+            "filterPattern": f'"{phrase}"',
+        }
+        while True:
+            try:
+                page = logs.filter_log_events(**request)
+            except ClientError:  # no log group: the function never ran
+                break
+            for event in page.get("events", []):
+                try:
+                    record = json.loads(event["message"])
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and record.get("message") == phrase:
+                    found.append(record)
+            if not page.get("nextToken") or page["nextToken"] == request.get("nextToken"):
+                break
+            request["nextToken"] = page["nextToken"]
+    return found
 
 
 def inject_faults(session: Any, outputs: dict[str, str], rng: random.Random, bodies: list[str]) -> Counter[str]:
     """Duplicates and garbage on the lanes, and the reconciler invoked twice at once."""
     sqs, lam = session.client("sqs"), session.client("lambda")
     injected: Counter[str] = Counter()
-    for body in rng.sample(bodies, min(100, len(bodies))):
+    for body in bodies:
         sqs.send_message(QueueUrl=outputs[f"{rng.choice(['High', 'Normal', 'Low'])}QueueUrl"], MessageBody=body)
         injected["duplicate messages"] += 1
     for garbage in ("not json", "{}", json.dumps({"task_id": "nope", "owner": "x", "attempt": 1})):
         sqs.send_message(QueueUrl=outputs["NormalQueueUrl"], MessageBody=garbage)
         injected["malformed messages"] += 1
-    reconciler = next(
-        f["FunctionName"] for f in lam.list_functions()["Functions"] if "ReconcilerFunction" in f["FunctionName"]
-    )
+    reconciler = next(name for logical, name in stack_functions(session).items() if "Reconciler" in logical)
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: lam.invoke(FunctionName=reconciler, Payload=b"{}"), range(2)))
     injected["concurrent reconciler runs"] += 2
     return injected
 
 
-def main() -> int:
+def stack_functions(session: Any) -> dict[str, str]:
+    """The stack's Lambda functions: logical id -> function name."""
+    cfn = session.client("cloudformation")
+    functions: dict[str, str] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=localstack.STACK):
+        for resource in page["StackResourceSummaries"]:
+            if resource["ResourceType"] == "AWS::Lambda::Function":
+                functions[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+    return functions
+
+
+def set_environment(session: Any, name: str, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
+    """Change a function's environment variables and wait until the update has applied."""
+    lam = session.client("lambda")
+    current = lam.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": change(dict(current))})
+    deadline = time.monotonic() + 60
+    while lam.get_function_configuration(FunctionName=name).get("LastUpdateStatus") == "InProgress":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the configuration of {name} is still being updated after 60 s")
+        time.sleep(0.5)
+
+
+def switch_faults(session: Any, on: bool) -> dict[str, str]:
+    """Set (or remove) TASKLANE_FAULTS on the functions that get faults; those functions by logical id."""
+    faulted: dict[str, str] = {}
+    for logical, name in stack_functions(session).items():
+        spec = faults_for(logical)
+        if spec is None:
+            continue
+        faulted[logical] = name
+        if on:
+            set_environment(session, name, lambda env, spec=spec: {**env, "TASKLANE_FAULTS": spec})
+        else:
+            set_environment(session, name, lambda env: {k: v for k, v in env.items() if k != "TASKLANE_FAULTS"})
+    return faulted
+
+
+def stack_parameter(session: Any, name: str) -> str | None:
+    try:
+        stack = session.client("cloudformation").describe_stacks(StackName=localstack.STACK)["Stacks"][0]
+    except ClientError:  # no stack yet
+        return None
+    return next((p["ParameterValue"] for p in stack.get("Parameters", []) if p["ParameterKey"] == name), None)
+
+
+def set_stack_parameter(session: Any, name: str, value: str) -> None:
+    """Update one parameter of the deployed stack, its template and other parameters as they are
+    (no build, no new code: quicker than a deploy, and it leaves the code that is deployed alone)."""
+    cfn = session.client("cloudformation")
+    stack = cfn.describe_stacks(StackName=localstack.STACK)["Stacks"][0]
+    parameters = [
+        {"ParameterKey": key, "ParameterValue": value}
+        if key == name
+        else {"ParameterKey": key, "UsePreviousValue": True}
+        for key in (p["ParameterKey"] for p in stack.get("Parameters", []))
+    ]
+    cfn.update_stack(
+        StackName=localstack.STACK,
+        UsePreviousTemplate=True,
+        Parameters=parameters,
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    cfn.get_waiter("stack_update_complete").wait(
+        StackName=localstack.STACK, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
+    )
+    if stack_parameter(session, name) != value:
+        raise RuntimeError(f"the stack's {name} is still {stack_parameter(session, name)}")
+
+
+class Api:
+    """The soak's caller (one session per thread), which waits out API Gateway's throttling (429)."""
+
+    def __init__(self, base: str, key: str | None) -> None:
+        self.base, self.key = base, key
+        self._local = threading.local()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if not hasattr(self._local, "caller"):
+            self._local.caller = Caller(self.base, self.key, requests.Session())
+        for pause in (0.2, 0.5, 1, 2, 4, 8):
+            answer: requests.Response = self._local.caller.request(method, path, **kwargs)
+            if answer.status_code != 429:
+                return answer
+            time.sleep(pause)
+        return answer
+
+
+def in_parallel(work: Callable[[Planned], None], planned: list[Planned]) -> None:
+    with ThreadPoolExecutor(API_THREADS) as pool:
+        list(pool.map(work, planned))
+
+
+def submit(api: Api, planned: list[Planned]) -> None:
+    for start in range(0, len(planned), 100):
+        chunk = planned[start : start + 100]
+        answer = api.request("POST", "/tasks/batch", json={"tasks": [p.spec for p in chunk]})
+        answer.raise_for_status()
+        for result, p in zip(answer.json()["results"], chunk, strict=True):
+            p.task_id = result["task"]["task_id"]
+
+
+def early_duplicates(session: Any, outputs: dict[str, str], owner: str, delayed: list[Planned]) -> int:
+    """Send each delayed task's lane message again at once, without its delay."""
+    sqs = session.client("sqs")
+    for p in delayed:
+        body = {"task_id": p.task_id, "owner": owner, "attempt": 1, "timeout_seconds": 10}
+        queue = outputs[f"{p.spec['priority'].capitalize()}QueueUrl"]
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body, separators=(",", ":")))
+    return len(delayed)
+
+
+def cancel(api: Api, p: Planned) -> None:
+    """DELETE the task; for cancel+retry, POST its retry next."""
+    p.answers.append(api.request("DELETE", f"/tasks/{p.task_id}").status_code)
+    if p.kind.action == "cancel+retry":
+        retry(api, p)
+
+
+def retry(api: Api, p: Planned) -> None:
+    p.answers.append(api.request("POST", f"/tasks/{p.task_id}/retry").status_code)
+    p.retried = True
+
+
+def started_early(api: Api, delayed: list[Planned]) -> list[str]:
+    """Delayed tasks whose started_at (GET /tasks/{id}) is before created_at + delay_seconds."""
+    early: list[str] = []
+
+    def check(p: Planned) -> None:
+        task = api.request("GET", f"/tasks/{p.task_id}").json()
+        if task.get("started_at"):
+            due = datetime.fromisoformat(task["created_at"]) + timedelta(seconds=task["delay_seconds"])
+            if datetime.fromisoformat(task["started_at"]) < due:
+                early.append(f"{p.task_id} started {task['started_at']}, due {due.isoformat()}")
+
+    in_parallel(check, delayed)
+    return early
+
+
+def unplanned(p: Planned, item: dict[str, Any] | None) -> str | None:
+    """How a task ended otherwise than planned, or None."""
+    status = _status(item)
+    kind = p.kind
+    if status != kind.expected:
+        return f"{kind.name}: {kind.expected}->{status}"
+    assert item is not None
+    if kind.error and _error_type(item) != kind.error:
+        return f"{kind.name}: failed with {_error_type(item)}, not {kind.error}"
+    if kind.name == "large result" and "result_key" not in item:
+        return f"{kind.name}: result kept inline, not in the values bucket"
+    if kind.action == "retry" and int(item["attempts"]["N"]) != 2:
+        return f"{kind.name}: completed on attempt {item['attempts']['N']}, not 2 (after the retry)"
+    if kind.action in ANSWERS and p.answers != ANSWERS[kind.action]:
+        return f"{kind.name}: the API answered {p.answers}, not {ANSWERS[kind.action]}"
+    return None
+
+
+ANSWERS = {"cancel": [200], "cancel+retry": [200, 202], "retry": [202]}  # what the API must answer
+
+
+def restore(session: Any, out: Any, visibility: dict[str, str], max_result_bytes: str | None) -> list[str]:
+    """Put back what the soak changed on a stack it did not start; what could not be, as text."""
+    problems: list[str] = []
+    try:
+        switch_faults(session, on=False)
+    except Exception as exc:  # reported, and the soak fails
+        problems.append(f"TASKLANE_FAULTS not removed: {exc}")
+    sqs = session.client("sqs")
+    for lane, seconds in visibility.items():
+        sqs.set_queue_attributes(QueueUrl=out.raw[f"{lane}QueueUrl"], Attributes={"VisibilityTimeout": seconds})
+    if max_result_bytes != str(MAX_RESULT_BYTES):
+        value = max_result_bytes or DEFAULT_MAX_RESULT_BYTES
+        try:
+            set_stack_parameter(session, "MaxResultBytes", value)
+        except Exception as exc:  # reported, and the soak fails
+            problems.append(f"MaxResultBytes not put back to {value} ({exc}); run `make up` to redeploy")
+    return problems
+
+
+def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
+    wall = time.monotonic()
     rng = random.Random(2026)
     started = localstack.start()
     session = localstack._aws()
+    previous_max_result = stack_parameter(session, "MaxResultBytes")
+    localstack.deploy(quiet=True, overrides=f"MaxResultBytes={MAX_RESULT_BYTES}")
+    deployed = time.monotonic() - wall
+    out = localstack.outputs()
+    sqs = session.client("sqs")
+    visibility: dict[str, str] = {}
+    log_offset = localstack.LOG_FILE.stat().st_size if localstack.LOG_FILE.exists() else 0
+    since_ms = int(time.time() * 1000)
+    problems: list[str] = []
     try:
-        localstack.deploy(quiet=True)
-        out = localstack.outputs()
-        sqs = session.client("sqs")
         for lane in ("High", "Normal", "Low"):
-            sqs.set_queue_attributes(
-                QueueUrl=out.raw[f"{lane}QueueUrl"], Attributes={"VisibilityTimeout": SOAK_VISIBILITY}
-            )
-        caller = Caller(out.api_url, out.api_key, requests.Session())
+            url = out.raw[f"{lane}QueueUrl"]
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+            visibility[lane] = attributes["VisibilityTimeout"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": SOAK_VISIBILITY})
+        faulted = switch_faults(session, on=True)
+        api = Api(out.api_url, out.api_key)
         planned = plan(rng)
         t0 = time.monotonic()
-        expected: dict[str, str] = {}
-        for start in range(0, TASKS, 100):
-            chunk = planned[start : start + 100]
-            results = caller.request("POST", "/tasks/batch", json={"tasks": [spec for spec, _ in chunk]}).json()[
-                "results"
-            ]
-            for result, (_, outcome) in zip(results, chunk, strict=True):
-                expected[result["task"]["task_id"]] = outcome
-        ids = list(expected)
-        bodies = [
-            json.dumps({"task_id": t, "owner": _owner(session, out, t), "attempt": 1}) for t in rng.sample(ids, 100)
-        ]
-        injected = inject_faults(session, out.raw, rng, bodies)
-        cancel_ok = sum(
-            caller.request("DELETE", f"/tasks/{t}").status_code == 200
-            for t, outcome in expected.items()
-            if outcome == "cancelled"
-        )
+        submit(api, planned)
+        print(f"  {time.monotonic() - t0:5.0f}s  submitted", flush=True)
+        by_id = {p.task_id: p for p in planned}
+        ids = list(by_id)
+        owner = _owner(session, out, ids[0])
+        delayed = [p for p in planned if p.kind.action == "early duplicate"]
+        injected = Counter({"early duplicates of delayed tasks": early_duplicates(session, out.raw, owner, delayed)})
+        bodies = [json.dumps({"task_id": t, "owner": owner, "attempt": 1}) for t in rng.sample(ids, 100)]
+        injected += inject_faults(session, out.raw, rng, bodies)
+        in_parallel(lambda p: cancel(api, p), [p for p in planned if p.kind.action in ("cancel", "cancel+retry")])
+        print(f"  {time.monotonic() - t0:5.0f}s  submitted, duplicated, cancelled", flush=True)
+        to_retry = [p for p in planned if p.kind.action == "retry"]
         while time.monotonic() - t0 < DEADLINE_SECONDS:
             current = items(session, out.raw["TasksTableName"], ids)
-            open_tasks = [t for t in ids if current.get(t, {}).get("status", {}).get("S") not in FINISHED]
-            print(f"  {time.monotonic() - t0:5.0f}s  unfinished {len(open_tasks)}", flush=True)
+            failed_first = [p for p in to_retry if not p.retried and _status(current.get(p.task_id)) == "failed"]
+            in_parallel(lambda p: retry(api, p), failed_first)
+            open_tasks = [
+                t
+                for t in ids
+                if _status(current.get(t)) not in FINISHED or (by_id[t].kind.action == "retry" and not by_id[t].retried)
+            ]
+            tail = f"  {dict(Counter(by_id[t].kind.name for t in open_tasks))}" if len(open_tasks) <= 60 else ""
+            print(f"  {time.monotonic() - t0:5.0f}s  unfinished {len(open_tasks)}{tail}", flush=True)
             if not open_tasks:
                 break
             time.sleep(5)
         elapsed = time.monotonic() - t0
         current = items(session, out.raw["TasksTableName"], ids)
-        statuses = Counter(current[t]["status"]["S"] if t in current else "missing" for t in ids)
+        statuses = Counter(_status(current.get(t)) for t in ids)
         lost = sum(n for s, n in statuses.items() if s not in FINISHED)
-        unexpected = Counter(
-            f"{expected[t]}->{current[t]['status']['S']}"
-            for t in ids
-            if t in current and current[t]["status"]["S"] != expected[t]
+        wrong = {t: why for t in ids if (why := unplanned(by_id[t], current.get(t)))}
+        early = started_early(api, delayed)
+        twice = sorted(t for t, n in completions(localstack.LOG_FILE, log_offset, set(ids)).items() if n > 1)
+        time.sleep(2)  # CloudWatch Logs takes the functions' last lines a moment after they return
+        faults = Counter(
+            f"{r.get('fault')} {r.get('operation')}:{r.get('transition')}"
+            for r in function_logs(session, faulted, since_ms, "fault injected")
+            if r.get("task_id") in by_id
         )
-        twice = sum(1 for n in completions(localstack.LOG_FILE, set(ids)).values() if n > 1)
-        errors = Counter(
-            current[t].get("error", {}).get("M", {}).get("type", {}).get("S") for t in ids if statuses and t in current
+        carried = sum(
+            1
+            for r in function_logs(session, faulted, since_ms, "outcome write refused; trying again")
+            if r.get("task_id") in by_id
         )
+        errors = Counter(_error_type(current[t]) for t in ids if t in current and _status(current[t]) == "failed")
+        answers = Counter(f"{p.kind.action} {p.answers}" for p in planned if p.answers)
     finally:
         if started:
             localstack.stop()
-    planned_failures = sum(1 for outcome in expected.values() if outcome == "failed")
+        else:
+            problems = restore(session, out, visibility, previous_max_result)
+    planned_failures = sum(1 for p in planned if p.kind.expected == "failed")
+    kinds = Counter(p.kind.name for p in planned)
     print(f"""
-soak on the local stack (ministack emulator) in {elapsed:.0f} s
-  submitted                      {len(ids)}
+soak on the local stack (ministack emulator), {time.monotonic() - wall:.0f} s in all: deploy {deployed:.0f} s, \
+tasks {elapsed:.0f} s
+  submitted                      {len(ids)}   {dict(kinds)}
   completed                      {statuses["completed"]}
   failed                         {statuses["failed"]}   (by error: { {k: v for k, v in errors.items() if k} })
-  cancelled                      {statuses["cancelled"]}   (cancel answered 200: {cancel_ok})
+  cancelled                      {statuses["cancelled"]}
+  cancel/retry answers           {dict(answers)}
   lost (unfinished at the end)   {lost}
-  run to completion twice        {twice}
-  outcomes other than planned    {dict(unexpected) or 0}
-  faults injected                {dict(injected)}, {planned_failures} failing/timing-out/crashing tasks
+  run to completion twice        {len(twice)}   {twice[:5] or ""}
+  started before their delay     {len(early)}   {early[:5] or ""}
+  outcomes other than planned    {len(wrong)}   {dict(Counter(wrong.values())) or ""}
+  faults injected from outside   {dict(injected)}, {planned_failures} failing/timing-out/crashing tasks
+  faults injected in functions   {sum(faults.values())}: {dict(sorted(faults.items()))}
+  outcome writes tasklane's own retry carried past the SDK's: {carried}
 """)
-    return 1 if lost or twice else 0
+    for problem in problems:
+        print(f"stack not restored: {problem}")
+    if not faults:
+        print("no fault was injected inside the functions: is TASKLANE_FAULTS taking effect?")
+    return 1 if lost or twice or early or wrong or not faults or problems else 0
 
 
 def _owner(session: Any, out: Any, task_id: str) -> str:

@@ -129,8 +129,8 @@ class Tasklane:
 
 
 def _reset_caches(clients: bool = True) -> None:
-    from tasklane import aws, settings
-    from tasklane.data import idempotency, services
+    from tasklane import settings
+    from tasklane.data import aws, idempotency, services
 
     if clients:
         aws.reset()

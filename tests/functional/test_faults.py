@@ -147,7 +147,7 @@ class _Raw:
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
 def test_dynamodb_throttling_on_every_transition_is_retried_and_the_task_completes(tasklane, code, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws
+    from tasklane.data import aws
 
     seen_put = _throttle(aws.dynamodb(), "PutItem", code, 2)
     seen_update = _throttle(aws.dynamodb(), "UpdateItem", code, 4)
@@ -163,7 +163,7 @@ def test_writes_whose_answer_was_lost_are_recognised_when_the_sdk_retries_them(t
     """DynamoDB applied the write, the answer was lost, botocore sent it again: the condition now fails
     against our own change, which must count as done, not as a conflict or a second run."""
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws
+    from tasklane.data import aws
 
     _throttle(aws.dynamodb(), "PutItem", "ThrottlingException", 1, applied=True)
     seen = _throttle(aws.dynamodb(), "UpdateItem", "ThrottlingException", 2, applied=True)
@@ -176,7 +176,7 @@ def test_writes_whose_answer_was_lost_are_recognised_when_the_sdk_retries_them(t
 
 def test_a_failure_whose_answer_was_lost_is_recognised_when_the_sdk_retries_it(tasklane, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws
+    from tasklane.data import aws
     from tasklane.data.services import services
     from tasklane.model import clock
     from tasklane.model.task import TaskError

@@ -322,7 +322,7 @@ def test_a_single_submit_with_a_large_payload_replays_without_storing_it_twice(t
 def test_a_batch_whose_write_fails_part_way_answers_per_item_and_its_replay_duplicates_nothing(tasklane, monkeypatch):
     """The second chunk of 25 fails outright past the SDK's retries, after the first was written."""
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws
+    from tasklane.data import aws
 
     calls = []
     original = aws.dynamodb().batch_write_item
@@ -358,7 +358,7 @@ def test_an_outcome_write_refused_past_the_sdk_retries_is_retried_and_never_reru
     tasklane, monkeypatch, returning, max_attempts
 ):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws
+    from tasklane.data import aws
 
     seen: list[str] = []
     returning["value"] = {"done": True}
@@ -426,7 +426,7 @@ def test_a_late_outcome_of_an_earlier_run_is_never_taken_for_the_retried_run(tas
 @pytest.mark.parametrize("action", ["cancel_task", "retry_task"])
 def test_cancel_and_retry_recognise_their_own_write_when_only_the_answer_was_lost(tasklane, monkeypatch, action):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws
+    from tasklane.data import aws
 
     if action == "retry_task":
         task_id = submit(tasklane, "fail", max_attempts=1).body["task_id"]
@@ -444,7 +444,7 @@ def test_cancel_and_retry_recognise_their_own_write_when_only_the_answer_was_los
 
 def test_a_redrive_whose_answer_was_lost_still_sends_the_task(tasklane, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane import aws
+    from tasklane.data import aws
 
     task_id = submit(tasklane).body["task_id"]
     message = tasklane.receive("normal")[0]

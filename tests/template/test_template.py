@@ -255,20 +255,35 @@ def _s3_grants(name):
     grants = set()
     for statement in _statements(FUNCTIONS[name]):
         for action in statement["Action"]:
-            if action.startswith("s3:"):
-                resource = statement["Resource"]["Fn::Sub"]
-                grants.add((action, resource.split("}", 1)[1]))
+            if not action.startswith("s3:"):
+                continue
+            if action == "s3:ListBucket":  # on the bucket, narrowed to prefixes
+                assert statement["Resource"] == {"Fn::GetAtt": ["ValuesBucket", "Arn"]}
+                grants |= {(action, prefix) for prefix in statement["Condition"]["StringLike"]["s3:prefix"]}
+            else:
+                grants.add((action, statement["Resource"]["Fn::Sub"].split("}", 1)[1]))
     return grants
 
 
 @pytest.mark.parametrize(
     ("name", "grants"),
     [
-        ("StatusFunction", {("s3:GetObject", "/*")}),
-        ("HighProcessorFunction", {("s3:GetObject", "/payloads/*"), ("s3:PutObject", "/results/*")}),
+        (
+            "StatusFunction",
+            {("s3:GetObject", "/*"), ("s3:ListBucket", "payloads/*"), ("s3:ListBucket", "results/*")},
+        ),
+        (
+            "HighProcessorFunction",
+            {("s3:GetObject", "/payloads/*"), ("s3:PutObject", "/results/*"), ("s3:ListBucket", "payloads/*")},
+        ),
         (
             "SubmitFunction",
-            {("s3:PutObject", "/payloads/*"), ("s3:GetObject", "/payloads/*"), ("s3:GetObject", "/results/*")},
+            {
+                ("s3:PutObject", "/payloads/*"),
+                ("s3:GetObject", "/payloads/*"),
+                ("s3:GetObject", "/results/*"),
+                ("s3:ListBucket", "payloads/*"),
+            },
         ),
         ("DeadLetterFunction", set()),
         ("ReconcilerFunction", set()),

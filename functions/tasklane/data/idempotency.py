@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklane import aws
+from tasklane.data import aws
 from tasklane.model.errors import IdempotencyConflict, ServiceUnavailable
 from tasklane.observability import logger
 from tasklane.settings import settings

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from tasklane.data.items import BY_OWNER_INDEX, SWEEP_INDEX, StoredTask, TableLayout, _n, _s, to_stored
+from tasklane.data.table import StoreUnavailable
 from tasklane.model.lanes import Lane
 from tasklane.model.task import ListQuery, TaskStatus
 
@@ -35,6 +38,13 @@ class TaskIndexes:
         self._table = layout.table_name
         self.owner_shards = layout.owner_shards
         self.sweep_shards = layout.sweep_shards
+
+    def _query(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = self._db.query(**request)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"Query failed: {exc}") from exc
+        return response
 
     def list_by_owner(self, query: ListQuery, max_reads: int = 3) -> tuple[list[StoredTask], str | None]:
         """A page of the caller's tasks created before `query.before` (a created_key), newest first,
@@ -86,9 +96,9 @@ class TaskIndexes:
             request["ExpressionAttributeNames"] = names
         found: list[StoredTask] = []
         for _ in range(max_reads):
-            response = self._db.query(**request)
+            response = self._query(request)
             found += [to_stored(item) for item in response.get("Items", [])]
-            last = response.get("LastEvaluatedKey")
+            last: dict[str, Any] = response.get("LastEvaluatedKey") or {}
             if not last:
                 return found, None
             if len(found) >= limit:
@@ -97,12 +107,14 @@ class TaskIndexes:
         return found, str(last["created_key"]["S"])  # every task of this shard newer than this was read
 
     def due_for_sweep(self, shard: str, now: int, limit: int = 100) -> list[SweepEntry]:
-        response = self._db.query(
-            TableName=self._table,
-            IndexName=SWEEP_INDEX,
-            KeyConditionExpression="sweep_shard = :shard AND sweep_at <= :now",
-            ExpressionAttributeValues={":shard": _s(shard), ":now": _n(now)},
-            Limit=limit,
+        response = self._query(
+            {
+                "TableName": self._table,
+                "IndexName": SWEEP_INDEX,
+                "KeyConditionExpression": "sweep_shard = :shard AND sweep_at <= :now",
+                "ExpressionAttributeValues": {":shard": _s(shard), ":now": _n(now)},
+                "Limit": limit,
+            }
         )
         return [
             SweepEntry(

@@ -41,6 +41,7 @@ class StoredTask:
     created_key: str = ""
     claim: str | None = None  # the token of the delivery that holds the current run
     not_before_ms: int | None = None  # epoch ms before which no delivery may start it (delay, backoff)
+    sweep_token: str | None = None  # the reconciler run that last moved its sweep time
     payload_key: str | None = None  # the values bucket's object of a large payload
     result_key: str | None = None
 
@@ -127,13 +128,14 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         created_key=item["created_key"]["S"],
         claim=_ts(item, "claim"),
         not_before_ms=_int(item, "not_before_ms"),
+        sweep_token=_ts(item, "sweep_token"),
         payload_key=_ts(item, "payload_key"),
         result_key=_ts(item, "result_key"),
     )
 
 
 def error_value(error: TaskError) -> dict[str, Any]:
-    return {"M": {"type": _s(error.type), "message": _s(error.message[:4000])}}
+    return {"M": {"type": _s(error.type), "message": _s(error.message)}}
 
 
 def new_item(

@@ -33,6 +33,11 @@ def _update(db: Any, table: str, key: str, **request: Any) -> dict[str, Any] | N
     return None
 
 
+def _lease(entry: str) -> int:
+    """The lease end of a slot entry "task_id@lease_epoch@delivery"."""
+    return int(entry.split("@")[1])
+
+
 class LimitsTable:
     """Take a start from a rate; hold and free an owner's running slot."""
 
@@ -55,7 +60,7 @@ class LimitsTable:
         return max(1, int(refused.get("next_ms", {}).get("N", now_ms + 1)) - now_ms)
 
     def hold_slot(self, key: str, entry: str, cap: int, now: int) -> bool:
-        """Hold one of `cap` slots under `key` for `entry` ("task_id@lease_epoch"); False when all
+        """Hold one of `cap` slots under `key` for `entry` ("task_id@lease_epoch@delivery"); False when all
         are held by runs whose lease has not ended (ended ones are freed on the way)."""
         for _ in range(2):
             refused = _update(
@@ -68,7 +73,7 @@ class LimitsTable:
             )
             if refused is None:
                 return True
-            ended = [e for e in refused.get("holders", {}).get("SS", []) if int(e.rsplit("@", 1)[1]) < now]
+            ended = [e for e in refused.get("holders", {}).get("SS", []) if _lease(e) < now]
             if not ended:
                 return False
             self.free_slot(key, *ended)

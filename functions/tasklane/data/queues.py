@@ -88,12 +88,12 @@ class LaneQueues:
         return failed
 
     def waiting(self, lane: Lane) -> int:
-        """Messages visible on a lane right now (approximate)."""
+        """Messages on a lane right now, visible or in flight (approximate): a message held back by a
+        rate or a backoff is in flight, and its task is not lost."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         with _sqs_errors("GetQueueAttributes"):
-            attributes = self._sqs.get_queue_attributes(
-                QueueUrl=self._urls[lane], AttributeNames=["ApproximateNumberOfMessages"]
-            )
-        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self._urls[lane], AttributeNames=names)
+        return sum(int(attributes["Attributes"].get(name, 0)) for name in names)
 
     def set_visibility(self, lane: Lane, receipt_handle: str, seconds: int) -> None:
         """Hide a received message for `seconds` more (the retry backoff)."""

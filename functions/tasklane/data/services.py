@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cache, cached_property
 
-from tasklane import aws
+from tasklane.data import aws
 from tasklane.data.bucket import ValueStore
 from tasklane.data.indexes import TaskIndexes
 from tasklane.data.items import TableLayout

@@ -14,6 +14,7 @@ from tasklane.data.indexes import SweepEntry
 from tasklane.data.items import StoredTask, StoredValue, _n, _s, error_value, sweep_shard
 from tasklane.data.table import Table, TransitionRejected
 from tasklane.model import clock
+from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.task import Progress, TaskError, TaskStatus
 
 
@@ -53,7 +54,7 @@ class TaskStore(Table):
     def record_progress(self, task_id: str, attempt: int, progress: Progress, now: datetime) -> None:
         value: dict[str, Any] = {"percent": _n(round(progress.percent, 2))}
         if progress.message:
-            value["message"] = _s(progress.message[:500])
+            value["message"] = _s(progress.message[:MAX_PROGRESS_MESSAGE_CHARS])
         self._record(
             task_id,
             condition="#status = :processing AND attempts = :attempt",
@@ -172,7 +173,7 @@ class TaskStore(Table):
             update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
             "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
             "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "
-            "lease_until, not_before_ms, claim, unsent, waiting_for",
+            "lease_until, not_before_ms, claim, unsent, waiting_for, redrives",
             values={
                 ":owner": _s(owner),
                 ":failed": _s(TaskStatus.FAILED),
@@ -215,12 +216,20 @@ class TaskStore(Table):
     def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> StoredTask | None:
         """Move a task's next sweep time forward; the task as it now is, or None when another
         sweeper got there first."""
+        token = uuid.uuid4().hex
         try:
             return self._update(
                 entry.task_id,
                 condition="#status = :status AND sweep_at = :seen",
-                update="SET sweep_at = :next REMOVE unsent",
-                values={":status": _s(entry.status), ":seen": _n(entry.sweep_at), ":next": _n(next_sweep_at)},
+                update="SET sweep_at = :next, sweep_token = :token REMOVE unsent",
+                values={
+                    ":status": _s(entry.status),
+                    ":seen": _n(entry.sweep_at),
+                    ":next": _n(next_sweep_at),
+                    ":token": _s(token),
+                },
+                # Two reconcilers in the same second would move it to the same time: the token is ours.
+                applied=lambda t: t.sweep_token == token,
             )
         except TransitionRejected:
             return None

@@ -42,6 +42,14 @@ class Change:
     applied: Callable[[StoredTask], bool] | None = None
 
 
+@dataclass
+class BatchOutcome:
+    """The ids of a batch write that were not stored, and those whose fate could not be learnt."""
+
+    unwritten: set[str] = field(default_factory=set)
+    unconfirmed: set[str] = field(default_factory=set)
+
+
 class Table:
     """Puts, gets and the conditional UpdateItem of task items."""
 
@@ -71,23 +79,28 @@ class Table:
         except BotoCoreError as exc:
             raise StoreUnavailable(f"PutItem failed: {exc}") from exc
 
-    def put_many(self, items: list[dict[str, Any]]) -> list[str]:
-        """BatchWriteItem in chunks of 25, retrying unprocessed items; returns the ids never written.
-        A chunk whose request fails outright is looked up, so that items written before an answer
-        was lost count as written (the caller answers for each, and nothing is created twice)."""
-        failed: list[str] = []
+    def put_many(self, items: list[dict[str, Any]]) -> BatchOutcome:
+        """BatchWriteItem in chunks of 25, retrying unprocessed items. A chunk whose request fails
+        outright is looked up, so that items written before an answer was lost count as written;
+        when the lookup fails too, its items are unconfirmed (stored or not: a replay tells)."""
+        outcome = BatchOutcome()
         for start in range(0, len(items), _BATCH_WRITE_LIMIT):
             chunk = items[start : start + _BATCH_WRITE_LIMIT]
+            ids = [item["task_id"]["S"] for item in chunk]
             try:
-                failed += self._put_chunk(chunk)
+                outcome.unwritten.update(self._put_chunk(chunk))
             except (ClientError, BotoCoreError):
-                written = self.get_many([item["task_id"]["S"] for item in chunk])
-                failed += [
+                try:
+                    written = self.get_many(ids)
+                except StoreUnavailable:
+                    outcome.unconfirmed.update(ids)
+                    continue
+                outcome.unwritten.update(
                     i["task_id"]["S"]
                     for i in chunk
                     if (w := written.get(i["task_id"]["S"])) is None or w.created_key != i["created_key"]["S"]
-                ]
-        return failed
+                )
+        return outcome
 
     def _put_chunk(self, chunk: list[dict[str, Any]]) -> list[str]:
         requests = [{"PutRequest": {"Item": item}} for item in chunk]

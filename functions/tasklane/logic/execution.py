@@ -6,26 +6,23 @@ a task twice at once, never starts a cancelled task and never touches a finished
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.bucket import ValueMissing, result_key
-from tasklane.data.items import StoredTask, StoredValue
+from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
 from tasklane.logic import throttling
 from tasklane.logic.running import RunningTask, backoff_seconds, time_limit
-from tasklane.model import clock, values
+from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
+from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable, TasklaneError
-from tasklane.model.ids import is_task_id
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import INLINE_VALUE_BYTES
-from tasklane.model.message import TaskMessage
+from tasklane.model.message import TaskMessage, parse_message
 from tasklane.model.task import TaskError, TaskStatus
 from tasklane.observability import count, logger, task_metrics, throttled
 from tasklane.task_types import get_task_type
@@ -35,22 +32,13 @@ SAFETY_MARGIN_SECONDS = 10
 # Seconds past a task's timeout before another delivery may take it over as crashed.
 LEASE_GRACE_SECONDS = 10
 # An outcome write that the table refuses for a moment (throttled, 5xx past the SDK's own retries) is
-# tried again within the invocation for up to this long: giving up would run finished work again.
+# tried again within the invocation for up to this long, and never past the run's lease (after it,
+# another delivery may take the task over): giving up would run finished work again.
 OUTCOME_RETRY_SECONDS = 60
-# Inline results deeper than this are kept in the values bucket, whose text is never parsed again.
-MAX_INLINE_RESULT_DEPTH = 200
 
 
 class Deferred(Exception):
     """The message goes back to the lane to be delivered again later (a partial batch failure)."""
-
-
-class Unfinishable(TasklaneError):
-    """The task cannot succeed on another attempt; `type` names why in the task's error."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.type = error_type
 
 
 @dataclass(frozen=True)
@@ -71,15 +59,11 @@ class Attempt:
     delivery: Delivery
     lane: Lane
     services: Services
+    lease_until: int = 0  # epoch seconds; set once the claim is tried
 
     def requeue(self, delay: int, *, reason: str, spare_receives: bool = True) -> None:
         """Deliver this message again after `delay` seconds (see deliver_later)."""
         deliver_later(self, self.message, delay, reason=reason, spare_receives=spare_receives)
-
-
-def parse_message(body: str) -> TaskMessage | None:
-    message = TaskMessage.from_json(body)
-    return message if message is not None and is_task_id(message.task_id) else None
 
 
 def process(delivery: Delivery, services: Services) -> None:
@@ -98,6 +82,7 @@ def process(delivery: Delivery, services: Services) -> None:
     now = clock.now()
     timeout = message.timeout_seconds or services.settings.max_task_timeout_seconds
     lease_until = clock.epoch(now) + timeout + LEASE_GRACE_SECONDS
+    attempt = replace(attempt, lease_until=lease_until)
     slot = throttling.slot_for(attempt.lane, message, lease_until)
     hold = throttling.admit(message, slot, services)
     if hold is not None:
@@ -111,6 +96,9 @@ def process(delivery: Delivery, services: Services) -> None:
         throttling.release(slot, services)
         _not_claimed(attempt, exc.stored, now)
         return
+    except Exception:
+        throttling.release(slot, services)  # the claim did not happen: the slot goes back with it
+        raise
     try:
         _run(attempt, stored, now)
     finally:
@@ -175,7 +163,7 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         metrics.add_milliseconds("QueueWait", max(0.0, waited * 1000))
     try:
         task_type = get_task_type(task.task_type)
-        raw = _payload(stored, attempt.services)
+        raw = read_payload(stored, attempt.services)
         logger.debug("task payload", extra={"payload": raw})  # payloads may be personal data: debug only
         payload = task_type.parse_payload(raw)
         with time_limit(task.timeout_seconds):
@@ -200,7 +188,7 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         duration_ms = (time.monotonic() - started) * 1000
         metrics.add_milliseconds("TaskDuration", duration_ms)
     try:
-        value = _persist(attempt, lambda: _keep_result(stored, number, result, attempt.services))
+        value = _persist(attempt, lambda: keep_result(stored, number, result, attempt.services))
         _persist(attempt, lambda: attempt.services.store.mark_completed(task.task_id, number, value, clock.now()))
     except Unfinishable as exc:
         _fail(attempt, stored, number, TaskError(type=exc.type, message=exc.message))
@@ -215,36 +203,11 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
     )
 
 
-def _payload(stored: StoredTask, services: Services) -> dict[str, Any]:
-    if stored.payload_key is None:
-        return stored.task.payload or {}
-    try:
-        payload: dict[str, Any] = json.loads(services.values.get(stored.payload_key))
-    except ValueMissing:
-        raise Unfinishable("PayloadMissing", "the payload's object is gone from the values bucket") from None
-    return payload
-
-
-def _keep_result(stored: StoredTask, attempt: int, result: Any, services: Services) -> StoredValue:
-    """The result as the item will keep it: inline when small, else its object, written first."""
-    try:
-        encoded = values.encode(result)
-    except values.ValueNotStorable as exc:
-        raise Unfinishable("ResultNotSerializable", f"the result has no JSON form: {exc}") from None
-    limit = services.settings.max_result_bytes
-    if len(encoded) > limit:
-        raise Unfinishable("ResultTooLarge", f"the result is {len(encoded)} bytes of JSON; the limit is {limit}")
-    if len(encoded) <= INLINE_VALUE_BYTES and values.depth(result) <= MAX_INLINE_RESULT_DEPTH:
-        return StoredValue(len(encoded), text=encoded.decode())
-    key = result_key(stored.task.task_id, attempt)
-    services.values.put(key, encoded)
-    return StoredValue(len(encoded), key=key)
-
-
 def _persist(attempt: Attempt, write: Callable[[], Any]) -> Any:
     """An outcome write, tried again while the table or the bucket refuses it for a moment and time
     allows: the work is done, and giving up would only have it run again later."""
-    deadline = time.monotonic() + min(OUTCOME_RETRY_SECONDS, attempt.delivery.remaining_seconds() - 3)
+    lease_left = attempt.lease_until - clock.epoch(clock.now()) - 2
+    deadline = time.monotonic() + min(OUTCOME_RETRY_SECONDS, attempt.delivery.remaining_seconds() - 3, lease_left)
     pause = 0.2
     while True:
         try:

@@ -9,12 +9,11 @@ from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
-from tasklane.logic.execution import parse_message
 from tasklane.logic.queueing import note_unsent
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
-from tasklane.model.message import TaskMessage
+from tasklane.model.message import TaskMessage, parse_message
 from tasklane.model.task import TaskError, TaskStatus
 from tasklane.observability import count, logger
 
@@ -101,7 +100,13 @@ def reconcile(services: Services) -> SweepReport:
     now_epoch = clock.epoch(now)
     backlog: dict[Lane, int] = {}
     for shard in range(services.indexes.sweep_shards):
-        for entry in services.indexes.due_for_sweep(str(shard), now_epoch):
+        try:
+            due = services.indexes.due_for_sweep(str(shard), now_epoch)
+        except ServiceUnavailable:
+            logger.exception("reading a shard of due tasks failed; the next run reads it", extra={"shard": shard})
+            report.errors += 1
+            continue
+        for entry in due:
             # One task's failed call must not stop the run: the others are as overdue.
             try:
                 if entry.status is TaskStatus.PENDING:

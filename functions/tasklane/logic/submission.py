@@ -107,6 +107,9 @@ def _item_error(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 NOT_STORED = _item_error("not_stored", "the task could not be stored; submit it again")
+NOT_CONFIRMED = _item_error(
+    "not_confirmed", "the task may or may not be stored: read it by its id, or replay with the same Idempotency-Key"
+)
 
 
 def submit_batch(items: list[Any], owner: str, services: Services, correlation_id: str | None) -> list[dict[str, Any]]:
@@ -133,13 +136,18 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
             results[index] = {"index": index, "error": _item_error(exc.code, exc.message, exc.details)}
     layout = services.store.layout
     rows = [new_item(StoredTask(new.task, owner), correlation_id, kept, layout, sequence=i) for i, new, kept in ready]
-    unwritten = set(services.store.put_many(rows))
+    stored = services.store.put_many(rows)
     by_lane: dict[Lane, list[tuple[TaskMessage, int]]] = {}
     submitted: Counter[tuple[Lane, str]] = Counter()
     for index, new, _ in ready:
         task = new.task
-        if task.task_id in unwritten:
+        if task.task_id in stored.unwritten:
             results[index] = {"index": index, "error": NOT_STORED}
+            continue
+        if task.task_id in stored.unconfirmed:
+            # Stored or not, nobody can tell now; if it was, the reconciler queues it. Its id lets the
+            # caller read it, or a replay with the same Idempotency-Key answer for it.
+            results[index] = {"index": index, "error": {**NOT_CONFIRMED, "details": {"task_id": task.task_id}}}
             continue
         results[index] = {"index": index, "task": summary(task).public()}
         message = TaskMessage.for_task(task, owner, correlation_id)

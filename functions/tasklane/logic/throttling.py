@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from dataclasses import dataclass
 
 from tasklane.data.services import Services
@@ -39,20 +40,23 @@ class Slot:
 
 
 def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
-    return Slot(f"slots#{lane.value}#{message.owner}", f"{message.task_id}@{lease_until}")
+    """The slot a delivery would hold: its entry is new to each delivery (a duplicate in the same
+    second must not share, and then free, the running delivery's entry)."""
+    return Slot(f"slots#{lane.value}#{message.owner}", f"{message.task_id}@{lease_until}@{uuid.uuid4().hex[:12]}")
 
 
 def admit(message: TaskMessage, slot: Slot, services: Services) -> Hold | None:
     """None when the delivery may go on to claim its task (its slot then held), else why it waits."""
-    now = clock.now()
-    rate = _rate(message.task_type)
-    if rate is not None:
-        wait_ms = services.limits.take(f"rate#{message.task_type}", rate, clock.epoch_ms(now))
-        if wait_ms:
-            return Hold(RATE_LIMIT, math.ceil(wait_ms / 1000))
+    # The owner's slot first: a start of the type's rate is spent only on a delivery that may run.
     cap = services.settings.owner_concurrency_cap
     if cap and not _hold_slot(slot, cap, services):
         return Hold(OWNER_CONCURRENCY, random.randint(*SLOT_RETRY_SECONDS))
+    rate = _rate(message.task_type)
+    if rate is not None:
+        wait_ms = services.limits.take(f"rate#{message.task_type}", rate, clock.epoch_ms(clock.now()))
+        if wait_ms:
+            release(slot, services)
+            return Hold(RATE_LIMIT, math.ceil(wait_ms / 1000))
     return None
 
 

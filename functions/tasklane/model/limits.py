@@ -26,4 +26,9 @@ MAX_INLINE_ANSWER_BYTES = 5 * MIB
 VALUE_URL_SECONDS = 900
 # Details listed per rejected batch item (the rest are counted), so that answers stay bounded.
 MAX_ERROR_DETAILS = 5
-MAX_ERROR_TEXT = 300
+MAX_ERROR_TEXT = 200
+# A task's error and progress texts: 100 tasks of a listing page stay well under 6 MB even when every
+# character is one that the answer escapes to 12 bytes.
+MAX_ERROR_TYPE_CHARS = 100
+MAX_ERROR_MESSAGE_CHARS = 2000
+MAX_PROGRESS_MESSAGE_CHARS = 200

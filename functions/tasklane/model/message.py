@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from tasklane.model.ids import is_task_id
+
 if TYPE_CHECKING:
     from tasklane.model.task import Task
 
@@ -63,6 +65,12 @@ class TaskMessage:
             if value is not None and not (_is_int(value) if kind is int else isinstance(value, kind)):
                 return None
         return cls(task_id, owner, attempt, **{name: value for name, (value, _) in optional.items()})
+
+
+def parse_message(body: str) -> TaskMessage | None:
+    """The message in a lane body, or None when it is not one (including a task id that is not one)."""
+    message = TaskMessage.from_json(body)
+    return message if message is not None and is_task_id(message.task_id) else None
 
 
 def _is_int(value: Any) -> TypeGuard[int]:

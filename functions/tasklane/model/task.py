@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from tasklane.model.lanes import Lane
+from tasklane.model.limits import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
 
 
 class _DateTimeText:
@@ -45,6 +46,12 @@ class TaskStatus(StrEnum):
 class TaskError:
     type: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Bounded once, here: what is stored, compared and answered is the same text.
+        if len(self.type) > MAX_ERROR_TYPE_CHARS or len(self.message) > MAX_ERROR_MESSAGE_CHARS:
+            object.__setattr__(self, "type", self.type[:MAX_ERROR_TYPE_CHARS])
+            object.__setattr__(self, "message", self.message[:MAX_ERROR_MESSAGE_CHARS])
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,10 +82,15 @@ def submit_batch(
 
 
 def _record(result: dict[str, Any]) -> dict[str, Any]:
-    """What an idempotency record keeps of one batch result: the task's id, or the item's error."""
+    """What an idempotency record keeps of one batch result: the task's id (also for a task whose
+    write could not be confirmed: the replay looks it up), or the item's error without its details,
+    which echo the request and would let a record pass DynamoDB's 400 KB."""
     if "task" in result:
         return {"index": result["index"], "task_id": result["task"]["task_id"]}
-    return result
+    error = result["error"]
+    if error["code"] == "not_confirmed":
+        return {"index": result["index"], "task_id": error["details"]["task_id"]}
+    return {"index": result["index"], "error": {"code": error["code"], "message": error["message"], "details": None}}
 
 
 def _replay(records: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -14,7 +15,15 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 
 @cache
 def dynamodb() -> Any:
-    return boto3.client("dynamodb", config=_CONFIG)
+    client = boto3.client("dynamodb", config=_CONFIG)
+    # --- fault injection for `make soak` (tasklane/data/faults.py): only when TASKLANE_FAULTS is set,
+    # which the template never does; the module is not even imported otherwise. ---
+    if spec := os.environ.get("TASKLANE_FAULTS"):
+        from tasklane.data import faults
+
+        faults.install(client, spec)
+    # --- end of fault injection ---
+    return client
 
 
 @cache
