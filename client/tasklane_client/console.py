@@ -115,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(502, f'{{"error": {{"code": "proxy_error", "message": "{message}"}}}}'.encode())
             return
         data = upstream.data
-        if _is_page(self.path) and urlsplit(self.path).path == "/console":
+        if urlsplit(self.path).path == "/console":
             data = _AUTH_MODE.sub(rb"\1proxy\2", data)
         answer_headers = {k: v for k, v in upstream.headers.items() if k.lower() in _FORWARDED_ANSWER_HEADERS}
         self._answer(upstream.status, data, answer_headers)

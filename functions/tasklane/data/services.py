@@ -7,11 +7,10 @@ from functools import cache, cached_property
 
 from tasklane import aws
 from tasklane.data.bucket import ValueStore
-from tasklane.data.depths import LaneDepths
 from tasklane.data.indexes import TaskIndexes
 from tasklane.data.items import TableLayout
 from tasklane.data.metrics import StackMetrics
-from tasklane.data.queues import LaneQueues
+from tasklane.data.queues import LaneDepths, LaneQueues
 from tasklane.data.store import TaskStore
 from tasklane.settings import Settings, settings, stats_settings
 
