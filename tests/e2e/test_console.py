@@ -36,7 +36,10 @@ def open_console(browser: Browser, caller, path: str = "") -> Any:
     page.goto(caller.base + "/console" + path)
     page.get_by_label("API key").fill(caller.key)
     page.get_by_role("button", name="Use key").click()
-    page.locator("#lanes tbody tr[data-lane=high]").wait_for(state="attached")  # the overview answered
+    if path:
+        page.locator("#task-fields dd[data-field=status]").wait_for()  # the task answered
+    else:
+        page.locator("#lanes tbody tr[data-lane=high]").wait_for()  # the overview answered
     return page
 
 

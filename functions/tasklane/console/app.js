@@ -178,6 +178,10 @@ let overviewTimer = null;
 
 async function refreshOverview() {
   clearTimeout(overviewTimer);
+  if (document.hidden || !$("#task-view").hidden) { // nobody looks at it: ask the API later
+    overviewTimer = setTimeout(refreshOverview, OVERVIEW_EVERY_MS);
+    return;
+  }
   try {
     const stats = await api("GET", "/stats");
     renderLanes(stats.lanes);
@@ -396,6 +400,7 @@ function route() {
     watch.id = null;
     clearTimeout(watch.timer);
     refreshTasks();
+    if (!$("#app").hidden) refreshOverview();
   }
 }
 
@@ -412,8 +417,7 @@ function start() {
   $("#key-form").hidden = true;
   $("#app").hidden = false;
   $("#forget-key").hidden = AUTH !== "api_key";
-  refreshOverview();
-  route();
+  route(); // the overview, or one task's page
 }
 
 function wire() {
