@@ -6,12 +6,13 @@ MINI := .venv-ministack
 PY := $(VENV)/bin/python
 LOCAL := $(PY) scripts/localstack.py
 
-.PHONY: help venv up down logs test unit e2e lint format build validate bench soak clean
+.PHONY: help venv up down logs console test unit e2e lint format build validate bench soak clean
 
 help:
 	@echo "make up      start the local emulator and deploy tasklane on it (prints URL, key, curl lines)"
 	@echo "make down    stop the local emulator and drop its state"
 	@echo "make logs    follow the emulator's and the functions' logs"
+	@echo "make console open the web console of the local stack (tasklane console)"
 	@echo "make test    lint, type-check and every test, the end-to-end ones on the local stack"
 	@echo "make bench   benchmarks (cold start, AWS requests per task, local-stack throughput)"
 
@@ -42,6 +43,9 @@ down:
 
 logs:
 	tail -n 200 -F .local/ministack.log
+
+console: $(VENV)/.installed
+	$(VENV)/bin/tasklane console
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

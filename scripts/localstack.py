@@ -1,4 +1,4 @@
-"""The local stack: the ministack emulator on 127.0.0.1:4566 with tasklane deployed on it.
+"""The local stack: the ministack emulator on 127.0.0.1:4566 (or TASKLANE_EMULATOR_PORT) with tasklane deployed on it.
 
     python scripts/localstack.py start|deploy|info|stop|status
 
@@ -22,6 +22,8 @@ HOST = "127.0.0.1"
 STACK = "tasklane"
 REGION = "us-east-1"
 ARTIFACTS_BUCKET = "tasklane-local-artifacts"
+# A second checkout can run its own local stack beside the first one on another port.
+PORT = int(os.environ.get("TASKLANE_EMULATOR_PORT", "4566"))
 # The local environment's parameters (samconfig.toml [local]); an emulator may override some of them.
 LOCAL_PARAMETERS = tomllib.loads((ROOT / "samconfig.toml").read_text())["local"]["global"]["parameters"][
     "parameter_overrides"
@@ -38,7 +40,7 @@ class Outputs:
 class Emulator:
     """One ministack server: its port, whether it verifies signatures (AUTH=true), its state files."""
 
-    def __init__(self, port: int = 4566, *, auth: bool = False, name: str = "ministack") -> None:
+    def __init__(self, port: int = PORT, *, auth: bool = False, name: str = "ministack") -> None:
         self.port, self.auth = port, auth
         self.endpoint = f"http://{HOST}:{port}"
         self.state = ROOT / ".local"

@@ -196,8 +196,12 @@ class Stack:
             return self.condition(node["Condition"])
         return self.resolve(node)
 
-    def environment(self) -> dict[str, str]:
-        variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    def environment(self, *functions: str) -> dict[str, str]:
+        """Globals' variables, and those the named functions add (e.g. the status function's for /stats)."""
+        variables = dict(template()["Globals"]["Function"]["Environment"]["Variables"])
+        for name in functions:
+            own = template()["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})
+            variables.update(own)
         return {k: str(self.resolve(v)) for k, v in variables.items()}
 
 

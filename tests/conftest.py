@@ -135,6 +135,7 @@ def _reset_caches(clients: bool = True) -> None:
     if clients:
         aws.reset()
     settings.settings.cache_clear()
+    settings.stats_settings.cache_clear()
     services.services.cache_clear()
     idempotency._guarded.cache_clear()
 
@@ -148,7 +149,7 @@ def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         stack = cfn.build(session)
-        for key, value in stack.environment().items():
+        for key, value in stack.environment("StatusFunction").items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
         monkeypatch.setenv("DEMO_TASK_TYPES", "true")  # as on the local stack: the tests use sleep and fail

@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("stats", help="per lane: queued, in flight, delayed, DLQ depth, age of the oldest message")
 
+    console = commands.add_parser(
+        "console", help="serve the web console on localhost, signing its API calls with your credentials"
+    )
+    console.add_argument("--port", type=int, default=8765, help="local port (0: any free one); default 8765")
+    console.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+
     dlq = commands.add_parser("dlq", help="the tasks failed by their dead-letter queue")
     dlq.add_argument("action", choices=("list", "retry"))
     dlq.add_argument("--all-failed", action="store_true", help="every failed task, not only dead-lettered ones")
@@ -204,6 +210,19 @@ def _stats_command(c: Context) -> int:
     return 0
 
 
+def _console(c: Context) -> int:
+    import webbrowser
+
+    from tasklane_client.console import ConsoleProxy, serve
+
+    try:
+        proxy = ConsoleProxy(c.target.endpoint, c.target.auth, c.args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on 127.0.0.1:{c.args.port}: {exc.strerror or exc}") from None
+    serve(proxy, None if c.args.no_browser else webbrowser.open, lambda line: print(line, file=c.out, flush=True))
+    return 0
+
+
 def _task_command(action: str) -> Callable[[Context], int]:
     def command(c: Context) -> int:
         show_task(getattr(c.client, action)(c.args.task_id), c.args, c.out)
@@ -257,6 +276,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "wait": lambda c: _wait(c, c.args.task_id, c.args.timeout),
     "list": _list,
     "stats": _stats_command,
+    "console": _console,
     "dlq": _dlq,
 }
 

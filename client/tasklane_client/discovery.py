@@ -11,7 +11,8 @@ from typing import Any
 from tasklane_client.auth import ApiKeyAuth, Auth, IamAuth
 from tasklane_client.errors import EndpointError
 
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+# The port `make up` uses; a second checkout's local stack may run on another (TASKLANE_EMULATOR_PORT).
+LOCAL_ENDPOINT = f"http://127.0.0.1:{os.environ.get('TASKLANE_EMULATOR_PORT', '4566')}"
 LOCAL_STACK = "tasklane"
 _LOCAL_AWS = {
     "endpoint_url": LOCAL_ENDPOINT,

@@ -98,3 +98,15 @@ def alice(stack: LocalStack) -> Caller:
 @pytest.fixture(scope="session")
 def bob(stack: LocalStack) -> Caller:
     return stack.caller(stack.new_api_key())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """A skipped browser test is easy to miss in a green run: say it in red at the very end."""
+    from tests.e2e.browser import SKIPPED
+
+    if SKIPPED:
+        terminalreporter.write_sep("!", "THE CONSOLE'S BROWSER TESTS DID NOT RUN", red=True, bold=True)
+        terminalreporter.write_line(f"reason: {SKIPPED[0]}", red=True, bold=True)
+        terminalreporter.write_line(
+            "install Debian's chromium and Python Playwright (.ci/run does both) to run them", red=True
+        )

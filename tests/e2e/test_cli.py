@@ -13,7 +13,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 COMMAND = [sys.executable, "-m", "tasklane_client.cli"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("TASKLANE_")}
+# The command finds the local stack itself; only the emulator's port (when moved) is passed on.
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("TASKLANE_") or k == "TASKLANE_EMULATOR_PORT"}
 ENV["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "client")
 
 

@@ -14,7 +14,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from scripts.localstack import Emulator
+from scripts.localstack import PORT, Emulator
+from tests.e2e.browser import launch_browser
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +58,8 @@ class SignedStack:
 
 @pytest.fixture(scope="module")
 def signed() -> Iterator[SignedStack]:
-    emulator = Emulator(4567, auth=True, name="ministack-auth")
+    # Beside the plain emulator's port (TASKLANE_EMULATOR_PORT, default 4566): the next one.
+    emulator = Emulator(PORT + 1, auth=True, name="ministack-auth")
     started = emulator.start()
     try:
         emulator.deploy(quiet=True, overrides="AuthMode=iam")
@@ -110,3 +112,34 @@ def test_refused_at_the_gateway_before_any_lambda_runs(signed, users, who):
         answer = signed.call(method, path, credentials, body)
         assert answer.status_code == 403, (who, answer.status_code, answer.text)
     assert signed.invocations() == before
+
+
+def test_tasklane_console_signs_the_pages_calls_in_iam_mode(signed, users, monkeypatch):
+    """The console through `tasklane console`'s proxy, on a stack whose gateway verifies SigV4: the
+    page needs no key, its calls are signed with the caller's credentials, and GET /stats answers
+    within the status function's read-only role (which this emulator evaluates)."""
+    import threading
+
+    from tasklane_client.auth import IamAuth
+    from tasklane_client.console import ConsoleProxy
+
+    alice = users["alice"].credentials
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", alice.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", alice.secret_key)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    page_answer = requests.get(signed.api_url + "/console", timeout=60)
+    assert page_answer.status_code == 200
+    assert '<meta name="tasklane-auth" content="iam">' in page_answer.text
+    task = signed.call("POST", "/tasks", alice, {"task_type": "echo", "payload": {"signed": True}}).json()
+    proxy = ConsoleProxy(signed.api_url, IamAuth(region="us-east-1"), port=0)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        with launch_browser() as browser:
+            page = browser.new_page()
+            page.goto(proxy.url)
+            page.locator("#lanes tbody tr[data-lane=high] td").nth(4).filter(has_text="10").wait_for()
+            page.locator(f'#tasks tbody tr[data-task-id="{task["task_id"]}"]').wait_for()
+            browser.assert_no_errors(page)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

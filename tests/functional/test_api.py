@@ -310,12 +310,13 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/tasks/{task_id}",
         "/tasks/{task_id}/result",
         "/tasks/{task_id}/retry",
+        "/stats",
         "/health",
     }
     assert "SubmitRequest" in document["components"]["schemas"]
     assert "Task" in document["components"]["schemas"]
     listing = document["paths"]["/tasks"]["get"]
-    assert {p["name"] for p in listing["parameters"]} == {"status", "task_type", "limit", "cursor"}
+    assert {p["name"] for p in listing["parameters"]} == {"status", "task_type", "priority", "limit", "cursor"}
     assert "TaskPage" in str(listing["responses"]["200"])
 
 

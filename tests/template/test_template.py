@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tasklane.settings import REQUIRED_ENV
+from tasklane.settings import REQUIRED_ENV, STATS_REQUIRED_ENV
 from tests import cfn
 
 FUNCTIONS = cfn.resources("AWS::Serverless::Function")
@@ -70,13 +70,43 @@ def _statements(function):
         yield from policy["Statement"]
 
 
+# Actions AWS authorizes on "*" only (no resource-level permissions), each reading no task data.
+WITHOUT_RESOURCES = {"cloudwatch:GetMetricData"}
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_no_role_has_a_wildcard_action_or_a_wildcard_data_resource(name):
     for statement in _statements(FUNCTIONS[name]):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions), (name, actions)
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        assert "*" not in resources, name
+        if "*" in resources:
+            # Allowed only in a statement of its own that grants nothing but such actions.
+            assert set(actions) <= WITHOUT_RESOURCES, (name, actions)
+            assert resources == ["*"], name
+
+
+def test_the_status_function_reads_lane_figures_and_nothing_more():
+    """GET /stats: queue attributes of the six lane queues and metric data, besides the task reads."""
+    grants = {a: s["Resource"] for s in _statements(FUNCTIONS["StatusFunction"]) for a in s["Action"]}
+    assert set(grants) == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "sqs:GetQueueAttributes",
+        "cloudwatch:GetMetricData",
+    }
+    queues = [{"Fn::GetAtt": [f"{lane}{kind}", "Arn"]} for kind in ("Queue", "DeadLetterQueue") for lane in LANES]
+    assert sorted(map(str, grants["sqs:GetQueueAttributes"])) == sorted(map(str, queues))
+    assert grants["cloudwatch:GetMetricData"] == "*"
+
+
+def test_the_status_function_gets_every_setting_of_get_stats():
+    variables = FUNCTIONS["StatusFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(STATS_REQUIRED_ENV) <= set(variables)
+    assert variables["THROUGHPUT_SOURCE"] == {"Ref": "ThroughputSource"}
+    assert cfn.template()["Parameters"]["ThroughputSource"]["AllowedValues"] == ["cloudwatch", "tasks"]
 
 
 def test_the_status_function_cannot_write():
@@ -202,12 +232,17 @@ def test_outputs_name_everything_a_client_needs():
     assert {"ApiUrl", "TasksTableName", "HighQueueUrl", "NormalQueueUrl", "LowQueueUrl"} <= set(outputs)
 
 
-def test_the_api_requires_auth_on_every_route_but_health():
+def test_the_api_requires_auth_on_every_route_but_health_and_the_console_page():
     body = cfn.template()["Resources"]["TasklaneApi"]["Properties"]["DefinitionBody"]
     assert body["security"] == {"Fn::If": ["UseApiKey", [{"api_key": []}], [{"sigv4": []}]]}
     for path, operations in body["paths"].items():
         for operation in operations.values():
-            assert ("security" in operation) == (path == "/health"), path
+            # The console's page and files carry no secret: they load before the page asks for a key.
+            public = path in ("/health", "/console", "/console/{asset}")
+            assert ("security" in operation) == public, path
+            if public:
+                assert operation["security"] == [], path
+                assert list(operations) == ["get"], path
 
 
 @pytest.mark.parametrize("lane", LANES)

@@ -32,6 +32,12 @@ def sqs() -> Any:
 
 
 @cache
+def cloudwatch() -> Any:
+    # Only GET /stats uses it (the throughput chart and the age of each lane's oldest message).
+    return boto3.client("cloudwatch", config=_CONFIG)
+
+
+@cache
 def s3() -> Any:
     # SigV4 always: a SigV2 presigned URL is weaker, and the local emulator does not check its signature.
     return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
@@ -42,3 +48,4 @@ def reset() -> None:
     dynamodb.cache_clear()
     sqs.cache_clear()
     s3.cache_clear()
+    cloudwatch.cache_clear()

@@ -30,6 +30,16 @@ class SweepEntry:
     unsent: bool = False  # the send at submit failed
 
 
+@dataclass(frozen=True, slots=True)
+class RecentTask:
+    """What the console's overview needs of a task: read from the listing index alone."""
+
+    status: TaskStatus
+    priority: Lane
+    created_at: str
+    finished_at: str | None
+
+
 class TaskIndexes:
     """A caller's tasks, newest first, and the unfinished tasks due for the reconciler."""
 
@@ -69,7 +79,13 @@ class TaskIndexes:
         return page, floor
 
     def _read_shard(self, shard: str, query: ListQuery, max_reads: int) -> tuple[list[StoredTask], str | None]:
-        before, limit, status, task_type = query.before, query.limit, query.status, query.task_type
+        before, limit, status, task_type, priority = (
+            query.before,
+            query.limit,
+            query.status,
+            query.task_type,
+            query.priority,
+        )
         values: dict[str, Any] = {":shard": _s(shard)}
         condition = "owner_shard = :shard"
         if before:
@@ -82,6 +98,9 @@ class TaskIndexes:
         if task_type:
             filters.append("task_type = :task_type")
             values[":task_type"] = _s(task_type)
+        if priority:
+            filters.append("#priority = :priority")
+            values[":priority"], names["#priority"] = _s(priority.value), "priority"
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": BY_OWNER_INDEX,
@@ -105,6 +124,37 @@ class TaskIndexes:
                 break
             request["ExclusiveStartKey"] = last
         return found, str(last["created_key"]["S"])  # every task of this shard newer than this was read
+
+    def recent_by_owner(self, owner: str, since: str, cap: int) -> tuple[list[RecentTask], bool]:
+        """The caller's tasks created at or after `since` (ISO text), at most `cap` of them, and
+        whether every one was read. Only the four attributes the overview counts are fetched."""
+        found: list[RecentTask] = []
+        for shard in range(self.owner_shards):
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": BY_OWNER_INDEX,
+                "KeyConditionExpression": "owner_shard = :shard AND created_key >= :since",
+                "ExpressionAttributeValues": {":shard": _s(f"{owner}#{shard}"), ":since": _s(since)},
+                "ExpressionAttributeNames": {"#status": "status", "#priority": "priority"},
+                "ProjectionExpression": "#status, #priority, created_at, finished_at",
+            }
+            while True:
+                response = self._db.query(**request)
+                found += [
+                    RecentTask(
+                        status=TaskStatus(item["status"]["S"]),
+                        priority=Lane(item["priority"]["S"]),
+                        created_at=item["created_at"]["S"],
+                        finished_at=item.get("finished_at", {}).get("S"),
+                    )
+                    for item in response.get("Items", [])
+                ]
+                if len(found) >= cap:
+                    return found[:cap], False
+                if not response.get("LastEvaluatedKey"):
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found, True
 
     def due_for_sweep(self, shard: str, now: int, limit: int = 100) -> list[SweepEntry]:
         response = self._query(

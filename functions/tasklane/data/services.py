@@ -10,9 +10,10 @@ from tasklane.data.bucket import ValueStore
 from tasklane.data.indexes import TaskIndexes
 from tasklane.data.items import TableLayout
 from tasklane.data.limits import LimitsTable
-from tasklane.data.queues import LaneQueues
+from tasklane.data.metrics import StackMetrics
+from tasklane.data.queues import LaneDepths, LaneQueues
 from tasklane.data.store import TaskStore
-from tasklane.settings import Settings, settings
+from tasklane.settings import Settings, settings, stats_settings
 
 
 class Services:
@@ -52,6 +53,14 @@ class Services:
     @cached_property
     def queues(self) -> LaneQueues:
         return LaneQueues(aws.sqs(), self.settings.queue_urls)
+
+    @cached_property
+    def depths(self) -> LaneDepths:
+        return LaneDepths(aws.sqs(), self.settings.queue_urls, stats_settings().dead_letter_queue_urls)
+
+    @cached_property
+    def metrics(self) -> StackMetrics:
+        return StackMetrics(aws.cloudwatch())
 
 
 @cache

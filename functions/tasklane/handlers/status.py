@@ -1,14 +1,15 @@
-"""StatusFunction: the read-only API routes (its role cannot write). It runs without pydantic."""
+"""StatusFunction: the read-only API routes (its role cannot write), GET /stats and the console's
+static shell. It runs without pydantic."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.observability import logger, metered, traced
+from tasklane.routes import console, reads, stats
 from tasklane.routes.api import build_app, openapi_document
-from tasklane.routes.reads import router
 
-app = build_app(router, validate=False)
+app = build_app(reads.router, stats.router, console.router, validate=False)
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -122,6 +122,7 @@ class ListQuery:
     before: str | None = None
     status: TaskStatus | None = None
     task_type: str | None = None
+    priority: Lane | None = None
 
 
 def summary(task: Task) -> Task:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from tasklane.data.services import services
 from tasklane.logic import queries
 from tasklane.model.errors import ValidationFailed
+from tasklane.model.lanes import Lane
 from tasklane.model.task import ListQuery, Task, TaskPage, TaskResult, TaskStatus
 from tasklane.routes.http import caller, json_response
 
@@ -61,6 +62,7 @@ class QueryParameter:
 LIST_QUERY = (
     QueryParameter("status", {"type": "string", "enum": [s.value for s in TaskStatus]}, "Only tasks in this status"),
     QueryParameter("task_type", {"type": "string", "minLength": 1, "maxLength": 64}, "Only tasks of this type"),
+    QueryParameter("priority", {"type": "string", "enum": [lane.value for lane in Lane]}, "Only tasks of this lane"),
     QueryParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size"),
     QueryParameter("cursor", {"type": "string", "minLength": 1, "maxLength": 512}, "next_cursor of the last page"),
 )
@@ -90,7 +92,14 @@ def health() -> dict[str, str]:
 def list_tasks() -> Response[TaskPage]:
     query = parse_list_query(router.current_event.query_string_parameters or {})
     status = TaskStatus(query["status"]) if query["status"] else None
-    listing = ListQuery(owner=caller(router), limit=query["limit"], status=status, task_type=query["task_type"])
+    priority = Lane(query["priority"]) if query["priority"] else None
+    listing = ListQuery(
+        owner=caller(router),
+        limit=query["limit"],
+        status=status,
+        task_type=query["task_type"],
+        priority=priority,
+    )
     page = queries.list_tasks(listing, query["cursor"], services())
     return json_response(200, page.public())
 

@@ -1,0 +1,216 @@
+"""GET /stats, the console's page on the status function, and the `tasklane console` proxy, on moto."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from tests.events import ALICE, BOB, api_event
+
+
+def submit(tasklane, body, owner=ALICE):
+    answer = tasklane.call(api_event("submit_task", owner=owner, body=body, headers={"Idempotency-Key": None}))
+    assert answer.status == 202, answer.body
+    return answer.body["task_id"]
+
+
+@pytest.fixture
+def local_figures(tasklane, monkeypatch):
+    """As on the local stack: the chart counted from the caller's tasks (moto has no metric math)."""
+    from tasklane import settings
+
+    monkeypatch.setenv("THROUGHPUT_SOURCE", "tasks")
+    settings.stats_settings.cache_clear()
+    return tasklane
+
+
+def stats(tasklane, owner=ALICE):
+    answer = tasklane.call(api_event("stats", owner=owner))
+    assert answer.status == 200, answer.body
+    return answer.body
+
+
+def test_stats_show_each_lane_with_its_depth_dlq_and_concurrency(local_figures):
+    tasklane = local_figures
+    submit(tasklane, {"task_type": "echo", "priority": "high"})
+    submit(tasklane, {"task_type": "echo", "priority": "high"})
+    submit(tasklane, {"task_type": "echo", "priority": "low", "delay_seconds": 60})
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody="{}")
+    lanes = {lane["lane"]: lane for lane in stats(tasklane)["lanes"]}
+    assert [lane["concurrency"] for lane in lanes.values()] == [10, 5, 2]  # the template's defaults
+    assert (lanes["high"]["queued"], lanes["high"]["in_flight"], lanes["high"]["dlq"]) == (2, 0, 0)
+    assert lanes["low"]["delayed"] == 1
+    assert lanes["normal"]["dlq"] == 1
+    assert lanes["high"]["oldest_age_seconds"] is not None  # the caller's oldest pending task there
+
+
+def test_stats_count_the_callers_tasks_by_status_and_chart_the_finished_ones(local_figures):
+    tasklane = local_figures
+    done = [submit(tasklane, {"task_type": "echo"}) for _ in range(3)]
+    failed = submit(tasklane, {"task_type": "fail", "payload": {"mode": "raise"}, "max_attempts": 1})
+    cancelled = submit(tasklane, {"task_type": "echo", "delay_seconds": 60})
+    tasklane.call(api_event("cancel_task", task_id=cancelled))
+    submit(tasklane, {"task_type": "echo"}, owner=BOB)
+    tasklane.drain("normal")
+    body = stats(tasklane)
+    assert body["counts"] == {"pending": 0, "processing": 0, "completed": 3, "failed": 1, "cancelled": 1}
+    assert body["counts_complete"] is True
+    chart = body["throughput"]
+    assert (chart["source"], chart["scope"], len(chart["minutes"])) == ("tasks", "caller", 60)
+    assert (sum(chart["completed"]), sum(chart["failed"])) == (len(done), 1)
+    assert chart["completed"][-1] == 3  # this minute
+    assert failed
+
+
+def test_stats_need_an_identity(local_figures):
+    answer = local_figures.call(api_event("stats", owner=None))
+    assert answer.status == 403
+
+
+def test_the_console_page_is_served_without_auth_and_names_the_auth_mode(tasklane):
+    from tasklane.handlers import status
+
+    page = status.lambda_handler(api_event("console", owner=None), tasklane.context)
+    assert page["statusCode"] == 200
+    headers = page.get("multiValueHeaders") or {k: [v] for k, v in page["headers"].items()}
+    assert headers["Content-Type"] == ["text/html; charset=utf-8"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"][0]
+    assert '<meta name="tasklane-auth" content="iam">' in page["body"]
+    script = status.lambda_handler(api_event("console_asset", owner=None), tasklane.context)
+    assert script["statusCode"] == 200
+    assert "refreshOverview" in script["body"]
+
+
+@pytest.mark.parametrize("asset", ["../settings.py", "index.htm", "app.js.map"])
+def test_only_the_console_files_are_served(tasklane, asset):
+    from tasklane.handlers import status
+
+    event = api_event("console_asset", owner=None)
+    event["pathParameters"], event["path"] = {"asset": asset}, f"/console/{asset}"
+    assert status.lambda_handler(event, tasklane.context)["statusCode"] == 404
+
+
+def test_listing_filters_by_priority(tasklane):
+    high = submit(tasklane, {"task_type": "echo", "priority": "high"})
+    submit(tasklane, {"task_type": "echo", "priority": "low"})
+    page = tasklane.call(api_event("list_tasks", query={"priority": "high"})).body
+    assert [t["task_id"] for t in page["items"]] == [high]
+    bad = tasklane.call(api_event("list_tasks", query={"priority": "urgent"}))
+    assert bad.status == 422
+    assert bad.body["error"]["details"][0]["field"] == "priority"
+
+
+def test_the_cloudwatch_chart_sums_every_dimension_and_reads_each_lanes_oldest_age():
+    """On AWS the chart comes from the stack's metrics: one GetMetricData request (moto has no metric math)."""
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    from tasklane.data.metrics import StackMetrics
+    from tasklane.model.lanes import Lane
+
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    minute = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    answer = {
+        "MetricDataResults": [
+            {"Id": "completed", "Timestamps": [minute, minute + timedelta(minutes=1)], "Values": [4.0, 6.0]},
+            {"Id": "failed", "Timestamps": [minute], "Values": [1.0]},
+            {"Id": "age_high", "Timestamps": [minute, minute + timedelta(minutes=1)], "Values": [30.0, 90.0]},
+            {"Id": "age_normal", "Timestamps": [], "Values": []},
+        ]
+    }
+    with Stubber(client) as stub:
+        stub.add_response("get_metric_data", answer, {"MetricDataQueries": ANY, "StartTime": ANY, "EndTime": ANY})
+        series = StackMetrics(client).read(minute, minute + timedelta(hours=1), {Lane.HIGH: "h", Lane.NORMAL: "n"})
+        stub.assert_no_pending_responses()
+    start = int(minute.timestamp())
+    assert series.completed == {start: 4, start + 60: 6}
+    assert series.failed == {start: 1}
+    assert series.oldest_age == {Lane.HIGH: 90, Lane.NORMAL: None}
+
+
+def test_the_metric_queries_sum_tasklanes_emf_counts_over_every_dimension():
+    from tasklane.data.metrics import _sum_of
+
+    assert _sum_of("TaskCompleted") == (
+        "SUM(SEARCH('{tasklane,lane,service,task_type} MetricName=\"TaskCompleted\"', 'Sum', 60))"
+    )
+
+
+class _Upstream:
+    """A stand-in API: records what reached it."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                seen.append((self.command, self.path, dict(self.headers), self.rfile.read(length)))
+                body = b'<meta name="tasklane-auth" content="iam">' if self.path == "/v1/console" else b"{}"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html" if self.path == "/v1/console" else "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+@pytest.fixture
+def proxied(monkeypatch):
+    from tasklane_client.auth import IamAuth
+    from tasklane_client.console import ConsoleProxy
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    upstream = _Upstream()
+    proxy = ConsoleProxy(upstream.url, IamAuth(region="us-east-1"), port=0)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    yield proxy, upstream
+    proxy.shutdown()
+    proxy.server_close()
+    upstream.server.shutdown()
+
+
+def test_the_proxy_serves_the_page_unsigned_and_signs_api_calls_with_sigv4(proxied):
+    proxy, upstream = proxied
+    page = requests.get(proxy.url, timeout=10)
+    assert page.text == '<meta name="tasklane-auth" content="proxy">'  # the page knows calls are signed
+    origin = proxy.url.removesuffix("/console")
+    answer = requests.post(origin + "/tasks", json={"task_type": "echo"}, headers={"Origin": origin}, timeout=10)
+    assert answer.status_code == 200
+    (_, page_path, page_headers, _), (method, path, headers, body) = upstream.seen
+    assert page_path == "/v1/console"
+    assert "Authorization" not in page_headers
+    assert (method, path, body) == ("POST", "/v1/tasks", b'{"task_type": "echo"}')
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/us-east-1/execute-api/aws4_request" in headers["Authorization"]
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "why"),
+    [
+        ("POST", {}, "no origin"),
+        ("POST", {"Origin": "https://evil.example"}, "another origin"),
+        ("GET", {"Origin": "https://evil.example"}, "another origin"),
+        ("GET", {"Host": "evil.example"}, "unknown host"),
+    ],
+)
+def test_the_proxy_signs_nothing_for_other_pages_or_hosts(proxied, method, headers, why):
+    proxy, upstream = proxied
+    answer = requests.request(method, proxy.url.replace("/console", "/tasks"), headers=headers, timeout=10)
+    assert answer.status_code == 403
+    assert answer.json()["error"]["message"] == why
+    assert upstream.seen == []
