@@ -22,7 +22,9 @@ _NAMES = {
 
 def lambda_environment(lane: str) -> dict[str, str]:
     """Every variable the template sets for a function of `lane`, plus offline credentials."""
-    stack = cfn.Stack(names=dict(_NAMES))
+    # Every resource the environment names gets a stand-in name (tables, bucket), the queues a URL.
+    stand_ins = {name: name.lower() for name in cfn.template()["Resources"]}
+    stack = cfn.Stack(names={**stand_ins, **_NAMES})
     return {
         **stack.environment(),
         "LANE": lane,
