@@ -159,6 +159,7 @@ def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
 
         real_now = clock.now
         monkeypatch.setattr(clock, "now", lambda: real_now() + system.offset)
+        monkeypatch.setattr(clock, "sleep", system.pass_time)  # waiting moves tasklane's clock only
         yield system
     _reset_caches()
 

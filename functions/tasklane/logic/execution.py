@@ -88,10 +88,13 @@ def process(delivery: Delivery, services: Services) -> None:
     if hold is not None:
         _hold(attempt, hold, now)
         return
+    # Admission may have waited in place for its start: the run begins now, and its lease with it.
+    now = clock.now()
+    attempt = replace(attempt, lease_until=clock.epoch(now) + timeout + LEASE_GRACE_SECONDS)
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
-        stored = services.store.mark_processing(message.task_id, message.owner, now, lease_until)
+        stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until)
     except TransitionRejected as exc:
         throttling.release(slot, services)
         _not_claimed(attempt, exc.stored, now)

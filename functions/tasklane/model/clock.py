@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 
@@ -21,3 +22,8 @@ def epoch(moment: datetime) -> int:
 
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def sleep(seconds: float) -> None:
+    """Wait (through here, so that tests can move tasklane's clock instead)."""
+    time.sleep(seconds)
