@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 from tasklane.data import aws
-from tasklane.data.bucket import ValueStore
-from tasklane.data.indexes import TaskIndexes
 from tasklane.data.items import TableLayout
-from tasklane.data.limits import LimitsTable
-from tasklane.data.metrics import StackMetrics
-from tasklane.data.queues import LaneDepths, LaneQueues
-from tasklane.data.store import TaskStore
 from tasklane.settings import Settings, settings, stats_settings
+
+# Each data-access module is imported with its first use: a function loads only what it touches
+# (the status function never the limits or the queues, a processor never the metrics).
+if TYPE_CHECKING:
+    from tasklane.data.bucket import ValueStore
+    from tasklane.data.indexes import TaskIndexes
+    from tasklane.data.limits import LimitsTable
+    from tasklane.data.metrics import StackMetrics
+    from tasklane.data.queues import LaneDepths, LaneQueues
+    from tasklane.data.store import TaskStore
 
 
 class Services:
@@ -36,30 +41,44 @@ class Services:
 
     @cached_property
     def store(self) -> TaskStore:
+        from tasklane.data.store import TaskStore
+
         return TaskStore(aws.dynamodb(), self.layout)
 
     @cached_property
     def indexes(self) -> TaskIndexes:
+        from tasklane.data.indexes import TaskIndexes
+
         return TaskIndexes(aws.dynamodb(), self.layout)
 
     @cached_property
     def limits(self) -> LimitsTable:
+        from tasklane.data.limits import LimitsTable
+
         return LimitsTable(aws.dynamodb(), self.settings.limits_table_name)
 
     @cached_property
     def values(self) -> ValueStore:
+        from tasklane.data.bucket import ValueStore
+
         return ValueStore(aws.s3(), self.settings.values_bucket)
 
     @cached_property
     def queues(self) -> LaneQueues:
+        from tasklane.data.queues import LaneQueues
+
         return LaneQueues(aws.sqs(), self.settings.queue_urls)
 
     @cached_property
     def depths(self) -> LaneDepths:
+        from tasklane.data.queues import LaneDepths
+
         return LaneDepths(aws.sqs(), self.settings.queue_urls, stats_settings().dead_letter_queue_urls)
 
     @cached_property
     def metrics(self) -> StackMetrics:
+        from tasklane.data.metrics import StackMetrics
+
         return StackMetrics(aws.cloudwatch())
 
 
