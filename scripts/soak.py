@@ -22,7 +22,7 @@ import random
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -212,22 +212,35 @@ def _error_type(item: dict[str, Any]) -> str | None:
 RUN_ENDS = ("task completed", "result not recorded: another delivery took this task over")
 
 
-def completions(log_file: Path, offset: int, ids: set[str]) -> Counter[str]:
-    """Runs that reached the end of the task function, per task, read from the processors' own logs
-    in the emulator's log since `offset`."""
-    ran: Counter[str] = Counter()
+def completions(log_file: Path, offset: int, ids: set[str]) -> tuple[Counter[str], list[str]]:
+    """Runs that reached the end of the task function, per task, read from the processors' own logs in
+    the emulator's log since `offset`; and the tasks of such runs whose outcome was neither recorded
+    nor lost to another delivery (given up: the task was then run again).
+
+    A run is one processor invocation (function_request_id) of a task. It reached the end when it
+    logged "task completed" or "result not recorded", or when a fault was injected into its write of
+    `completed`, which only a run whose function returned makes."""
+    ends: dict[str, set[str]] = defaultdict(set)
+    recorded: set[tuple[str, str]] = set()
     with log_file.open("rb") as log:
         log.seek(offset)
         for raw in log:
-            if b"task completed" not in raw and b"result not recorded" not in raw:
+            if not any(mark in raw for mark in (b"task completed", b"result not recorded", b"fault injected")):
                 continue
             try:
                 record = json.loads(raw)
             except ValueError:
                 continue
-            if isinstance(record, dict) and record.get("message") in RUN_ENDS and record.get("task_id") in ids:
-                ran[record["task_id"]] += 1
-    return ran
+            if not isinstance(record, dict) or record.get("task_id") not in ids:
+                continue
+            task, run = record["task_id"], str(record.get("function_request_id"))
+            if record.get("message") in RUN_ENDS:
+                ends[task].add(run)
+                recorded.add((task, run))
+            elif record.get("message") == "fault injected" and record.get("transition") == "completed":
+                ends[task].add(run)
+    given_up = sorted({task for task, runs in ends.items() for run in runs if (task, run) not in recorded})
+    return Counter({task: len(runs) for task, runs in ends.items()}), given_up
 
 
 def function_logs(session: Any, functions: dict[str, str], since_ms: int, phrase: str) -> list[dict[str, Any]]:
@@ -511,7 +524,8 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
         lost = sum(n for s, n in statuses.items() if s not in FINISHED)
         wrong = {t: why for t in ids if (why := unplanned(by_id[t], current.get(t)))}
         early = started_early(api, delayed)
-        twice = sorted(t for t, n in completions(localstack.LOG_FILE, log_offset, set(ids)).items() if n > 1)
+        ran, given_up = completions(localstack.LOG_FILE, log_offset, set(ids))
+        twice = sorted(t for t, n in ran.items() if n > 1)
         time.sleep(2)  # CloudWatch Logs takes the functions' last lines a moment after they return
         faults = Counter(
             f"{r.get('fault')} {r.get('operation')}:{r.get('transition')}"
@@ -542,6 +556,7 @@ tasks {elapsed:.0f} s
   cancel/retry answers           {dict(answers)}
   lost (unfinished at the end)   {lost}
   run to completion twice        {len(twice)}   {twice[:5] or ""}
+  outcome writes given up        {len(given_up)}   {given_up[:5] or ""}   (the task then ran again)
   started before their delay     {len(early)}   {early[:5] or ""}
   outcomes other than planned    {len(wrong)}   {dict(Counter(wrong.values())) or ""}
   faults injected from outside   {dict(injected)}, {planned_failures} failing/timing-out/crashing tasks

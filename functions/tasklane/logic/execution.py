@@ -29,8 +29,10 @@ from tasklane.task_types import get_task_type
 
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
 SAFETY_MARGIN_SECONDS = 10
-# Seconds past a task's timeout before another delivery may take it over as crashed.
-LEASE_GRACE_SECONDS = 10
+# Seconds past a task's timeout before another delivery may take it over as crashed: longer than one
+# throttled SDK call spends on its own retries (standard mode, 5 attempts: up to ~31 s) plus a few of
+# tasklane's, so that a run still recording its outcome is never taken over and run again.
+LEASE_GRACE_SECONDS = 45
 # An outcome write that the table refuses for a moment (throttled, 5xx past the SDK's own retries) is
 # tried again within the invocation for up to this long, and never past the run's lease (after it,
 # another delivery may take the task over): giving up would run finished work again.
