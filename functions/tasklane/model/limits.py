@@ -6,8 +6,7 @@ KIB, MIB = 1024, 1024 * 1024
 # bucket and the task item keeps a reference, so an item stays far below DynamoDB's 400 KB.
 MAX_PAYLOAD_BYTES = MIB
 INLINE_VALUE_BYTES = 64 * KIB
-# Results: MAX_RESULT_BYTES is a stack parameter (10 MiB by default); this is its ceiling.
-MAX_RESULT_BYTES_CEILING = 100 * MIB
+# Results: MaxResultBytes is a stack parameter (10 MiB by default, 100 MiB at most), read by Settings.
 
 # Nesting of a payload (objects and arrays inside it). pydantic refuses to serialise past ~255 levels
 # and Python's JSON parser stops near 1,000; 64 is far beyond any real payload.
