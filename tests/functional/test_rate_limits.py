@@ -185,6 +185,32 @@ def test_an_owner_at_its_cap_waits_while_another_owner_runs(tasklane, monkeypatc
     assert get(tasklane, alice)["status"] == "completed"
 
 
+def test_an_owners_flood_stays_away_longer_each_time_it_is_held_and_says_why_once(
+    tasklane, monkeypatch, limits, visibility_calls
+):
+    """Held for its owner's share, a message comes back after 2-6 s, then 4-12 s, 8-24 s, ... up to a
+    minute: a flood spreads out behind other owners' messages instead of standing in front of them.
+    Its waiting reason is written on its first hold, not on every one."""
+    from tasklane.data.store import TaskStore
+    from tasklane.logic import throttling
+    from tasklane.model import clock
+
+    writes: list[str] = []
+    original = TaskStore.mark_waiting
+    monkeypatch.setattr(TaskStore, "mark_waiting", lambda self, t, r: writes.append(r) or original(self, t, r))
+    reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
+    far = clock.epoch(clock.now()) + 3600
+    assert limits.hold_slot(f"slots#normal#{ALICE}", f"running-elsewhere@{far}", 1, clock.epoch(clock.now()))
+    task_id = submit(tasklane, "echo", {})
+    message = tasklane.receive("normal")[0]
+    for receives in (1, 2, 3):  # the fourth would be sent afresh: the DLQ's receives are for crashes
+        message["Attributes"]["ApproximateReceiveCount"] = str(receives)
+        tasklane.process("normal", [message])
+    assert [2 <= visibility_calls[0] <= 6, 4 <= visibility_calls[1] <= 12, 8 <= visibility_calls[2] <= 24] == [True] * 3
+    assert {throttling.slot_retry_seconds(n) for n in range(5, 200) for _ in range(5)} <= set(range(32, 61))
+    assert (writes, get(tasklane, task_id)["waiting_for"]) == (["owner_concurrency"], "owner_concurrency")
+
+
 def test_a_slot_whose_run_died_is_freed_when_its_lease_ends(limits):
     key = "slots#normal#carol"
     assert limits.hold_slot(key, "dead@100", 1, 50)

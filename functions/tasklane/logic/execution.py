@@ -86,7 +86,7 @@ def process(delivery: Delivery, services: Services) -> None:
     lease_until = clock.epoch(now) + timeout + LEASE_GRACE_SECONDS
     attempt = replace(attempt, lease_until=lease_until)
     slot = throttling.slot_for(attempt.lane, message, lease_until)
-    hold = throttling.admit(message, slot, services)
+    hold = throttling.admit(message, slot, services, delivery.receive_count)
     if hold is not None:
         _hold(attempt, hold, now)
         return
@@ -115,11 +115,15 @@ def _hold(attempt: Attempt, hold: throttling.Hold, now: datetime) -> None:
     why it waits, and its message comes back when a start may be due. A delivery of a task that is
     not pending (finished, running elsewhere) is handled as any unclaimed one."""
     message = attempt.message
-    try:
-        attempt.services.store.mark_waiting(message.task_id, hold.reason)
-    except TransitionRejected as exc:
-        _not_claimed(attempt, exc.stored, now)
-        return
+    # A claim clears the reason: it is remembered per attempt.
+    shown_key = f"{message.task_id}/{message.attempt}"
+    if not throttling.already_shown(shown_key, hold.reason):
+        try:
+            attempt.services.store.mark_waiting(message.task_id, hold.reason)
+        except TransitionRejected as exc:
+            _not_claimed(attempt, exc.stored, now)
+            return
+        throttling.shown(shown_key, hold.reason)
     throttled(message.task_type or "", message.owner)
     logger.info("task held back", extra={"waiting_for": hold.reason, "seconds": hold.seconds})
     attempt.requeue(hold.seconds, reason=hold.reason)

@@ -18,9 +18,13 @@ from tasklane.model.rates import Rate
 from tasklane.task_types import get_task_type, rate_limit
 
 RATE_LIMIT, OWNER_CONCURRENCY = "rate_limit", "owner_concurrency"
-# A message held for its owner's share looks again after a few seconds (jittered: held messages of
-# one owner should not all come back at once).
+# A message held for its owner's share looks again after a few seconds, and after twice as long each
+# time it is held again, up to a minute (jittered: held messages of one owner should not all come
+# back at once). An owner's flood thus spreads out behind the other owners' messages instead of
+# standing in front of them: on a queue that hands out messages in order, every pass over the flood
+# costs the others a wait.
 SLOT_RETRY_SECONDS = (2, 6)
+SLOT_RETRY_MAX_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,13 @@ def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
     return Slot(f"slots#{lane.value}#{message.owner}", f"{message.task_id}@{lease_until}@{uuid.uuid4().hex[:12]}")
 
 
-def admit(message: TaskMessage, slot: Slot, services: Services) -> Hold | None:
-    """None when the delivery may go on to claim its task (its slot then held), else why it waits."""
+def admit(message: TaskMessage, slot: Slot, services: Services, receives: int = 1) -> Hold | None:
+    """None when the delivery may go on to claim its task (its slot then held), else why it waits.
+    `receives` counts this message's deliveries, this one included."""
     # The owner's slot first: a start of the type's rate is spent only on a delivery that may run.
     cap = services.settings.owner_concurrency_cap
     if cap and not _hold_slot(slot, cap, services):
-        return Hold(OWNER_CONCURRENCY, random.randint(*SLOT_RETRY_SECONDS))
+        return Hold(OWNER_CONCURRENCY, slot_retry_seconds(receives))
     rate = _rate(message.task_type)
     if rate is not None:
         wait_ms = _take_start(f"rate#{message.task_type}", rate, services)
@@ -58,6 +63,30 @@ def admit(message: TaskMessage, slot: Slot, services: Services) -> Hold | None:
             release(slot, services)
             return Hold(RATE_LIMIT, math.ceil(wait_ms / 1000))
     return None
+
+
+def slot_retry_seconds(receives: int) -> int:
+    """How long a delivery held for its owner's share stays away: doubling with each hold, jittered."""
+    low, high = (bound << min(max(receives, 1) - 1, 8) for bound in SLOT_RETRY_SECONDS)
+    return min(random.randint(low, high), SLOT_RETRY_MAX_SECONDS)
+
+
+# Attempts whose waiting reason this processor wrote: a message held again and again for the same
+# reason costs one write, not one a hold (bounded; another processor may write it once more).
+_SHOWN: dict[str, str] = {}
+SHOWN_MEMORY = 10_000
+
+
+def already_shown(key: str, reason: str) -> bool:
+    """True when this processor has shown `reason` on the attempt `key` already."""
+    return _SHOWN.get(key) == reason
+
+
+def shown(key: str, reason: str) -> None:
+    """Remember that the attempt `key` now shows `reason`."""
+    if len(_SHOWN) >= SHOWN_MEMORY:
+        _SHOWN.pop(next(iter(_SHOWN)))
+    _SHOWN[key] = reason
 
 
 # A start due within this long is waited for in place, as a worker would, rather than sent back to
