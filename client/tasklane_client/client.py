@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -27,6 +28,7 @@ from tasklane_client.errors import (
 
 FINISHED = ("completed", "failed", "cancelled")
 CHUNK_BYTES = 256 * 1024
+MAX_WAIT_SECONDS = 20  # the longest long poll the API takes (GET /tasks/{id}?wait=)
 
 
 def _nothing() -> None:
@@ -272,28 +274,40 @@ class Client:
         task_id: str,
         timeout: float | None = None,
         *,
-        poll: float = 0.5,
         on_update: Callable[[dict[str, Any]], None] | None = None,
         fetch_values: bool = False,
     ) -> dict[str, Any]:
-        """Poll until the task finishes; the completed task (with large values read in, as `get`
-        does, when `fetch_values`). Raises TaskFailed, TaskCancelled or WaitTimeout."""
+        """Wait until the task finishes; the completed task (with large values read in, as `get`
+        does, when `fetch_values`). Raises TaskFailed, TaskCancelled or WaitTimeout.
+
+        Long polls (`GET /tasks/{id}?wait=`): the API answers as soon as the task is finished, so a
+        wait costs a request per 20 s, not a request per poll. With `on_update`, each poll carries the
+        task's entity tag and is answered as soon as the task changes (its progress, say)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        interval = min(poll, 0.2)
+        path = f"/tasks/{_quote(task_id)}"
+        task: dict[str, Any] | None = None
+        etag = None
+        if on_update is not None:  # the task as it is now, and the tag its changes are told by
+            answer = self._request("GET", path)
+            task, etag = _json(answer.body), _header(answer, "etag")
         while True:
-            task = self.get(task_id)
-            if on_update:
-                on_update(task)
-            if task["status"] == "completed":
-                return self._with_values(task) if fetch_values else task
-            if task["status"] == "failed":
-                raise TaskFailed(task)
-            if task["status"] == "cancelled":
-                raise TaskCancelled(task)
-            if deadline is not None and time.monotonic() >= deadline:
+            if task is not None:
+                if on_update:
+                    on_update(task)
+                if task["status"] == "completed":
+                    return self._with_values(task) if fetch_values else task
+                if task["status"] == "failed":
+                    raise TaskFailed(task)
+                if task["status"] == "cancelled":
+                    raise TaskCancelled(task)
+            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0 and task is not None:
                 raise WaitTimeout(task, timeout or 0)
-            time.sleep(interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic())))
-            interval = min(poll, interval * 1.5)
+            seconds = min(MAX_WAIT_SECONDS, math.ceil(max(left, 0)))
+            conditional = {"if-none-match": etag} if on_update and etag else None
+            answer = self._request("GET", f"{path}?wait={seconds}", headers=conditional)
+            if answer.status != 304:  # 304: unchanged, the task is as it was
+                task, etag = _json(answer.body), _header(answer, "etag")
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
@@ -348,10 +362,18 @@ class Client:
     def _call(self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None) -> Any:
         return _json(self._request(method, path, body, idempotency_key=idempotency_key).body)
 
-    def _request(self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None) -> Answer:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         # Compact JSON: the API measures a payload's size the same way (1 MiB is a limit on that).
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
-        headers = {"accept": "application/json"}
+        headers = {"accept": "application/json", **(headers or {})}
         if data is not None:
             headers["content-type"] = "application/json"
         if idempotency_key:
@@ -383,6 +405,10 @@ class Client:
             answer.close()
             time.sleep(_backoff(attempt, answer.headers.get("retry-after")))
             attempt += 1
+
+
+def _header(answer: Answer, name: str) -> str | None:
+    return next((value for key, value in answer.headers.items() if key.lower() == name), None)
 
 
 def _location(answer: Answer) -> str:

@@ -105,16 +105,42 @@ def test_submit_wait_and_result(client):
     task = client.submit("compute", {"n": 1_000_000}, priority="high")
     assert task["status"] == "pending"
     updates = []
-    done = client.wait(task["task_id"], timeout=10, poll=0.01, on_update=updates.append)
+    done = client.wait(task["task_id"], timeout=10, on_update=updates.append)
     assert done["status"] == "completed"
     assert updates[-1]["status"] == "completed"
     assert client.result(task["task_id"]) == 499999500000
 
 
+def test_wait_long_polls_instead_of_polling(tasklane):
+    """A wait is a read and then long polls of up to 20 s, each answered when the task finishes; with
+    a progress callback each poll carries the entity tag of the task last seen."""
+    transport = InProcess(tasklane)
+    client = Client(ENDPOINT, None, transport=transport)
+    task = client.submit("echo", {"x": 1})
+    transport.requests.clear()
+    assert client.wait(task["task_id"], timeout=60)["status"] == "completed"
+    assert [urllib.parse.urlsplit(url).query for _, url, _ in transport.requests] == ["wait=20"]
+    task = client.submit("echo", {"x": 2}, delay_seconds=900)  # not due: it stays pending
+    transport.requests.clear()
+    seen = []
+
+    def update(task):
+        seen.append(task["status"])
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # enough: the caller stops waiting
+
+    with pytest.raises(KeyboardInterrupt):
+        client.wait(task["task_id"], timeout=5.5, on_update=update)
+    polls = [(urllib.parse.urlsplit(url).query, headers) for _, url, headers in transport.requests]
+    assert [q for q, _ in polls] == ["", "wait=6"]  # never past the caller's own timeout
+    assert polls[1][1]["if-none-match"].startswith('W/"')
+    assert seen == ["pending", "pending"]
+
+
 def test_wait_on_a_failing_task_raises_task_failed_with_its_error(client):
     task = client.submit("fail", {"message": "nope"}, max_attempts=1)
     with pytest.raises(TaskFailed) as failed:
-        client.wait(task["task_id"], timeout=10, poll=0.01)
+        client.wait(task["task_id"], timeout=10)
     assert failed.value.details == {"type": "IntentionalFailure", "message": "nope"}
 
 

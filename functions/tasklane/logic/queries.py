@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from tasklane.data.bucket import ValueMissing
 from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
-from tasklane.model import cursor
+from tasklane.model import clock, cursor
 from tasklane.model.errors import BadRequest, ResultNotReady, TaskFailed, TaskNotFound
 from tasklane.model.ids import is_task_id
 from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
@@ -51,6 +52,26 @@ def view(stored: StoredTask, services: Services) -> Task:
 
 def get_task(task_id: str, owner: str, services: Services) -> Task:
     return view(owned(services, owner, task_id), services)
+
+
+# A long poll reads the task again after a quarter of a second, then less and less often, up to once
+# a second: most tasks finish soon after they are watched, and a long wait costs at most ~N reads.
+WAIT_POLL_SECONDS = (0.25, 1.0)
+
+
+def wait_for_task(task_id: str, owner: str, services: Services, seconds: float, seen: str | None = None) -> Task:
+    """The task as soon as it is finished, or as soon as it differs from the version `seen` (an
+    entity tag), or as it is once `seconds` have passed."""
+    deadline = clock.now() + timedelta(seconds=seconds)
+    interval, stored = WAIT_POLL_SECONDS[0], owned(services, owner, task_id)
+    while not stored.task.status.finished and (seen is None or stored.task.etag() == seen):
+        left = (deadline - clock.now()).total_seconds()
+        if left <= 0:
+            break
+        clock.sleep(min(interval, left))
+        interval = min(interval * 1.5, WAIT_POLL_SECONDS[1])
+        stored = owned(services, owner, task_id)
+    return view(stored, services)
 
 
 def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:

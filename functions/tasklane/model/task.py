@@ -8,6 +8,7 @@ what it documents as its responses. Timestamps are kept as the ISO 8601 UTC text
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated, Any
@@ -85,6 +86,12 @@ class Task:
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
     updated_at: Timestamp
+
+    def etag(self) -> str:
+        """A weak HTTP entity tag of what a watcher sees change: status, progress, waiting reason."""
+        progress = (self.progress.percent, self.progress.message) if self.progress else None
+        seen = f"{self.status.value}|{self.updated_at}|{self.attempts}|{self.waiting_for}|{progress}"
+        return f'W/"{hashlib.sha256(seen.encode()).hexdigest()[:16]}"'
 
     def public(self) -> dict[str, Any]:
         """The task as the API shows it (JSON-ready; payload and result are not copied)."""

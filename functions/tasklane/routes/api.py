@@ -41,4 +41,10 @@ def openapi_document() -> dict[str, Any]:
     document["paths"].pop("/openapi.json", None)
     # The list query is parsed without pydantic, from a declaration that also documents it.
     document["paths"]["/tasks"]["get"]["parameters"] = [p.openapi() for p in reads.LIST_QUERY]
+    read_task = document["paths"]["/tasks/{task_id}"]["get"]
+    read_task["parameters"] = [
+        *read_task.get("parameters", []),
+        *(p.openapi() for p in reads.TASK_QUERY),
+        {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
+    ]
     return document

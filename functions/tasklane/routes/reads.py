@@ -68,11 +68,23 @@ LIST_QUERY = (
 )
 
 
-def parse_list_query(params: dict[str, str]) -> dict[str, Any]:
-    """The list query as keyword arguments; every bad parameter is reported, in one 422."""
-    values: dict[str, Any] = {p.name: p.schema.get("default") for p in LIST_QUERY}
+MAX_WAIT_SECONDS = 20
+TASK_QUERY = (
+    QueryParameter(
+        "wait",
+        {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_SECONDS, "default": 0},
+        "Seconds to wait for the task to finish (or, with If-None-Match, to change) before answering",
+    ),
+)
+# What a long poll leaves of the function's time, for reading and answering once more.
+WAIT_MARGIN_SECONDS = 2
+
+
+def parse_list_query(params: dict[str, str], declared: tuple[QueryParameter, ...] = LIST_QUERY) -> dict[str, Any]:
+    """The query as keyword arguments; every bad parameter is reported, in one 422."""
+    values: dict[str, Any] = {p.name: p.schema.get("default") for p in declared}
     problems = []
-    for parameter in LIST_QUERY:
+    for parameter in declared:
         if parameter.name in params:
             try:
                 values[parameter.name] = parameter.parse(params[parameter.name])
@@ -104,9 +116,24 @@ def list_tasks() -> Response[TaskPage]:
     return json_response(200, page.public())
 
 
-@router.get("/tasks/<task_id>", summary="Read a task")
+@router.get(
+    "/tasks/<task_id>",
+    summary="Read a task",
+    responses={304: {"description": "Unchanged: the task still matches If-None-Match"}},
+)
 def get_task(task_id: str) -> Response[Task]:
-    return json_response(200, queries.get_task(task_id, caller(router), services()).public())
+    wait = parse_list_query(router.current_event.query_string_parameters or {}, TASK_QUERY)["wait"]
+    seen = router.current_event.headers.get("if-none-match") or router.current_event.headers.get("If-None-Match")
+    if wait:
+        # Never past the function's own time (nor API Gateway's 29 s).
+        wait = min(wait, router.lambda_context.get_remaining_time_in_millis() / 1000 - WAIT_MARGIN_SECONDS)
+        task = queries.wait_for_task(task_id, caller(router), services(), wait, seen)
+    else:
+        task = queries.get_task(task_id, caller(router), services())
+    etag = task.etag()
+    if seen == etag:
+        return Response(304, headers={"ETag": etag})
+    return json_response(200, task.public(), headers={"ETag": etag})
 
 
 @router.get(
