@@ -59,13 +59,13 @@ def limits(tasklane):
 
 def test_the_limiter_spaces_starts_one_interval_apart_with_no_burst(limits):
     rate = Rate(5, 1)
-    assert rate.interval_ms == 206  # one start every 200 ms, and a 3% margin
+    assert rate.interval_ms == 220  # one start every 200 ms, and a 10% margin
     assert limits.take("rate#t", rate, 1_000) == 0
-    assert limits.take("rate#t", rate, 1_000) == 206  # same millisecond: the next start is an interval away
-    assert limits.take("rate#t", rate, 1_205) == 1  # one millisecond short
-    assert limits.take("rate#t", rate, 1_206) == 0  # exactly on time
+    assert limits.take("rate#t", rate, 1_000) == 220  # same millisecond: the next start is an interval away
+    assert limits.take("rate#t", rate, 1_219) == 1  # one millisecond short
+    assert limits.take("rate#t", rate, 1_220) == 0  # exactly on time
     assert limits.take("rate#t", rate, 9_000) == 0  # idle for long: no credit saved up (no burst)
-    assert limits.take("rate#t", rate, 9_100) == 106
+    assert limits.take("rate#t", rate, 9_100) == 120
 
 
 def test_concurrent_takers_share_one_allowance(limits):
@@ -89,7 +89,7 @@ def test_no_sliding_second_holds_more_starts_than_the_rate(limits):
             granted.append(now)
         now += 37
     assert max(sum(1 for g in granted if start <= g < start + 1000) for start in granted) == 5
-    assert 10_000 // (206 + 37) <= len(granted) <= 50  # a start needs an ask: at most one 37 ms late
+    assert 10_000 // (220 + 37) <= len(granted) <= 50  # a start needs an ask: at most one 37 ms late
 
 
 # --- what a user sees -----------------------------------------------------------------------------------
@@ -113,11 +113,11 @@ def test_a_task_over_its_types_rate_waits_keeps_its_attempts_and_says_why(taskla
     response = tasklane.process("normal", messages)
     held = [m for m in messages if json.loads(m["Body"])["task_id"] == second]
     assert response["batchItemFailures"] == [{"itemIdentifier": held[0]["MessageId"]}]
-    assert visibility_calls == [62]  # back when a start is due (a minute, and the 3% margin)
+    assert visibility_calls == [66]  # back when a start is due (a minute, and the 10% margin)
     assert get(tasklane, first)["status"] == "completed"
     waiting = get(tasklane, second)
     assert (waiting["status"], waiting["attempts"], waiting["waiting_for"]) == ("pending", 0, "rate_limit")
-    tasklane.pass_time(62)
+    tasklane.pass_time(66)
     tasklane.process("normal", held)
     done = get(tasklane, second)
     assert (done["status"], done["attempts"], done["waiting_for"]) == ("completed", 1, None)

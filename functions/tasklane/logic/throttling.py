@@ -55,7 +55,7 @@ def admit(message: TaskMessage, slot: Slot, services: Services, receives: int = 
     # The owner's slot first: a start of the type's rate is spent only on a delivery that may run.
     cap = services.settings.owner_concurrency_cap
     if cap and not _hold_slot(slot, cap, services):
-        return Hold(OWNER_CONCURRENCY, slot_retry_seconds(receives))
+        return Hold(OWNER_CONCURRENCY, max(slot_retry_seconds(receives), _flood_seconds(slot.key)))
     rate = _rate(message.task_type)
     if rate is not None:
         wait_ms = _take_start(f"rate#{message.task_type}", rate, services)
@@ -69,6 +69,25 @@ def slot_retry_seconds(receives: int) -> int:
     """How long a delivery held for its owner's share stays away: doubling with each hold, jittered."""
     low, high = (bound << min(max(receives, 1) - 1, 8) for bound in SLOT_RETRY_SECONDS)
     return min(random.randint(low, high), SLOT_RETRY_MAX_SECONDS)
+
+
+# A flood is told by how many of one owner's deliveries this processor held back lately: the more it
+# passes over, the longer it sends them away (half a second each, up to a minute), so that one pass
+# over a flood is enough for the other owners' messages behind it to be reached.
+_HELD: dict[str, list[int]] = {}  # slot key -> epoch ms of its recent holds
+FLOOD_WINDOW_MS = 5000
+FLOOD_SECONDS_PER_HOLD = 0.5
+
+
+def _flood_seconds(key: str) -> int:
+    now = clock.epoch_ms(clock.now())
+    recent = [t for t in _HELD.get(key, ()) if t > now - FLOOD_WINDOW_MS]
+    recent.append(now)
+    _HELD[key] = recent
+    if len(_HELD) > SHOWN_MEMORY:
+        _HELD.pop(next(iter(_HELD)))
+    seconds = math.ceil(len(recent) * FLOOD_SECONDS_PER_HOLD)
+    return min(random.randint(seconds, seconds * 2), SLOT_RETRY_MAX_SECONDS)
 
 
 # Attempts whose waiting reason this processor wrote: a message held again and again for the same

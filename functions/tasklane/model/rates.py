@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-SPACING_MARGIN = 1.03
+SPACING_MARGIN = 1.10
 _RATE = re.compile(r"^\s*(?P<count>\d+)\s*/\s*(?P<unit>s|m|h)\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
 
@@ -20,7 +20,7 @@ class Rate:
 
     @property
     def interval_ms(self) -> int:
-        """The time between two starts, with a 3% margin: the processors' clocks and the claim write
+        """The time between two starts, with a 10% margin: the processors' clocks, and the claim write
         that follows a grant must never put one more start into a window than the rate allows."""
         return max(1, math.ceil(self.per_seconds * 1000 * SPACING_MARGIN / self.count))
 
