@@ -211,6 +211,23 @@ def test_an_owners_flood_stays_away_longer_each_time_it_is_held_and_says_why_onc
     assert (writes, get(tasklane, task_id)["waiting_for"]) == (["owner_concurrency"], "owner_concurrency")
 
 
+def test_a_processor_passing_over_a_flood_sends_it_away_for_longer(tasklane, monkeypatch, limits, visibility_calls):
+    """Forty of one owner's messages held within seconds: the later ones stay away ~half a second for
+    each held before them (up to a minute), so the pass over the flood reaches what lies behind it."""
+    from tasklane.model import clock
+
+    reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
+    far = clock.epoch(clock.now()) + 3600
+    assert limits.hold_slot(f"slots#normal#{ALICE}", f"running-elsewhere@{far}", 1, clock.epoch(clock.now()))
+    for _ in range(40):
+        submit(tasklane, "echo", {})
+    while messages := tasklane.receive("normal"):
+        tasklane.process("normal", messages)
+    assert len(visibility_calls) == 40
+    assert max(visibility_calls[:4]) <= 6  # the first few: as any held message
+    assert 15 <= min(visibility_calls[-5:]) and max(visibility_calls) <= 60
+
+
 def test_a_slot_whose_run_died_is_freed_when_its_lease_ends(limits):
     key = "slots#normal#carol"
     assert limits.hold_slot(key, "dead@100", 1, 50)
