@@ -132,7 +132,7 @@ def get_task(task_id: str) -> Response[Task]:
         task = queries.get_task(task_id, caller(router), services())
     etag = task.etag()
     if seen == etag:
-        return Response(304, headers={"ETag": etag})
+        return Response(304, body="", headers={"ETag": etag})  # an empty body, not null: proxies differ on null
     return json_response(200, task.public(), headers={"ETag": etag})
 
 
