@@ -130,13 +130,15 @@ class Tasklane:
 
 def _reset_caches(clients: bool = True) -> None:
     from tasklane import settings
-    from tasklane.data import aws, idempotency, services
+    from tasklane.data import aws, idempotency, notifications, services
 
     if clients:
         aws.reset()
     settings.settings.cache_clear()
     settings.stats_settings.cache_clear()
+    settings.webhook_settings.cache_clear()
     services.services.cache_clear()
+    notifications.notifications.cache_clear()
     idempotency._guarded.cache_clear()
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated, Any
 
+from tasklane.model.callbacks import Callback
 from tasklane.model.lanes import Lane
 from tasklane.model.limits import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
 
@@ -85,6 +86,7 @@ class Task:
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
     updated_at: Timestamp
+    callback: Callback | None = None  # the webhook of a terminal status, and its last deliveries
 
     def public(self) -> dict[str, Any]:
         """The task as the API shows it (JSON-ready; payload and result are not copied)."""
@@ -110,6 +112,7 @@ class Task:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "updated_at": self.updated_at,
+            "callback": self.callback.public() if self.callback else None,
         }
 
 
