@@ -220,6 +220,8 @@ def build(session: Any) -> Stack:
             for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
             if k in props
         }
+        if "StreamSpecification" in props:
+            args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         table = dynamodb.create_table(TableName=f"tasklane-{name}", **args)["TableDescription"]
         stack.names[name], stack.arns[name] = table["TableName"], table["TableArn"]
     events = session.client("events")

@@ -60,10 +60,10 @@ def parse_target(url: str, *, allow_loopback: bool) -> CallbackTarget:
         raise ValueError("must name a host")
     literal = _address(host)
     opened = allow_loopback and literal == LOOPBACK_ALLOWED
-    if scheme == "http" and not opened:
-        raise ValueError("must be an https URL")
     if literal is not None and not opened and (why := refusal(literal)):
         raise ValueError(f"must not point at {why}")
+    if scheme == "http" and not opened:
+        raise ValueError("must be an https URL")
     if literal is None and (len(host) > 253 or not set(host) <= _HOST_CHARS or ".." in host or host[0] in ".-"):
         raise ValueError("names an invalid host")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
