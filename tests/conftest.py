@@ -25,6 +25,9 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+# The events and webhook tests' fixtures: the table's stream, the bus, a stubbed resolver and receivers.
+pytest_plugins = ["tests.functional.notify"]
+
 
 @dataclass
 class FakeContext:

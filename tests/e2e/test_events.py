@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from tasklane_client import verify_signature
 
 pytestmark = pytest.mark.e2e
@@ -52,11 +51,17 @@ def test_a_rule_on_the_bus_delivers_task_completed_for_a_task(alice, completed_e
     events = [e for e in completed_events() if e["detail"]["task_id"] == task["task_id"]]
     assert len(events) == 1, events
     event = events[0]
-    assert event["source"] == "tasklane" and event["detail-type"] == "Task Completed"
+    assert event["source"] == "tasklane"
+    assert event["detail-type"] == "Task Completed"
     detail = event["detail"]
-    assert detail["status"] == "completed" and detail["previous_status"] == "processing"
-    assert detail["task_type"] == "echo" and detail["attempts"] == 1 and detail["finished_at"]
-    assert "payload" not in detail and "result" not in detail and "not-in-the-event" not in json.dumps(event)
+    assert detail["status"] == "completed"
+    assert detail["previous_status"] == "processing"
+    assert detail["task_type"] == "echo"
+    assert detail["attempts"] == 1
+    assert detail["finished_at"]
+    assert "payload" not in detail
+    assert "result" not in detail
+    assert "not-in-the-event" not in json.dumps(event)
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -101,7 +106,8 @@ def test_a_webhook_reaches_the_receiver_signed_with_the_owner_s_secret(alice, re
     secret = alice.request("GET", "/webhooks/secret").json()["secret"]
     assert verify_signature(secret, headers["Tasklane-Signature"], body)
     summary = json.loads(body)
-    assert summary["event"] == "Task Completed" and summary["task"]["task_id"] == task["task_id"]
+    assert summary["event"] == "Task Completed"
+    assert summary["task"]["task_id"] == task["task_id"]
     assert summary["task"]["result"] is None  # the summary, never the result
     deadline = time.monotonic() + 10
     while not (deliveries := alice.get(task["task_id"])["callback"]["deliveries"]) and time.monotonic() < deadline:
@@ -130,7 +136,8 @@ def test_rotating_the_secret_changes_what_signs_the_next_webhook(bob, receiver):
     url, handler = receiver
     old = bob.request("GET", "/webhooks/secret").json()["secret"]
     rotated = bob.request("POST", "/webhooks/secret/rotate")
-    assert rotated.status_code == 200 and rotated.headers["Cache-Control"] == "no-store"
+    assert rotated.status_code == 200
+    assert rotated.headers["Cache-Control"] == "no-store"
     new = rotated.json()["secret"]
     assert new != old
     bob.submit("echo", {}, callback_url=url)

@@ -53,7 +53,7 @@ class Bus:
     refuse: set[str] = field(default_factory=set)
     down: bool = False
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 (boto3's name)
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
         self.calls += 1
@@ -147,7 +147,6 @@ def receivers(monkeypatch: pytest.MonkeyPatch) -> Receivers:
 
 def run_events(records: list[dict[str, Any]]) -> dict[str, Any]:
     from tasklane.handlers import events
-
     from tests.conftest import FakeContext
 
     return events.lambda_handler({"Records": records}, FakeContext())
@@ -161,7 +160,6 @@ def webhook_messages(system: Tasklane, max_messages: int = 10) -> list[dict[str,
 
 def run_webhooks(messages: list[dict[str, Any]]) -> dict[str, Any]:
     from tasklane.handlers import webhooks
-
     from tests.conftest import FakeContext
 
     template = event("webhook")

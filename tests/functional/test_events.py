@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from tests.events import ALICE, api_event, event
-from tests.functional.notify import bus, receivers, resolver, run_events, stream, webhook_messages  # noqa: F401
+from tests.functional.notify import run_events, webhook_messages
 from tests.functional.test_lifecycle import get, submit
 
 
@@ -22,9 +22,14 @@ def test_every_status_change_is_one_event_in_order_and_other_writes_are_none(tas
     details = bus.details()
     assert [d["previous_status"] for d in details] == [None, "pending", "processing"]
     done, task = details[-1], get(tasklane, task_id)
-    assert done["task_id"] == task_id and done["owner"] == ALICE and done["task_type"] == "generate_report"
-    assert done["attempts"] == 1 and done["priority"] == "normal" and done["has_callback"] is False
-    assert done["finished_at"] == task["finished_at"] and done["correlation_id"]
+    assert done["task_id"] == task_id
+    assert done["owner"] == ALICE
+    assert done["task_type"] == "generate_report"
+    assert done["attempts"] == 1
+    assert done["priority"] == "normal"
+    assert done["has_callback"] is False
+    assert done["finished_at"] == task["finished_at"]
+    assert done["correlation_id"]
     # Timed when the change was made, not when it was published.
     assert bus.entries[-1]["Time"] == datetime.fromisoformat(task["updated_at"])
 
@@ -45,7 +50,8 @@ def test_a_failed_task_s_event_carries_its_error(tasklane, bus, stream):
     run_events(stream.records())
     failed = bus.details()[-1]
     assert bus.entries[-1]["DetailType"] == "Task Failed"
-    assert failed["status"] == "failed" and failed["previous_status"] == "processing"
+    assert failed["status"] == "failed"
+    assert failed["previous_status"] == "processing"
     assert failed["error"]["message"] == "upstream timed out"
 
 
@@ -108,11 +114,16 @@ def test_a_terminal_change_of_a_task_with_a_callback_queues_its_webhook(tasklane
     messages = webhook_messages(tasklane)
     assert len(messages) == 1  # the terminal change only, not pending or processing
     message = json.loads(messages[0]["Body"])
-    assert message["task_id"] == with_callback and message["url"] == url and message["status"] == "completed"
+    assert message["task_id"] == with_callback
+    assert message["url"] == url
+    assert message["status"] == "completed"
     body = json.loads(message["body"])
-    assert body["event"] == "Task Completed" and body["task"]["task_id"] == with_callback
-    assert body["task"]["result"] is None and body["task"]["payload"] is None
-    assert "s3cr3t" not in message["body"] and "callback" not in body["task"]
+    assert body["event"] == "Task Completed"
+    assert body["task"]["task_id"] == with_callback
+    assert body["task"]["result"] is None
+    assert body["task"]["payload"] is None
+    assert "s3cr3t" not in message["body"]
+    assert "callback" not in body["task"]
     assert [d["has_callback"] for d in bus.details() if d["task_id"] == with_callback] == [True] * 3
 
 

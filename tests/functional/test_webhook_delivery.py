@@ -9,18 +9,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-
 from tasklane_client import verify_signature
+
 from tests.events import ALICE, BOB, api_event
-from tests.functional.notify import (  # noqa: F401
-    bus,
-    receivers,
-    resolver,
-    run_events,
-    run_webhooks,
-    stream,
-    webhook_messages,
-)
+from tests.functional.notify import run_events, run_webhooks, webhook_messages
 from tests.functional.test_lifecycle import get, submit
 
 HOOK = "https://hooks.example.com/tasklane"
@@ -58,11 +50,15 @@ def test_a_delivery_is_signed_with_the_owner_s_secret_and_sent_to_the_checked_ad
     assert post.target.target == "/tasklane"
     assert verify_signature(secret_of(tasklane), post.headers["Tasklane-Signature"], post.body)
     body = json.loads(post.body)
-    assert body["event"] == "Task Completed" and body["task"]["task_id"] == task_id
-    assert body["task"]["result"] is None and b"s3cr3t" not in post.body
+    assert body["event"] == "Task Completed"
+    assert body["task"]["task_id"] == task_id
+    assert body["task"]["result"] is None
+    assert b"s3cr3t" not in post.body
     assert post.headers["Tasklane-Event-Id"] == body["event_id"]
     (delivery,) = get(tasklane, task_id)["callback"]["deliveries"]
-    assert delivery["delivered"] is True and delivery["status_code"] == 200 and delivery["attempt"] == 1
+    assert delivery["delivered"] is True
+    assert delivery["status_code"] == 200
+    assert delivery["attempt"] == 1
 
 
 def test_a_failed_delivery_comes_back_after_a_growing_backoff_and_shows_on_the_task(
@@ -102,7 +98,8 @@ def test_no_answer_is_a_failed_attempt_and_the_next_checked_address_is_tried(tas
     assert run_webhooks(webhook_messages(tasklane))["batchItemFailures"]
     assert [str(p.address) for p in receivers.posts] == ["93.184.215.14", "2606:2800:21f:cb07::1"]
     (delivery,) = get(tasklane, task_id)["callback"]["deliveries"]
-    assert delivery["delivered"] is False and delivery["status_code"] is None
+    assert delivery["delivered"] is False
+    assert delivery["status_code"] is None
     assert "ConnectionRefusedError" in delivery["error"]
 
 
@@ -112,7 +109,8 @@ def test_a_name_that_now_resolves_to_a_private_address_is_not_called(tasklane, b
     assert run_webhooks(webhook_messages(tasklane))["batchItemFailures"]
     assert receivers.posts == []
     (delivery,) = get(tasklane, task_id)["callback"]["deliveries"]
-    assert "metadata" in delivery["error"] and delivery["delivered"] is False
+    assert "metadata" in delivery["error"]
+    assert delivery["delivered"] is False
 
 
 def test_the_task_keeps_only_its_last_ten_deliveries(tasklane, bus, stream, hooks, receivers, monkeypatch):
@@ -143,16 +141,21 @@ def test_a_delivery_still_failing_a_day_after_the_task_ended_goes_to_the_dead_le
 
 def test_secrets_are_per_owner_made_once_and_rotation_changes_the_signature(tasklane, bus, stream, hooks, receivers):
     alice, bob = secret_of(tasklane, ALICE), secret_of(tasklane, BOB)
-    assert alice != bob and alice.startswith("whsec_") and len(alice) == 6 + 64
+    assert alice != bob
+    assert alice.startswith("whsec_")
+    assert len(alice) == 6 + 64
     assert secret_of(tasklane, ALICE) == alice  # read again: the same
     receivers.codes = [500, 200]
     finished_with_callback(tasklane, stream)
     (message,) = webhook_messages(tasklane)
     run_webhooks([message])
     rotated = tasklane.call(api_event("rotate_webhook_secret"))
-    assert rotated.status == 200 and rotated.headers["cache-control"] == "no-store"
+    assert rotated.status == 200
+    assert rotated.headers["cache-control"] == "no-store"
     new = rotated.body["secret"]
-    assert new != alice and secret_of(tasklane, ALICE) == new and secret_of(tasklane, BOB) == bob
+    assert new != alice
+    assert secret_of(tasklane, ALICE) == new
+    assert secret_of(tasklane, BOB) == bob
     message["Attributes"]["ApproximateReceiveCount"] = "2"
     run_webhooks([message])
     before, after = receivers.posts
@@ -180,8 +183,9 @@ def test_the_secret_is_never_logged(tasklane, bus, stream, hooks, receivers, cap
 
 
 def test_signatures_round_trip_and_refuse_tampering_expiry_and_garbage():
-    from tasklane.model.callbacks import signature
     from tasklane_client.webhooks import sign
+
+    from tasklane.model.callbacks import signature
 
     body, now = b'{"event":"Task Completed"}', 1_800_000_000
     header = signature("whsec_k", now, body)
@@ -205,7 +209,8 @@ def test_the_backoff_doubles_with_jitter_and_is_capped_at_two_hours():
 
     for attempt, nominal in ((1, 30), (2, 60), (3, 120), (8, 3840)):
         waits = {backoff(attempt, 30) for _ in range(50)}
-        assert all(nominal / 2 <= w <= nominal for w in waits) and len(waits) > 1
+        assert all(nominal / 2 <= w <= nominal for w in waits)
+        assert len(waits) > 1
     assert all(MAX_BACKOFF_SECONDS / 2 <= backoff(40, 30) <= MAX_BACKOFF_SECONDS for _ in range(50))
 
 
