@@ -6,8 +6,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.model.callbacks import DELIVERIES_KEPT, Callback, CallbackDelivery
+from tasklane.model.callbacks import Callback, CallbackDelivery
 from tasklane.model.errors import ServiceUnavailable
+from tasklane.model.limits import WEBHOOK_DELIVERIES_KEPT
 
 _ATTEMPTS = 3  # a trim that races another delivery's write is read again and redone
 
@@ -47,10 +48,10 @@ def _entry(d: CallbackDelivery) -> dict[str, Any]:
 
 
 class DeliveryLog:
-    """Appends a delivery to its task's list, keeping the last DELIVERIES_KEPT. A task gone with its
+    """Appends a delivery to its task's list, keeping the last WEBHOOK_DELIVERIES_KEPT. A task gone with its
     retention keeps nothing (the write's condition fails and is let go)."""
 
-    def __init__(self, client: Any, table_name: str, keep: int = DELIVERIES_KEPT) -> None:
+    def __init__(self, client: Any, table_name: str, keep: int = WEBHOOK_DELIVERIES_KEPT) -> None:
         self._db = client
         self._table = table_name
         self.keep = keep

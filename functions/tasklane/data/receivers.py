@@ -17,9 +17,10 @@ from ipaddress import ip_address
 
 from tasklane.model.addresses import IPAddress
 from tasklane.model.callbacks import CallbackTarget
+from tasklane.model.limits import WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_READ_TIMEOUT_SECONDS
 
-CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = WEBHOOK_CONNECT_TIMEOUT_SECONDS
+READ_TIMEOUT_SECONDS = WEBHOOK_READ_TIMEOUT_SECONDS
 _ERROR_CHARS = 200
 
 

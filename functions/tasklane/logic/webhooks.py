@@ -19,10 +19,11 @@ from tasklane.logic.callbacks import CallbackRefused, destination
 from tasklane.logic.webhook_secrets import secret_for
 from tasklane.model import clock
 from tasklane.model.callbacks import SIGNATURE_HEADER, CallbackDelivery, signature
+from tasklane.model.limits import WEBHOOK_MAX_BACKOFF_SECONDS, WEBHOOK_RETRY_SECONDS
 from tasklane.observability import logger
 
-RETRY_FOR = timedelta(days=1)
-MAX_BACKOFF_SECONDS = 2 * 3600  # the longest wait between two attempts
+RETRY_FOR = timedelta(seconds=WEBHOOK_RETRY_SECONDS)
+MAX_BACKOFF_SECONDS = WEBHOOK_MAX_BACKOFF_SECONDS  # the longest wait between two attempts
 USER_AGENT = "tasklane-webhooks/1"
 
 

@@ -16,9 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tasklane.model.addresses import LOOPBACK_ALLOWED, IPAddress, refusal
+from tasklane.model.limits import MAX_CALLBACK_URL_CHARS
 
-MAX_CALLBACK_URL_CHARS = 2048
-DELIVERIES_KEPT = 10  # the last deliveries a task shows; older ones are dropped
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tasklane.model import callbacks, values
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_BATCH_SIZE
+from tasklane.model.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS
 from tasklane.model.task import Task
 from tasklane.settings import webhook_settings
 
@@ -35,7 +35,7 @@ class SubmitRequest(Model):
     timeout_seconds: int | None = Field(default=None, ge=1)
     callback_url: str | None = Field(
         default=None,
-        max_length=callbacks.MAX_CALLBACK_URL_CHARS,
+        max_length=MAX_CALLBACK_URL_CHARS,
         description="https URL that gets the task's summary, signed, when it completes, fails or is cancelled",
         examples=["https://example.com/hooks/tasklane"],
     )
