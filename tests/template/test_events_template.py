@@ -118,3 +118,14 @@ def test_the_outputs_name_the_bus_and_the_webhook_queues():
     assert {"EventBusName", "EventBusArn", "WebhookDeadLetterQueueUrl", "EventsDeadLetterQueueUrl"} <= set(
         cfn.template()["Outputs"]
     )
+
+
+def test_the_events_and_webhook_dead_letter_queues_alarm_on_any_message():
+    for alarm, queue in (
+        ("WebhookDeadLetterAlarm", "WebhookDeadLetterQueue"),
+        ("EventsDeadLetterAlarm", "EventsDeadLetterQueue"),
+    ):
+        properties = RESOURCES[alarm]["Properties"]
+        assert properties["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+        assert properties["Threshold"] == 0
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
