@@ -274,3 +274,11 @@ def test_a_receiver_that_never_answers_times_out(monkeypatch):
             receivers.post(receivers.Post(target, ip_address("127.0.0.1"), b"{}", {}))
     finally:
         silent.close()
+
+
+def test_the_sample_event_is_delivered_and_a_task_gone_with_its_retention_keeps_nothing(tasklane, resolver, receivers):
+    resolver.names["example.com"] = ["93.184.215.14"]
+    assert run_webhooks([]) == {"batchItemFailures": []}  # events/webhook.json, whose task is not stored
+    (post,) = receivers.posts
+    assert post.target.host == "example.com"
+    assert post.target.scheme == "https"
