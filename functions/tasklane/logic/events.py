@@ -17,6 +17,7 @@ from typing import Any
 from tasklane.data.changes import StatusChange, status_change
 from tasklane.data.notifications import Notifications
 from tasklane.model.task import summary
+from tasklane.observability import logger
 
 SOURCE = "tasklane"
 
@@ -81,8 +82,9 @@ def publish(records: list[dict[str, Any]], notifications: Notifications) -> Publ
         if (change := status_change(record)) is not None:
             publication.changes[change.sequence] = change
     ordered = list(publication.changes.values())
-    failed = notifications.bus.publish([event_entry(c) for c in ordered])
+    failed = notifications.bus.publish([event_entry(c) for c in ordered]) if ordered else set()
     publication.unpublished = {ordered[i].sequence for i in failed}
+    logger.info("status changes published", extra={"records": len(records), "events": len(ordered) - len(failed)})
     return publication
 
 

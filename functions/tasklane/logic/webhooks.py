@@ -55,8 +55,12 @@ def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
     delivered = code is not None and 200 <= code < 300
     outcome = CallbackDelivery(clock.iso(now), delivery.attempt, message["status"], delivered, code, error)
     notifications.deliveries.record(message["task_id"], outcome)
+    # Never the URL (it may carry a token) nor the signature.
+    facts = {"task_id": message["task_id"], "attempt": delivery.attempt, "status_code": code, "error": error}
     if delivered:
+        logger.info("webhook delivered", extra=facts)
         return
+    logger.info("webhook attempt failed", extra=facts)
     deadline = datetime.fromisoformat(message["changed_at"]) + RETRY_FOR
     left = int((deadline - now).total_seconds())
     if left <= 0:
