@@ -282,3 +282,19 @@ def test_the_sample_event_is_delivered_and_a_task_gone_with_its_retention_keeps_
     (post,) = receivers.posts
     assert post.target.host == "example.com"
     assert post.target.scheme == "https"
+
+
+def test_deliveries_and_failed_attempts_are_counted_by_lane_and_task_type(
+    tasklane, bus, stream, hooks, receivers, capsys
+):
+    receivers.codes = [500, 200]
+    finished_with_callback(tasklane, stream)
+    assert '"TaskEventPublished":[3.0]' in capsys.readouterr().out  # pending, processing, completed
+    (message,) = webhook_messages(tasklane)
+    run_webhooks([message])
+    message["Attributes"]["ApproximateReceiveCount"] = "2"
+    run_webhooks([message])
+    out = capsys.readouterr().out
+    assert '"WebhookFailed":[1.0]' in out
+    assert '"WebhookDelivered":[1.0]' in out
+    assert '"task_type":"echo"' in out

@@ -17,7 +17,7 @@ from typing import Any
 from tasklane.data.changes import StatusChange, status_change
 from tasklane.data.notifications import Notifications
 from tasklane.model.task import summary
-from tasklane.observability import logger
+from tasklane.observability import count, logger
 
 SOURCE = "tasklane"
 
@@ -85,6 +85,9 @@ def publish(records: list[dict[str, Any]], notifications: Notifications) -> Publ
     failed = notifications.bus.publish([event_entry(c) for c in ordered]) if ordered else set()
     publication.unpublished = {ordered[i].sequence for i in failed}
     logger.info("status changes published", extra={"records": len(records), "events": len(ordered) - len(failed)})
+    for index, change in enumerate(ordered):
+        if index not in failed:
+            count(change.text("priority") or "", change.text("task_type") or "", "TaskEventPublished")
     return publication
 
 

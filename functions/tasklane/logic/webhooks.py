@@ -20,7 +20,7 @@ from tasklane.logic.webhook_secrets import secret_for
 from tasklane.model import clock
 from tasklane.model.callbacks import SIGNATURE_HEADER, CallbackDelivery, signature
 from tasklane.model.limits import WEBHOOK_MAX_BACKOFF_SECONDS, WEBHOOK_RETRY_SECONDS
-from tasklane.observability import logger
+from tasklane.observability import count, logger
 
 RETRY_FOR = timedelta(seconds=WEBHOOK_RETRY_SECONDS)
 MAX_BACKOFF_SECONDS = WEBHOOK_MAX_BACKOFF_SECONDS  # the longest wait between two attempts
@@ -57,10 +57,13 @@ def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
     notifications.deliveries.record(message["task_id"], outcome)
     # Never the URL (it may carry a token) nor the signature.
     facts = {"task_id": message["task_id"], "attempt": delivery.attempt, "status_code": code, "error": error}
+    task = json.loads(message["body"])["task"]
     if delivered:
         logger.info("webhook delivered", extra=facts)
+        count(task["priority"], task["task_type"], "WebhookDelivered")
         return
     logger.info("webhook attempt failed", extra=facts)
+    count(task["priority"], task["task_type"], "WebhookFailed")
     deadline = datetime.fromisoformat(message["changed_at"]) + RETRY_FOR
     left = int((deadline - now).total_seconds())
     if left <= 0:
@@ -68,6 +71,7 @@ def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
             "webhook given up after a day", extra={"task_id": message["task_id"], "attempts": delivery.attempt}
         )
         notifications.webhook_queue.give_up(delivery.body)
+        count(task["priority"], task["task_type"], "WebhookGivenUp")
         return
     wait = min(backoff(delivery.attempt, notifications.settings.retry_base_seconds), left)
     notifications.webhook_queue.postpone(delivery.receipt_handle, wait)
