@@ -49,6 +49,8 @@ def parse_target(url: str, *, allow_loopback: bool) -> CallbackTarget:
         port_written = parts.port
     except ValueError:
         raise ValueError("is not a valid URL") from None
+    if port_written == 0:
+        raise ValueError("is not a valid URL (port 0)")
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise ValueError("must be an https URL")
@@ -70,8 +72,8 @@ def parse_target(url: str, *, allow_loopback: bool) -> CallbackTarget:
 
 
 def _address(host: str) -> IPAddress | None:
-    if "%" in host:  # an IPv6 zone (fe80::1%eth0) names an interface of this machine
-        raise ValueError("must not name a network interface")
+    if "%" in host:  # an IPv6 zone (fe80::1%eth0) names an interface of this machine; or an encoded name
+        raise ValueError("must not have '%' in its host (an IPv6 zone, or a percent-encoded name)")
     try:
         return ip_address(host)
     except ValueError:
