@@ -138,3 +138,34 @@ def test_a_webhook_that_cannot_be_queued_fails_its_record(tasklane, bus, monkeyp
     records = event("events")["Records"]  # a completed task with a callback
     answer = run_events(records)
     assert [f["itemIdentifier"] for f in answer["batchItemFailures"]] == [records[0]["dynamodb"]["SequenceNumber"]]
+
+
+def _matches(pattern, value):
+    """Lambda event filtering, as far as the template's patterns use it: lists of values, anything-but."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(_matches(p, value.get(k)) for k, p in pattern.items())
+    return any(
+        (value is not None and value not in p["anything-but"]) if isinstance(p, dict) else value == p for p in pattern
+    )
+
+
+def test_the_template_s_stream_filter_passes_exactly_the_status_changes(tasklane, stream):
+    from tests import cfn
+
+    mapping = cfn.template()["Resources"]["EventsFunction"]["Properties"]["Events"]["Changes"]["Properties"]
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    submit(tasklane, "generate_report", {"report": "sales", "rows": 1000})  # progress writes on the way
+    cancelled = submit(tasklane).body["task_id"]
+    tasklane.call(api_event("cancel_task", task_id=cancelled))
+    tasklane.drain("normal")
+    records = stream.records()
+    passed = [r for r in records if any(_matches(p, r) for p in patterns)]
+    changed = [
+        r
+        for r in records
+        if r["eventName"] == "INSERT"
+        or (r["eventName"] == "MODIFY" and r["dynamodb"]["NewImage"]["status"] != r["dynamodb"]["OldImage"]["status"])
+    ]
+    assert len(records) > len(passed)  # progress writes were on the stream, and stopped by the filter
+    assert passed == changed
+    assert len(passed) == 5  # two submits, processing, completed, cancelled
