@@ -10,7 +10,7 @@ tells a repeat.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -107,8 +107,8 @@ def settle(record: dict[str, Any], publication: Publication, notifications: Noti
 def webhook_message(change: StatusChange, url: str) -> dict[str, Any]:
     """What the webhook queue carries: the receiver, and the exact body every attempt posts (the task's
     summary at the change: no payload, no result, no deliveries)."""
-    task = replace(summary(change.task()), callback=None).public()
-    task.pop("callback", None)
+    task = summary(change.task()).public()
+    del task["callback"]  # the receiver is the callback
     body = {"event": detail_type(change.status), "event_id": change.event_id, "task": task}
     return {
         "event_id": change.event_id,
