@@ -32,6 +32,15 @@ HANDLERS = {
     "processor": ("dynamodb", "sqs"),
     "dead_letter": ("dynamodb",),
     "reconciler": ("dynamodb", "sqs"),
+    "events": ("events", "sqs"),
+    "webhooks": ("sqs", "dynamodb"),
+}
+
+# The data-access objects a handler's first invocation makes, where they are not the task store and
+# the lane queues: the events and webhook functions' come from tasklane.data.notifications.
+TOUCHES = {
+    "events": "notifications().bus; notifications().webhook_queue",
+    "webhooks": "notifications().webhook_queue; notifications().secrets; notifications().deliveries",
 }
 
 # What each function must load by SPEC and the house rules (Powertools routing, validation and batch
@@ -47,6 +56,8 @@ LIBRARIES = {
     "processor": f"{_OBSERVABILITY}; {_BATCH}",
     "dead_letter": f"{_OBSERVABILITY}; {_BATCH}",
     "reconciler": _OBSERVABILITY,
+    "events": f"{_OBSERVABILITY}; {_BATCH}",
+    "webhooks": f"{_OBSERVABILITY}; {_BATCH}",
 }
 
 # The processor's first task loads the task types and pydantic: a cost of its cold start all the same.
@@ -56,6 +67,9 @@ _TIMER = "import time; t0 = time.perf_counter(); {body}; print(time.perf_counter
 
 
 def _handler_body(name: str, clients: tuple[str, ...]) -> str:
+    if name in TOUCHES:
+        wiring = "from tasklane.data.notifications import notifications"
+        return f"import tasklane.handlers.{name}; {wiring}; {TOUCHES[name]}"
     touch = "; ".join(f"services().{'queues' if c == 'sqs' else 'store'}" for c in clients)
     return f"import tasklane.handlers.{name}; from tasklane.data.services import services; {touch}"
 

@@ -206,7 +206,7 @@ class Stack:
 
 
 def build(session: Any) -> Stack:
-    """Create every DynamoDB table, S3 bucket and SQS queue of the template, DLQs first."""
+    """Create every DynamoDB table, S3 bucket, EventBridge bus and SQS queue of the template, DLQs first."""
     stack = Stack()
     dynamodb, sqs, s3 = session.client("dynamodb"), session.client("sqs"), session.client("s3")
     for name in resources("AWS::S3::Bucket"):
@@ -220,8 +220,14 @@ def build(session: Any) -> Stack:
             for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
             if k in props
         }
+        if "StreamSpecification" in props:
+            args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         table = dynamodb.create_table(TableName=f"tasklane-{name}", **args)["TableDescription"]
         stack.names[name], stack.arns[name] = table["TableName"], table["TableArn"]
+    events = session.client("events")
+    for name, resource in resources("AWS::Events::EventBus").items():
+        bus = f"tasklane-{name}"
+        stack.names[name], stack.arns[name] = bus, events.create_event_bus(Name=bus)["EventBusArn"]
     queues = resources("AWS::SQS::Queue")
     for name in sorted(queues, key=lambda n: "RedrivePolicy" in queues[n]["Properties"]):
         props = stack.resolve(queues[name]["Properties"])

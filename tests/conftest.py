@@ -25,6 +25,9 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+# The events and webhook tests' fixtures: the table's stream, the bus, a stubbed resolver and receivers.
+pytest_plugins = ["tests.functional.notify"]
+
 
 @dataclass
 class FakeContext:
@@ -67,7 +70,10 @@ class Tasklane:
         self.offset += timedelta(seconds=seconds)
 
     def call(self, event: dict[str, Any]) -> Answer:
-        handler = self._status if event["httpMethod"] == "GET" else self._submit
+        # As the template routes them: GETs to the status function, but the webhook secret's (its first
+        # read makes the secret) to the submit function, with every write.
+        reads = event["httpMethod"] == "GET" and not event["resource"].startswith("/webhooks/")
+        handler = self._status if reads else self._submit
         response = handler.lambda_handler(event, self.context)
         body = response.get("body")
         headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
@@ -130,13 +136,15 @@ class Tasklane:
 
 def _reset_caches(clients: bool = True) -> None:
     from tasklane import settings
-    from tasklane.data import aws, idempotency, services
+    from tasklane.data import aws, idempotency, notifications, services
 
     if clients:
         aws.reset()
     settings.settings.cache_clear()
     settings.stats_settings.cache_clear()
+    settings.webhook_settings.cache_clear()
     services.services.cache_clear()
+    notifications.notifications.cache_clear()
     idempotency._guarded.cache_clear()
 
 

@@ -1,4 +1,4 @@
-"""The tasklane Python client: submit tasks, wait for them, read results."""
+"""The tasklane Python client: submit tasks, wait for them, read results; verify webhooks."""
 
 from tasklane_client.auth import ApiKeyAuth, IamAuth
 from tasklane_client.client import Client
@@ -16,6 +16,7 @@ from tasklane_client.errors import (
     Throttled,
     WaitTimeout,
 )
+from tasklane_client.webhooks import verify_signature
 
 __all__ = [
     "ApiKeyAuth",
@@ -33,4 +34,5 @@ __all__ = [
     "TasklaneError",
     "Throttled",
     "WaitTimeout",
+    "verify_signature",
 ]

@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--max-attempts", type=int)
     submit.add_argument("--timeout", type=int, dest="timeout_seconds")
     submit.add_argument("--idempotency-key")
+    submit.add_argument("--callback-url", help="https URL that gets the task's signed summary when it ends")
     submit.add_argument("--wait", action="store_true", help="then wait for it with a progress bar")
 
     batch = commands.add_parser("batch", help="submit tasks from a JSON-lines file (- for stdin)")
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--port", type=int, default=8765, help="local port (0: any free one); default 8765")
     console.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
 
+    secret = commands.add_parser("webhook-secret", help="print your webhook signing secret (made on first use)")
+    secret.add_argument("--rotate", action="store_true", help="replace it first; the old one stops signing at once")
+
     dlq = commands.add_parser("dlq", help="the tasks failed by their dead-letter queue")
     dlq.add_argument("action", choices=("list", "retry"))
     dlq.add_argument("--all-failed", action="store_true", help="every failed task, not only dead-lettered ones")
@@ -146,6 +150,7 @@ def _submit(c: Context) -> int:
         delay_seconds=a.delay_seconds,
         max_attempts=a.max_attempts,
         timeout_seconds=a.timeout_seconds,
+        callback_url=a.callback_url,
         idempotency_key=a.idempotency_key,
     )
     if a.wait:
@@ -223,6 +228,12 @@ def _console(c: Context) -> int:
     return 0
 
 
+def _webhook_secret(c: Context) -> int:
+    secret = c.client.rotate_webhook_secret() if c.args.rotate else c.client.webhook_secret()
+    show({"secret": secret}, c.args, c.out, lambda _: print(secret, file=c.out))
+    return 0
+
+
 def _task_command(action: str) -> Callable[[Context], int]:
     def command(c: Context) -> int:
         show_task(getattr(c.client, action)(c.args.task_id), c.args, c.out)
@@ -278,6 +289,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "stats": _stats_command,
     "console": _console,
     "dlq": _dlq,
+    "webhook-secret": _webhook_secret,
 }
 
 

@@ -157,6 +157,7 @@ class SubmitOptions(TypedDict, total=False):
     delay_seconds: int | None
     max_attempts: int | None
     timeout_seconds: int | None
+    callback_url: str | None
 
 
 class Client:
@@ -199,7 +200,8 @@ class Client:
         **options: Unpack[SubmitOptions],
     ) -> dict[str, Any]:
         """Submit one task; the accepted task (status pending). `options`: priority, delay_seconds,
-        max_attempts, timeout_seconds (left to the task type's defaults when not given)."""
+        max_attempts, timeout_seconds (left to the task type's defaults when not given), callback_url
+        (an https URL that gets the task's signed summary when it ends)."""
         body = {"task_type": task_type, "payload": payload or {}, **{k: v for k, v in options.items() if v is not None}}
         return self._call("POST", "/tasks", body, idempotency_key=idempotency_key)
 
@@ -311,6 +313,14 @@ class Client:
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
+
+    def webhook_secret(self) -> str:
+        """Your webhook signing secret (made on first use): verify deliveries with `verify_signature`."""
+        return str(self._call("GET", "/webhooks/secret")["secret"])
+
+    def rotate_webhook_secret(self) -> str:
+        """Replace your webhook signing secret; the new one signs every delivery from now on."""
+        return str(self._call("POST", "/webhooks/secret/rotate")["secret"])
 
     # --- large values -----------------------------------------------------------------------------
 

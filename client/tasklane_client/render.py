@@ -48,12 +48,23 @@ def _large_value(task: dict[str, Any], key: str) -> str | None:
     return f"<{size} bytes at {url}>" if size is not None else f"<at {url}>"
 
 
+def _callback(callback: dict[str, Any]) -> str:
+    deliveries = callback.get("deliveries") or []
+    if not deliveries:
+        return f"{callback['url']} (no delivery yet)"
+    last = deliveries[-1]
+    outcome = "delivered" if last["delivered"] else f"failed: {last.get('status_code') or last.get('error')}"
+    return f"{callback['url']} (attempt {last['attempt']} {outcome})"
+
+
 def show_task(task: dict[str, Any], args: argparse.Namespace, out: TextIO) -> None:
     def render(t: dict[str, Any]) -> None:
         for key, value in summary(t).items():
             print(f"{key:<11} {value}", file=out)
         if t.get("waiting_for"):  # held back by its type's rate or its owner's share of the lane
             print(f"{'waiting for':<11} {t['waiting_for'].replace('_', ' ')}", file=out)
+        if t.get("callback"):  # its webhook, and how the last delivery went
+            print(f"{'callback':<11} {_callback(t['callback'])}", file=out)
         # An inline payload is left out as it always was; a large one is one line: where to read it.
         payload = _large_value(t, "payload")
         if payload:

@@ -43,6 +43,8 @@ ROUTES = [
     (r"^/tasks/(?P<task_id>[^/]+)$", None),
     (r"^/tasks$", None),
     (r"^/health$", "health"),
+    (r"^/webhooks/secret$", "webhook_secret"),
+    (r"^/webhooks/secret/rotate$", "rotate_webhook_secret"),
 ]
 
 

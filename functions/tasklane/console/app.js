@@ -329,6 +329,12 @@ function renderTask(task) {
   if (task.started_at) {
     fields.push(["Waited", `${((new Date(task.started_at) - new Date(task.created_at)) / 1000).toFixed(1)} s`]);
   }
+  if (task.callback) {  // its webhook: how the last delivery went (the URL stays out of the page)
+    const last = task.callback.deliveries[task.callback.deliveries.length - 1];
+    fields.push(["Webhook", !last ? "no delivery yet"
+      : last.delivered ? `delivered (attempt ${last.attempt}, HTTP ${last.status_code})`
+      : `attempt ${last.attempt} failed: ${last.status_code ? `HTTP ${last.status_code}` : last.error}`]);
+  }
   $("#task-fields").replaceChildren(...fields.flatMap(([name, value]) => {
     const dd = el("dd");
     dd.dataset.field = name.toLowerCase();

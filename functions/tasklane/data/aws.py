@@ -43,9 +43,16 @@ def s3() -> Any:
     return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
 
 
+@cache
+def events() -> Any:
+    # Only the events function uses it (PutEvents on the stack's bus).
+    return boto3.client("events", config=_CONFIG)
+
+
 def reset() -> None:
     """Forget every cached client (for tests that swap the AWS backend)."""
     dynamodb.cache_clear()
     sqs.cache_clear()
     s3.cache_clear()
     cloudwatch.cache_clear()
+    events.cache_clear()

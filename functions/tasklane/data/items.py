@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tasklane.data.callbacks import callback_of
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.task import Progress, Task, TaskError, TaskStatus
@@ -120,6 +121,7 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         started_at=_ts(item, "started_at"),
         finished_at=_ts(item, "finished_at"),
         updated_at=item["updated_at"]["S"],
+        callback=callback_of(item),
     )
     return StoredTask(
         task=task,
@@ -167,6 +169,7 @@ def new_item(
         "sweep_shard": _s(sweep_shard(task.task_id, layout.sweep_shards)),
         "sweep_at": _n(sweep_at),
         **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
+        **({"callback_url": _s(task.callback.url)} if task.callback else {}),
         # SQS holds a delayed message back, but a duplicate may come early: the claim checks this.
         **({"not_before_ms": _n(created_ms + task.delay_seconds * 1000)} if task.delay_seconds else {}),
     }

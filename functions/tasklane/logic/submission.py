@@ -17,9 +17,11 @@ from tasklane.data.bucket import ValueUnavailable, payload_key
 from tasklane.data.items import StoredTask, StoredValue, new_item
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
+from tasklane.logic.callbacks import check_submitted
 from tasklane.logic.queries import view
 from tasklane.logic.queueing import Accepted, note_unsent, queue
 from tasklane.model import clock, values
+from tasklane.model.callbacks import Callback
 from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
 from tasklane.model.ids import new_task_id
 from tasklane.model.lanes import Lane
@@ -28,6 +30,7 @@ from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count, logger
+from tasklane.settings import webhook_settings
 from tasklane.task_types import get_task_type
 
 
@@ -60,6 +63,8 @@ def prepare(request: SubmitRequest, services: Services, now: datetime) -> NewTas
             "timeout_seconds is above the processor's limit",
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
+    if request.callback_url is not None:
+        check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
     task = Task(
         task_id=new_task_id(),
         task_type=task_type.name,
@@ -72,6 +77,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime) -> NewTas
         delay_seconds=request.delay_seconds,
         created_at=clock.iso(now),
         updated_at=clock.iso(now),
+        callback=Callback(request.callback_url) if request.callback_url is not None else None,
     )
     return NewTask(task, encoded)
 

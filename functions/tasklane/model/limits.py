@@ -14,6 +14,16 @@ MAX_PAYLOAD_DEPTH = 64
 # Python converts integers of at most this many digits (sys.get_int_max_str_digits' default).
 MAX_INTEGER_DIGITS = 4300
 
+# Webhooks: a callback URL's length; the deliveries a task shows (the last ones); how long a receiver
+# gets to accept the connection and then to answer; how long and how far apart failed deliveries are
+# retried (tasklane.logic.webhooks; the first wait is the stack parameter WebhookRetryBaseSeconds).
+MAX_CALLBACK_URL_CHARS = 2048
+WEBHOOK_DELIVERIES_KEPT = 10
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = 5
+WEBHOOK_READ_TIMEOUT_SECONDS = 10
+WEBHOOK_RETRY_SECONDS = 24 * 3600
+WEBHOOK_MAX_BACKOFF_SECONDS = 2 * 3600
+
 MAX_BATCH_SIZE = 100
 # The request reaches the function inside a JSON event of at most 6 MB (Lambda's synchronous limit).
 MAX_BATCH_BODY_BYTES = 5 * MIB

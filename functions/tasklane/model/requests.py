@@ -9,10 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tasklane.model import values
+from tasklane.model import callbacks, values
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_BATCH_SIZE
+from tasklane.model.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS
 from tasklane.model.task import Task
+from tasklane.settings import webhook_settings
 
 
 class Model(BaseModel):
@@ -32,6 +33,21 @@ class SubmitRequest(Model):
     delay_seconds: int = Field(default=0, ge=0, le=900)
     max_attempts: int | None = Field(default=None, ge=1, le=10)
     timeout_seconds: int | None = Field(default=None, ge=1)
+    callback_url: str | None = Field(
+        default=None,
+        max_length=MAX_CALLBACK_URL_CHARS,
+        # No example: the API's fuzz tests draw from its OpenAPI document, and a real host there would
+        # send a webhook off the developer's machine.
+        description="https URL that gets the task's summary, signed, when it completes, fails or is cancelled",
+    )
+
+    @field_validator("callback_url")
+    @classmethod
+    def public_https(cls, url: str | None) -> str | None:
+        """As written: https, no credentials, no private address (the name's addresses are checked later)."""
+        if url is not None:
+            callbacks.parse_target(url, allow_loopback=webhook_settings().allow_loopback)
+        return url
 
     @field_validator("payload")
     @classmethod

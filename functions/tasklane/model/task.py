@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated, Any
 
+from tasklane.model.callbacks import Callback
 from tasklane.model.lanes import Lane
 from tasklane.model.limits import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
 
@@ -86,6 +87,7 @@ class Task:
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
     updated_at: Timestamp
+    callback: Callback | None = None  # the webhook of a terminal status, and its last deliveries
 
     def etag(self) -> str:
         """A weak HTTP entity tag of what a watcher sees change: status, progress, waiting reason."""
@@ -117,6 +119,7 @@ class Task:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "updated_at": self.updated_at,
+            "callback": self.callback.public() if self.callback else None,
         }
 
 

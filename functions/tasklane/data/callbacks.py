@@ -1,0 +1,105 @@
+"""A task item's callback: its URL, and the bounded list of its last deliveries (oldest first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tasklane.model.callbacks import Callback, CallbackDelivery
+from tasklane.model.errors import ServiceUnavailable
+from tasklane.model.limits import WEBHOOK_DELIVERIES_KEPT
+
+_ATTEMPTS = 3  # a trim that races another delivery's write is read again and redone
+
+
+def callback_of(item: dict[str, Any]) -> Callback | None:
+    """The callback a task item holds, if it was submitted with one."""
+    url = item.get("callback_url", {}).get("S")
+    if url is None:
+        return None
+    entries = item.get("callback_deliveries", {}).get("L", [])
+    return Callback(url, tuple(_delivery(e["M"]) for e in entries))
+
+
+def _delivery(m: dict[str, Any]) -> CallbackDelivery:
+    return CallbackDelivery(
+        at=m["at"]["S"],
+        attempt=int(m["attempt"]["N"]),
+        status=m["status"]["S"],
+        delivered=m["delivered"]["BOOL"],
+        status_code=int(m["status_code"]["N"]) if "status_code" in m else None,
+        error=m["error"]["S"] if "error" in m else None,
+    )
+
+
+def _entry(d: CallbackDelivery) -> dict[str, Any]:
+    m: dict[str, Any] = {
+        "at": {"S": d.at},
+        "attempt": {"N": str(d.attempt)},
+        "status": {"S": d.status},
+        "delivered": {"BOOL": d.delivered},
+    }
+    if d.status_code is not None:
+        m["status_code"] = {"N": str(d.status_code)}
+    if d.error is not None:
+        m["error"] = {"S": d.error}
+    return {"M": m}
+
+
+class DeliveryLog:
+    """Appends a delivery to its task's list, keeping the last WEBHOOK_DELIVERIES_KEPT. A task gone with its
+    retention keeps nothing (the write's condition fails and is let go)."""
+
+    def __init__(self, client: Any, table_name: str, keep: int = WEBHOOK_DELIVERIES_KEPT) -> None:
+        self._db = client
+        self._table = table_name
+        self.keep = keep
+
+    def record(self, task_id: str, delivery: CallbackDelivery) -> None:
+        entry = _entry(delivery)
+        try:
+            # The common case, one write: the list is shorter than the bound.
+            self._db.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression="SET callback_deliveries = "
+                "list_append(if_not_exists(callback_deliveries, :none), :one)",
+                ConditionExpression="attribute_exists(task_id) AND "
+                "(attribute_not_exists(callback_deliveries) OR size(callback_deliveries) < :keep)",
+                ExpressionAttributeValues={":none": {"L": []}, ":one": {"L": [entry]}, ":keep": {"N": str(self.keep)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return
+        except ClientError as exc:
+            old = self._rejected(exc)
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"UpdateItem failed: {exc}") from exc
+        for _ in range(_ATTEMPTS):
+            if old is None:
+                return  # the task is gone
+            kept = old.get("callback_deliveries", {}).get("L", [])
+            try:
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"task_id": {"S": task_id}},
+                    UpdateExpression="SET callback_deliveries = :kept",
+                    ConditionExpression="attribute_exists(task_id) AND size(callback_deliveries) = :size",
+                    ExpressionAttributeValues={
+                        ":kept": {"L": [*kept[len(kept) - self.keep + 1 :], entry]},
+                        ":size": {"N": str(len(kept))},
+                    },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return
+            except ClientError as exc:
+                old = self._rejected(exc)
+            except BotoCoreError as exc:
+                raise ServiceUnavailable(f"UpdateItem failed: {exc}") from exc
+        raise ServiceUnavailable("the task's deliveries kept changing under the write")
+
+    @staticmethod
+    def _rejected(exc: ClientError) -> dict[str, Any] | None:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise ServiceUnavailable(f"UpdateItem failed: {exc}") from exc
+        return exc.response.get("Item")  # type: ignore[return-value]

@@ -1,0 +1,60 @@
+"""Status changes as the tasks table's stream carries them (both images, DynamoDB JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tasklane.data.items import to_stored
+from tasklane.model.task import Task
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One task's move from `previous` (None for a new task) to its new status."""
+
+    event_id: str  # the stream record's id: the same on every retry of this record
+    sequence: str
+    image: dict[str, Any]  # the task item after the change
+    previous: str | None
+
+    def text(self, name: str) -> str | None:
+        value = self.image.get(name, {})
+        return value.get("S")
+
+    def number(self, name: str) -> int | None:
+        value = self.image.get(name, {})
+        return int(value["N"]) if "N" in value else None
+
+    @property
+    def status(self) -> str:
+        return self.image["status"]["S"]
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def error(self) -> dict[str, str] | None:
+        error = self.image.get("error", {}).get("M")
+        return {"type": error["type"]["S"], "message": error["message"]["S"]} if error else None
+
+    def task(self) -> Task:
+        """The task after the change, as its owner reads it."""
+        return to_stored(self.image).task
+
+
+def status_change(record: dict[str, Any]) -> StatusChange | None:
+    """The status change a stream record carries; None for any other write (progress, deliveries, a
+    lease, TTL removal), which the event source mapping's filter should have kept away already."""
+    if record.get("eventName") not in ("INSERT", "MODIFY"):
+        return None
+    stream = record.get("dynamodb", {})
+    new, old = stream.get("NewImage") or {}, stream.get("OldImage") or {}
+    if "status" not in new or "task_id" not in new:
+        return None
+    previous = old["status"]["S"] if "status" in old else None
+    if previous == new["status"]["S"]:
+        return None
+    return StatusChange(record["eventID"], stream["SequenceNumber"], new, previous)

@@ -1,0 +1,112 @@
+"""Webhook receivers: resolving their names, and posting to the very address that was checked.
+
+The connection goes to an address tasklane.logic.callbacks has judged, never to the name again, so a
+DNS answer that changes between the check and the connection (rebinding) cannot move it; TLS still
+verifies the certificate for the name and sends it as SNI. Redirects are never followed (http.client
+does not), and the answer's body is not read beyond its status.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from dataclasses import dataclass
+from functools import cache
+from ipaddress import ip_address
+
+from tasklane.model.addresses import IPAddress
+from tasklane.model.callbacks import CallbackTarget
+from tasklane.model.limits import WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_READ_TIMEOUT_SECONDS
+
+CONNECT_TIMEOUT_SECONDS = WEBHOOK_CONNECT_TIMEOUT_SECONDS
+READ_TIMEOUT_SECONDS = WEBHOOK_READ_TIMEOUT_SECONDS
+_ERROR_CHARS = 200
+
+
+class NameNotResolved(Exception):
+    """The receiver's name has no address; `lasting` when DNS said so (not a passing failure)."""
+
+    def __init__(self, host: str, lasting: bool) -> None:
+        super().__init__(f"{host} does not resolve" if lasting else f"{host} could not be resolved now")
+        self.lasting = lasting
+
+
+class ReceiverUnreachable(Exception):
+    """No HTTP answer came back: refused, timed out, TLS failed, or the answer was not HTTP."""
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to (IPv4 and IPv6), in the resolver's order, without repeats."""
+    try:
+        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NameNotResolved(
+            host, lasting=exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
+        ) from None
+    except (UnicodeError, OSError):
+        raise NameNotResolved(host, lasting=True) from None
+    found: dict[IPAddress, None] = {}
+    for _family, _type, _proto, _name, sockaddr in answers:
+        found[ip_address(str(sockaddr[0]).split("%", 1)[0])] = None
+    if not found:
+        raise NameNotResolved(host, lasting=True)
+    return list(found)
+
+
+@dataclass(frozen=True)
+class Post:
+    """One webhook request: where it goes (the checked address), and what it carries."""
+
+    target: CallbackTarget
+    address: IPAddress
+    body: bytes
+    headers: dict[str, str]
+
+
+def post(request: Post) -> int:
+    """Send the request; the receiver's HTTP status, or ReceiverUnreachable."""
+    target = request.target
+    connection: http.client.HTTPConnection
+    if target.scheme == "https":
+        connection = _PinnedHTTPS(target.host, target.port, request.address, _tls())
+    else:
+        connection = _PinnedHTTP(target.host, target.port, request.address)
+    try:
+        connection.request("POST", target.target, body=request.body, headers=request.headers)
+        answer = connection.getresponse()
+        return answer.status
+    except (OSError, http.client.HTTPException) as exc:
+        raise ReceiverUnreachable(f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]) from None
+    finally:
+        connection.close()
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    return ssl.create_default_context()  # verifies the certificate and the host name
+
+
+def _open(address: IPAddress, port: int) -> socket.socket:
+    sock = socket.create_connection((str(address), port), timeout=CONNECT_TIMEOUT_SECONDS)
+    sock.settimeout(READ_TIMEOUT_SECONDS)
+    return sock
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, address: IPAddress) -> None:
+        super().__init__(host, port, timeout=CONNECT_TIMEOUT_SECONDS)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = _open(self._address, self.port)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: IPAddress, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=CONNECT_TIMEOUT_SECONDS, context=context)
+        self._address = address
+        self._tls_context = context
+
+    def connect(self) -> None:
+        self.sock = self._tls_context.wrap_socket(_open(self._address, self.port), server_hostname=self.host)

@@ -1,0 +1,121 @@
+"""Completion events: every status change of a task, read from the tasks table's stream (no dual
+write: a change that is stored is published, whatever happens to the function that made it), put on
+the stack's EventBridge bus; a terminal change of a task with a callback queued for its webhook.
+
+A record is acknowledged only when its event was taken (and its webhook queued): a failed PutEvents
+entry fails that record alone, and the stream delivers it again. Events are at least once; `event_id`
+tells a repeat.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tasklane.data.changes import StatusChange, status_change
+from tasklane.data.notifications import Notifications
+from tasklane.model.task import summary
+from tasklane.observability import count, logger
+
+SOURCE = "tasklane"
+
+
+class EventNotPublished(Exception):
+    """The bus did not take this record's event; the stream delivers the record again."""
+
+
+def detail_type(status: str) -> str:
+    """`Task Completed` for completed: every status, present and future, in one rule."""
+    return f"Task {status.capitalize()}"
+
+
+def detail(change: StatusChange) -> dict[str, Any]:
+    """What an event tells: ids, type, owner, status and its previous one, error and timings; never
+    the payload or the result."""
+    return {
+        "event_id": change.event_id,
+        "task_id": change.text("task_id"),
+        "task_type": change.text("task_type"),
+        "owner": change.text("owner"),
+        "priority": change.text("priority"),
+        "status": change.status,
+        "previous_status": change.previous,
+        "attempts": change.number("attempts"),
+        "max_attempts": change.number("max_attempts"),
+        "error": change.error(),
+        "created_at": change.text("created_at"),
+        "started_at": change.text("started_at"),
+        "finished_at": change.text("finished_at"),
+        "updated_at": change.text("updated_at"),
+        "correlation_id": change.text("correlation_id"),
+        "has_callback": "callback_url" in change.image,
+    }
+
+
+def event_entry(change: StatusChange) -> dict[str, Any]:
+    """The PutEvents entry of a change, timed when the change was made (not when it is published)."""
+    updated = change.text("updated_at")
+    entry: dict[str, Any] = {
+        "Source": SOURCE,
+        "DetailType": detail_type(change.status),
+        "Detail": json.dumps(detail(change), separators=(",", ":")),
+    }
+    if updated:
+        entry["Time"] = datetime.fromisoformat(updated)
+    return entry
+
+
+@dataclass
+class Publication:
+    """The changes of one batch of stream records, by sequence number, and those not published."""
+
+    changes: dict[str, StatusChange] = field(default_factory=dict)
+    unpublished: set[str] = field(default_factory=set)
+
+
+def publish(records: list[dict[str, Any]], notifications: Notifications) -> Publication:
+    """Put the events of a batch's status changes on the bus, ten to a request."""
+    publication = Publication()
+    for record in records:
+        if (change := status_change(record)) is not None:
+            publication.changes[change.sequence] = change
+    ordered = list(publication.changes.values())
+    failed = notifications.bus.publish([event_entry(c) for c in ordered]) if ordered else set()
+    publication.unpublished = {ordered[i].sequence for i in failed}
+    logger.info("status changes published", extra={"records": len(records), "events": len(ordered) - len(failed)})
+    for index, change in enumerate(ordered):
+        if index not in failed:
+            count(change.text("priority") or "", change.text("task_type") or "", "TaskEventPublished")
+    return publication
+
+
+def settle(record: dict[str, Any], publication: Publication, notifications: Notifications) -> None:
+    """One record's outcome: failed if its event was not taken; its webhook queued if it ends a task
+    that has a callback (a failed send fails the record, and both are done again)."""
+    sequence = record.get("dynamodb", {}).get("SequenceNumber", "")
+    change = publication.changes.get(sequence)
+    if change is None:
+        return
+    if sequence in publication.unpublished:
+        raise EventNotPublished(f"the event of task {change.text('task_id')} was not taken by the bus")
+    if change.terminal and (url := change.text("callback_url")):
+        notifications.webhook_queue.send(json.dumps(webhook_message(change, url), separators=(",", ":")))
+
+
+def webhook_message(change: StatusChange, url: str) -> dict[str, Any]:
+    """What the webhook queue carries: the receiver, and the exact body every attempt posts (the task's
+    summary at the change: no payload, no result, no deliveries)."""
+    task = summary(change.task()).public()
+    del task["callback"]  # the receiver is the callback
+    body = {"event": detail_type(change.status), "event_id": change.event_id, "task": task}
+    return {
+        "event_id": change.event_id,
+        "task_id": change.text("task_id"),
+        "owner": change.text("owner"),
+        "status": change.status,
+        "url": url,
+        "changed_at": change.text("updated_at"),
+        "body": json.dumps(body, separators=(",", ":")),
+    }
