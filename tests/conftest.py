@@ -141,6 +141,10 @@ def _reset_caches(clients: bool = True) -> None:
     if clients:
         aws.reset()
     settings.settings.cache_clear()
+    from tasklane.logic import throttling
+
+    for memory in (throttling._AT_CAP, throttling._HELD, throttling._SHOWN):  # a processor's own memory
+        memory.clear()
     settings.stats_settings.cache_clear()
     settings.webhook_settings.cache_clear()
     services.services.cache_clear()

@@ -103,7 +103,8 @@ def test_the_tasks_of_a_batch_of_one_type_wait_their_turn_in_place(tasklane, vis
     tasks = [get(tasklane, t) for t in ids]
     assert {t["status"] for t in tasks} == {"completed"}
     starts = sorted(datetime.fromisoformat(t["started_at"]) for t in tasks)
-    assert [round((b - a).total_seconds(), 1) for a, b in itertools.pairwise(starts)] == [0.2, 0.2], starts
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
+    assert all(0.22 <= gap < 0.5 for gap in gaps), gaps  # an interval (and the margin) apart, plus the work between
 
 
 def test_a_task_over_its_types_rate_waits_keeps_its_attempts_and_says_why(tasklane, monkeypatch, visibility_calls):
@@ -217,6 +218,8 @@ def test_a_processor_passing_over_a_flood_sends_it_away_for_longer(tasklane, mon
     from tasklane.model import clock
 
     reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
+    moment = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: moment)  # all within the same moment, however slow this machine
     far = clock.epoch(clock.now()) + 3600
     assert limits.hold_slot(f"slots#normal#{ALICE}", f"running-elsewhere@{far}", 1, clock.epoch(clock.now()))
     for _ in range(40):
@@ -225,7 +228,8 @@ def test_a_processor_passing_over_a_flood_sends_it_away_for_longer(tasklane, mon
         tasklane.process("normal", messages)
     assert len(visibility_calls) == 40
     assert max(visibility_calls[:4]) <= 6  # the first few: as any held message
-    assert 15 <= min(visibility_calls[-5:]) and max(visibility_calls) <= 60
+    assert min(visibility_calls[-5:]) >= 15
+    assert max(visibility_calls) <= 60
 
 
 def test_a_slot_whose_run_died_is_freed_when_its_lease_ends(limits):

@@ -132,7 +132,8 @@ def get_task(task_id: str) -> Response[Task]:
         task = queries.get_task(task_id, caller(router), services())
     etag = task.etag()
     if seen == etag:
-        return Response(304, body="", headers={"ETag": etag})  # an empty body, not null: proxies differ on null
+        unchanged: Response[Any] = Response(304, body="", headers={"ETag": etag})  # empty, not null: proxies differ
+        return unchanged
     return json_response(200, task.public(), headers={"ETag": etag})
 
 
