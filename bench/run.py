@@ -13,6 +13,7 @@ sys.path.insert(0, str(ROOT))
 from bench import (  # noqa: E402
     cold_start,
     cost,
+    feature_cost,
     local_stack,
     peer_celery,
     processor_overhead,
@@ -28,6 +29,7 @@ def main() -> None:
         "processor": processor_overhead.measure,
         "requests": requests_per_task.measure,
         "cost": cost.measure,
+        "feature_cost": feature_cost.measure,
         "local_stack": local_stack.measure,
         "rate_limits": rate_limits.measure,
         "peer": peer_celery.measure,

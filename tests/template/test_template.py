@@ -86,11 +86,22 @@ def test_no_role_has_a_wildcard_action_or_a_wildcard_data_resource(name):
             assert resources == ["*"], name
 
 
+def test_the_listing_index_projects_only_what_never_changes():
+    """So that a task writes ByOwner once (at submission), never at its claim or completion."""
+    table = cfn.template()["Resources"]["TasksTable"]["Properties"]
+    (by_owner,) = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "ByOwner"]
+    assert by_owner["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["task_type", "priority", "created_at"],
+    }
+
+
 def test_the_status_function_reads_lane_figures_and_nothing_more():
     """GET /stats: queue attributes of the six lane queues and metric data, besides the task reads."""
     grants = {a: s["Resource"] for s in _statements(FUNCTIONS["StatusFunction"]) for a in s["Action"]}
     assert set(grants) == {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",  # a listing reads its page's tasks from the table (ByOwner projects little)
         "dynamodb:Query",
         "s3:GetObject",
         "s3:ListBucket",
