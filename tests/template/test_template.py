@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 import subprocess
 import sys
@@ -345,3 +346,22 @@ def test_demo_task_types_are_off_on_aws_and_on_for_the_local_stack():
     assert cfn.parameter_default("DemoTaskTypes") == "false"
     local = tomllib.loads((cfn.ROOT / "samconfig.toml").read_text())["local"]["global"]["parameters"]
     assert "DemoTaskTypes=true" in local["parameter_overrides"].split()
+
+
+def test_snapstart_is_a_parameter_and_every_event_source_invokes_the_alias():
+    """SnapStart=on sets ApplyOn: PublishedVersions on every function (Globals); every function is
+    published under `live` either way, and the API's integrations and permissions name that alias
+    (SAM points the SQS and schedule events at it)."""
+    template = cfn.template()
+    assert template["Parameters"]["SnapStart"]["Default"] == "off"
+    assert template["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "on"]}
+    function = template["Globals"]["Function"]
+    assert function["AutoPublishAlias"] == "live"
+    assert function["SnapStart"] == {
+        "Fn::If": ["SnapStartOn", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]
+    }
+    text = json.dumps(template["Resources"]["TasklaneApi"])
+    assert "Function.Arn" not in text
+    assert text.count('"Ref": "SubmitFunction.Alias"') + text.count('"Ref": "StatusFunction.Alias"') >= 9
+    for name in ("SubmitInvokePermission", "StatusInvokePermission"):
+        assert template["Resources"][name]["Properties"]["FunctionName"]["Ref"].endswith("Function.Alias")
