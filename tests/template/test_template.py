@@ -365,3 +365,9 @@ def test_snapstart_is_a_parameter_and_every_event_source_invokes_the_alias():
     assert text.count('"Ref": "SubmitFunction.Alias"') + text.count('"Ref": "StatusFunction.Alias"') >= 9
     for name in ("SubmitInvokePermission", "StatusInvokePermission"):
         assert template["Resources"][name]["Properties"]["FunctionName"]["Ref"].endswith("Function.Alias")
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_publishes_a_version_when_any_property_changes(name):
+    """Else turning SnapStart off (a property, not code) would leave the alias on a SnapStart version."""
+    assert FUNCTIONS[name]["Properties"]["AutoPublishAliasAllProperties"] is True
