@@ -22,6 +22,16 @@ from bench import (  # noqa: E402
 )
 
 
+def judge(row: dict[str, object]) -> None:
+    """A row with a target gets `pass`: its ratio (or, without one, its figure) against the target."""
+    target = str(row.get("target") or "")
+    if not target or "pass" in row:
+        return
+    op, _, value = target.partition(" ")
+    measured = float(row["ratio"] if row.get("ratio") is not None else row["tasklane"])  # type: ignore[arg-type]
+    row["pass"] = measured <= float(value) if op == "<=" else measured >= float(value)
+
+
 def main() -> None:
     only = set(sys.argv[1:])
     suites = {
@@ -46,13 +56,16 @@ def main() -> None:
         peer["tasklane"] = throughput["tasklane"]
         peer["ratio"] = round(float(throughput["tasklane"]) / float(peer["reference"]), 2)  # type: ignore[arg-type]
         peer["figure"] = str(peer["figure"]) + " vs tasklane on the emulated local stack"
+    for row in rows:
+        judge(row)
     (ROOT / "bench" / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     width = max(len(str(r["figure"])) for r in rows)
     print(f"\n{'figure':<{width}}  {'tasklane':>10}  {'reference':>10}  {'ratio':>6}  unit      target")
     for r in rows:
+        verdict = {True: "pass", False: "FAIL"}.get(r.get("pass"), "")  # type: ignore[call-overload]
         print(
             f"{r['figure']!s:<{width}}  {r['tasklane']!s:>10}  {r.get('reference', '')!s:>10}  "
-            f"{r.get('ratio', '')!s:>6}  {r.get('unit', 'requests')!s:<8}  {r.get('target', '')}"
+            f"{r.get('ratio', '')!s:>6}  {r.get('unit', 'requests')!s:<8}  {r.get('target', '')} {verdict}"
         )
 
 
