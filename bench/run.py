@@ -24,10 +24,16 @@ from bench import (  # noqa: E402
 
 def judge(row: dict[str, object]) -> None:
     """A row with a target gets `pass`: its ratio (or, without one, its figure) against the target."""
-    target = str(row.get("target") or "")
-    if not target or "pass" in row:
+    op, _, value = str(row.get("target") or "").partition(" ")
+    if op == "within" and value.endswith("%") and row.get("ratio") is not None and "pass" not in row:
+        row["pass"] = abs(float(row["ratio"]) - 1) <= float(value[:-1]) / 100  # type: ignore[arg-type]
         return
-    op, _, value = target.partition(" ")
+    if op not in ("<=", ">=") or "pass" in row:
+        return  # no target, or one in words (said in the figure)
+    try:
+        float(value)
+    except ValueError:
+        return
     measured = float(row["ratio"] if row.get("ratio") is not None else row["tasklane"])  # type: ignore[arg-type]
     row["pass"] = measured <= float(value) if op == "<=" else measured >= float(value)
 
