@@ -354,3 +354,55 @@ def test_the_openapi_document_says_what_the_task_view_holds(tasklane):
         assert {"type": "string", "format": "date-time"} in task[name]["anyOf"]
     assert {"payload_size", "payload_url", "result_size", "result_url"} <= set(task)
     assert "303" in document["paths"]["/tasks/{task_id}/result"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("key", "raw_body", "expected"),
+    [
+        ("k" * 128, '{"task_type": "echo"}', []),  # at the header's limit
+        ("k" * 129, '{"task_type": "echo"}', [("idempotency-key", "String should have at most 128 characters")]),
+        ("", '{"task_type": "echo"}', [("idempotency-key", "String should have at least 1 character")]),
+        (None, "", [("body", "Field required")]),
+        (None, "null", [("body", "Field required")]),
+        (None, "[1]", [("body", "Input should be a valid dictionary or object to extract fields from")]),
+        ("k" * 129, '{"x": 1}', [("idempotency-key", None), ("task_type", "Field required"), ("x", None)]),
+    ],
+)
+def test_the_submit_route_validates_body_and_headers_in_one_422(tasklane, key, raw_body, expected):
+    """The route validates with the request models itself (no Powertools validation layer): the
+    answer keeps the shape and field names, header and body problems together."""
+    answer = tasklane.call(api_event("submit_task", raw_body=raw_body, headers={"Idempotency-Key": key}))
+    if not expected:
+        assert answer.status == 202, answer.body
+        return
+    assert_error(answer, 422, "validation_error")
+    details = answer.body["error"]["details"]
+    assert [d["field"] for d in details] == [field for field, _ in expected]
+    for detail, (_, message) in zip(details, expected, strict=True):
+        assert message is None or detail["message"] == message
+
+
+def test_the_batch_route_validates_its_body_itself(tasklane):
+    answer = tasklane.call(api_event("submit_batch", raw_body='{"tasks": 5, "x": 1}'))
+    assert_error(answer, 422, "validation_error")
+    assert [d["field"] for d in answer.body["error"]["details"]] == ["tasks", "x"]
+    assert_error(tasklane.call(api_event("submit_batch", raw_body='{"tasks": [')), 400, "bad_request")
+
+
+def test_the_openapi_document_describes_the_write_routes_bodies_and_headers(tasklane):
+    document = tasklane.call(api_event("openapi")).body
+    schemas = document["components"]["schemas"]
+    for path, model in (("/tasks", "SubmitRequest"), ("/tasks/batch", "BatchRequest")):
+        operation = document["paths"][path]["post"]
+        assert operation["requestBody"]["required"] is True
+        assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{model}"
+        }
+        (header,) = operation["parameters"]
+        assert header["name"] == "idempotency-key"
+        assert header["in"] == "header"
+        assert {"type": "string", "minLength": 1, "maxLength": 128} in header["schema"]["anyOf"]
+        assert "422" in operation["responses"]
+    assert set(schemas["SubmitRequest"]["properties"]) >= {"task_type", "payload", "priority", "delay_seconds"}
+    assert schemas["SubmitRequest"]["additionalProperties"] is False
+    assert "Lane" in schemas

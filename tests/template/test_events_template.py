@@ -111,7 +111,8 @@ def test_the_webhook_secret_routes_go_to_the_submit_function_and_need_auth():
     for path, method in (("/webhooks/secret", "get"), ("/webhooks/secret/rotate", "post")):
         operation = paths[path][method]
         assert "security" not in operation  # the API's default: SigV4 or an API key
-        assert "${SubmitFunction.Arn}" in operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        assert uri[1] == {"Alias": {"Ref": "SubmitFunction.Alias"}}  # the submit function's live alias
 
 
 def test_the_outputs_name_the_bus_and_the_webhook_queues():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 import subprocess
 import sys
@@ -86,11 +87,22 @@ def test_no_role_has_a_wildcard_action_or_a_wildcard_data_resource(name):
             assert resources == ["*"], name
 
 
+def test_the_listing_index_projects_only_what_never_changes():
+    """So that a task writes ByOwner once (at submission), never at its claim or completion."""
+    table = cfn.template()["Resources"]["TasksTable"]["Properties"]
+    (by_owner,) = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "ByOwner"]
+    assert by_owner["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["task_type", "priority", "created_at"],
+    }
+
+
 def test_the_status_function_reads_lane_figures_and_nothing_more():
     """GET /stats: queue attributes of the six lane queues and metric data, besides the task reads."""
     grants = {a: s["Resource"] for s in _statements(FUNCTIONS["StatusFunction"]) for a in s["Action"]}
     assert set(grants) == {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",  # a listing reads its page's tasks from the table (ByOwner projects little)
         "dynamodb:Query",
         "s3:GetObject",
         "s3:ListBucket",
@@ -334,3 +346,28 @@ def test_demo_task_types_are_off_on_aws_and_on_for_the_local_stack():
     assert cfn.parameter_default("DemoTaskTypes") == "false"
     local = tomllib.loads((cfn.ROOT / "samconfig.toml").read_text())["local"]["global"]["parameters"]
     assert "DemoTaskTypes=true" in local["parameter_overrides"].split()
+
+
+def test_snapstart_is_a_parameter_and_every_event_source_invokes_the_alias():
+    """SnapStart=on sets ApplyOn: PublishedVersions on every function (Globals); every function is
+    published under `live` either way, and the API's integrations and permissions name that alias
+    (SAM points the SQS and schedule events at it)."""
+    template = cfn.template()
+    assert template["Parameters"]["SnapStart"]["Default"] == "off"
+    assert template["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "on"]}
+    function = template["Globals"]["Function"]
+    assert function["AutoPublishAlias"] == "live"
+    assert function["SnapStart"] == {
+        "Fn::If": ["SnapStartOn", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]
+    }
+    text = json.dumps(template["Resources"]["TasklaneApi"])
+    assert "Function.Arn" not in text
+    assert text.count('"Ref": "SubmitFunction.Alias"') + text.count('"Ref": "StatusFunction.Alias"') >= 9
+    for name in ("SubmitInvokePermission", "StatusInvokePermission"):
+        assert template["Resources"][name]["Properties"]["FunctionName"]["Ref"].endswith("Function.Alias")
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_publishes_a_version_when_any_property_changes(name):
+    """Else turning SnapStart off (a property, not code) would leave the alias on a SnapStart version."""
+    assert FUNCTIONS[name]["Properties"]["AutoPublishAliasAllProperties"] is True

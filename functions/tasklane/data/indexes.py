@@ -1,4 +1,10 @@
-"""Reads of the table's two indexes: a caller's listing (ByOwner) and the reconciler's due tasks (Sweep)."""
+"""Reads of the table's two indexes: a caller's listing (ByOwner) and the reconciler's due tasks (Sweep).
+
+ByOwner projects only what never changes after submission (task_type, priority, created_at), so a
+task writes it once, at submission, and its claim and completion do not. A listing reads the page's
+keys from it, filtered by type and priority there, then the tasks themselves by BatchGetItem
+(eventually consistent, like the index), filtered by status after that read.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import BY_OWNER_INDEX, SWEEP_INDEX, StoredTask, TableLayout, _n, _s, to_stored
-from tasklane.data.table import StoreUnavailable
+from tasklane.data.items import (
+    BY_OWNER_INDEX,
+    LISTED_ATTRIBUTES,
+    SWEEP_INDEX,
+    StoredTask,
+    TableLayout,
+    _n,
+    _s,
+    to_stored,
+)
+from tasklane.data.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane
 from tasklane.model.task import ListQuery, TaskStatus
 
@@ -40,12 +55,16 @@ class RecentTask:
     finished_at: str | None
 
 
+_RECENT = ("status", "priority", "created_at", "finished_at")
+
+
 class TaskIndexes:
     """A caller's tasks, newest first, and the unfinished tasks due for the reconciler."""
 
     def __init__(self, client: Any, layout: TableLayout) -> None:
         self._db = client
         self._table = layout.table_name
+        self._items = Table(client, layout)
         self.owner_shards = layout.owner_shards
         self.sweep_shards = layout.sweep_shards
 
@@ -59,42 +78,38 @@ class TaskIndexes:
     def list_by_owner(self, query: ListQuery, max_reads: int = 3) -> tuple[list[StoredTask], str | None]:
         """A page of the caller's tasks created before `query.before` (a created_key), newest first,
         and the position to continue from. Each shard of the index is read newest first and the
-        shards merged; a page may come back short when filters skip much (follow the position)."""
-        found: list[StoredTask] = []
+        shards' keys merged; then the tasks are read in that order until the page is full. A page
+        may come back short when filters skip much (follow the position)."""
+        keys: list[tuple[str, str]] = []  # (created_key, task_id)
         unread_below: list[str] = []  # where a shard stopped before reaching its end
-        limit = query.limit
         for shard in range(self.owner_shards):
             items, stopped_at = self._read_shard(f"{query.owner}#{shard}", query, max_reads)
-            found += items
+            keys += items
             if stopped_at:
                 unread_below.append(stopped_at)
         # Below the highest point where a shard stopped, it has unread tasks: they go to the next page.
         floor = max(unread_below) if unread_below else None
-        ready = sorted(
-            (t for t in found if floor is None or t.created_key >= floor), key=lambda t: t.created_key, reverse=True
-        )
-        page = ready[:limit]
-        if len(ready) > limit:
-            return page, page[-1].created_key
+        ready = sorted((k for k in keys if floor is None or k[0] >= floor), reverse=True)
+        page: list[StoredTask] = []
+        for start in range(0, len(ready), query.limit):
+            chunk = ready[start : start + query.limit]
+            found = {t.task.task_id: t for t in self._tasks([task_id for _, task_id in chunk], query.status)}
+            for position, (created_key, task_id) in enumerate(chunk, start):
+                if task_id in found:
+                    page.append(found[task_id])
+                if len(page) == query.limit:
+                    return page, (created_key if position < len(ready) - 1 else floor)
         return page, floor
 
-    def _read_shard(self, shard: str, query: ListQuery, max_reads: int) -> tuple[list[StoredTask], str | None]:
-        before, limit, status, task_type, priority = (
-            query.before,
-            query.limit,
-            query.status,
-            query.task_type,
-            query.priority,
-        )
+    def _read_shard(self, shard: str, query: ListQuery, max_reads: int) -> tuple[list[tuple[str, str]], str | None]:
+        """The (created_key, task_id) of one shard's tasks matching the query's type and priority."""
+        before, limit, task_type, priority = query.before, query.limit, query.task_type, query.priority
         values: dict[str, Any] = {":shard": _s(shard)}
         condition = "owner_shard = :shard"
         if before:
             condition += " AND created_key < :before"
             values[":before"] = _s(before)
         filters, names = [], {}
-        if status:
-            filters.append("#status = :status")
-            values[":status"], names["#status"] = _s(status.value), "status"
         if task_type:
             filters.append("task_type = :task_type")
             values[":task_type"] = _s(task_type)
@@ -108,15 +123,16 @@ class TaskIndexes:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
             "Limit": limit,
+            "ProjectionExpression": "task_id, created_key",
         }
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
         if names:
             request["ExpressionAttributeNames"] = names
-        found: list[StoredTask] = []
+        found: list[tuple[str, str]] = []
         for _ in range(max_reads):
             response = self._query(request)
-            found += [to_stored(item) for item in response.get("Items", [])]
+            found += [(item["created_key"]["S"], item["task_id"]["S"]) for item in response.get("Items", [])]
             last: dict[str, Any] = response.get("LastEvaluatedKey") or {}
             if not last:
                 return found, None
@@ -125,9 +141,18 @@ class TaskIndexes:
             request["ExclusiveStartKey"] = last
         return found, str(last["created_key"]["S"])  # every task of this shard newer than this was read
 
+    def _tasks(self, task_ids: list[str], status: TaskStatus | None) -> list[StoredTask]:
+        """The listed tasks of `task_ids` (only those in `status` when given); a task gone since the
+        index was read (its retention ended) is left out."""
+        found = [
+            to_stored(item) for item in self._items.read_many(task_ids, consistent=False, attributes=LISTED_ATTRIBUTES)
+        ]
+        return [t for t in found if status is None or t.task.status is status]
+
     def recent_by_owner(self, owner: str, since: str, cap: int) -> tuple[list[RecentTask], bool]:
         """The caller's tasks created at or after `since` (ISO text), at most `cap` of them, and
-        whether every one was read. Only the four attributes the overview counts are fetched."""
+        whether every one was read. The index gives their ids; the four attributes the overview
+        counts are read from the table (BatchGetItem, eventually consistent)."""
         found: list[RecentTask] = []
         for shard in range(self.owner_shards):
             request: dict[str, Any] = {
@@ -135,20 +160,22 @@ class TaskIndexes:
                 "IndexName": BY_OWNER_INDEX,
                 "KeyConditionExpression": "owner_shard = :shard AND created_key >= :since",
                 "ExpressionAttributeValues": {":shard": _s(f"{owner}#{shard}"), ":since": _s(since)},
-                "ExpressionAttributeNames": {"#status": "status", "#priority": "priority"},
-                "ProjectionExpression": "#status, #priority, created_at, finished_at",
+                "ProjectionExpression": "task_id",
             }
             while True:
-                response = self._db.query(**request)
-                found += [
-                    RecentTask(
-                        status=TaskStatus(item["status"]["S"]),
-                        priority=Lane(item["priority"]["S"]),
-                        created_at=item["created_at"]["S"],
-                        finished_at=item.get("finished_at", {}).get("S"),
-                    )
-                    for item in response.get("Items", [])
-                ]
+                response = self._query(request)
+                ids = [item["task_id"]["S"] for item in response.get("Items", [])][: cap - len(found)]
+                for start in range(0, len(ids), 100):
+                    items = self._items.read_many(ids[start : start + 100], consistent=False, attributes=_RECENT)
+                    found += [
+                        RecentTask(
+                            status=TaskStatus(item["status"]["S"]),
+                            priority=Lane(item["priority"]["S"]),
+                            created_at=item["created_at"]["S"],
+                            finished_at=item.get("finished_at", {}).get("S"),
+                        )
+                        for item in items
+                    ]
                 if len(found) >= cap:
                     return found[:cap], False
                 if not response.get("LastEvaluatedKey"):

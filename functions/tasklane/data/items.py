@@ -16,6 +16,14 @@ from tasklane.model.task import Progress, Task, TaskError, TaskStatus
 BY_OWNER_INDEX = "ByOwner"
 SWEEP_INDEX = "Sweep"
 
+# What a listing shows of a task, read from the table by BatchGetItem after the ByOwner index gave the
+# page's keys (the index projects only what never changes, so that claims and completions do not
+# write it): every attribute but the payload and the result.
+LISTED_ATTRIBUTES = (
+    "task_id", "owner", "created_key", "task_type", "priority", "status", "error", "progress", "attempts",
+    "max_attempts", "timeout_seconds", "delay_seconds", "created_at", "started_at", "finished_at", "updated_at",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class TableLayout:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import sys
 from datetime import timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
@@ -85,3 +87,29 @@ class Services:
 @cache
 def services() -> Services:
     return Services(settings())
+
+
+def forget_container_state() -> None:
+    """What must not be shared by the copies SnapStart restores from one snapshot, rebuilt: the AWS
+    clients (and their connections and credentials) and every object holding one, made again on
+    first use; `random`'s state (the retry jitter, botocore's backoff), seeded afresh from the OS.
+    Ids and tokens come from uuid4 (os.urandom), which differs in every copy already."""
+    aws.reset()
+    services.cache_clear()
+    if idempotency := sys.modules.get("tasklane.data.idempotency"):
+        idempotency._guarded.cache_clear()
+    random.seed()
+
+
+def _register_restore_hook() -> bool:
+    """Run forget_container_state after every restore, where the Lambda runtime offers its SnapStart
+    hooks (`snapshot_restore_py`; absent elsewhere, and then nothing is ever restored)."""
+    try:
+        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    register_after_restore(forget_container_state)
+    return True
+
+
+RESTORE_HOOK = _register_restore_hook()

@@ -114,18 +114,27 @@ class Table:
 
     def get_many(self, task_ids: list[str]) -> dict[str, StoredTask]:
         """Up to 100 tasks by id (consistent reads), unprocessed keys retried; missing ids are absent."""
-        found: dict[str, StoredTask] = {}
+        return {stored.task.task_id: stored for stored in map(to_stored, self.read_many(task_ids, consistent=True))}
+
+    def read_many(
+        self, task_ids: list[str], *, consistent: bool, attributes: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """The raw items of up to 100 task ids (only `attributes` when given), by BatchGetItem with its
+        unprocessed keys retried; ids with no item are left out."""
+        found: list[dict[str, Any]] = []
         keys = [{"task_id": _s(t)} for t in dict.fromkeys(task_ids)]
+        request: dict[str, Any] = {"ConsistentRead": consistent}
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(attributes)}
+            request |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         for attempt in range(_BATCH_RETRIES):
             if not keys:
                 break
             try:
-                response = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+                response = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys, **request}})
             except (ClientError, BotoCoreError) as exc:
                 raise StoreUnavailable(f"BatchGetItem failed: {exc}") from exc
-            for item in response.get("Responses", {}).get(self._table, []):
-                stored = to_stored(item)
-                found[stored.task.task_id] = stored
+            found += response.get("Responses", {}).get(self._table, [])
             keys = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
             if keys:
                 time.sleep(min(1.0, 0.05 * 2**attempt))

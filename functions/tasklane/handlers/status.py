@@ -9,7 +9,7 @@ from tasklane.observability import logger, metered, traced
 from tasklane.routes import console, reads, stats
 from tasklane.routes.api import build_app, openapi_document
 
-app = build_app(reads.router, stats.router, console.router, validate=False)
+app = build_app(reads.router, stats.router, console.router)
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -5,11 +5,13 @@ Only the API functions import this module; the task itself is a dataclass in tas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tasklane.model import callbacks, values
+from tasklane.model.errors import ValidationFailed, field_details
 from tasklane.model.lanes import Lane
 from tasklane.model.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS
 from tasklane.model.task import Task
@@ -65,6 +67,48 @@ class BatchRequest(Model):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     tasks: list[Any] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+
+
+class WriteHeaders(Model):
+    """The request headers the write routes read (names as API Gateway hands them, any case)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    idempotency_key: str | None = Field(
+        default=None,
+        alias="idempotency-key",
+        title="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        description="Replays the original answer for 24 h",
+    )
+
+
+_NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+
+
+def parse_request[M: BaseModel](shape: type[M], body: Any, headers: Mapping[str, str]) -> tuple[M, WriteHeaders]:
+    """A request's JSON body (None when there is none) as `shape`, and its headers; every problem of
+    both in one ValidationFailed, each naming its field (`payload.n`, `idempotency-key`, `body`)."""
+    errors: list[Any] = []
+    found = None
+    try:
+        found = WriteHeaders.model_validate({name.lower(): value for name, value in headers.items()})
+    except ValidationError as exc:
+        errors += exc.errors()
+    request = None
+    if body is None:
+        errors.append({"loc": ("body",), "msg": "Field required"})
+    elif not isinstance(body, dict):
+        errors.append({"loc": ("body",), "msg": _NOT_AN_OBJECT})
+    else:
+        try:
+            request = shape.model_validate(body)
+        except ValidationError as exc:
+            errors += exc.errors()
+    if errors or request is None or found is None:
+        raise ValidationFailed("the request is not valid", field_details(errors))
+    return request, found
 
 
 class ErrorBody(Model):

@@ -1,30 +1,50 @@
-"""POST /tasks, POST /tasks/batch, DELETE /tasks/{task_id}, POST /tasks/{task_id}/retry."""
+"""POST /tasks, POST /tasks/batch, DELETE /tasks/{task_id}, POST /tasks/{task_id}/retry.
+
+Each route validates its body and headers with their pydantic models itself (model/requests.py), so
+the submit function runs without Powertools' validation layer; REQUESTS declares those models per
+route, and the OpenAPI document is generated from the same declaration (routes/api.py).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
-from tasklane.data.idempotency import Replayable, once
 from tasklane.data.services import services
 from tasklane.logic import commands, queries, submission
 from tasklane.logic.queueing import Accepted
 from tasklane.model import values
-from tasklane.model.errors import PayloadTooLarge
+from tasklane.model.errors import BadRequest, PayloadTooLarge
 from tasklane.model.limits import MAX_BATCH_BODY_BYTES
-from tasklane.model.requests import BatchRequest, BatchResponse, SubmitRequest
+from tasklane.model.requests import BatchRequest, BatchResponse, Model, SubmitRequest, WriteHeaders, parse_request
 from tasklane.model.task import Task, summary
 from tasklane.routes.http import caller, correlation_id, require_json
 
 router = Router()
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=128, description="Replays the original answer for 24 h"),
-]
+# The body and headers of each route that takes them: what the route validates, and what the
+# OpenAPI document says it takes.
+REQUESTS: dict[tuple[str, str], tuple[type[Model], type[Model]]] = {
+    ("/tasks", "post"): (SubmitRequest, WriteHeaders),
+    ("/tasks/batch", "post"): (BatchRequest, WriteHeaders),
+}
+
+
+def _request[M: Model](shape: type[M]) -> tuple[M, str | None]:
+    """The route's body as `shape` and its Idempotency-Key: 415 unless JSON, 400 unless it parses,
+    422 naming every field that does not validate."""
+    require_json(router)
+    event = router.current_event
+    try:
+        body = event.json_body if event.body else None  # parsed by tasklane.model.values.loads
+    except UnicodeDecodeError:
+        raise
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+    request, headers = parse_request(shape, body, event.headers or {})
+    return request, headers.idempotency_key
 
 
 def _accepted(task: Task, queued: bool) -> Response[Any]:
@@ -35,12 +55,14 @@ def _accepted(task: Task, queued: bool) -> Response[Any]:
 
 
 @router.post("/tasks", summary="Submit a task", responses={202: {"description": "The accepted task"}})
-def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Task]:
-    require_json(router)
+def submit() -> Response[Task]:
+    request, idempotency_key = _request(SubmitRequest)
     owner, cid = caller(router), correlation_id(router)
     if idempotency_key is None:
         accepted = submission.submit_task(request, owner, services(), cid)
         return _accepted(accepted.task, accepted.queued)
+    from tasklane.data.idempotency import Replayable, once  # only requests with an Idempotency-Key load it
+
     done: list[Accepted] = []
 
     def accept() -> dict[str, Any]:
@@ -55,10 +77,8 @@ def submit(request: Annotated[SubmitRequest, Body()], idempotency_key: Idempoten
 
 
 @router.post("/tasks/batch", summary="Submit up to 100 tasks", responses={202: {"description": "One result per item"}})
-def submit_batch(
-    request: Annotated[BatchRequest, Body()], idempotency_key: IdempotencyKey = None
-) -> Response[BatchResponse]:
-    require_json(router)
+def submit_batch() -> Response[BatchResponse]:
+    request, idempotency_key = _request(BatchRequest)
     size = len((router.current_event.body or "").encode())
     if size > MAX_BATCH_BODY_BYTES:
         raise PayloadTooLarge(
@@ -68,6 +88,8 @@ def submit_batch(
     if idempotency_key is None:
         results = submission.submit_batch(request.tasks, owner, services(), cid)
     else:
+        from tasklane.data.idempotency import Replayable, once  # only requests with an Idempotency-Key load it
+
         done: list[list[dict[str, Any]]] = []
 
         def accept() -> dict[str, Any]:
