@@ -38,6 +38,8 @@ class Settings:
     limits_table_name: str
     rate_limits: dict[str, Rate | None]  # the stack's overrides of task types' declared rates
     owner_concurrency_cap: int  # tasks one owner may run at once per lane; 0 = no cap
+    due_shards: int  # partition keys of the due-time index of scheduled tasks
+    queue_delay_horizon_seconds: int  # the longest delay a lane message carries; later tasks are scheduled
     lane: Lane | None  # the lane a processor drains (set on processors only)
 
     @classmethod
@@ -60,6 +62,8 @@ class Settings:
             limits_table_name=env["LIMITS_TABLE_NAME"],
             rate_limits=parse_overrides(env["RATE_LIMITS"]),
             owner_concurrency_cap=int(env["OWNER_CONCURRENCY_CAP"]),
+            due_shards=int(env["DUE_SHARDS"]),
+            queue_delay_horizon_seconds=int(env["QUEUE_DELAY_HORIZON_SECONDS"]),
             lane=Lane(env["LANE"]) if "LANE" in env else None,
         )
 
@@ -89,6 +93,8 @@ REQUIRED_ENV = (
     "LIMITS_TABLE_NAME",
     "RATE_LIMITS",
     "OWNER_CONCURRENCY_CAP",
+    "DUE_SHARDS",
+    "QUEUE_DELAY_HORIZON_SECONDS",
 )
 
 

@@ -37,6 +37,7 @@ class Services:
             sweep_shards=s.sweep_shards,
             owner_shards=s.owner_shards,
             pending_grace_seconds=s.pending_grace_seconds,
+            due_shards=s.due_shards,
         )
 
     @cached_property

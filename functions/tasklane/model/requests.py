@@ -5,13 +5,15 @@ Only the API functions import this module; the task itself is a dataclass in tas
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from math import ceil
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from tasklane.model import values
+from tasklane.model import clock, values
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_BATCH_SIZE
+from tasklane.model.limits import MAX_BATCH_SIZE, MAX_DELAY_SECONDS
 from tasklane.model.task import Task
 
 
@@ -29,9 +31,44 @@ class SubmitRequest(Model):
     task_type: str = Field(min_length=1, max_length=64, examples=["compute"])
     payload: dict[str, Any] = Field(default_factory=dict, examples=[{"n": 1000000}])
     priority: Lane = Lane.NORMAL
-    delay_seconds: int = Field(default=0, ge=0, le=900)
+    delay_seconds: int | None = Field(
+        default=None, ge=0, le=MAX_DELAY_SECONDS, description="Start no sooner than this many seconds from now"
+    )
+    run_at: AwareDatetime | None = Field(
+        default=None,
+        description="Start no sooner than this moment: ISO 8601 with its zone (Z or an offset); a past moment runs now",
+        examples=["2026-12-01T09:00:00Z"],
+    )
     max_attempts: int | None = Field(default=None, ge=1, le=10)
     timeout_seconds: int | None = Field(default=None, ge=1)
+
+    @field_validator("run_at", mode="before")
+    @classmethod
+    def iso_text(cls, value: Any) -> Any:
+        """Only ISO 8601 text: pydantic would also read a number as epoch seconds, a silent surprise."""
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be ISO 8601 text with a zone, e.g. 2026-12-01T09:00:00Z")
+        return value
+
+    @field_validator("run_at")
+    @classmethod
+    def one_start_rule(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """run_at and delay_seconds say the same thing twice; refusing both avoids guessing which wins."""
+        if value is not None and info.data.get("delay_seconds") is not None:
+            raise ValueError("give run_at or delay_seconds, not both")
+        if value is not None and value - clock.now() > timedelta(seconds=MAX_DELAY_SECONDS):
+            raise ValueError(f"must be at most {MAX_DELAY_SECONDS} seconds (one year) from now")
+        return value
+
+    def start_after(self, now: datetime) -> datetime:
+        """The earliest moment the task may start: now, after its delay, or at run_at (a past one: now)."""
+        if self.run_at is not None:
+            return max(now, self.run_at.astimezone(UTC))
+        return now + timedelta(seconds=self.delay_seconds or 0)
+
+    def delay(self, now: datetime) -> int:
+        """Whole seconds from now until the task may start (rounded up: never early)."""
+        return ceil((self.start_after(now) - now).total_seconds())
 
     @field_validator("payload")
     @classmethod
