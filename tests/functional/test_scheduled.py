@@ -35,7 +35,7 @@ def fields_of(answer):
     return [d["field"] for d in answer.body["error"]["details"]]
 
 
-@pytest.mark.parametrize("delay, status", [(YEAR, 202), (YEAR + 1, 422), (0, 202), (-1, 422)])
+@pytest.mark.parametrize(("delay", "status"), [(YEAR, 202), (YEAR + 1, 422), (0, 202), (-1, 422)])
 def test_delay_seconds_is_accepted_up_to_one_year(tasklane, delay, status):
     answer = submit(tasklane, delay_seconds=delay)
     assert answer.status == status, answer.body
@@ -44,7 +44,7 @@ def test_delay_seconds_is_accepted_up_to_one_year(tasklane, delay, status):
 
 
 @pytest.mark.parametrize(
-    "run_at, ok",
+    ("run_at", "ok"),
     [
         ("2027-06-01T09:00:00Z", True),
         ("2027-06-01T09:00:00.250Z", True),
@@ -85,7 +85,8 @@ def test_a_past_run_at_runs_now(tasklane):
     assert answer.status == 202
     task = answer.body
     assert task["status"] == "pending"
-    assert task["run_at"] is None and task["delay_seconds"] == 0
+    assert task["run_at"] is None
+    assert task["delay_seconds"] == 0
     assert tasklane.drain("normal") == 1
     assert tasklane.call(api_event("get_task", task_id=task["task_id"])).body["status"] == "completed"
 

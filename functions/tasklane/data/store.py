@@ -6,6 +6,7 @@ why without a second read; a change the SDK retried after its answer was lost is
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -263,12 +264,10 @@ class TaskStore(Table):
 
     def _drop_due(self, task_id: str) -> None:
         """Take a task that is no longer scheduled out of the due-time index (best effort)."""
-        try:
+        with contextlib.suppress(TransitionRejected):
             self._record(
                 task_id,
                 condition="#status <> :scheduled AND attribute_exists(due_at)",
                 update="REMOVE due_shard, due_at",
                 values={":scheduled": _s(TaskStatus.SCHEDULED)},
             )
-        except TransitionRejected:
-            pass
