@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tasklane.settings import REQUIRED_ENV, STATS_REQUIRED_ENV
+from tasklane.settings import REQUIRED_ENV, SCHEDULER_REQUIRED_ENV, STATS_REQUIRED_ENV
 from tests import cfn
 
 FUNCTIONS = cfn.resources("AWS::Serverless::Function")
@@ -43,8 +43,10 @@ def test_every_handler_imports_and_exists(name, monkeypatch):
     assert callable(getattr(module, function))
 
 
-# Only the submit function validates requests and payloads; the rest start without pydantic.
-WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name != "SubmitFunction")
+# Only the functions that validate submissions (submit, schedules, and a schedule's firing) load
+# pydantic; the rest start without it.
+WITH_PYDANTIC = {"SubmitFunction", "SchedulesFunction", "FiringFunction"}
+WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name not in WITH_PYDANTIC)
 
 
 @pytest.mark.parametrize("name", WITHOUT_PYDANTIC)
@@ -334,3 +336,47 @@ def test_demo_task_types_are_off_on_aws_and_on_for_the_local_stack():
     assert cfn.parameter_default("DemoTaskTypes") == "false"
     local = tomllib.loads((cfn.ROOT / "samconfig.toml").read_text())["local"]["global"]["parameters"]
     assert "DemoTaskTypes=true" in local["parameter_overrides"].split()
+
+
+def _grants(name):
+    grants = {}
+    for statement in _statements(FUNCTIONS[name]):
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+            grants.setdefault(action, []).extend(resources)
+    return grants
+
+
+def test_the_schedules_function_manages_only_its_group_and_passes_only_the_scheduler_role():
+    grants = _grants("SchedulesFunction")
+    assert {a for a in grants if a.startswith("scheduler:")} == {
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:DeleteSchedule",
+        "scheduler:GetSchedule",
+    }
+    group = {"Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"}
+    assert grants["scheduler:CreateSchedule"] == [group]
+    assert grants["iam:PassRole"] == [{"Fn::GetAtt": ["SchedulerRole", "Arn"]}]
+    tables = {str(r) for a, rs in grants.items() if a.startswith("dynamodb:") for r in rs}
+    assert tables == {str({"Fn::GetAtt": ["SchedulesTable", "Arn"]})}  # never the tasks table
+    variables = FUNCTIONS["SchedulesFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(SCHEDULER_REQUIRED_ENV) <= set(variables)
+    assert variables["MAX_SCHEDULES_PER_OWNER"] == {"Ref": "MaxSchedulesPerOwner"}
+
+
+def test_the_scheduler_role_may_only_invoke_the_firing_function():
+    role = cfn.template()["Resources"]["SchedulerRole"]["Properties"]
+    [statement] = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Fn::GetAtt": ["FiringFunction", "Arn"]}
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+
+
+def test_the_promoter_reads_only_the_due_index_and_writes_only_task_updates_and_lane_messages():
+    grants = _grants("PromoterFunction")
+    assert set(grants) == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    assert grants["dynamodb:Query"] == [{"Fn::Sub": "${TasksTable.Arn}/index/Due"}]
+    events = FUNCTIONS["PromoterFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert events["ScheduleExpression"] == {"Ref": "PromoteSchedule"}
+    assert cfn.parameter_default("PromoteSchedule") == "rate(1 minute)"

@@ -43,9 +43,16 @@ def s3() -> Any:
     return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
 
 
+@cache
+def scheduler() -> Any:
+    # Only the schedules function uses it (EventBridge Scheduler: one schedule per recurring schedule).
+    return boto3.client("scheduler", config=_CONFIG)
+
+
 def reset() -> None:
     """Forget every cached client (for tests that swap the AWS backend)."""
     dynamodb.cache_clear()
     sqs.cache_clear()
     s3.cache_clear()
     cloudwatch.cache_clear()
+    scheduler.cache_clear()

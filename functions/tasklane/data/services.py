@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tasklane.data import aws
 from tasklane.data.items import TableLayout
-from tasklane.settings import Settings, settings, stats_settings
+from tasklane.settings import Settings, scheduler_settings, settings, stats_settings
 
 # Each data-access module is imported with its first use: a function loads only what it touches
 # (the status function never the limits or the queues, a processor never the metrics).
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
     from tasklane.data.queues import LaneDepths, LaneQueues
+    from tasklane.data.schedules import Scheduler, ScheduleRecords
     from tasklane.data.store import TaskStore
 
 
@@ -75,6 +76,19 @@ class Services:
         from tasklane.data.queues import LaneDepths
 
         return LaneDepths(aws.sqs(), self.settings.queue_urls, stats_settings().dead_letter_queue_urls)
+
+    @cached_property
+    def schedules(self) -> ScheduleRecords:
+        from tasklane.data.schedules import ScheduleRecords
+
+        return ScheduleRecords(aws.dynamodb(), self.settings.schedules_table_name)
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        from tasklane.data.schedules import Scheduler
+
+        s = scheduler_settings()
+        return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn)
 
     @cached_property
     def metrics(self) -> StackMetrics:

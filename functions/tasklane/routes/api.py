@@ -31,10 +31,10 @@ def build_app(*routers: Router, validate: bool = True) -> APIGatewayRestResolver
 def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them. Loads
     pydantic: the status function pays for it on its first request for the document only."""
-    from tasklane.routes import reads, stats, writes
+    from tasklane.routes import reads, schedules, stats, writes
 
     document: dict[str, Any] = (
-        build_app(writes.router, reads.router, stats.router)
+        build_app(writes.router, reads.router, stats.router, schedules.router)
         .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
