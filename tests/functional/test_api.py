@@ -312,6 +312,8 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/tasks/{task_id}/retry",
         "/stats",
         "/health",
+        "/schedules",
+        "/schedules/{name}",
     }
     assert "SubmitRequest" in document["components"]["schemas"]
     assert "Task" in document["components"]["schemas"]
