@@ -261,18 +261,15 @@ class Client:
     def create_schedule(
         self,
         name: str,
-        task_type: str,
-        payload: dict[str, Any] | None = None,
+        task: dict[str, Any],
         *,
         cron: str | None = None,
         rate: str | None = None,
         timezone: str = "UTC",
-        **options: Unpack[SubmitOptions],
     ) -> dict[str, Any]:
         """A recurring schedule: `cron` ("0 9 ? * MON-FRI *", EventBridge's six fields) or `rate`
-        ("15 minutes"), read in `timezone`; each firing submits this task. The schedule, with its
-        next fire times."""
-        task = {"task_type": task_type, "payload": payload or {}, **{k: v for k, v in options.items() if v is not None}}
+        ("15 minutes"), read in `timezone`; each firing submits `task`, a submission body
+        ({"task_type", "payload", "priority", ...}). The schedule, with its next fire times."""
         body = {"name": name, "cron": cron, "rate": rate, "timezone": timezone, "task": task}
         return self._call("POST", "/schedules", {k: v for k, v in body.items() if v is not None})
 

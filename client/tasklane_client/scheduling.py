@@ -98,10 +98,9 @@ def run(client: Client, args: argparse.Namespace, payload: dict[str, Any], out: 
         schedules = client.list_schedules()
         show(schedules, args, out, lambda ss: table(map(_row, ss), COLUMNS, out))
     elif verb == "create":
-        options = {k: getattr(args, k, None) for k in ("priority", "delay_seconds", "max_attempts", "timeout_seconds")}
-        created = client.create_schedule(
-            args.name, args.task_type, payload, cron=args.cron, rate=args.rate, timezone=args.timezone, **options
-        )
+        options = {k: getattr(args, k, None) for k in ("priority", "max_attempts", "timeout_seconds")}
+        task = {"task_type": args.task_type, "payload": payload, **{k: v for k, v in options.items() if v is not None}}
+        created = client.create_schedule(args.name, task, cron=args.cron, rate=args.rate, timezone=args.timezone)
         _show_one(created, args, out)
     elif verb == "delete":
         client.delete_schedule(args.name)

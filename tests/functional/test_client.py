@@ -791,7 +791,8 @@ def test_cli_schedule_errors_name_the_field(tasklane):
 
 
 def test_client_schedule_methods(client):
-    created = client.create_schedule("every5", "echo", {"n": 1}, rate="5 minutes", priority="high")
+    task = {"task_type": "echo", "payload": {"n": 1}, "priority": "high"}
+    created = client.create_schedule("every5", task, rate="5 minutes")
     assert created["task"] == {"task_type": "echo", "payload": {"n": 1}, "priority": "high"}
     assert [s["name"] for s in client.list_schedules()] == ["every5"]
     assert client.pause_schedule("every5")["paused"] is True
