@@ -32,6 +32,9 @@ HANDLERS = {
     "processor": ("dynamodb", "sqs"),
     "dead_letter": ("dynamodb",),
     "reconciler": ("dynamodb", "sqs"),
+    "promoter": ("dynamodb", "sqs"),
+    "schedules": ("dynamodb", "scheduler"),
+    "firing": ("dynamodb", "sqs"),
 }
 
 # What each function must load by SPEC and the house rules (Powertools routing, validation and batch
@@ -47,6 +50,10 @@ LIBRARIES = {
     "processor": f"{_OBSERVABILITY}; {_BATCH}",
     "dead_letter": f"{_OBSERVABILITY}; {_BATCH}",
     "reconciler": _OBSERVABILITY,
+    "promoter": _OBSERVABILITY,
+    "schedules": f"{_OBSERVABILITY}; from aws_lambda_powertools.event_handler import APIGatewayRestResolver; "
+    "APIGatewayRestResolver(enable_validation=True); from pydantic import BaseModel",
+    "firing": f"{_OBSERVABILITY}; from pydantic import BaseModel",
 }
 
 # The processor's first task loads the task types and pydantic: a cost of its cold start all the same.
@@ -56,7 +63,8 @@ _TIMER = "import time; t0 = time.perf_counter(); {body}; print(time.perf_counter
 
 
 def _handler_body(name: str, clients: tuple[str, ...]) -> str:
-    touch = "; ".join(f"services().{'queues' if c == 'sqs' else 'store'}" for c in clients)
+    attribute = {"sqs": "queues", "dynamodb": "store", "scheduler": "scheduler"}
+    touch = "; ".join(f"services().{attribute[c]}" for c in clients)
     return f"import tasklane.handlers.{name}; from tasklane.data.services import services; {touch}"
 
 

@@ -46,4 +46,5 @@ def patch(name: str, request: Annotated[SchedulePatch, Body()]) -> Response[dict
 @router.delete("/schedules/<name>", summary="Delete a schedule", responses={204: {"description": "Deleted"}})
 def delete(name: str) -> Response[None]:
     schedules.delete_schedule(caller(router), name, services())
-    return Response(status_code=204, body=None)
+    # An empty body rather than none: the local emulator's API Gateway fails on a null proxy body.
+    return Response(status_code=204, body="")
