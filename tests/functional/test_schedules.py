@@ -196,8 +196,9 @@ def test_a_bad_patch_is_422(tasklane, body):
 
 def test_delete_removes_the_record_and_the_eventbridge_schedule(tasklane):
     create(tasklane)
-    answer = tasklane.call(schedule_event("DELETE", name=NAME))
-    assert answer.status == 204
+    raw = tasklane._schedules.lambda_handler(schedule_event("DELETE", name=NAME), tasklane.context)
+    assert raw["statusCode"] == 204
+    assert raw["body"] == ""  # not null: the local emulator's API Gateway fails on a null proxy body
     assert aws_schedules(tasklane) == []
     assert tasklane.call(schedule_event("GET", name=NAME)).status == 404
     assert tasklane.call(schedule_event("DELETE", name=NAME)).status == 404

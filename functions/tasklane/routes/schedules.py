@@ -44,7 +44,7 @@ def patch(name: str, request: Annotated[SchedulePatch, Body()]) -> Response[dict
 
 
 @router.delete("/schedules/<name>", summary="Delete a schedule", responses={204: {"description": "Deleted"}})
-def delete(name: str) -> Response[None]:
+def delete(name: str) -> Response[str]:
     schedules.delete_schedule(caller(router), name, services())
     # An empty body rather than none: the local emulator's API Gateway fails on a null proxy body.
     return Response(status_code=204, body="")
