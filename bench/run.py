@@ -18,6 +18,7 @@ from bench import (  # noqa: E402
     processor_overhead,
     rate_limits,
     requests_per_task,
+    scheduling,
 )
 
 
@@ -30,6 +31,7 @@ def main() -> None:
         "cost": cost.measure,
         "local_stack": local_stack.measure,
         "rate_limits": rate_limits.measure,
+        "scheduling": scheduling.measure,
         "peer": peer_celery.measure,
     }
     rows: list[dict[str, object]] = []

@@ -53,7 +53,9 @@ def _on_moto() -> list[dict[str, object]]:
         aws.dynamodb().meta.events.register("before-call", hook)
         aws.sqs().meta.events.register("before-call", hook)
 
-        one = api_event("submit_task", body={"task_type": "echo", "delay_seconds": 3600})
+        one = api_event(
+            "submit_task", body={"task_type": "echo", "delay_seconds": 3600}, headers={"Idempotency-Key": None}
+        )
         assert system.call(one).status == 202
         rows.append(_row("POST /tasks of one scheduled task: requests", calls, 1))
         calls.clear()
