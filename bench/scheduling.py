@@ -145,18 +145,26 @@ def _on_local_stack() -> list[dict[str, object]]:
     real_now = clock.now
     clock.now = lambda: real_now() + timedelta(seconds=7200 + TASKS)  # type: ignore[method-assign]
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = promote_due(services.services())
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         clock.now = real_now  # type: ignore[method-assign]
+    per_thousand = 1000 * 1000 / max(1, report.promoted)
     return [
         {
             "figure": "promoter: time per 1,000 due tasks (local stack over HTTP, 32 shards in parallel)",
-            "tasklane": round(elapsed * 1000 * 1000 / max(1, report.promoted)),
+            "tasklane": round(elapsed * per_thousand),
             "unit": "ms",
             "detail": str(report.summary()),
-        }
+        },
+        {
+            # The promoter's own CPU (botocore building and signing requests): what bounds one
+            # invocation on AWS, where each request's wait is network, not CPU.
+            "figure": "promoter: its own CPU per 1,000 due tasks (local stack)",
+            "tasklane": round(cpu * per_thousand),
+            "unit": "ms",
+        },
     ]
 
 
