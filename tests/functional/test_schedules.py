@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.events import ALICE, BOB, api_event
 
@@ -317,3 +319,38 @@ def test_eventbridge_cron_features_compute_as_scheduler_fires(cron, first):
 
     start = datetime(2026, 11, 25, 13, tzinfo=UTC)
     assert Recurrence(cron, None, "UTC", start).next_fires(start, 1)[0].isoformat() == first
+
+
+def test_the_year_field_is_jumped_over_not_stepped_through():
+    from tasklane.model.recurrence import Recurrence
+
+    start = datetime(2026, 11, 25, tzinfo=UTC)
+    far = Recurrence("* * * * ? 2199", None, "UTC", start)
+    assert [t.isoformat() for t in far.next_fires(start, 2)] == [
+        "2199-01-01T00:00:00+00:00",
+        "2199-01-01T00:01:00+00:00",
+    ]
+    assert Recurrence("0 12 ? * 2 1999", None, "UTC", start).next_fires(start, 1) == []  # only in the past
+    mondays = Recurrence("0 12 ? * 2 2027,2030", None, "UTC", start)
+    assert mondays.last_fire(datetime(2029, 6, 1, tzinfo=UTC)) == datetime(2027, 12, 27, 12, tzinfo=UTC)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["*", "?", "L", "W", "#", "/", "-", ",", "0", "1", "5", "7", "12", "31", "MON", "JAN", "2027", "99", " "]
+        ),
+        max_size=14,
+    )
+)
+def test_any_cron_text_is_accepted_or_refused_with_a_reason_never_an_error(parts):
+    from tasklane.model.recurrence import Recurrence, parse_cron
+
+    text = "".join(parts)
+    try:
+        cron = parse_cron(text)
+    except ValueError:
+        return
+    start = datetime(2026, 11, 25, tzinfo=UTC)
+    Recurrence(cron.expression, None, "Europe/Paris", start).next_fires(start, 3)

@@ -164,14 +164,22 @@ class Recurrence:
         cron = parse_cron(self.cron)
         zone = parse_timezone(self.timezone)
         times: list[datetime] = []
-        try:
-            for steps, moment in enumerate(CronSim(cron.unix, start.astimezone(zone), reverse=reverse)):
-                if moment.year in cron.years:
-                    times.append(moment.astimezone(UTC))
-                if len(times) == count or steps > _MAX_STEPS:
+        moment = start.astimezone(zone)
+        for _ in range(_MAX_STEPS):
+            # Jump over the years the year field leaves out, instead of stepping through them.
+            years = sorted(y for y in cron.years if (y <= moment.year if reverse else y >= moment.year))
+            if not years:
+                break
+            year = years[-1] if reverse else years[0]
+            if year != moment.year:
+                edge = datetime(year + 1 if reverse else year, 1, 1, tzinfo=zone)
+                moment = edge if reverse else edge - timedelta(seconds=1)
+            try:
+                moment = next(CronSim(cron.unix, moment, reverse=reverse))
+            except StopIteration:  # no match within cronsim's 50-year search
+                break
+            if moment.year in cron.years:
+                times.append(moment.astimezone(UTC))
+                if len(times) == count:
                     break
-                if (moment.year > max(cron.years)) if not reverse else (moment.year < min(cron.years)):
-                    break
-        except StopIteration:  # no match within cronsim's 50-year search
-            pass
         return times
