@@ -59,6 +59,16 @@ def test_functions_that_only_move_or_read_tasks_start_without_pydantic(name):
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - {"SchedulesFunction"}))
+def test_only_the_schedules_function_loads_the_cron_library(name):
+    module_name = FUNCTIONS[name]["Properties"]["Handler"].rsplit(".", 1)[0]
+    env = dict.fromkeys(REQUIRED_ENV, "x") | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
+    env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    probe = f"import sys, {module_name}; print(sorted(m for m in sys.modules if m.startswith('cronsim')))"
+    result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
+    assert result.stdout.strip() == "[]"
+
+
 def test_every_setting_the_code_reads_is_set_for_every_function():
     variables = cfn.template()["Globals"]["Function"]["Environment"]["Variables"]
     assert set(REQUIRED_ENV) <= set(variables)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from tasklane.model import clock, recurrence, values
+from tasklane.model import clock, values
 from tasklane.model.lanes import Lane
 from tasklane.model.limits import MAX_BATCH_SIZE, MAX_DELAY_SECONDS
 from tasklane.model.task import Task
@@ -109,10 +109,14 @@ class ScheduleRequest(Model):
     timezone: str = Field(default="UTC", description="IANA time zone the cron is read in", examples=["Europe/Paris"])
     task: ScheduledSubmission
 
+    # tasklane.model.recurrence (and cronsim) are imported where they are used: the submit function,
+    # which loads this module too, never needs them.
     @field_validator("cron")
     @classmethod
     def valid_cron(cls, value: str | None) -> str | None:
-        return None if value is None else recurrence.parse_cron(value).expression
+        from tasklane.model.recurrence import parse_cron
+
+        return None if value is None else parse_cron(value).expression
 
     @field_validator("rate")
     @classmethod
@@ -123,12 +127,16 @@ class ScheduleRequest(Model):
             raise ValueError("give cron or rate")
         if value is not None and cron is not None:
             raise ValueError("give cron or rate, not both")
-        return None if value is None else recurrence.parse_rate(value)
+        from tasklane.model.recurrence import parse_rate
+
+        return None if value is None else parse_rate(value)
 
     @field_validator("timezone")
     @classmethod
     def valid_timezone(cls, value: str) -> str:
-        recurrence.parse_timezone(value)
+        from tasklane.model.recurrence import parse_timezone
+
+        parse_timezone(value)
         return value
 
 

@@ -6,10 +6,12 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasklane.model import clock
-from tasklane.model.recurrence import Recurrence
+
+if TYPE_CHECKING:
+    from tasklane.model.recurrence import Recurrence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +29,9 @@ class Schedule:
 
     @property
     def recurrence(self) -> Recurrence:
+        # Imported here: a firing needs the cron library only where Scheduler left its time unfilled.
+        from tasklane.model.recurrence import Recurrence
+
         return Recurrence(self.cron, self.rate, self.timezone, datetime.fromisoformat(self.created_at))
 
     def public(self, now: datetime | None = None, count: int = 5) -> dict[str, Any]:
