@@ -211,3 +211,14 @@ def test_the_promoted_message_waits_out_what_remains_of_the_delay(tasklane, monk
     promote(tasklane)
     assert len(sent) == 1
     assert 29 <= sent[0][1] <= 31
+
+
+def test_a_retried_cancelled_scheduled_task_runs_now_and_shows_no_start_time(tasklane):
+    task = submit(tasklane, run_at=at(7200)).body
+    tasklane.call(api_event("cancel_task", task_id=task["task_id"]))
+    retried = tasklane.call(api_event("retry_task", task_id=task["task_id"]))
+    assert retried.status == 202
+    assert retried.body["status"] == "pending"
+    assert retried.body["run_at"] is None
+    assert tasklane.drain("normal") == 1
+    assert tasklane.call(api_event("get_task", task_id=task["task_id"])).body["status"] == "completed"

@@ -175,7 +175,7 @@ class TaskStore(Table):
             condition="#owner = :owner AND #status IN (:failed, :cancelled)",
             update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
             "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
-            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "
+            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, run_at, "
             "lease_until, not_before_ms, claim, unsent, waiting_for, redrives",
             values={
                 ":owner": _s(owner),
