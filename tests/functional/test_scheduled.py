@@ -26,9 +26,25 @@ def at(seconds: float) -> str:
 
 
 def promote(tasklane):
+    """One minute's runs of the promoter: one invocation per group of shards, as the template has it."""
     from tasklane.handlers import promoter
 
-    return promoter.lambda_handler(event("promoter"), tasklane.context)
+    total: dict[str, int] = {}
+    for group in range(4):
+        run = promoter.lambda_handler({**event("promoter"), "group": group}, tasklane.context)
+        total = {k: total.get(k, 0) + v for k, v in run.items()}
+    return total
+
+
+def test_each_promoter_run_reads_only_its_group_of_shards(tasklane):
+    from tasklane.handlers import promoter
+
+    for i in range(40):
+        submit(tasklane, delay_seconds=1000 + i)
+    tasklane.pass_time(1100)
+    runs = [promoter.lambda_handler({"group": g, "groups": 4}, tasklane.context)["promoted"] for g in range(4)]
+    assert sum(runs) == 40
+    assert all(0 < n < 40 for n in runs)  # 40 tasks over 32 shards: every quarter holds some
 
 
 def fields_of(answer):

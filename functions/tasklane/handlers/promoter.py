@@ -1,4 +1,5 @@
-"""PromoterFunction (every minute): queues the scheduled tasks that come due before its next run."""
+"""PromoterFunction (every minute, once per group of shards): queues the scheduled tasks that come due
+before its next run. Its schedules give each invocation its group: {"group": n, "groups": N}."""
 
 from typing import Any
 
@@ -13,4 +14,4 @@ from tasklane.observability import logger, metered, traced
 @metered
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return promote_due(services()).summary()
+    return promote_due(services(), int(event.get("group", 0)), int(event.get("groups", 1))).summary()

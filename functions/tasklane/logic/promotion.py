@@ -51,11 +51,12 @@ class PromotionReport:
         return {"promoted": self.promoted, "skipped": self.skipped, "unsent": self.unsent, "errors": self.errors}
 
 
-def promote_due(services: Services, budget_seconds: float = 45.0) -> PromotionReport:
-    """Queue every scheduled task due within the lead time, shard by shard in parallel; stop starting
-    new pages once `budget_seconds` have passed (the next run picks up the rest)."""
+def promote_due(services: Services, group: int = 0, groups: int = 1, budget_seconds: float = 45.0) -> PromotionReport:
+    """Queue every scheduled task due within the lead time from this run's `group` of the shards (shard
+    n belongs to group n mod `groups`: each group is its own invocation, side by side), shard by shard
+    in parallel; stop starting new pages once `budget_seconds` have passed (the next run goes on)."""
     deadline = time.monotonic() + budget_seconds
-    shards = [str(shard) for shard in range(services.layout.due_shards)]
+    shards = [str(shard) for shard in range(services.layout.due_shards) if shard % groups == group]
     report = PromotionReport()
     with ThreadPoolExecutor(max_workers=min(len(shards), MAX_PARALLEL_SHARDS)) as pool:
         for part in pool.map(lambda shard: _promote_shard(services, shard, deadline), shards):
