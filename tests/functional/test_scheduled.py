@@ -238,3 +238,12 @@ def test_a_retried_cancelled_scheduled_task_runs_now_and_shows_no_start_time(tas
     assert retried.body["run_at"] is None
     assert tasklane.drain("normal") == 1
     assert tasklane.call(api_event("get_task", task_id=task["task_id"])).body["status"] == "completed"
+
+
+def test_a_stale_dead_letter_of_a_scheduled_task_leaves_it_scheduled(tasklane):
+    task = submit(tasklane, run_at=at(3600)).body
+    body = json.dumps({"task_id": task["task_id"], "owner": ALICE, "attempt": 1})
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal", dead=True), MessageBody=body)
+    assert tasklane.dead_letters("normal")["batchItemFailures"] == []
+    assert tasklane.call(api_event("get_task", task_id=task["task_id"])).body["status"] == "scheduled"
+    assert tasklane.receive("normal") == []  # not redriven either: it is not due
