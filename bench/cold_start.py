@@ -42,6 +42,9 @@ HANDLERS = {
     "reconciler": ("dynamodb", "sqs"),
     "events": ("events", "sqs"),
     "webhooks": ("sqs", "dynamodb"),
+    "promoter": ("dynamodb", "sqs"),
+    "schedules": ("dynamodb", "scheduler"),
+    "firing": ("dynamodb", "sqs"),
 }
 
 # The data-access objects a handler's first invocation makes, where they are not the task store and
@@ -75,7 +78,8 @@ def _handler_body(name: str, clients: tuple[str, ...]) -> str:
     if name in TOUCHES:
         wiring = "from tasklane.data.notifications import notifications"
         return f"import tasklane.handlers.{name}; {wiring}; {TOUCHES[name]}"
-    touch = "; ".join(f"services().{'queues' if c == 'sqs' else 'store'}" for c in clients)
+    attribute = {"sqs": "queues", "dynamodb": "store", "scheduler": "scheduler"}
+    touch = "; ".join(f"services().{attribute[c]}" for c in clients)
     return f"import tasklane.handlers.{name}; from tasklane.data.services import services; {touch}"
 
 

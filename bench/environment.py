@@ -24,9 +24,11 @@ def lambda_environment(lane: str) -> dict[str, str]:
     """Every variable the template sets for a function of `lane`, plus offline credentials."""
     # Every resource the environment names gets a stand-in name (tables, bucket), the queues a URL.
     stand_ins = {name: name.lower() for name in cfn.template()["Resources"]}
-    stack = cfn.Stack(names={**stand_ins, **_NAMES})
+    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:{name}" for name in stand_ins}
+    stack = cfn.Stack(names={**stand_ins, **_NAMES}, arns=arns)
     return {
-        **stack.environment(),
+        # The schedules function's own settings too: its Scheduler client is made from them.
+        **stack.environment("SchedulesFunction"),
         "LANE": lane,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "x",

@@ -19,6 +19,7 @@ from bench import (  # noqa: E402
     processor_overhead,
     rate_limits,
     requests_per_task,
+    scheduling,
 )
 
 
@@ -48,6 +49,7 @@ def main() -> None:
         "feature_cost": feature_cost.measure,
         "local_stack": local_stack.measure,
         "rate_limits": rate_limits.measure,
+        "scheduling": scheduling.measure,
         "peer": peer_celery.measure,
     }
     rows: list[dict[str, object]] = []

@@ -239,4 +239,14 @@ def build(session: Any) -> Stack:
         url = sqs.create_queue(QueueName=f"tasklane-{name}", Attributes=attributes)["QueueUrl"]
         stack.names[name] = url
         stack.arns[name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    scheduler = session.client("scheduler")
+    for name in resources("AWS::Scheduler::ScheduleGroup"):
+        group = f"tasklane-{name}"
+        stack.arns[name] = scheduler.create_schedule_group(Name=group)["ScheduleGroupArn"]
+        stack.names[name] = group
+    # Functions and roles are not created: their ARNs are what other resources' settings name.
+    for name in resources("AWS::Serverless::Function"):
+        stack.arns[name] = f"arn:aws:lambda:us-east-1:123456789012:function:tasklane-{name}"
+    for name in resources("AWS::IAM::Role"):
+        stack.arns[name] = f"arn:aws:iam::123456789012:role/tasklane-{name}"
     return stack

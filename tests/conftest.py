@@ -54,7 +54,7 @@ class Tasklane:
     """The deployed system as a test sees it: the API handlers, the lanes and their processors."""
 
     def __init__(self, stack: Any, session: Any) -> None:
-        from tasklane.handlers import dead_letter, processor, reconciler, status, submit
+        from tasklane.handlers import dead_letter, processor, reconciler, schedules, status, submit
 
         self.stack = stack
         self.sqs = session.client("sqs")
@@ -62,7 +62,7 @@ class Tasklane:
         self.s3 = session.client("s3")
         self.context = FakeContext()
         self.offset = timedelta()
-        self._submit, self._status = submit, status
+        self._submit, self._status, self._schedules = submit, status, schedules
         self._processor, self._dead_letter, self._reconciler = processor, dead_letter, reconciler
 
     def pass_time(self, seconds: float) -> None:
@@ -70,10 +70,14 @@ class Tasklane:
         self.offset += timedelta(seconds=seconds)
 
     def call(self, event: dict[str, Any]) -> Answer:
-        # As the template routes them: GETs to the status function, but the webhook secret's (its first
-        # read makes the secret) to the submit function, with every write.
-        reads = event["httpMethod"] == "GET" and not event["resource"].startswith("/webhooks/")
-        handler = self._status if reads else self._submit
+        # As the template routes them: /schedules to the schedules function; GETs to the status
+        # function, but the webhook secret's (its first read makes the secret) to the submit function,
+        # with every write.
+        if event["resource"].startswith("/schedules"):
+            handler = self._schedules
+        else:
+            reads = event["httpMethod"] == "GET" and not event["resource"].startswith("/webhooks/")
+            handler = self._status if reads else self._submit
         response = handler.lambda_handler(event, self.context)
         body = response.get("body")
         headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
@@ -147,6 +151,7 @@ def _reset_caches(clients: bool = True) -> None:
         memory.clear()
     settings.stats_settings.cache_clear()
     settings.webhook_settings.cache_clear()
+    settings.scheduler_settings.cache_clear()
     services.services.cache_clear()
     notifications.notifications.cache_clear()
     idempotency._guarded.cache_clear()
@@ -161,7 +166,7 @@ def tasklane(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tasklane]:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         stack = cfn.build(session)
-        for key, value in stack.environment("StatusFunction").items():
+        for key, value in stack.environment("StatusFunction", "SchedulesFunction").items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
         monkeypatch.setenv("DEMO_TASK_TYPES", "true")  # as on the local stack: the tests use sleep and fail

@@ -20,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
+from tasklane_client import scheduling
 from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
 from tasklane_client.errors import NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
@@ -79,11 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     submit = commands.add_parser("submit", help="submit a task")
     submit.add_argument("task_type")
-    submit.add_argument("--payload", help="JSON object, or @file (up to 1 MiB; @- reads stdin)")
-    submit.add_argument("--priority", choices=LANES)
-    submit.add_argument("--delay", type=int, dest="delay_seconds")
-    submit.add_argument("--max-attempts", type=int)
-    submit.add_argument("--timeout", type=int, dest="timeout_seconds")
+    _task_options(submit)
+    scheduling.add_start_options(submit)
     submit.add_argument("--idempotency-key")
     submit.add_argument("--callback-url", help="https URL that gets the task's signed summary when it ends")
     submit.add_argument("--wait", action="store_true", help="then wait for it with a progress bar")
@@ -111,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("--timeout", type=float)
 
     listing = commands.add_parser("list", help="list your tasks, newest first")
-    listing.add_argument("--status", choices=("pending", "processing", "completed", "failed", "cancelled"))
+    listing.add_argument("--status", choices=("scheduled", "pending", "processing", "completed", "failed", "cancelled"))
     listing.add_argument("--type", dest="task_type")
     listing.add_argument("--limit", type=int, default=20)
 
@@ -129,7 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = commands.add_parser("dlq", help="the tasks failed by their dead-letter queue")
     dlq.add_argument("action", choices=("list", "retry"))
     dlq.add_argument("--all-failed", action="store_true", help="every failed task, not only dead-lettered ones")
+
+    scheduling.add_parser(commands, _task_options)
     return parser
+
+
+def _task_options(command: argparse.ArgumentParser) -> None:
+    """What a submission sets beside its type: for `submit` and for a schedule's task."""
+    command.add_argument("--payload", help="JSON object, or @file (up to 1 MiB; @- reads stdin)")
+    command.add_argument("--priority", choices=LANES)
+    command.add_argument("--max-attempts", type=int)
+    command.add_argument("--timeout", type=int, dest="timeout_seconds")
 
 
 @dataclass
@@ -148,6 +156,7 @@ def _submit(c: Context) -> int:
         _payload(a.payload),
         priority=a.priority,
         delay_seconds=a.delay_seconds,
+        run_at=a.run_at,
         max_attempts=a.max_attempts,
         timeout_seconds=a.timeout_seconds,
         callback_url=a.callback_url,
@@ -290,6 +299,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "console": _console,
     "dlq": _dlq,
     "webhook-secret": _webhook_secret,
+    "schedules": lambda c: scheduling.run(c.client, c.args, _payload(getattr(c.args, "payload", None)), c.out),
 }
 
 

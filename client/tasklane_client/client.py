@@ -154,7 +154,8 @@ class SubmitOptions(TypedDict, total=False):
     """What a submission may set beside its type and payload (None leaves the default)."""
 
     priority: str | None
-    delay_seconds: int | None
+    delay_seconds: int | None  # up to a year; past SQS's 15 minutes the task is `scheduled` until due
+    run_at: str | None  # ISO 8601 with a zone (not with delay_seconds)
     max_attempts: int | None
     timeout_seconds: int | None
     callback_url: str | None
@@ -199,9 +200,10 @@ class Client:
         idempotency_key: str | None = None,
         **options: Unpack[SubmitOptions],
     ) -> dict[str, Any]:
-        """Submit one task; the accepted task (status pending). `options`: priority, delay_seconds,
-        max_attempts, timeout_seconds (left to the task type's defaults when not given), callback_url
-        (an https URL that gets the task's signed summary when it ends)."""
+        """Submit one task; the accepted task (status pending, or scheduled when due later than
+        15 minutes). `options`: priority, delay_seconds or run_at, max_attempts, timeout_seconds
+        (left to the task type's defaults when not given), callback_url (an https URL that gets the
+        task's signed summary when it ends)."""
         body = {"task_type": task_type, "payload": payload or {}, **{k: v for k, v in options.items() if v is not None}}
         return self._call("POST", "/tasks", body, idempotency_key=idempotency_key)
 
@@ -257,6 +259,40 @@ class Client:
 
     def retry(self, task_id: str) -> dict[str, Any]:
         return self._call("POST", f"/tasks/{_quote(task_id)}/retry")
+
+    # --- recurring schedules ----------------------------------------------------------------------
+
+    def create_schedule(
+        self,
+        name: str,
+        task: dict[str, Any],
+        *,
+        cron: str | None = None,
+        rate: str | None = None,
+        timezone: str = "UTC",
+    ) -> dict[str, Any]:
+        """A recurring schedule: `cron` ("0 9 ? * MON-FRI *", EventBridge's six fields) or `rate`
+        ("15 minutes"), read in `timezone`; each firing submits `task`, a submission body
+        ({"task_type", "payload", "priority", ...}). The schedule, with its next fire times."""
+        body = {"name": name, "cron": cron, "rate": rate, "timezone": timezone, "task": task}
+        return self._call("POST", "/schedules", {k: v for k, v in body.items() if v is not None})
+
+    def list_schedules(self) -> list[dict[str, Any]]:
+        """Your schedules, each with its next fire time."""
+        return self._call("GET", "/schedules")["items"]
+
+    def get_schedule(self, name: str) -> dict[str, Any]:
+        """One of your schedules with its next five fire times."""
+        return self._call("GET", f"/schedules/{_quote(name)}")
+
+    def pause_schedule(self, name: str) -> dict[str, Any]:
+        return self._call("PATCH", f"/schedules/{_quote(name)}", {"paused": True})
+
+    def resume_schedule(self, name: str) -> dict[str, Any]:
+        return self._call("PATCH", f"/schedules/{_quote(name)}", {"paused": False})
+
+    def delete_schedule(self, name: str) -> None:
+        self._call("DELETE", f"/schedules/{_quote(name)}")
 
     def list(
         self, *, status: str | None = None, task_type: str | None = None, page_size: int = 50

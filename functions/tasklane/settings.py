@@ -38,6 +38,9 @@ class Settings:
     limits_table_name: str
     rate_limits: dict[str, Rate | None]  # the stack's overrides of task types' declared rates
     owner_concurrency_cap: int  # tasks one owner may run at once per lane; 0 = no cap
+    due_shards: int  # partition keys of the due-time index of scheduled tasks
+    queue_delay_horizon_seconds: int  # the longest delay a lane message carries; later tasks are scheduled
+    schedules_table_name: str
     lane: Lane | None  # the lane a processor drains (set on processors only)
 
     @classmethod
@@ -60,6 +63,9 @@ class Settings:
             limits_table_name=env["LIMITS_TABLE_NAME"],
             rate_limits=parse_overrides(env["RATE_LIMITS"]),
             owner_concurrency_cap=int(env["OWNER_CONCURRENCY_CAP"]),
+            due_shards=int(env["DUE_SHARDS"]),
+            queue_delay_horizon_seconds=int(env["QUEUE_DELAY_HORIZON_SECONDS"]),
+            schedules_table_name=env["SCHEDULES_TABLE_NAME"],
             lane=Lane(env["LANE"]) if "LANE" in env else None,
         )
 
@@ -89,6 +95,9 @@ REQUIRED_ENV = (
     "LIMITS_TABLE_NAME",
     "RATE_LIMITS",
     "OWNER_CONCURRENCY_CAP",
+    "DUE_SHARDS",
+    "QUEUE_DELAY_HORIZON_SECONDS",
+    "SCHEDULES_TABLE_NAME",
 )
 
 
@@ -169,3 +178,32 @@ WEBHOOK_REQUIRED_ENV = (
 def webhook_settings() -> WebhookSettings:
     """The settings of events and webhooks, parsed on first use."""
     return WebhookSettings.from_env()
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """What the schedules function needs to manage EventBridge Scheduler schedules: set on it only."""
+
+    group: str  # the stack's schedule group
+    role_arn: str  # the role Scheduler assumes to invoke the firing function
+    firing_function_arn: str
+    max_schedules_per_owner: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> SchedulerSettings:
+        return cls(
+            group=env["SCHEDULE_GROUP"],
+            role_arn=env["SCHEDULER_ROLE_ARN"],
+            firing_function_arn=env["FIRING_FUNCTION_ARN"],
+            max_schedules_per_owner=int(env["MAX_SCHEDULES_PER_OWNER"]),
+        )
+
+
+# Every variable SchedulerSettings.from_env requires; the template sets each on the schedules function.
+SCHEDULER_REQUIRED_ENV = ("SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "FIRING_FUNCTION_ARN", "MAX_SCHEDULES_PER_OWNER")
+
+
+@cache
+def scheduler_settings() -> SchedulerSettings:
+    """The schedules function's Scheduler settings, parsed on first use."""
+    return SchedulerSettings.from_env()

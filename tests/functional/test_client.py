@@ -66,6 +66,8 @@ class InProcess:
         if method == "GET":
             for lane in ("high", "normal", "low"):
                 self.tasklane.drain(lane)
+        if path.startswith("/schedules"):
+            return self._schedules(method, path, body)
         name, task_id = None, None
         for pattern, route in ROUTES:
             match = re.match(pattern, path)
@@ -93,6 +95,17 @@ class InProcess:
         if not body:
             event["body"] = None
         answer = self.tasklane.call(event)
+        return Answer(
+            answer.status, answer.headers, json.dumps(answer.body).encode() if answer.body is not None else b""
+        )
+
+    def _schedules(self, method, path, body):
+        from tests.functional.test_schedules import schedule_event
+
+        name = urllib.parse.unquote(path.removeprefix("/schedules").lstrip("/")) or None
+        answer = self.tasklane.call(
+            schedule_event(method, name=name, body=json.loads(body) if body else None, owner=self.owner)
+        )
         return Answer(
             answer.status, answer.headers, json.dumps(answer.body).encode() if answer.body is not None else b""
         )
@@ -746,3 +759,72 @@ def test_cli_get_says_what_a_held_task_waits_for(api):
     task.update(status="pending", result=None, result_size=None, waiting_for="rate_limit")
     _, out, _ = fake_cli(api, "get", TASK_ID)
     assert "waiting for rate limit\n" in out.getvalue()
+
+
+def test_cli_submit_in_and_at_schedule_a_task(tasklane):
+    code, out, _ = cli(tasklane, "--json", "submit", "echo", "--in", "2h")
+    assert code == 0
+    task = json.loads(out)
+    assert task["status"] == "scheduled"
+    assert task["delay_seconds"] == 7200
+    code, out, _ = cli(tasklane, "--json", "submit", "echo", "--at", "2020-01-01T00:00:00Z")
+    assert json.loads(out)["status"] == "pending"  # a past moment runs now
+    code, out, _ = cli(tasklane, "list", "--status", "scheduled")
+    assert task["task_id"] in out
+    assert cli(tasklane, "cancel", task["task_id"])[0] == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--in", "2 weeks"),
+        ("--in", ""),
+        ("--at", "2027-01-01T09:00:00"),  # no zone
+        ("--at", "tomorrow"),
+        ("--in", "1h", "--at", "2027-01-01T09:00:00Z"),
+        ("--in", "1h", "--delay", "5"),
+    ],
+)
+def test_cli_refuses_bad_start_times_as_usage_errors(tasklane, argv, capsys):
+    with pytest.raises(SystemExit) as exit:
+        build_parser().parse_args(["submit", "echo", *argv])
+    assert exit.value.code == 2
+
+
+def test_cli_schedules_create_list_pause_resume_delete(tasklane):
+    code, out, err = cli(
+        tasklane, "schedules", "create", "nightly", "echo", "--cron", "0 2 ? * * *", "--timezone", "Europe/Paris",
+        "--payload", '{"x": 1}', "--priority", "low",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "cron(0 2 ? * * *)" in out
+    code, out, _ = cli(tasklane, "schedules", "list")
+    assert "nightly" in out
+    assert "Europe/Paris" in out
+    code, out, _ = cli(tasklane, "--json", "schedules", "pause", "nightly")
+    assert json.loads(out)["paused"] is True
+    code, out, _ = cli(tasklane, "--json", "schedules", "resume", "nightly")
+    assert json.loads(out)["paused"] is False
+    assert len(json.loads(cli(tasklane, "--json", "schedules", "get", "nightly")[1])["next_fire_times"]) == 5
+    with pytest.raises(NotFound):  # for anyone else, there is none of that name
+        cli(tasklane, "schedules", "get", "nightly", owner=BOB)
+    assert cli(tasklane, "schedules", "delete", "nightly")[0] == 0
+    assert json.loads(cli(tasklane, "--json", "schedules", "list")[1]) == []
+
+
+def test_cli_schedule_errors_name_the_field(tasklane):
+    with pytest.raises(InvalidRequest) as invalid:
+        cli(tasklane, "schedules", "create", "bad", "echo", "--rate", "5 fortnights")
+    assert [d["field"] for d in invalid.value.details] == ["rate"]
+
+
+def test_client_schedule_methods(client):
+    task = {"task_type": "echo", "payload": {"n": 1}, "priority": "high"}
+    created = client.create_schedule("every5", task, rate="5 minutes")
+    assert created["task"] == {"task_type": "echo", "payload": {"n": 1}, "priority": "high"}
+    assert [s["name"] for s in client.list_schedules()] == ["every5"]
+    assert client.pause_schedule("every5")["paused"] is True
+    assert client.resume_schedule("every5")["paused"] is False
+    client.delete_schedule("every5")
+    with pytest.raises(NotFound):
+        client.get_schedule("every5")

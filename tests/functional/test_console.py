@@ -56,7 +56,14 @@ def test_stats_count_the_callers_tasks_by_status_and_chart_the_finished_ones(loc
     submit(tasklane, {"task_type": "echo"}, owner=BOB)
     tasklane.drain("normal")
     body = stats(tasklane)
-    assert body["counts"] == {"pending": 0, "processing": 0, "completed": 3, "failed": 1, "cancelled": 1}
+    assert body["counts"] == {
+        "scheduled": 0,
+        "pending": 0,
+        "processing": 0,
+        "completed": 3,
+        "failed": 1,
+        "cancelled": 1,
+    }
     assert body["counts_complete"] is True
     chart = body["throughput"]
     assert (chart["source"], chart["scope"], len(chart["minutes"])) == ("tasks", "caller", 60)

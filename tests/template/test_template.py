@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tasklane.settings import REQUIRED_ENV, STATS_REQUIRED_ENV
+from tasklane.settings import REQUIRED_ENV, SCHEDULER_REQUIRED_ENV, STATS_REQUIRED_ENV
 from tests import cfn
 
 FUNCTIONS = cfn.resources("AWS::Serverless::Function")
@@ -44,8 +44,10 @@ def test_every_handler_imports_and_exists(name, monkeypatch):
     assert callable(getattr(module, function))
 
 
-# Only the submit function validates requests and payloads; the rest start without pydantic.
-WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name != "SubmitFunction")
+# Only the functions that validate submissions (submit, schedules, and a schedule's firing) load
+# pydantic; the rest start without it.
+WITH_PYDANTIC = {"SubmitFunction", "SchedulesFunction", "FiringFunction"}
+WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name not in WITH_PYDANTIC)
 
 
 @pytest.mark.parametrize("name", WITHOUT_PYDANTIC)
@@ -54,6 +56,16 @@ def test_functions_that_only_move_or_read_tasks_start_without_pydantic(name):
     env = dict.fromkeys(REQUIRED_ENV, "x") | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
     env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
     probe = f"import sys, {module_name}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
+    result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - {"SchedulesFunction"}))
+def test_only_the_schedules_function_loads_the_cron_library(name):
+    module_name = FUNCTIONS[name]["Properties"]["Handler"].rsplit(".", 1)[0]
+    env = dict.fromkeys(REQUIRED_ENV, "x") | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
+    env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    probe = f"import sys, {module_name}; print(sorted(m for m in sys.modules if m.startswith('cronsim')))"
     result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "[]"
 
@@ -371,3 +383,47 @@ def test_snapstart_is_a_parameter_and_every_event_source_invokes_the_alias():
 def test_every_function_publishes_a_version_when_any_property_changes(name):
     """Else turning SnapStart off (a property, not code) would leave the alias on a SnapStart version."""
     assert FUNCTIONS[name]["Properties"]["AutoPublishAliasAllProperties"] is True
+
+
+def _grants(name):
+    grants = {}
+    for statement in _statements(FUNCTIONS[name]):
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+            grants.setdefault(action, []).extend(resources)
+    return grants
+
+
+def test_the_schedules_function_manages_only_its_group_and_passes_only_the_scheduler_role():
+    grants = _grants("SchedulesFunction")
+    assert {a for a in grants if a.startswith("scheduler:")} == {
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:DeleteSchedule",
+        "scheduler:GetSchedule",
+    }
+    group = {"Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"}
+    assert grants["scheduler:CreateSchedule"] == [group]
+    assert grants["iam:PassRole"] == [{"Fn::GetAtt": ["SchedulerRole", "Arn"]}]
+    tables = {str(r) for a, rs in grants.items() if a.startswith("dynamodb:") for r in rs}
+    assert tables == {str({"Fn::GetAtt": ["SchedulesTable", "Arn"]})}  # never the tasks table
+    variables = FUNCTIONS["SchedulesFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(SCHEDULER_REQUIRED_ENV) <= set(variables)
+    assert variables["MAX_SCHEDULES_PER_OWNER"] == {"Ref": "MaxSchedulesPerOwner"}
+
+
+def test_the_scheduler_role_may_only_invoke_the_firing_function():
+    role = cfn.template()["Resources"]["SchedulerRole"]["Properties"]
+    [statement] = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Fn::GetAtt": ["FiringFunction", "Arn"]}
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+
+
+def test_the_promoter_reads_only_the_due_index_and_writes_only_task_updates_and_lane_messages():
+    grants = _grants("PromoterFunction")
+    assert set(grants) == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    assert grants["dynamodb:Query"] == [{"Fn::Sub": "${TasksTable.Arn}/index/Due"}]
+    events = FUNCTIONS["PromoterFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert events["ScheduleExpression"] == {"Ref": "PromoteSchedule"}
+    assert cfn.parameter_default("PromoteSchedule") == "rate(1 minute)"

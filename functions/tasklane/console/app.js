@@ -347,7 +347,7 @@ function renderTask(task) {
   $("#task-error").textContent = errorText(task.error) || "none";
   valueBlock($("#task-payload"), task.payload, task.payload_size, task.payload_url, "payload");
   valueBlock($("#task-result"), task.result, task.result_size, task.result_url, "result");
-  $("#cancel-task").disabled = task.status !== "pending";
+  $("#cancel-task").disabled = !["scheduled", "pending"].includes(task.status);
   $("#retry-task").disabled = !["failed", "cancelled"].includes(task.status);
 }
 

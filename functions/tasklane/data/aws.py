@@ -49,6 +49,12 @@ def events() -> Any:
     return boto3.client("events", config=_CONFIG)
 
 
+@cache
+def scheduler() -> Any:
+    # Only the schedules function uses it (EventBridge Scheduler: one schedule per recurring schedule).
+    return boto3.client("scheduler", config=_CONFIG)
+
+
 def reset() -> None:
     """Forget every cached client (for tests that swap the AWS backend)."""
     dynamodb.cache_clear()
@@ -56,3 +62,4 @@ def reset() -> None:
     s3.cache_clear()
     cloudwatch.cache_clear()
     events.cache_clear()
+    scheduler.cache_clear()

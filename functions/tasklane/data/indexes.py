@@ -1,4 +1,5 @@
-"""Reads of the table's two indexes: a caller's listing (ByOwner) and the reconciler's due tasks (Sweep).
+"""Reads of the table's indexes: a caller's listing (ByOwner), the reconciler's due tasks (Sweep) and
+the scheduled tasks coming due (Due).
 
 ByOwner projects only what never changes after submission (task_type, priority, created_at), so a
 task writes it once, at submission, and its claim and completion do not. A listing reads the page's
@@ -16,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklane.data.items import (
     BY_OWNER_INDEX,
+    DUE_INDEX,
     LISTED_ATTRIBUTES,
     SWEEP_INDEX,
     StoredTask,
@@ -43,6 +45,20 @@ class SweepEntry:
     created_at: datetime
     lease_until: int | None = None
     unsent: bool = False  # the send at submit failed
+
+
+@dataclass(frozen=True, slots=True)
+class DueEntry:
+    """A scheduled task coming due: what its lane message needs, from the index alone."""
+
+    task_id: str
+    owner: str
+    priority: Lane
+    task_type: str
+    timeout_seconds: int
+    due_at: int  # epoch seconds, the index's sort key
+    run_at: datetime
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,3 +226,30 @@ class TaskIndexes:
             )
             for item in response.get("Items", [])
         ]
+
+    def due_by(self, shard: str, horizon: int, start: dict[str, Any] | None = None) -> tuple[list[DueEntry], Any]:
+        """One page of a shard's scheduled tasks due at or before `horizon` (epoch seconds), earliest
+        first, and where the next page starts (None at the end)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "due_shard = :shard AND due_at <= :horizon",
+            "ExpressionAttributeValues": {":shard": _s(shard), ":horizon": _n(horizon)},
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._query(request)
+        entries = [
+            DueEntry(
+                task_id=item["task_id"]["S"],
+                owner=item["owner"]["S"],
+                priority=Lane(item["priority"]["S"]),
+                task_type=item["task_type"]["S"],
+                timeout_seconds=int(item["timeout_seconds"]["N"]),
+                due_at=int(item["due_at"]["N"]),
+                run_at=datetime.fromisoformat(item["run_at"]["S"]),
+                correlation_id=item.get("correlation_id", {}).get("S"),
+            )
+            for item in response.get("Items", [])
+        ]
+        return entries, response.get("LastEvaluatedKey")

@@ -15,6 +15,7 @@ from tasklane.model.task import Progress, Task, TaskError, TaskStatus
 
 BY_OWNER_INDEX = "ByOwner"
 SWEEP_INDEX = "Sweep"
+DUE_INDEX = "Due"
 
 # What a listing shows of a task, read from the table by BatchGetItem after the ByOwner index gave the
 # page's keys (the index projects only what never changes, so that claims and completions do not
@@ -22,6 +23,7 @@ SWEEP_INDEX = "Sweep"
 LISTED_ATTRIBUTES = (
     "task_id", "owner", "created_key", "task_type", "priority", "status", "error", "progress", "attempts",
     "max_attempts", "timeout_seconds", "delay_seconds", "created_at", "started_at", "finished_at", "updated_at",
+    "waiting_for", "run_at", "callback_url", "callback_deliveries",
 )  # fmt: skip
 
 
@@ -34,6 +36,7 @@ class TableLayout:
     sweep_shards: int
     owner_shards: int
     pending_grace_seconds: int
+    due_shards: int = 1
 
     def pending_sweep_at(self, now: datetime, delay: int = 0) -> int:
         """When the reconciler looks at a pending task: after its delay and a grace period."""
@@ -89,6 +92,11 @@ def sweep_shard(task_id: str, shards: int) -> str:
     return str(_shard(task_id, shards))
 
 
+def due_shard(task_id: str, shards: int) -> str:
+    """Spread the sparse due-time index of scheduled tasks over `shards` partition keys."""
+    return str(_shard(task_id, shards))
+
+
 def owner_shard(owner: str, task_id: str, shards: int) -> str:
     """Spread one caller's tasks over `shards` partition keys of the listing index: a single busy
     caller (a service submitting everything under one role) would otherwise write one hot key."""
@@ -125,6 +133,7 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         max_attempts=int(item["max_attempts"]["N"]),
         timeout_seconds=int(item["timeout_seconds"]["N"]),
         delay_seconds=int(item.get("delay_seconds", {"N": "0"})["N"]),
+        run_at=_ts(item, "run_at"),
         created_at=item["created_at"]["S"],
         started_at=_ts(item, "started_at"),
         finished_at=_ts(item, "finished_at"),
@@ -155,8 +164,13 @@ def new_item(
     task, owner = new.task, new.owner
     created = task.created_at
     created_at = datetime.fromisoformat(created)
-    created_ms = clock.epoch_ms(created_at)
     sweep_at = layout.pending_sweep_at(created_at, task.delay_seconds)
+    if task.status is TaskStatus.SCHEDULED:
+        # Not in the reconciler's index until the promoter queues it: a scheduled task has no message.
+        run_at = datetime.fromisoformat(task.run_at or created)
+        timing = {"due_shard": _s(due_shard(task.task_id, layout.due_shards)), "due_at": _n(clock.epoch(run_at))}
+    else:
+        timing = {"sweep_shard": _s(sweep_shard(task.task_id, layout.sweep_shards)), "sweep_at": _n(sweep_at)}
     return {
         "task_id": _s(task.task_id),
         "owner": _s(owner),
@@ -174,10 +188,13 @@ def new_item(
         "delay_seconds": _n(task.delay_seconds),
         "created_at": _s(created),
         "updated_at": _s(created),
-        "sweep_shard": _s(sweep_shard(task.task_id, layout.sweep_shards)),
-        "sweep_at": _n(sweep_at),
+        **timing,
         **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
         **({"callback_url": _s(task.callback.url)} if task.callback else {}),
         # SQS holds a delayed message back, but a duplicate may come early: the claim checks this.
-        **({"not_before_ms": _n(created_ms + task.delay_seconds * 1000)} if task.delay_seconds else {}),
+        **(
+            {"run_at": _s(task.run_at), "not_before_ms": _n(clock.epoch_ms(datetime.fromisoformat(task.run_at)))}
+            if task.run_at
+            else {}
+        ),
     }

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tasklane.data import aws
 from tasklane.data.items import TableLayout
-from tasklane.settings import Settings, settings, stats_settings
+from tasklane.settings import Settings, scheduler_settings, settings, stats_settings
 
 # Each data-access module is imported with its first use: a function loads only what it touches
 # (the status function never the limits or the queues, a processor never the metrics).
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
     from tasklane.data.queues import LaneDepths, LaneQueues
+    from tasklane.data.schedules import Scheduler, ScheduleRecords
     from tasklane.data.store import TaskStore
 
 
@@ -39,6 +40,7 @@ class Services:
             sweep_shards=s.sweep_shards,
             owner_shards=s.owner_shards,
             pending_grace_seconds=s.pending_grace_seconds,
+            due_shards=s.due_shards,
         )
 
     @cached_property
@@ -76,6 +78,19 @@ class Services:
         from tasklane.data.queues import LaneDepths
 
         return LaneDepths(aws.sqs(), self.settings.queue_urls, stats_settings().dead_letter_queue_urls)
+
+    @cached_property
+    def schedules(self) -> ScheduleRecords:
+        from tasklane.data.schedules import ScheduleRecords
+
+        return ScheduleRecords(aws.dynamodb(), self.settings.schedules_table_name)
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        from tasklane.data.schedules import Scheduler
+
+        s = scheduler_settings()
+        return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn)
 
     @cached_property
     def metrics(self) -> StackMetrics:

@@ -6,11 +6,12 @@ why without a second read; a change the SDK retried after its answer was lost is
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.indexes import SweepEntry
+from tasklane.data.indexes import DueEntry, SweepEntry
 from tasklane.data.items import StoredTask, StoredValue, _n, _s, error_value, sweep_shard
 from tasklane.data.table import Table, TransitionRejected
 from tasklane.model import clock
@@ -149,14 +150,16 @@ class TaskStore(Table):
         )
 
     def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
+        """pending | scheduled → cancelled."""
         return self._update(
             task_id,
-            condition="#owner = :owner AND #status = :pending",
+            condition="#owner = :owner AND #status IN (:pending, :scheduled)",
             update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
-            "REMOVE sweep_shard, sweep_at, not_before_ms, waiting_for",
+            "REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for",
             values={
                 ":owner": _s(owner),
                 ":pending": _s(TaskStatus.PENDING),
+                ":scheduled": _s(TaskStatus.SCHEDULED),
                 ":cancelled": _s(TaskStatus.CANCELLED),
                 **self._finished(now),
             },
@@ -172,7 +175,7 @@ class TaskStore(Table):
             condition="#owner = :owner AND #status IN (:failed, :cancelled)",
             update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
             "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
-            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "
+            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, run_at, "
             "lease_until, not_before_ms, claim, unsent, waiting_for, redrives",
             values={
                 ":owner": _s(owner),
@@ -233,3 +236,38 @@ class TaskStore(Table):
             )
         except TransitionRejected:
             return None
+
+    def promote(self, entry: DueEntry, now: datetime, delay: int) -> bool:
+        """scheduled → pending as its message is sent (delivered after `delay` s); the task joins the
+        reconciler's index in case that send is lost. False when it is no longer scheduled at that
+        due time (cancelled, or promoted by another run)."""
+        try:
+            self._record(
+                entry.task_id,
+                condition="#status = :scheduled AND due_at = :seen",
+                update="SET #status = :pending, updated_at = :now, sweep_shard = :shard, sweep_at = :sweep "
+                "REMOVE due_shard, due_at",
+                values={
+                    ":scheduled": _s(TaskStatus.SCHEDULED),
+                    ":pending": _s(TaskStatus.PENDING),
+                    ":seen": _n(entry.due_at),
+                    ":now": _s(clock.iso(now)),
+                    ":shard": _s(sweep_shard(entry.task_id, self.layout.sweep_shards)),
+                    ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
+                },
+            )
+        except TransitionRejected as exc:
+            if exc.stored is not None and exc.stored.task.status is not TaskStatus.SCHEDULED:
+                self._drop_due(entry.task_id)
+            return False
+        return True
+
+    def _drop_due(self, task_id: str) -> None:
+        """Take a task that is no longer scheduled out of the due-time index (best effort)."""
+        with contextlib.suppress(TransitionRejected):
+            self._record(
+                task_id,
+                condition="#status <> :scheduled AND attribute_exists(due_at)",
+                update="REMOVE due_shard, due_at",
+                values={":scheduled": _s(TaskStatus.SCHEDULED)},
+            )

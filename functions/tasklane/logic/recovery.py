@@ -58,8 +58,10 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
         logger.error("dead letter for an unknown task dropped")
         return
     status = stored.task.status
-    if status.finished:
-        logger.info("dead letter of a finished task acknowledged", extra={"status": status.value})
+    if status.finished or status is TaskStatus.SCHEDULED:
+        # A scheduled task has no message until it is promoted: this one is stale, and the task's
+        # own time stands.
+        logger.info("dead letter of a finished or scheduled task acknowledged", extra={"status": status.value})
         return
     if status is TaskStatus.PROCESSING and (stored.lease_until or 0) >= clock.epoch(clock.now()):
         # A run holds a live lease: let it finish; this record returns after the DLQ's visibility timeout.

@@ -42,8 +42,9 @@ class NewTask:
     payload_json: bytes
 
 
-def prepare(request: SubmitRequest, services: Services, now: datetime) -> NewTask:
-    """Check a submission against its task type and limits; the pending task it becomes."""
+def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: str | None = None) -> NewTask:
+    """Check a submission against its task type and limits; the task it becomes: pending, or
+    scheduled when it is due later than a lane message can wait. `task_id`: a firing's own id."""
     task_type = get_task_type(request.task_type)
     payload = task_type.parse_payload(request.payload).model_dump(mode="json")
     try:
@@ -65,16 +66,19 @@ def prepare(request: SubmitRequest, services: Services, now: datetime) -> NewTas
         )
     if request.callback_url is not None:
         check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
+    delay = request.delay(now)
+    scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(
-        task_id=new_task_id(),
+        task_id=task_id or new_task_id(),
         task_type=task_type.name,
         priority=request.priority,
-        status=TaskStatus.PENDING,
+        status=TaskStatus.SCHEDULED if scheduled else TaskStatus.PENDING,
         payload=payload,
         payload_size=len(encoded),
         max_attempts=request.max_attempts or task_type.max_attempts,
         timeout_seconds=timeout,
-        delay_seconds=request.delay_seconds,
+        delay_seconds=delay,
+        run_at=clock.iso(request.start_after(now)) if delay else None,
         created_at=clock.iso(now),
         updated_at=clock.iso(now),
         callback=Callback(request.callback_url) if request.callback_url is not None else None,
@@ -97,13 +101,17 @@ def _stored(new: NewTask, owner: str, kept: StoredValue) -> StoredTask:
     return StoredTask(task, owner, payload_key=kept.key)
 
 
-def submit_task(request: SubmitRequest, owner: str, services: Services, correlation_id: str | None) -> Accepted:
-    """Store the task, then queue its message; a failed send is left to the reconciler."""
-    new = prepare(request, services, clock.now())
+def submit_task(
+    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, task_id: str | None = None
+) -> Accepted:
+    """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
+    task is queued by the promoter when it is due."""
+    new = prepare(request, services, clock.now(), task_id)
     kept = _keep_payload(new, services)
     services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)
-    queued = queue(services, stored, correlation_id, new.task.delay_seconds)
+    scheduled = new.task.status is TaskStatus.SCHEDULED
+    queued = scheduled or queue(services, stored, correlation_id, new.task.delay_seconds)
     count(new.task.priority, new.task.task_type, "TaskSubmitted")
     return Accepted(view(stored, services), queued)
 
@@ -156,9 +164,11 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
             results[index] = {"index": index, "error": {**NOT_CONFIRMED, "details": {"task_id": task.task_id}}}
             continue
         results[index] = {"index": index, "task": summary(task).public()}
+        submitted[(task.priority, task.task_type)] += 1
+        if task.status is TaskStatus.SCHEDULED:
+            continue  # the promoter queues it when it is due
         message = TaskMessage.for_task(task, owner, correlation_id)
         by_lane.setdefault(task.priority, []).append((message, task.delay_seconds))
-        submitted[(task.priority, task.task_type)] += 1
     for (lane, task_type), n in submitted.items():
         count(lane, task_type, "TaskSubmitted", n)
     for lane, messages in by_lane.items():

@@ -44,6 +44,27 @@ class InvalidTransition(TasklaneError):
         super().__init__(f"cannot {action} task {task_id}: it is {status}", {"task_id": task_id, "status": status})
 
 
+class ScheduleNotFound(TasklaneError):
+    code, status = "schedule_not_found", 404
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"schedule {name!r} not found", {"name": name})
+
+
+class ScheduleExists(TasklaneError):
+    code, status = "schedule_exists", 409
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"you have a schedule named {name!r} already", {"name": name})
+
+
+class ScheduleLimitReached(TasklaneError):
+    code, status = "schedule_limit_reached", 409
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"you have {limit} schedules, the most this stack allows: delete one first", {"limit": limit})
+
+
 class ResultNotReady(TasklaneError):
     code, status = "result_not_ready", 409
 

@@ -41,3 +41,8 @@ MAX_ERROR_TEXT = 200
 MAX_ERROR_TYPE_CHARS = 100
 MAX_ERROR_MESSAGE_CHARS = 2000
 MAX_PROGRESS_MESSAGE_CHARS = 200
+
+# A task may be delayed up to a year (run_at or delay_seconds). A lane message waits at most 900 s
+# (SQS's DelaySeconds); a task due later is `scheduled` and queued by the promoter when due.
+MAX_DELAY_SECONDS = 365 * 24 * 3600
+MAX_QUEUE_DELAY_SECONDS = 900

@@ -6,14 +6,16 @@ Only the API functions import this module; the task itself is a dataclass in tas
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from math import ceil
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from tasklane.model import callbacks, values
+from tasklane.model import callbacks, clock, values
 from tasklane.model.errors import ValidationFailed, field_details
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS
+from tasklane.model.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS, MAX_DELAY_SECONDS
 from tasklane.model.task import Task
 from tasklane.settings import webhook_settings
 
@@ -32,7 +34,14 @@ class SubmitRequest(Model):
     task_type: str = Field(min_length=1, max_length=64, examples=["compute"])
     payload: dict[str, Any] = Field(default_factory=dict, examples=[{"n": 1000000}])
     priority: Lane = Lane.NORMAL
-    delay_seconds: int = Field(default=0, ge=0, le=900)
+    delay_seconds: int | None = Field(
+        default=None, ge=0, le=MAX_DELAY_SECONDS, description="Start no sooner than this many seconds from now"
+    )
+    run_at: AwareDatetime | None = Field(
+        default=None,
+        description="Start no sooner than this moment: ISO 8601 with its zone (Z or an offset); a past moment runs now",
+        examples=["2026-12-01T09:00:00Z"],
+    )
     max_attempts: int | None = Field(default=None, ge=1, le=10)
     timeout_seconds: int | None = Field(default=None, ge=1)
     callback_url: str | None = Field(
@@ -51,6 +60,34 @@ class SubmitRequest(Model):
             callbacks.parse_target(url, allow_loopback=webhook_settings().allow_loopback)
         return url
 
+    @field_validator("run_at", mode="before")
+    @classmethod
+    def iso_text(cls, value: Any) -> Any:
+        """Only ISO 8601 text: pydantic would also read a number as epoch seconds, a silent surprise."""
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be ISO 8601 text with a zone, e.g. 2026-12-01T09:00:00Z")
+        return value
+
+    @field_validator("run_at")
+    @classmethod
+    def one_start_rule(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """run_at and delay_seconds say the same thing twice; refusing both avoids guessing which wins."""
+        if value is not None and info.data.get("delay_seconds") is not None:
+            raise ValueError("give run_at or delay_seconds, not both")
+        if value is not None and value - clock.now() > timedelta(seconds=MAX_DELAY_SECONDS):
+            raise ValueError(f"must be at most {MAX_DELAY_SECONDS} seconds (one year) from now")
+        return value
+
+    def start_after(self, now: datetime) -> datetime:
+        """The earliest moment the task may start: now, after its delay, or at run_at (a past one: now)."""
+        if self.run_at is not None:
+            return max(now, self.run_at.astimezone(UTC))
+        return now + timedelta(seconds=self.delay_seconds or 0)
+
+    def delay(self, now: datetime) -> int:
+        """Whole seconds from now until the task may start (rounded up: never early)."""
+        return ceil((self.start_after(now) - now).total_seconds())
+
     @field_validator("payload")
     @classmethod
     def storable(cls, payload: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +96,74 @@ class SubmitRequest(Model):
         if found:
             raise ValueError("; ".join(f"{p['field'][:100]}: {p['message']}" for p in found[:3]))
         return payload
+
+
+class ScheduledSubmission(SubmitRequest):
+    """The task a recurring schedule submits at each firing: an ordinary submission, started by the firing."""
+
+    @field_validator("run_at")
+    @classmethod
+    def starts_at_each_firing(cls, value: datetime | None) -> datetime | None:
+        if value is not None:
+            raise ValueError("a schedule's task starts at each firing: give no run_at (delay_seconds may follow it)")
+        return value
+
+
+class ScheduleRequest(Model):
+    """POST /schedules: a name of the caller's, a cron or a rate, its time zone, and the task to submit."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", examples=["nightly-report"])
+    cron: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="EventBridge cron: minutes hours day-of-month month day-of-week year (one of the days '?')",
+        examples=["0 9 ? * MON-FRI *"],
+    )
+    rate: str | None = Field(
+        default=None, validate_default=True, description="N minute(s), hour(s) or day(s)", examples=["15 minutes"]
+    )
+    timezone: str = Field(default="UTC", description="IANA time zone the cron is read in", examples=["Europe/Paris"])
+    task: ScheduledSubmission
+
+    # tasklane.model.recurrence (and cronsim) are imported where they are used: the submit function,
+    # which loads this module too, never needs them.
+    @field_validator("cron")
+    @classmethod
+    def valid_cron(cls, value: str | None) -> str | None:
+        from tasklane.model.recurrence import parse_cron
+
+        return None if value is None else parse_cron(value).expression
+
+    @field_validator("rate")
+    @classmethod
+    def one_of_cron_or_rate(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A cron that failed its own check is absent from info.data (and reported there).
+        cron = info.data.get("cron", "invalid")
+        if value is None and cron is None:
+            raise ValueError("give cron or rate")
+        if value is not None and cron is not None:
+            raise ValueError("give cron or rate, not both")
+        from tasklane.model.recurrence import parse_rate
+
+        return None if value is None else parse_rate(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def valid_timezone(cls, value: str) -> str:
+        from tasklane.model.recurrence import parse_timezone
+
+        parse_timezone(value)
+        return value
+
+
+class SchedulePatch(Model):
+    """PATCH /schedules/{name}: pause or resume."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    paused: bool = Field(strict=True)
 
 
 class BatchRequest(Model):

@@ -33,6 +33,7 @@ Timestamp = Annotated[str, _DateTimeText()]
 
 
 class TaskStatus(StrEnum):
+    SCHEDULED = "scheduled"  # due later than a lane message can wait: promoted to pending when due
     PENDING = "pending"
     PROCESSING = "processing"
     COMPLETED = "completed"
@@ -83,6 +84,7 @@ class Task:
     max_attempts: int
     timeout_seconds: int
     delay_seconds: int = 0
+    run_at: Timestamp | None = None  # when a delayed task may start at the earliest
     created_at: Timestamp
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
@@ -115,6 +117,7 @@ class Task:
             "max_attempts": self.max_attempts,
             "timeout_seconds": self.timeout_seconds,
             "delay_seconds": self.delay_seconds,
+            "run_at": self.run_at,
             "created_at": self.created_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

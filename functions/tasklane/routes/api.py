@@ -15,8 +15,9 @@ TITLE, VERSION = "tasklane", "1.0.0"
 
 
 def build_app(*routers: Router, validate: bool = False) -> APIGatewayRestResolver:
-    """`validate` turns on Powertools' validation layer, which only the OpenAPI document needs: the
-    routes validate their own bodies with the request models (routes/writes.py)."""
+    """`validate` turns on Powertools' validation layer: the OpenAPI document and the schedules
+    function use it; the submit function's routes validate their own bodies with the request models
+    (routes/writes.py), which keeps the layer off the path of every submission."""
     # Bodies are read by tasklane.model.values.loads: numbers JSON readers cannot hold become marks that
     # validation names, instead of failing the whole body (or being stored as null).
     app = APIGatewayRestResolver(
@@ -32,10 +33,10 @@ def build_app(*routers: Router, validate: bool = False) -> APIGatewayRestResolve
 def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them. Loads
     pydantic: the status function pays for it on its first request for the document only."""
-    from tasklane.routes import reads, stats, webhooks, writes
+    from tasklane.routes import reads, schedules, stats, webhooks, writes
 
     document: dict[str, Any] = (
-        build_app(writes.router, reads.router, stats.router, webhooks.router, validate=True)
+        build_app(writes.router, reads.router, stats.router, webhooks.router, schedules.router, validate=True)
         .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )

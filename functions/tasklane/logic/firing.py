@@ -1,0 +1,59 @@
+"""A recurring schedule's firing: submit its task, once per firing, as its owner.
+
+EventBridge Scheduler invokes the firing function with the schedule's owner, name and id and the
+time the firing was meant for. The task's id is derived from the schedule's id and that time, so a
+firing delivered twice (Scheduler delivers at least once, and retries) submits one task.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from tasklane.data.services import Services
+from tasklane.logic import submission
+from tasklane.model import clock
+from tasklane.model.errors import ValidationFailed
+from tasklane.model.requests import SubmitRequest
+from tasklane.model.schedule import Schedule, firing_task_id
+from tasklane.observability import logger
+
+
+def _scheduled_time(text: Any, schedule: Schedule, now: datetime) -> datetime:
+    """When this firing was meant for: Scheduler's <aws.scheduler.scheduled-time>. Where it is not
+    filled in (the local emulator passes the placeholder as it is), the schedule's latest fire time."""
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return schedule.recurrence.last_fire(now) or now.replace(microsecond=0)
+
+
+def fire(event: dict[str, Any], services: Services, correlation_id: str | None) -> str | None:
+    """Submit the task of this firing; its id, or None when nothing was submitted (the schedule is
+    gone, replaced or paused, or this firing's task exists already)."""
+    owner, name = str(event["owner"]), str(event["name"])
+    logger.append_keys(schedule=name)
+    schedule = services.schedules.get(owner, name)
+    if schedule is None or schedule.schedule_id != event.get("schedule_id"):
+        logger.warning("firing of a deleted schedule ignored")
+        return None
+    if schedule.paused:
+        logger.info("firing of a paused schedule ignored")
+        return None
+    now = clock.now()
+    task_id = firing_task_id(schedule.schedule_id, _scheduled_time(event.get("scheduled_time"), schedule, now))
+    if services.store.get(task_id) is not None:
+        logger.info("firing delivered again: its task exists already", extra={"task_id": task_id})
+        return None
+    try:
+        request = SubmitRequest.model_validate(schedule.task)
+        submission.submit_task(request, owner, services, correlation_id, task_id=task_id)
+    except (ValidationError, ValidationFailed):
+        # Valid when the schedule was made; a later deployment dropped its type or tightened a limit.
+        # Retrying cannot help: the firing is logged and dropped.
+        logger.exception("the schedule's task is no longer valid; this firing submits nothing")
+        return None
+    logger.info("schedule fired", extra={"task_id": task_id})
+    return task_id
