@@ -247,6 +247,7 @@ def build(session: Any) -> Stack:
     # Functions and roles are not created: their ARNs are what other resources' settings name.
     for name in resources("AWS::Serverless::Function"):
         stack.arns[name] = f"arn:aws:lambda:us-east-1:123456789012:function:tasklane-{name}"
+        stack.names[f"{name}.Alias"] = f"{stack.arns[name]}:live"  # `!Ref Function.Alias`: the alias's ARN
     for name in resources("AWS::IAM::Role"):
         stack.arns[name] = f"arn:aws:iam::123456789012:role/tasklane-{name}"
     return stack

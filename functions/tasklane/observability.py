@@ -22,7 +22,10 @@ def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
         return handler
     from aws_lambda_powertools import Tracer
 
-    return Tracer(service="tasklane").capture_lambda_handler(handler)  # type: ignore[return-value]
+    # Never the handler's answer in a trace: it carries payloads, results and webhook secrets.
+    return Tracer(service="tasklane").capture_lambda_handler(  # type: ignore[return-value]
+        handler, capture_response=False, capture_error=True
+    )
 
 
 class TaskMetrics:

@@ -186,7 +186,8 @@ class SchedulerSettings:
 
     group: str  # the stack's schedule group
     role_arn: str  # the role Scheduler assumes to invoke the firing function
-    firing_function_arn: str
+    firing_function_arn: str  # its live alias
+    firing_dead_letter_arn: str  # where Scheduler puts a firing it could not deliver within an hour
     max_schedules_per_owner: int
 
     @classmethod
@@ -195,12 +196,19 @@ class SchedulerSettings:
             group=env["SCHEDULE_GROUP"],
             role_arn=env["SCHEDULER_ROLE_ARN"],
             firing_function_arn=env["FIRING_FUNCTION_ARN"],
+            firing_dead_letter_arn=env["FIRING_DEAD_LETTER_ARN"],
             max_schedules_per_owner=int(env["MAX_SCHEDULES_PER_OWNER"]),
         )
 
 
 # Every variable SchedulerSettings.from_env requires; the template sets each on the schedules function.
-SCHEDULER_REQUIRED_ENV = ("SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "FIRING_FUNCTION_ARN", "MAX_SCHEDULES_PER_OWNER")
+SCHEDULER_REQUIRED_ENV = (
+    "SCHEDULE_GROUP",
+    "SCHEDULER_ROLE_ARN",
+    "FIRING_FUNCTION_ARN",
+    "FIRING_DEAD_LETTER_ARN",
+    "MAX_SCHEDULES_PER_OWNER",
+)
 
 
 @cache

@@ -108,3 +108,21 @@ def test_the_payload_is_logged_only_with_debug_logging_on(tasklane, log_output):
         assert "at-debug" in run_one("at-debug")
     finally:
         logger.setLevel(previous)
+
+
+def test_traces_never_carry_a_handlers_answer(monkeypatch):
+    """With tracing on, a handler's answer (payloads, results, webhook secrets) is not put in its trace."""
+    from aws_lambda_powertools import Tracer
+
+    from tasklane.observability import traced
+
+    seen = {}
+
+    def capture(self, handler, **options):
+        seen.update(options)
+        return handler
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    monkeypatch.setattr(Tracer, "capture_lambda_handler", capture)
+    traced(lambda event, context: event)
+    assert seen["capture_response"] is False

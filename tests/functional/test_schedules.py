@@ -91,7 +91,8 @@ def test_a_schedule_is_created_with_its_eventbridge_schedule_and_next_fire_times
     assert got["ScheduleExpression"] == "cron(0 9 ? * MON-FRI *)"
     assert got["ScheduleExpressionTimezone"] == "Europe/Paris"
     assert got["State"] == "ENABLED"
-    assert got["Target"]["Arn"].endswith("FiringFunction")
+    assert "FiringFunction" in got["Target"]["Arn"]  # its live alias
+    assert got["Target"]["DeadLetterConfig"]["Arn"].endswith("FiringDeadLetterQueue")  # never dropped
     assert json.loads(got["Target"]["Input"])["scheduled_time"] == "<aws.scheduler.scheduled-time>"
 
 
@@ -220,6 +221,24 @@ def test_each_firing_submits_one_ordinary_task_owned_by_the_schedules_owner(task
     assert tasklane.call(api_event("get_task", owner=BOB, task_id=first)).status == 404
     assert tasklane.drain("high") == 2
     assert tasklane.call(api_event("get_task", task_id=first)).body["status"] == "completed"
+
+
+def test_two_deliveries_of_one_firing_at_once_submit_one_task_and_neither_fails(tasklane, monkeypatch):
+    """Both looked before either wrote: the second one's put is refused, and it finds the first's task."""
+    from tasklane.data.store import TaskStore
+
+    create(tasklane)
+    first = fire(tasklane, scheduled_time="2026-11-24T01:00:00Z")
+    original, looks = TaskStore.get, []
+
+    def get(self, task_id):
+        looks.append(task_id)
+        return None if len(looks) == 1 else original(self, task_id)  # the first look raced the other put
+
+    monkeypatch.setattr(TaskStore, "get", get)
+    assert fire(tasklane, scheduled_time="2026-11-24T01:00:00Z") is None
+    assert looks == [first, first]
+    assert tasklane.drain("normal") == 1
 
 
 def test_a_firing_of_a_deleted_or_replaced_schedule_submits_nothing(tasklane):

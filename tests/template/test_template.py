@@ -400,7 +400,6 @@ def test_the_schedules_function_manages_only_its_group_and_passes_only_the_sched
         "scheduler:CreateSchedule",
         "scheduler:UpdateSchedule",
         "scheduler:DeleteSchedule",
-        "scheduler:GetSchedule",
     }
     group = {"Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"}
     assert grants["scheduler:CreateSchedule"] == [group]
@@ -414,9 +413,15 @@ def test_the_schedules_function_manages_only_its_group_and_passes_only_the_sched
 
 def test_the_scheduler_role_may_only_invoke_the_firing_function():
     role = cfn.template()["Resources"]["SchedulerRole"]["Properties"]
-    [statement] = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    assert statement["Action"] == "lambda:InvokeFunction"
-    assert statement["Resource"] == {"Fn::GetAtt": ["FiringFunction", "Arn"]}
+    invoke, dead_letter = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert invoke["Resource"] == {"Ref": "FiringFunction.Alias"}  # the live alias, as every event source
+    assert (dead_letter["Action"], dead_letter["Resource"]) == (
+        "sqs:SendMessage",
+        {"Fn::GetAtt": ["FiringDeadLetterQueue", "Arn"]},
+    )
+    variables = FUNCTIONS["SchedulesFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["FIRING_FUNCTION_ARN"] == {"Ref": "FiringFunction.Alias"}
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
 
 
@@ -424,6 +429,9 @@ def test_the_promoter_reads_only_the_due_index_and_writes_only_task_updates_and_
     grants = _grants("PromoterFunction")
     assert set(grants) == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}
     assert grants["dynamodb:Query"] == [{"Fn::Sub": "${TasksTable.Arn}/index/Due"}]
-    events = FUNCTIONS["PromoterFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
-    assert events["ScheduleExpression"] == {"Ref": "PromoteSchedule"}
+    events = FUNCTIONS["PromoterFunction"]["Properties"]["Events"]
+    assert {e["Properties"]["ScheduleExpression"]["Ref"] for e in events.values()} == {"PromoteSchedule"}
+    groups = sorted(json.loads(e["Properties"]["Input"])["group"] for e in events.values())
+    assert groups == [0, 1, 2, 3]  # every shard group runs each time
+    assert {json.loads(e["Properties"]["Input"])["groups"] for e in events.values()} == {4}
     assert cfn.parameter_default("PromoteSchedule") == "rate(1 minute)"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import sys
 from functools import cache
 from typing import Any
 
@@ -63,3 +65,40 @@ def reset() -> None:
     cloudwatch.cache_clear()
     events.cache_clear()
     scheduler.cache_clear()
+
+
+# --- SnapStart: what the copies restored from one snapshot must not share -------------------------
+# Every function imports this module, so the hook is registered in every function.
+
+# Modules whose cached objects hold a client: module -> the cached function to forget.
+_HOLDING_CLIENTS = {
+    "tasklane.data.services": "services",
+    "tasklane.data.notifications": "notifications",
+    "tasklane.data.idempotency": "_guarded",
+}
+
+
+def forget_container_state() -> None:
+    """What must not be shared by the copies SnapStart restores from one snapshot, rebuilt: the AWS
+    clients (and their connections and credentials) and every object holding one, made again on
+    first use; `random`'s state (the retry jitter, botocore's backoff), seeded afresh from the OS.
+    Ids and tokens come from uuid4 (os.urandom), which differs in every copy already."""
+    reset()
+    for name, cached in _HOLDING_CLIENTS.items():
+        if module := sys.modules.get(name):
+            getattr(module, cached).cache_clear()
+    random.seed()
+
+
+def _register_restore_hook() -> bool:
+    """Run forget_container_state after every restore, where the Lambda runtime offers its SnapStart
+    hooks (`snapshot_restore_py`; absent elsewhere, and then nothing is ever restored)."""
+    try:
+        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    register_after_restore(forget_container_state)
+    return True
+
+
+RESTORE_HOOK = _register_restore_hook()

@@ -23,7 +23,7 @@ DUE_INDEX = "Due"
 LISTED_ATTRIBUTES = (
     "task_id", "owner", "created_key", "task_type", "priority", "status", "error", "progress", "attempts",
     "max_attempts", "timeout_seconds", "delay_seconds", "created_at", "started_at", "finished_at", "updated_at",
-    "waiting_for", "run_at", "callback_url", "callback_deliveries",
+    "waiting_for", "run_at",
 )  # fmt: skip
 
 

@@ -177,11 +177,12 @@ class Scheduler:
     """One EventBridge Scheduler schedule per tasklane schedule, in the stack's schedule group, each
     invoking the firing function with who and what fired, and when it was meant to."""
 
-    def __init__(self, client: Any, group: str, role_arn: str, target_arn: str) -> None:
+    def __init__(self, client: Any, group: str, role_arn: str, target_arn: str, dead_letter_arn: str) -> None:
         self._scheduler = client
         self._group = group
         self._role = role_arn
         self._target = target_arn
+        self._dead_letter = dead_letter_arn
 
     def put(self, schedule: Schedule, *, create: bool) -> None:
         """Create the schedule, or update it to the record (UpdateSchedule replaces every field)."""
@@ -204,6 +205,8 @@ class Scheduler:
                 "Input": json.dumps(firing),
                 # Scheduler retries a failed invocation for up to an hour; each retry is the same firing.
                 "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
+                # A firing still failing after that is kept, not dropped: the stack alarms on it.
+                "DeadLetterConfig": {"Arn": self._dead_letter},
             },
         }
         try:

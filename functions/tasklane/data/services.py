@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import sys
 from datetime import timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
@@ -90,7 +88,7 @@ class Services:
         from tasklane.data.schedules import Scheduler
 
         s = scheduler_settings()
-        return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn)
+        return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn, s.firing_dead_letter_arn)
 
     @cached_property
     def metrics(self) -> StackMetrics:
@@ -102,29 +100,3 @@ class Services:
 @cache
 def services() -> Services:
     return Services(settings())
-
-
-def forget_container_state() -> None:
-    """What must not be shared by the copies SnapStart restores from one snapshot, rebuilt: the AWS
-    clients (and their connections and credentials) and every object holding one, made again on
-    first use; `random`'s state (the retry jitter, botocore's backoff), seeded afresh from the OS.
-    Ids and tokens come from uuid4 (os.urandom), which differs in every copy already."""
-    aws.reset()
-    services.cache_clear()
-    if idempotency := sys.modules.get("tasklane.data.idempotency"):
-        idempotency._guarded.cache_clear()
-    random.seed()
-
-
-def _register_restore_hook() -> bool:
-    """Run forget_container_state after every restore, where the Lambda runtime offers its SnapStart
-    hooks (`snapshot_restore_py`; absent elsewhere, and then nothing is ever restored)."""
-    try:
-        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    register_after_restore(forget_container_state)
-    return True
-
-
-RESTORE_HOOK = _register_restore_hook()

@@ -20,7 +20,7 @@ def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) ->
 
 
 def cancel_task(task_id: str, owner: str, services: Services) -> Task:
-    """pending → cancelled; a task already picked up cannot be cancelled."""
+    """pending or scheduled → cancelled; a task already picked up cannot be cancelled."""
     require_id(task_id)
     try:
         stored = services.store.cancel(task_id, owner, clock.now())

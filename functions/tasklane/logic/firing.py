@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tasklane.data.services import Services
+from tasklane.data.table import StoreUnavailable
 from tasklane.logic import submission
 from tasklane.model import clock
 from tasklane.model.errors import ValidationFailed
@@ -55,5 +56,11 @@ def fire(event: dict[str, Any], services: Services, correlation_id: str | None) 
         # Retrying cannot help: the firing is logged and dropped.
         logger.exception("the schedule's task is no longer valid; this firing submits nothing")
         return None
+    except StoreUnavailable:
+        # Two deliveries of one firing at once: the other one's put won, and its task is this firing's.
+        if services.store.get(task_id) is not None:
+            logger.info("firing delivered twice at once: the other delivery submitted it", extra={"task_id": task_id})
+            return None
+        raise
     logger.info("schedule fired", extra={"task_id": task_id})
     return task_id

@@ -92,9 +92,11 @@ class Task:
     callback: Callback | None = None  # the webhook of a terminal status, and its last deliveries
 
     def etag(self) -> str:
-        """A weak HTTP entity tag of what a watcher sees change: status, progress, waiting reason."""
+        """A weak HTTP entity tag of what a watcher sees change: status, progress, waiting reason, and
+        the webhook's deliveries."""
         progress = (self.progress.percent, self.progress.message) if self.progress else None
-        seen = f"{self.status.value}|{self.updated_at}|{self.attempts}|{self.waiting_for}|{progress}"
+        deliveries = len(self.callback.deliveries) if self.callback else 0
+        seen = f"{self.status.value}|{self.updated_at}|{self.attempts}|{self.waiting_for}|{progress}|{deliveries}"
         return f'W/"{hashlib.sha256(seen.encode()).hexdigest()[:16]}"'
 
     def public(self) -> dict[str, Any]:
