@@ -147,7 +147,9 @@ def flood_low(caller: Caller, tasks: int = 500, seconds: float = 0.2) -> None:
 def measure() -> list[dict[str, object]]:
     started = localstack.start()
     try:
-        localstack.deploy(quiet=True)
+        # The template's defaults, whatever an earlier deploy on a running emulator set (sam deploy
+        # keeps a parameter's earlier value when it is not given).
+        localstack.deploy(quiet=True, overrides="OwnerConcurrencyCap=0 SnapStart=off")
         outputs = localstack.outputs()
         session = localstack._aws()
         import requests

@@ -84,7 +84,7 @@ def measure() -> list[dict[str, object]]:
         flooded = b_wait(b, session, table)
         # What is left of the flood would weigh on the suites that follow.
         session.client("sqs").purge_queue(QueueUrl=outputs.raw["NormalQueueUrl"])
-        localstack.deploy(quiet=True)  # back to the local defaults
+        localstack.deploy(quiet=True, overrides="OwnerConcurrencyCap=0")  # back (sam deploy keeps earlier values)
     finally:
         if started:
             localstack.stop()

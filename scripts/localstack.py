@@ -132,6 +132,22 @@ class Emulator:
             deploy += ["--parameter-overrides", f"{LOCAL_PARAMETERS} {overrides}"]
         subprocess.run(deploy, cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
         self._coerce_scaling_config()
+        self._republish_aliases()
+
+    def _republish_aliases(self) -> None:
+        """Work around ministack publishing the version a stack update asks for from the function's
+        configuration before that update (so `live` would keep the old environment, e.g. an
+        OwnerConcurrencyCap just changed): publish a version of each function as it now is and move
+        `live` to it, as CloudFormation does on AWS."""
+        client = self.client("lambda")
+        for function in client.list_functions()["Functions"]:
+            name = function["FunctionName"]
+            if not name.startswith(f"{STACK}-"):
+                continue
+            aliases = {a["Name"] for a in client.list_aliases(FunctionName=name)["Aliases"]}
+            if "live" in aliases:
+                version = client.publish_version(FunctionName=name)["Version"]
+                client.update_alias(FunctionName=name, Name="live", FunctionVersion=version)
 
     def _coerce_scaling_config(self) -> None:
         """Work around ministack keeping MaximumConcurrency as the string CloudFormation resolves a
