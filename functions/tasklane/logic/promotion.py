@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from math import ceil
 
 from tasklane.data.indexes import DueEntry
-from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
-from tasklane.logic.queueing import note_unsent
+from tasklane.logic.queueing import send_by_lane
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
@@ -105,12 +104,4 @@ def _promote(entries: list[DueEntry], services: Services, report: PromotionRepor
         by_lane.setdefault(entry.priority, []).append((message, delay))
         report.by_type[(entry.priority, entry.task_type)] += 1
         report.promoted += 1
-    for lane, messages in by_lane.items():
-        try:
-            unsent = services.queues.send_many(lane, messages)
-        except QueueUnavailable:
-            unsent = [m.task_id for m, _ in messages]
-        if unsent:
-            logger.warning("sends failed; the reconciler will queue these tasks", extra={"task_ids": unsent})
-            note_unsent(services, unsent)
-            report.unsent += len(unsent)
+    report.unsent += len(send_by_lane(services, by_lane))

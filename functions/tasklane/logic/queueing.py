@@ -9,6 +9,7 @@ from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
 from tasklane.data.table import StoreUnavailable, TransitionRejected
 from tasklane.model import clock
+from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Task
 from tasklane.observability import logger
@@ -32,6 +33,22 @@ def queue(services: Services, stored: StoredTask, correlation_id: str | None, de
         note_unsent(services, [stored.task.task_id])
         return False
     return True
+
+
+def send_by_lane(services: Services, by_lane: dict[Lane, list[tuple[TaskMessage, int]]]) -> list[str]:
+    """Send each lane's messages (with their delays) in batches; the ids of the tasks whose send failed,
+    noted for the reconciler, which sends them on its next run."""
+    unsent_all: list[str] = []
+    for lane, messages in by_lane.items():
+        try:
+            unsent = services.queues.send_many(lane, messages)
+        except QueueUnavailable:
+            unsent = [m.task_id for m, _ in messages]
+        if unsent:
+            logger.warning("sends failed; the reconciler will queue these tasks", extra={"task_ids": unsent})
+            note_unsent(services, unsent)
+            unsent_all += unsent
+    return unsent_all
 
 
 def note_unsent(services: Services, task_ids: list[str]) -> None:

@@ -15,11 +15,10 @@ from pydantic import ValidationError
 
 from tasklane.data.bucket import ValueUnavailable, payload_key
 from tasklane.data.items import StoredTask, StoredValue, new_item
-from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
 from tasklane.logic.callbacks import check_submitted
 from tasklane.logic.queries import view
-from tasklane.logic.queueing import Accepted, note_unsent, queue
+from tasklane.logic.queueing import Accepted, queue, send_by_lane
 from tasklane.model import clock, values
 from tasklane.model.callbacks import Callback
 from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
@@ -29,7 +28,7 @@ from tasklane.model.limits import INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
-from tasklane.observability import count, logger
+from tasklane.observability import count
 from tasklane.settings import webhook_settings
 from tasklane.task_types import get_task_type
 
@@ -171,12 +170,5 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
         by_lane.setdefault(task.priority, []).append((message, task.delay_seconds))
     for (lane, task_type), n in submitted.items():
         count(lane, task_type, "TaskSubmitted", n)
-    for lane, messages in by_lane.items():
-        try:
-            unsent = services.queues.send_many(lane, messages)
-        except QueueUnavailable:
-            unsent = [m.task_id for m, _ in messages]
-        if unsent:
-            logger.warning("sends failed; the reconciler will queue these tasks", extra={"task_ids": unsent})
-            note_unsent(services, unsent)
+    send_by_lane(services, by_lane)
     return results
