@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,35 +16,40 @@ sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
-def _count(calls: Counter[tuple[str, str]]):
-    def hook(model: Any, **_: Any) -> None:
-        calls[(model.service_model.service_name, model.name)] += 1
-
-    return hook
-
-
-def measure() -> list[dict[str, object]]:
+@contextmanager
+def counted_stack(**env: str) -> Iterator[tuple[Any, Counter[tuple[str, str]]]]:
+    """The stack on moto in this process (the tests' harness), and a counter of every DynamoDB and SQS
+    request its functions make, by (service, operation)."""
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
     from moto import mock_aws
 
     import tests.conftest as harness
     from tasklane.data import aws
     from tests import cfn
+
+    calls: Counter[tuple[str, str]] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[(model.service_model.service_name, model.name)] += 1
+
+    with mock_aws():
+        stack = cfn.build(boto3.Session(region_name="us-east-1"))
+        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true", **env)
+        harness._reset_caches()
+        system = harness.Tasklane(stack, boto3.Session(region_name="us-east-1"))
+        aws.dynamodb().meta.events.register("before-call", count)
+        aws.sqs().meta.events.register("before-call", count)
+        yield system, calls
+    harness._reset_caches()
+
+
+def measure() -> list[dict[str, object]]:
     from tests.events import api_event
 
     rows: list[dict[str, object]] = []
-    with mock_aws():
-        import boto3
-
-        stack = cfn.build(boto3.Session(region_name="us-east-1"))
-        # As on the local stack: the cost scenarios use the demo type `fail`.
-        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true", DEMO_TASK_TYPES="true")
-        harness._reset_caches()
-        system = harness.Tasklane(stack, boto3.Session(region_name="us-east-1"))
-        calls: Counter[tuple[str, str]] = Counter()
-        hook = _count(calls)
-        aws.dynamodb().meta.events.register("before-call", hook)
-        aws.sqs().meta.events.register("before-call", hook)
+    # As on the local stack: the cost scenarios use the demo type `fail`.
+    with counted_stack(DEMO_TASK_TYPES="true") as (system, calls):
 
         def figures(label: str, tasks: int) -> None:
             ddb_writes = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in WRITES)

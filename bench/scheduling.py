@@ -15,7 +15,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from bench.requests_per_task import _count  # noqa: E402
+from bench.requests_per_task import counted_stack  # noqa: E402
 
 TASKS = 1000
 
@@ -30,29 +30,13 @@ def _submit_scheduled(call: Any, event: Any, seconds: int) -> None:
 
 
 def _on_moto() -> list[dict[str, object]]:
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    import boto3
-    from moto import mock_aws
-
-    import tests.conftest as harness
-    from tasklane.data import aws
     from tasklane.data.services import services
     from tasklane.logic.promotion import promote_due
     from tasklane.model import clock
-    from tests import cfn
     from tests.events import api_event
 
     rows: list[dict[str, object]] = []
-    with mock_aws():
-        stack = cfn.build(boto3.Session(region_name="us-east-1"))
-        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true")
-        harness._reset_caches()
-        system = harness.Tasklane(stack, boto3.Session(region_name="us-east-1"))
-        calls: Counter[tuple[str, str]] = Counter()
-        hook = _count(calls)
-        aws.dynamodb().meta.events.register("before-call", hook)
-        aws.sqs().meta.events.register("before-call", hook)
-
+    with counted_stack() as (system, calls):
         one = api_event(
             "submit_task", body={"task_type": "echo", "delay_seconds": 3600}, headers={"Idempotency-Key": None}
         )
@@ -79,7 +63,6 @@ def _on_moto() -> list[dict[str, object]]:
                 "unit": "ms",
             }
         )
-    harness._reset_caches()
     return rows
 
 
