@@ -168,6 +168,8 @@ class Stack:
             ref = value["Ref"]
             if ref in self.names:
                 return self.names[ref]
+            if ref.endswith(".Alias"):  # SAM's reference to a function's AutoPublishAlias: its qualified ARN
+                return self.arns[ref.removesuffix(".Alias")] + ":live"
             return str(parameter_default(ref))
         if isinstance(value, dict) and "Fn::GetAtt" in value:
             return self.arns[value["Fn::GetAtt"][0]]
