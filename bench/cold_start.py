@@ -1,14 +1,15 @@
 """Cold start: import a handler and create its AWS clients in a fresh process, against the floor of
 `import boto3` + the same clients. Runs interleaved, so both see the same machine noise.
 
-Both run in a Lambda-like environment (.venv-lambda): boto3, which the python3.13 runtime provides,
-and exactly what `sam build` packages from functions/requirements.txt. The development virtualenv is
-no place to measure: its botocore finds awscrt and pyOpenSSL there, which the Lambda runtime does
-not have, and their ~60 ms on both sides would flatter every ratio.
+Both run as in Lambda: boto3 and botocore as the python3.13 runtime provides them, installed with
+their bytecode in `.venv-lambda`, and on the path before them the very package `sam build` ships,
+built by functions/Makefile into .aws-sam/bench/package (tasklane and its libraries, with their
+bytecode, no AWS SDK). It is imported with PYTHONDONTWRITEBYTECODE, as /var/task is read-only. The
+development virtualenv is no place to measure: its botocore finds awscrt and pyOpenSSL there, which
+the Lambda runtime does not have, and their ~60 ms on both sides would flatter every ratio.
 
-tasklane's own code is measured as `sam build` ships it: a copy without `__pycache__` (the Python
-builder leaves bytecode out) imported with PYTHONDONTWRITEBYTECODE, so its modules are compiled at
-every cold start, as in /var/task, which is read-only. The libraries keep the bytecode pip wrote.
+One more row measures submit as SAM's own Python builder packaged it: no bytecode anywhere, and the
+botocore that aws-xray-sdk pulls in shadowing the runtime's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 from bench.environment import lambda_environment  # noqa: E402
 
 LAMBDA_VENV = ROOT / ".venv-lambda"
-CODE = Path(tempfile.mkdtemp(prefix="tasklane-code-"))
-shutil.copytree(ROOT / "functions" / "tasklane", CODE / "tasklane", ignore=shutil.ignore_patterns("__pycache__"))
-ENV = {**os.environ, "PYTHONPATH": str(CODE), "PYTHONDONTWRITEBYTECODE": "1", **lambda_environment("high")}
-ENV.pop("AWS_ENDPOINT_URL", None)
+PACKAGE = ROOT / ".aws-sam" / "bench" / "package"
+PYTHON_BUILDER_PACKAGE = ROOT / ".aws-sam" / "bench" / "python-builder"
+_LAMBDA = {**lambda_environment("high"), "PYTHONDONTWRITEBYTECODE": "1"}
+ENV = {k: v for k, v in {**os.environ, **_LAMBDA, "PYTHONPATH": str(PACKAGE)}.items() if k != "AWS_ENDPOINT_URL"}
 
 # handler module -> the clients it creates on its first invocation
 HANDLERS = {
@@ -96,24 +96,67 @@ def _libraries_body(body: str, clients: tuple[str, ...]) -> str:
     return f"{_floor_body(clients)}; import {', '.join(modules)}; aws_lambda_powertools.Logger()"
 
 
+def _runtime_boto3() -> str:
+    """The boto3 the development environment pins, standing in for the runtime's."""
+    pins = (ROOT / "requirements.txt").read_text().split()
+    return next(p for p in pins if p.startswith("boto3=="))
+
+
 @cache
 def lambda_python() -> str:
-    """The interpreter of the Lambda-like environment, created on first use."""
+    """The interpreter of the Lambda-like runtime (boto3 only), created on first use."""
     python = LAMBDA_VENV / "bin" / "python"
     stamp = LAMBDA_VENV / ".installed"
-    requirements = ROOT / "functions" / "requirements.txt"
-    if not stamp.exists() or stamp.read_text() != requirements.read_text():
+    if not stamp.exists() or stamp.read_text() != _runtime_boto3():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(LAMBDA_VENV)], check=True)  # noqa: S603
-        subprocess.run(  # noqa: S603
-            [str(python), "-m", "pip", "install", "-q", "boto3", "-r", str(requirements)], check=True
-        )
-        stamp.write_text(requirements.read_text())
+        subprocess.run([str(python), "-m", "pip", "install", "-q", _runtime_boto3()], check=True)  # noqa: S603
+        stamp.write_text(_runtime_boto3())
     return str(python)
 
 
-def _run(body: str) -> float:
+@cache
+def package() -> Path:
+    """The function package as `sam build` makes it (functions/Makefile), rebuilt on every run."""
+    shutil.rmtree(PACKAGE, ignore_errors=True)
+    subprocess.run(  # noqa: S603
+        ["make", "-s", "-C", str(ROOT / "functions"), "build-Bench", f"ARTIFACTS_DIR={PACKAGE}"],  # noqa: S607
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return PACKAGE
+
+
+@cache
+def python_builder_package() -> Path:
+    """The package as SAM's Python builder made it: requirements with their dependencies (aws-xray-sdk's
+    botocore among them) and tasklane's source, without any bytecode."""
+    shutil.rmtree(PYTHON_BUILDER_PACKAGE, ignore_errors=True)
+    subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--target",
+            str(PYTHON_BUILDER_PACKAGE),
+            "-r",
+            str(ROOT / "functions" / "requirements.txt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    shutil.copytree(ROOT / "functions" / "tasklane", PYTHON_BUILDER_PACKAGE / "tasklane")
+    for cache_dir in list(PYTHON_BUILDER_PACKAGE.rglob("__pycache__")):
+        shutil.rmtree(cache_dir)
+    return PYTHON_BUILDER_PACKAGE
+
+
+def _run(body: str, path: Path = PACKAGE) -> float:
+    env = {**ENV, "PYTHONPATH": str(path)}
     out = subprocess.run(  # noqa: S603
-        [lambda_python(), "-c", _TIMER.format(body=body)], env=ENV, capture_output=True, text=True, check=True
+        [lambda_python(), "-c", _TIMER.format(body=body)], env=env, capture_output=True, text=True, check=True
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -126,7 +169,8 @@ def measure(runs: int = 9) -> list[dict[str, object]]:
     if "processor" in HANDLERS:
         processor = HANDLERS["processor"]
         cases.append(("processor + first task", processor, f"{_handler_body('processor', processor)}; {FIRST_TASK}"))
-    rows = []
+    package()
+    rows = [_python_builder_row(runs)]
     for label, clients, body in cases:
         libraries = _libraries_body(body, clients)
         ours, floor, with_libraries = [], [], []
@@ -163,6 +207,25 @@ def measure(runs: int = 9) -> list[dict[str, object]]:
             },
         ]
     return rows
+
+
+def _python_builder_row(runs: int) -> dict[str, object]:
+    """Submit's cold start from the package SAM's Python builder made against the package shipped now."""
+    old_package = python_builder_package()
+    body = _handler_body("submit", HANDLERS["submit"])
+    shipped, old = [], []
+    for _ in range(runs):
+        shipped.append(_run(body))
+        old.append(_run(body, old_package))
+    shipped_ms, old_ms = statistics.median(shipped) * 1000, statistics.median(old) * 1000
+    return {
+        "figure": f"cold start submit, package shipped vs SAM's Python builder's (CPU ms, median of {runs})",
+        "tasklane": round(shipped_ms, 1),
+        "reference": round(old_ms, 1),
+        "unit": "ms",
+        "ratio": round(shipped_ms / old_ms, 2),
+        "target": "",
+    }
 
 
 if __name__ == "__main__":
