@@ -2,7 +2,7 @@
 `import boto3` + the same clients. Runs interleaved, so both see the same machine noise.
 
 Both run as in Lambda: boto3 and botocore as the python3.13 runtime provides them, installed with
-their bytecode in `.venv-lambda`, and on the path before them the very package `sam build` ships,
+their bytecode in `.venv-runtime`, and on the path before them the very package `sam build` ships,
 built by functions/Makefile into .aws-sam/bench/package (tasklane and its libraries, with their
 bytecode, no AWS SDK). It is imported with PYTHONDONTWRITEBYTECODE, as /var/task is read-only. The
 development virtualenv is no place to measure: its botocore finds awscrt and pyOpenSSL there, which
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.environment import lambda_environment  # noqa: E402
 
-LAMBDA_VENV = ROOT / ".venv-lambda"
+LAMBDA_VENV = ROOT / ".venv-runtime"
 PACKAGE = ROOT / ".aws-sam" / "bench" / "package"
 PYTHON_BUILDER_PACKAGE = ROOT / ".aws-sam" / "bench" / "python-builder"
 _LAMBDA = {**lambda_environment("high"), "PYTHONDONTWRITEBYTECODE": "1"}

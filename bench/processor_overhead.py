@@ -152,14 +152,14 @@ def _baseline(events: list[dict[str, Any]], stub: Stub, calls: dict[str, list[di
 
 def measure() -> list[dict[str, object]]:
     """Run `_measure` in the Lambda-like environment and read its row back."""
-    from bench.cold_start import lambda_python
+    from bench.cold_start import lambda_python, package
 
     out = subprocess.run(  # noqa: S603
         [lambda_python(), __file__, "--json"],
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, **_environment()},
+        env={**os.environ, **_environment(), "PYTHONPATH": str(package())},  # the libraries as shipped
     )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
