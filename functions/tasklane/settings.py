@@ -21,6 +21,8 @@ OUTCOME_RESERVE_SECONDS = 30
 
 @dataclass(frozen=True)
 class Settings:
+    """What every function reads from its environment (see REQUIRED_ENV)."""
+
     table_name: str
     idempotency_table_name: str
     values_bucket: str

@@ -33,6 +33,8 @@ from tasklane.model.task import ListQuery, TaskStatus
 
 @dataclass(frozen=True)
 class SweepEntry:
+    """An unfinished task due for the reconciler: what the sweep decides on, from the index alone."""
+
     task_id: str
     owner: str
     status: TaskStatus

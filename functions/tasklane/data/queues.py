@@ -113,6 +113,8 @@ _LANE_ATTRIBUTES = [
 
 @dataclass(frozen=True, slots=True)
 class LaneDepth:
+    """The approximate message counts of one lane's queue and of its dead-letter queue."""
+
     queued: int
     in_flight: int
     delayed: int

@@ -89,6 +89,8 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
 
 @dataclass
 class SweepReport:
+    """What one reconciler run did, in counts."""
+
     requeued: int = 0
     failed: int = 0
     skipped: int = 0
