@@ -14,10 +14,11 @@ from tasklane.settings import Settings, scheduler_settings, settings, stats_sett
 # (the status function never the limits or the queues, a processor never the metrics).
 if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
+    from tasklane.data.depths import LaneDepths
     from tasklane.data.indexes import TaskIndexes
     from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
-    from tasklane.data.queues import LaneDepths, LaneQueues
+    from tasklane.data.queues import LaneQueues
     from tasklane.data.schedules import Scheduler, ScheduleRecords
     from tasklane.data.store import TaskStore
 
@@ -73,7 +74,7 @@ class Services:
 
     @cached_property
     def depths(self) -> LaneDepths:
-        from tasklane.data.queues import LaneDepths
+        from tasklane.data.depths import LaneDepths
 
         return LaneDepths(aws.sqs(), self.settings.queue_urls, stats_settings().dead_letter_queue_urls)
 
