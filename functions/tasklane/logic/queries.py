@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from tasklane.data.bucket import ValueMissing
 from tasklane.data.items import StoredTask
@@ -13,7 +14,10 @@ from tasklane.model import clock, cursor
 from tasklane.model.errors import BadRequest, ResultNotReady, TaskFailed, TaskNotFound
 from tasklane.model.ids import is_task_id
 from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
-from tasklane.model.task import ListQuery, Task, TaskPage, TaskStatus
+from tasklane.model.task import Task, TaskStatus
+
+if TYPE_CHECKING:
+    from tasklane.model.listing import ListQuery, TaskPage
 
 
 @dataclass(frozen=True)
@@ -101,5 +105,7 @@ def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
 
 def list_tasks(query: ListQuery, cursor_text: str | None, services: Services) -> TaskPage:
     """A page of the caller's tasks from the position a cursor stands for."""
+    from tasklane.model.listing import TaskPage  # only the status function lists
+
     found, position = services.indexes.list_by_owner(replace(query, before=cursor.decode(cursor_text)))
     return TaskPage(items=[s.task for s in found], next_cursor=cursor.encode(position))
