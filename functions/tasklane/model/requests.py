@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from tasklane.model import callback_urls, clock, values
+from tasklane.model import clock, values
 from tasklane.model.errors import ValidationFailed, field_details
 from tasklane.model.lanes import Lane
 from tasklane.model.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS, MAX_DELAY_SECONDS
@@ -58,7 +58,9 @@ class SubmitRequest(Model):
         and is judged with the name's addresses by the submission itself, which knows whether this
         deployment allows it (CallbackAllowLoopback): the model reads no settings."""
         if url is not None:
-            callback_urls.parse_target(url, allow_loopback=True)
+            from tasklane.model.callback_urls import parse_target  # loaded with the first callback URL
+
+            parse_target(url, allow_loopback=True)
         return url
 
     @field_validator("run_at", mode="before")
