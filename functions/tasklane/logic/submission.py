@@ -28,7 +28,6 @@ from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count
-from tasklane.settings import webhook_settings
 from tasklane.task_types import get_task_type
 
 
@@ -65,6 +64,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
     if request.callback_url is not None:
         # Loaded with the first submission that has a callback: the name resolution and address rules.
         from tasklane.logic.callbacks import check_submitted
+        from tasklane.settings.webhooks import webhook_settings
 
         check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
     delay = request.delay(now)
