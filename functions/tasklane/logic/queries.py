@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -17,17 +17,7 @@ from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
 from tasklane.model.task import Task, TaskStatus
 
 if TYPE_CHECKING:
-    from tasklane.model.listing import ListQuery, TaskPage
-
-
-@dataclass(frozen=True)
-class ResultAnswer:
-    """A completed task's result: its JSON text to answer inline, or the URL to send the caller to."""
-
-    task_id: str
-    json_text: str | None = None
-    url: str | None = None
-    size: int | None = None
+    from tasklane.model.listing import ListQuery, ResultAnswer, TaskPage
 
 
 def require_id(task_id: str) -> None:
@@ -80,6 +70,8 @@ def wait_for_task(task_id: str, owner: str, services: Services, seconds: float, 
 
 def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
     """The result inline while its answer fits in a Lambda response, else the URL of its object."""
+    from tasklane.model.listing import ResultAnswer  # only the status function reads results
+
     stored = owned(services, owner, task_id)
     task = stored.task
     if task.status is TaskStatus.COMPLETED:

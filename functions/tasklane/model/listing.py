@@ -1,4 +1,5 @@
-"""What the read routes take and answer besides a task: a listing's query and page, a result.
+"""What the read routes take and answer besides a task: a listing's query and page, a result (as the
+API documents it, and as the route answers it: inline or a URL).
 
 Only the status function lists and reads results; the functions that move tasks never load these.
 """
@@ -37,3 +38,13 @@ class TaskPage:
 
     def public(self) -> dict[str, Any]:
         return {"items": [task.public() for task in self.items], "next_cursor": self.next_cursor}
+
+
+@dataclass(frozen=True)
+class ResultAnswer:
+    """A completed task's result: its JSON text to answer inline, or the URL to send the caller to."""
+
+    task_id: str
+    json_text: str | None = None
+    url: str | None = None
+    size: int | None = None
