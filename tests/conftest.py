@@ -149,9 +149,11 @@ def _reset_caches(clients: bool = True) -> None:
 
     for memory in (throttling._AT_CAP, throttling._HELD, throttling._SHOWN):  # a processor's own memory
         memory.clear()
-    settings.stats_settings.cache_clear()
-    settings.webhook_settings.cache_clear()
-    settings.scheduler_settings.cache_clear()
+    from tasklane.settings import scheduler, stats, webhooks
+
+    stats.stats_settings.cache_clear()
+    webhooks.webhook_settings.cache_clear()
+    scheduler.scheduler_settings.cache_clear()
     services.services.cache_clear()
     notifications.notifications.cache_clear()
     idempotency._guarded.cache_clear()

@@ -163,9 +163,9 @@ def test_owners_see_only_their_own_schedules(tasklane):
 
 def test_the_per_owner_limit_holds_at_and_over(tasklane, monkeypatch):
     monkeypatch.setenv("MAX_SCHEDULES_PER_OWNER", "3")
-    from tasklane import settings
+    from tasklane.settings import scheduler
 
-    settings.scheduler_settings.cache_clear()
+    scheduler.scheduler_settings.cache_clear()
     for n in range(3):
         assert create(tasklane, name=f"s{n}").status == 201
     over = create(tasklane, name="s3")

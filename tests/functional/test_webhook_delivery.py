@@ -243,7 +243,7 @@ def test_a_real_post_reaches_a_receiver_on_the_loopback_and_a_redirect_is_not_fo
     from ipaddress import ip_address
 
     from tasklane.data import receivers
-    from tasklane.model.callbacks import parse_target
+    from tasklane.model.callback_urls import parse_target
 
     port = loopback_receiver.server_address[1]
     target = parse_target(f"http://127.0.0.1:{port}/hook?x=1", allow_loopback=True)
@@ -262,7 +262,7 @@ def test_a_receiver_that_never_answers_times_out(monkeypatch):
     from ipaddress import ip_address
 
     from tasklane.data import receivers
-    from tasklane.model.callbacks import parse_target
+    from tasklane.model.callback_urls import parse_target
 
     monkeypatch.setattr(receivers, "READ_TIMEOUT_SECONDS", 0.3)
     silent = socket.socket()

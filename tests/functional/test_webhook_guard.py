@@ -156,12 +156,12 @@ def test_a_batch_refuses_only_the_item_with_a_bad_callback(tasklane, resolver):
 @pytest.fixture
 def loopback_allowed(tasklane, monkeypatch):
     """CallbackAllowLoopback=true, as the local stack's samconfig sets it."""
-    from tasklane import settings
+    from tasklane.settings import webhooks
 
     monkeypatch.setenv("CALLBACK_ALLOW_LOOPBACK", "true")
-    settings.webhook_settings.cache_clear()
+    webhooks.webhook_settings.cache_clear()
     yield
-    settings.webhook_settings.cache_clear()
+    webhooks.webhook_settings.cache_clear()
 
 
 def test_without_the_loopback_parameter_http_and_127_0_0_1_are_refused(tasklane, resolver):

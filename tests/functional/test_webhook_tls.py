@@ -12,7 +12,7 @@ from ipaddress import ip_address
 import pytest
 
 from tasklane.data import receivers
-from tasklane.model.callbacks import parse_target
+from tasklane.model.callback_urls import parse_target
 
 NAME = "hooks.tasklane.test"
 

@@ -6,7 +6,7 @@ import json
 import tomllib
 
 from tasklane.model.task import TaskStatus
-from tasklane.settings import WEBHOOK_REQUIRED_ENV
+from tasklane.settings.webhooks import WEBHOOK_REQUIRED_ENV
 from tests import cfn
 
 RESOURCES = cfn.template()["Resources"]

@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
-from tasklane.settings import REQUIRED_ENV, SCHEDULER_REQUIRED_ENV, STATS_REQUIRED_ENV
+from tasklane.settings import REQUIRED_ENV
+from tasklane.settings.scheduler import SCHEDULER_REQUIRED_ENV
+from tasklane.settings.stats import STATS_REQUIRED_ENV
 from tests import cfn
 
 FUNCTIONS = cfn.resources("AWS::Serverless::Function")

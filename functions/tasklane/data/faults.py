@@ -55,6 +55,8 @@ Sender = Callable[[AWSPreparedRequest], Any]
 
 @dataclass(frozen=True)
 class Fault:
+    """One fault a rule injects: how, how likely, and (throttle) how many times."""
+
     mode: str
     probability: float
     times: int = 1  # throttle: how many sends are refused
@@ -62,6 +64,8 @@ class Fault:
 
 @dataclass(frozen=True)
 class Rule:
+    """The faults injected into one operation (and, for UpdateItem, one transition)."""
+
     operation: str
     transition: str | None  # None: any UpdateItem, with or without a status
     faults: tuple[Fault, ...]

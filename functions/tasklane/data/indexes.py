@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,11 +28,16 @@ from tasklane.data.items import (
 )
 from tasklane.data.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane
-from tasklane.model.task import ListQuery, TaskStatus
+from tasklane.model.task import TaskStatus
+
+if TYPE_CHECKING:
+    from tasklane.model.listing import ListQuery
 
 
 @dataclass(frozen=True)
 class SweepEntry:
+    """An unfinished task due for the reconciler: what the sweep decides on, from the index alone."""
+
     task_id: str
     owner: str
     status: TaskStatus

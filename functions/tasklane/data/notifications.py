@@ -7,7 +7,8 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from tasklane.data import aws
-from tasklane.settings import WebhookSettings, settings, webhook_settings
+from tasklane.settings import settings
+from tasklane.settings.webhooks import WebhookSettings, webhook_settings
 
 if TYPE_CHECKING:
     from tasklane.data.bus import EventBus

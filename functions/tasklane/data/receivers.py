@@ -16,7 +16,7 @@ from functools import cache
 from ipaddress import ip_address
 
 from tasklane.model.addresses import IPAddress
-from tasklane.model.callbacks import CallbackTarget
+from tasklane.model.callback_urls import CallbackTarget
 from tasklane.model.limits import WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_READ_TIMEOUT_SECONDS
 
 CONNECT_TIMEOUT_SECONDS = WEBHOOK_CONNECT_TIMEOUT_SECONDS

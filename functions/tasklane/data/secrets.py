@@ -12,6 +12,8 @@ from tasklane.model.errors import ServiceUnavailable
 
 @dataclass(frozen=True)
 class WebhookSecret:
+    """An owner's webhook signing secret and when it was made."""
+
     secret: str
     created_at: str  # when this secret was made: first use, or the last rotation
 

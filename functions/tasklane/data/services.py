@@ -8,16 +8,17 @@ from typing import TYPE_CHECKING
 
 from tasklane.data import aws
 from tasklane.data.items import TableLayout
-from tasklane.settings import Settings, scheduler_settings, settings, stats_settings
+from tasklane.settings import Settings, settings
 
 # Each data-access module is imported with its first use: a function loads only what it touches
 # (the status function never the limits or the queues, a processor never the metrics).
 if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
+    from tasklane.data.depths import LaneDepths
     from tasklane.data.indexes import TaskIndexes
     from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
-    from tasklane.data.queues import LaneDepths, LaneQueues
+    from tasklane.data.queues import LaneQueues
     from tasklane.data.schedules import Scheduler, ScheduleRecords
     from tasklane.data.store import TaskStore
 
@@ -73,7 +74,8 @@ class Services:
 
     @cached_property
     def depths(self) -> LaneDepths:
-        from tasklane.data.queues import LaneDepths
+        from tasklane.data.depths import LaneDepths
+        from tasklane.settings.stats import stats_settings
 
         return LaneDepths(aws.sqs(), self.settings.queue_urls, stats_settings().dead_letter_queue_urls)
 
@@ -86,6 +88,7 @@ class Services:
     @cached_property
     def scheduler(self) -> Scheduler:
         from tasklane.data.schedules import Scheduler
+        from tasklane.settings.scheduler import scheduler_settings
 
         s = scheduler_settings()
         return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn, s.firing_dead_letter_arn)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tasklane.data.indexes import DueEntry, SweepEntry
 from tasklane.data.items import StoredTask, StoredValue, _n, _s, error_value, sweep_shard
 from tasklane.data.table import Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.task import Progress, TaskError, TaskStatus
+
+# The index entries are read by the reconciler and the promoter only: the other functions never load them.
+if TYPE_CHECKING:
+    from tasklane.data.indexes import DueEntry, SweepEntry
 
 
 class TaskStore(Table):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tasklane.data import receivers
 from tasklane.model.addresses import IPAddress, refusal
-from tasklane.model.callbacks import CallbackTarget, parse_target
+from tasklane.model.callback_urls import CallbackTarget, parse_target
 from tasklane.model.errors import ValidationFailed
 
 

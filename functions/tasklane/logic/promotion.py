@@ -33,6 +33,8 @@ MAX_PARALLEL_SHARDS = 32
 
 @dataclass
 class PromotionReport:
+    """What one promoter run did, in counts."""
+
     promoted: int = 0
     skipped: int = 0  # no longer scheduled at that time: cancelled, or promoted by another run
     unsent: int = 0  # promoted, but the send failed: the reconciler sends them

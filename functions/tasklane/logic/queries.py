@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from tasklane.data.bucket import ValueMissing
 from tasklane.data.items import StoredTask
@@ -13,17 +14,10 @@ from tasklane.model import clock, cursor
 from tasklane.model.errors import BadRequest, ResultNotReady, TaskFailed, TaskNotFound
 from tasklane.model.ids import is_task_id
 from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
-from tasklane.model.task import ListQuery, Task, TaskPage, TaskStatus
+from tasklane.model.task import Task, TaskStatus
 
-
-@dataclass(frozen=True)
-class ResultAnswer:
-    """A completed task's result: its JSON text to answer inline, or the URL to send the caller to."""
-
-    task_id: str
-    json_text: str | None = None
-    url: str | None = None
-    size: int | None = None
+if TYPE_CHECKING:
+    from tasklane.model.listing import ListQuery, ResultAnswer, TaskPage
 
 
 def require_id(task_id: str) -> None:
@@ -76,6 +70,8 @@ def wait_for_task(task_id: str, owner: str, services: Services, seconds: float, 
 
 def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
     """The result inline while its answer fits in a Lambda response, else the URL of its object."""
+    from tasklane.model.listing import ResultAnswer  # only the status function reads results
+
     stored = owned(services, owner, task_id)
     task = stored.task
     if task.status is TaskStatus.COMPLETED:
@@ -101,5 +97,7 @@ def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
 
 def list_tasks(query: ListQuery, cursor_text: str | None, services: Services) -> TaskPage:
     """A page of the caller's tasks from the position a cursor stands for."""
+    from tasklane.model.listing import TaskPage  # only the status function lists
+
     found, position = services.indexes.list_by_owner(replace(query, before=cursor.decode(cursor_text)))
     return TaskPage(items=[s.task for s in found], next_cursor=cursor.encode(position))

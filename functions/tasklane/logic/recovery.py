@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from tasklane.data.indexes import SweepEntry
 from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
@@ -16,6 +16,10 @@ from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage, parse_message
 from tasklane.model.task import TaskError, TaskStatus
 from tasklane.observability import count, logger
+
+# Only the reconciler reads the sweep index (through services.indexes); the dead-letter function does not.
+if TYPE_CHECKING:
+    from tasklane.data.indexes import SweepEntry
 
 MIN_RESEND_INTERVAL_SECONDS = 60
 # A pending task older than this is re-sent even while its lane is busy: its message may be lost.
@@ -85,6 +89,8 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
 
 @dataclass
 class SweepReport:
+    """What one reconciler run did, in counts."""
+
     requeued: int = 0
     failed: int = 0
     skipped: int = 0

@@ -16,9 +16,9 @@ from tasklane.logic import submission
 from tasklane.model import clock
 from tasklane.model.errors import PayloadTooLarge, ScheduleNotFound, TasklaneError, ValidationFailed
 from tasklane.model.limits import INLINE_VALUE_BYTES
-from tasklane.model.requests import ScheduleRequest
 from tasklane.model.schedule import Schedule
-from tasklane.settings import scheduler_settings
+from tasklane.model.schedule_requests import ScheduleRequest
+from tasklane.settings.scheduler import scheduler_settings
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Fire times shown: the next five on one schedule, the next one in a listing.

@@ -12,7 +12,7 @@ from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.stats import THROUGHPUT_MINUTES, LaneFigures, Overview, Throughput
 from tasklane.model.task import TaskStatus
-from tasklane.settings import StatsSettings
+from tasklane.settings.stats import StatsSettings
 
 # The most of a caller's recent tasks one overview reads from the listing index (about 8 reads of
 # 1 MB at most): past it, counts say they are incomplete rather than slowing every refresh.

@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from tasklane.data.bucket import ValueUnavailable, payload_key
 from tasklane.data.items import StoredTask, StoredValue, new_item
 from tasklane.data.services import Services
-from tasklane.logic.callbacks import check_submitted
 from tasklane.logic.queries import view
 from tasklane.logic.queueing import Accepted, queue, send_by_lane
 from tasklane.model import clock, values
@@ -29,7 +28,6 @@ from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count
-from tasklane.settings import webhook_settings
 from tasklane.task_types import get_task_type
 
 
@@ -64,6 +62,10 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
     if request.callback_url is not None:
+        # Loaded with the first submission that has a callback: the name resolution and address rules.
+        from tasklane.logic.callbacks import check_submitted
+        from tasklane.settings.webhooks import webhook_settings
+
         check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds

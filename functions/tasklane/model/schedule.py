@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Schedule:
+    """A recurring schedule as stored: its owner's name for it, its recurrence and the task it submits."""
+
     owner: str
     name: str
     schedule_id: str  # new for every creation: a firing of a deleted namesake is recognised

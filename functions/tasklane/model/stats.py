@@ -13,6 +13,8 @@ THROUGHPUT_MINUTES = 60
 
 @dataclass(frozen=True, slots=True)
 class LaneFigures:
+    """One lane's figures in the overview."""
+
     lane: Lane
     queued: int
     in_flight: int
@@ -55,6 +57,8 @@ class Throughput:
 
 @dataclass(frozen=True, slots=True)
 class Overview:
+    """The console's overview of the stack and of the caller's tasks."""
+
     lanes: list[LaneFigures]
     throughput: Throughput
     counts: dict[str, int]  # the caller's tasks created in the last hour, by status

@@ -128,33 +128,6 @@ class Task:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    """Which of a caller's tasks to list: newest first, created before `before` (a listing position)."""
-
-    owner: str
-    limit: int
-    before: str | None = None
-    status: TaskStatus | None = None
-    task_type: str | None = None
-    priority: Lane | None = None
-
-
 def summary(task: Task) -> Task:
     """The task without its payload and result (what batch answers carry: bounded in size)."""
     return replace(task, payload=None, result=None, payload_url=None, result_url=None)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskResult:
-    task_id: str
-    result: Any
-
-
-@dataclass(frozen=True, slots=True)
-class TaskPage:
-    items: list[Task]
-    next_cursor: str | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {"items": [task.public() for task in self.items], "next_cursor": self.next_cursor}

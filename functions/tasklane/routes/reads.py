@@ -18,7 +18,8 @@ from tasklane.data.services import services
 from tasklane.logic import queries
 from tasklane.model.errors import ValidationFailed
 from tasklane.model.lanes import Lane
-from tasklane.model.task import ListQuery, Task, TaskPage, TaskResult, TaskStatus
+from tasklane.model.listing import ListQuery, TaskPage, TaskResult
+from tasklane.model.task import Task, TaskStatus
 from tasklane.routes.http import caller, json_response
 
 router = Router()

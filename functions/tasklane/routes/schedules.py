@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tasklane.data.services import services
 from tasklane.logic import schedules
-from tasklane.model.requests import SchedulePatch, ScheduleRequest
+from tasklane.model.schedule_requests import SchedulePatch, ScheduleRequest
 from tasklane.routes.http import caller, require_json
 
 router = Router()

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from tasklane.data.services import services
 from tasklane.logic import stats
 from tasklane.routes.http import caller, json_response
-from tasklane.settings import stats_settings
+from tasklane.settings.stats import stats_settings
 
 router = Router()
 

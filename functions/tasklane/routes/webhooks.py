@@ -6,14 +6,15 @@ secret). The answers are never cached, and the secret is never logged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from tasklane.data.notifications import notifications
-from tasklane.data.secrets import WebhookSecret
-from tasklane.logic import webhook_secrets
 from tasklane.routes.http import caller, json_response
+
+# The secret routes are seldom called: the secrets table's modules load with the first of them.
+if TYPE_CHECKING:
+    from tasklane.data.secrets import WebhookSecret
 
 router = Router()
 
@@ -30,6 +31,9 @@ def _answer(secret: WebhookSecret) -> Any:
     responses={200: {"description": "{secret, created_at}: verify Tasklane-Signature with it"}},
 )
 def read_secret() -> Any:
+    from tasklane.data.notifications import notifications
+    from tasklane.logic import webhook_secrets
+
     return _answer(webhook_secrets.secret_for(caller(router), notifications()))
 
 
@@ -39,4 +43,7 @@ def read_secret() -> Any:
     responses={200: {"description": "{secret, created_at}: the new secret, used from the next delivery on"}},
 )
 def rotate_secret() -> Any:
+    from tasklane.data.notifications import notifications
+    from tasklane.logic import webhook_secrets
+
     return _answer(webhook_secrets.rotate(caller(router), notifications()))

@@ -11,11 +11,12 @@ from tasklane.task_types.registry import TaskType, registered
 
 def task_types(demo: bool | None = None) -> dict[str, TaskType]:
     """Every type offered here (demo types where `demo`, by default where the stack offers them)."""
-    # Registration happens on import.
+    # Registration happens on import; the demo types are not even imported where they are not offered.
     import tasklane.task_types.builtin  # noqa: F401
-    import tasklane.task_types.demo  # noqa: F401
 
     offer_demo = settings().demo_task_types if demo is None else demo
+    if offer_demo:
+        import tasklane.task_types.demo  # noqa: F401
     return {name: t for name, t in registered().items() if offer_demo or not t.demo}
 
 

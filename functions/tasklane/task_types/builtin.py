@@ -1,4 +1,8 @@
-"""The task types tasklane runs everywhere. Add yours here: a payload model and a decorated function."""
+"""The task types tasklane runs everywhere. Add yours here: a payload model and a decorated function.
+
+Each payload model is built (pydantic's schema and validator) when its type's first payload is
+validated, not at import (`defer_build`): a function builds only the models of the types it meets.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from tasklane.task_types.registry import TaskContext, task
 
 
 class EchoPayload(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 @task("echo", payload=EchoPayload, timeout_seconds=10)
@@ -22,6 +26,8 @@ def echo(payload: EchoPayload, ctx: TaskContext) -> dict[str, Any]:
 
 
 class ComputePayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     n: int = Field(ge=0, le=100_000_000)
 
 
@@ -32,6 +38,8 @@ def compute(payload: ComputePayload, ctx: TaskContext) -> int:
 
 
 class ResizeImagePayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     source_key: str = Field(min_length=1, max_length=1024, examples=["uploads/cat.jpg"])
     width: int = Field(ge=1, le=10_000)
     height: int = Field(ge=1, le=10_000)
@@ -54,6 +62,8 @@ def resize_image(payload: ResizeImagePayload, ctx: TaskContext) -> dict[str, Any
 
 
 class GenerateReportPayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     report: str = Field(min_length=1, max_length=128, examples=["monthly-sales"])
     rows: int = Field(default=1000, ge=1, le=1_000_000)
 
@@ -71,6 +81,8 @@ def generate_report(payload: GenerateReportPayload, ctx: TaskContext) -> dict[st
 
 
 class SendEmailPayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["ada@example.com"])
     subject: str = Field(min_length=1, max_length=998)
     body: str = Field(default="", max_length=100_000)

@@ -9,12 +9,14 @@ import signal
 import time
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tasklane.task_types.registry import TaskContext, task
 
 
 class SleepPayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built with its first payload, as the built-ins
+
     seconds: float = Field(ge=0, le=840)
 
 
@@ -30,6 +32,8 @@ def sleep(payload: SleepPayload, ctx: TaskContext) -> dict[str, float]:
 
 
 class FailPayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built with its first payload, as the built-ins
+
     message: str = "task failed on purpose"
     # raise: an ordinary exception (retried, then failed); crash: the process dies, the message is
     # redelivered and reaches the DLQ; hang: blocks the timeout signal, so only the Lambda timeout stops it.
@@ -55,6 +59,8 @@ def fail(payload: FailPayload, ctx: TaskContext) -> dict[str, int]:
 
 
 class BlobPayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built with its first payload, as the built-ins
+
     size: int = Field(ge=0, le=64 * 1024 * 1024)
 
 

@@ -29,6 +29,8 @@ class TaskContext(Protocol):
 
 @dataclass(frozen=True)
 class TaskType:
+    """A registered task type: its payload model, its function and how it runs."""
+
     name: str
     payload: type[BaseModel]
     run: Callable[[Any, TaskContext], Any]

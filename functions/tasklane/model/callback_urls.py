@@ -1,0 +1,76 @@
+"""A callback URL: the rules it must meet as written, and where it points.
+
+Pure: the URL is judged here as written (scheme, length, credentials, an address written as the
+host); the addresses a name resolves to are judged by tasklane.logic.callbacks with the same rules
+(tasklane.model.addresses), at submission and again at every delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
+from tasklane.model.addresses import LOOPBACK_ALLOWED, IPAddress, refusal
+from tasklane.model.limits import MAX_CALLBACK_URL_CHARS
+
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTarget:
+    """Where a callback URL points: what a connection needs, and the request line's target."""
+
+    url: str
+    scheme: str
+    host: str  # lower-case; an IPv6 address without its brackets
+    port: int
+    target: str  # path and query, as sent in the request line
+    literal: IPAddress | None  # the host, when it is written as an address
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether this is the one loopback destination a local stack may open."""
+        return self.literal == LOOPBACK_ALLOWED
+
+
+def parse_target(url: str, *, allow_loopback: bool) -> CallbackTarget:
+    """The destination of a callback URL, or ValueError saying what is wrong (no name is resolved here)."""
+    if len(url) > MAX_CALLBACK_URL_CHARS:
+        raise ValueError(f"must be at most {MAX_CALLBACK_URL_CHARS} characters")
+    if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        raise ValueError("must be ASCII without spaces or control characters (percent-encode the rest)")
+    try:
+        parts = urlsplit(url)
+        port_written = parts.port
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if port_written == 0:
+        raise ValueError("is not a valid URL (port 0)")
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise ValueError("must be an https URL")
+    if "@" in parts.netloc:
+        raise ValueError("must not carry credentials")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError("must name a host")
+    literal = _address(host)
+    opened = allow_loopback and literal == LOOPBACK_ALLOWED
+    if literal is not None and not opened and (why := refusal(literal)):
+        raise ValueError(f"must not point at {why}")
+    if scheme == "http" and not opened:
+        raise ValueError("must be an https URL")
+    if literal is None and (len(host) > 253 or not set(host) <= _HOST_CHARS or ".." in host or host[0] in ".-"):
+        raise ValueError("names an invalid host")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return CallbackTarget(url, scheme, host, port_written or (443 if scheme == "https" else 80), target, literal)
+
+
+def _address(host: str) -> IPAddress | None:
+    if "%" in host:  # an IPv6 zone (fe80::1%eth0) names an interface of this machine; or an encoded name
+        raise ValueError("must not have '%' in its host (an IPv6 zone, or a percent-encoded name)")
+    try:
+        return ip_address(host)
+    except ValueError:
+        return None

@@ -1,0 +1,78 @@
+"""The pydantic shapes of the schedules routes: a schedule to create, a pause or resume, and the task
+each firing submits (an ordinary submission). Only the schedules function loads them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+
+from tasklane.model.requests import Model, SubmitRequest
+
+
+class ScheduledSubmission(SubmitRequest):
+    """The task a recurring schedule submits at each firing: an ordinary submission, started by the firing."""
+
+    @field_validator("run_at")
+    @classmethod
+    def starts_at_each_firing(cls, value: datetime | None) -> datetime | None:
+        if value is not None:
+            raise ValueError("a schedule's task starts at each firing: give no run_at (delay_seconds may follow it)")
+        return value
+
+
+class ScheduleRequest(Model):
+    """POST /schedules: a name of the caller's, a cron or a rate, its time zone, and the task to submit."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", examples=["nightly-report"])
+    cron: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="EventBridge cron: minutes hours day-of-month month day-of-week year (one of the days '?')",
+        examples=["0 9 ? * MON-FRI *"],
+    )
+    rate: str | None = Field(
+        default=None, validate_default=True, description="N minute(s), hour(s) or day(s)", examples=["15 minutes"]
+    )
+    timezone: str = Field(default="UTC", description="IANA time zone the cron is read in", examples=["Europe/Paris"])
+    task: ScheduledSubmission
+
+    # tasklane.model.recurrence (and cronsim) are imported where they are used: the submit function,
+    # which loads this module too, never needs them.
+    @field_validator("cron")
+    @classmethod
+    def valid_cron(cls, value: str | None) -> str | None:
+        from tasklane.model.recurrence import parse_cron
+
+        return None if value is None else parse_cron(value).expression
+
+    @field_validator("rate")
+    @classmethod
+    def one_of_cron_or_rate(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A cron that failed its own check is absent from info.data (and reported there).
+        cron = info.data.get("cron", "invalid")
+        if value is None and cron is None:
+            raise ValueError("give cron or rate")
+        if value is not None and cron is not None:
+            raise ValueError("give cron or rate, not both")
+        from tasklane.model.recurrence import parse_rate
+
+        return None if value is None else parse_rate(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def valid_timezone(cls, value: str) -> str:
+        from tasklane.model.recurrence import parse_timezone
+
+        parse_timezone(value)
+        return value
+
+
+class SchedulePatch(Model):
+    """PATCH /schedules/{name}: pause or resume."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    paused: bool = Field(strict=True)
