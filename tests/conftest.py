@@ -139,7 +139,9 @@ class Tasklane:
 
 
 def _reset_caches(clients: bool = True) -> None:
-    from tasklane import settings
+    from tasklane import coldstart, settings
+
+    coldstart.resume_collection()  # a test process is no cold start: the collector runs between tests too
     from tasklane.data import aws, idempotency, notifications, services
 
     if clients:

@@ -10,6 +10,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from tasklane import coldstart
+
 NAMESPACE = "tasklane"
 
 logger = Logger(service="tasklane")
@@ -94,10 +96,12 @@ def flush_metrics() -> None:
 
 
 def metered[F: Callable[..., Any]](handler: F) -> F:
-    """Write the invocation's metrics when the handler returns or raises."""
+    """Write the invocation's metrics when the handler returns or raises; the first invocation turns
+    the garbage collector back on (tasklane.coldstart)."""
 
     @wraps(handler)
     def run(*args: Any, **kwargs: Any) -> Any:
+        coldstart.resume_collection()
         try:
             return handler(*args, **kwargs)
         finally:
