@@ -1,6 +1,7 @@
 """End-to-end figures on the local stack (an emulator: ministack on this machine, not AWS):
-throughput of 1,000 echo tasks sent as batches of 100, POST /tasks latency, and how long a high
-task takes while 500, then 5,000 low sleep tasks are queued, against the same on an idle stack.
+throughput of 1,000 echo tasks sent as batches of 100 (the median of three runs), POST /tasks
+latency, and how long a high task takes while 500, then 5,000 low sleep tasks are queued, against the
+same on an idle stack.
 
 Throughput ends at the last task's own finished_at (the functions run on this machine's clock), so
 the harness polls gently (100 pending tasks every 0.5 s) instead of taking CPU from the stack it
@@ -50,6 +51,9 @@ def _statuses(session: Any, table: str, task_ids: set[str]) -> dict[str, dict[st
     return found
 
 
+THROUGHPUT_RUNS = 3
+
+
 def throughput(caller: Caller, session: Any, table: str, tasks: int = 1000) -> float:
     started = time.time()
     ids: list[str] = []
@@ -75,6 +79,24 @@ def throughput(caller: Caller, session: Any, table: str, tasks: int = 1000) -> f
         if pending:
             time.sleep(0.5)  # every poll, not only the empty ones: a poll is emulator CPU the stack loses
     return tasks / (last_finish - started)
+
+
+def warm_schedules(session: Any) -> None:
+    """Invoke every function the stack's own schedules fire, as many at once as fire together (the
+    promoter's four groups each minute, the reconciler), with their inputs. On a running system their
+    workers are warm; on a fresh deploy the first firing comes within a minute, and four cold starts
+    landing inside a measured run took a quarter of the machine's CPU from it."""
+    scheduler, functions = session.client("scheduler"), session.client("lambda")
+    schedules = scheduler.list_schedules(GroupName="default")["Schedules"]
+    targets = [scheduler.get_schedule(Name=s["Name"], GroupName="default")["Target"] for s in schedules]
+
+    def invoke(target: dict[str, Any]) -> None:
+        answer = functions.invoke(FunctionName=target["Arn"], Payload=target.get("Input") or "{}")
+        if answer.get("FunctionError"):
+            raise RuntimeError(f"{target['Arn']}: {answer['Payload'].read()[:300]!r}")
+
+    with ThreadPoolExecutor(max(1, len(targets))) as pool:
+        list(pool.map(invoke, targets))
 
 
 def cpu_seconds(emulator_pid: int) -> Counter[str]:
@@ -158,12 +180,18 @@ def measure() -> list[dict[str, object]]:
         caller.submit("echo")  # warm the functions, as a running system is
         # and as many workers of each as the run uses (four submitting at once, every lane slot)
         throughput(caller, session, outputs.raw["TasksTableName"], 1000)
+        warm_schedules(session)
         idle = high_latency(caller)
         p50, p99 = submit_latency(caller)
         emulator = int(localstack.DEFAULT.pid_file.read_text())
-        before = cpu_seconds(emulator)
-        rate = throughput(caller, session, outputs.raw["TasksTableName"])
-        cpu = cpu_seconds(emulator) - before
+        # The median of three runs, with the CPU split of that run: one run on a shared machine can
+        # meet a neighbour's burst.
+        runs = []
+        for _ in range(THROUGHPUT_RUNS):
+            before = cpu_seconds(emulator)
+            rate = throughput(caller, session, outputs.raw["TasksTableName"])
+            runs.append((rate, cpu_seconds(emulator) - before))
+        rate, cpu = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
         flood_low(caller)
         loaded = high_latency(caller)
         flood_low(caller, 4500)  # 5,000 queued in all
@@ -178,7 +206,7 @@ def measure() -> list[dict[str, object]]:
     total = sum(cpu.values())
     rows: list[dict[str, object]] = [
         {
-            "figure": f"throughput, 1,000 echo tasks in batches of 100 ({note}; {load})",
+            "figure": f"throughput, 1,000 echo tasks in batches of 100, median of {THROUGHPUT_RUNS} ({note}; {load})",
             "tasklane": round(rate, 1),
             "unit": "tasks/s",
             "target": ">= 200",
