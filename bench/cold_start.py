@@ -69,6 +69,15 @@ LIBRARIES = (
 # The processor's first task loads the task types and pydantic: a cost of its cold start all the same.
 FIRST_TASK = "from tasklane.task_types import task_types; task_types(demo=False)"
 
+# A submission's first request builds its request model's validator (the models defer their build to
+# first use) and its task type's payload model: everything it does short of its two AWS requests.
+FIRST_REQUEST = (
+    "from tasklane.model.requests import SubmitRequest, parse_request; from tasklane.model import clock; "
+    "from tasklane.logic.submission import prepare; "
+    "request, _ = parse_request(SubmitRequest, {'task_type': 'echo', 'payload': {'n': 1}}, {}); "
+    "prepare(request, services(), clock.now())"
+)
+
 # CPU time of the process, not wall time: the machine running the benchmark is often shared, and
 # a cold start is CPU-bound (Lambda gives the init phase its full CPU).
 _TIMER = "import time; t0 = time.process_time(); {body}; print(time.process_time() - t0)"
@@ -162,13 +171,17 @@ def _run(body: str, path: Path = PACKAGE) -> float:
 
 
 def measure(runs: int = 9) -> list[dict[str, object]]:
-    """Per function (and the processor's first task): tasklane against the plain floor (`import boto3`
-    + clients) and against the libraries floor (the same + the Powertools/pydantic modules it loads),
-    interleaved run by run so that all three see the same machine."""
+    """Per function (and the processor's first task, and submit's first request): tasklane against the
+    plain floor (`import boto3` + clients) and against the libraries floor (the same + the
+    Powertools/pydantic modules it loads), interleaved run by run so that all three see the same
+    machine."""
     cases = [(name, clients, _handler_body(name, clients)) for name, clients in HANDLERS.items()]
     if "processor" in HANDLERS:
         processor = HANDLERS["processor"]
         cases.append(("processor + first task", processor, f"{_handler_body('processor', processor)}; {FIRST_TASK}"))
+    if "submit" in HANDLERS:
+        submit = HANDLERS["submit"]
+        cases.append(("submit + first request", submit, f"{_handler_body('submit', submit)}; {FIRST_REQUEST}"))
     package()
     rows = [_python_builder_row(runs)]
     for label, clients, body in cases:
