@@ -191,11 +191,11 @@ def visibility_calls(monkeypatch):
     from tasklane.data.queues import LaneQueues
 
     calls: list[int] = []
-    original = LaneQueues.set_visibility
+    original = LaneQueues.set_visibility_many
 
-    def spy(self, lane, receipt_handle, seconds):
-        calls.append(seconds)
-        return original(self, lane, receipt_handle, seconds)
+    def spy(self, lane, changes):
+        calls.extend(seconds for _, seconds in changes)
+        return original(self, lane, changes)
 
-    monkeypatch.setattr(LaneQueues, "set_visibility", spy)
+    monkeypatch.setattr(LaneQueues, "set_visibility_many", spy)
     return calls

@@ -13,7 +13,7 @@ from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
 
-_SEND_BATCH_LIMIT = 10
+_BATCH_LIMIT = 10  # entries per SendMessageBatch or ChangeMessageVisibilityBatch request
 _SEND_RETRIES = 3
 
 
@@ -65,7 +65,7 @@ class LaneQueues:
     def send_many(self, lane: Lane, messages: list[tuple[TaskMessage, int]]) -> list[str]:
         """SendMessageBatch in tens, retrying failed entries; returns the task ids never sent."""
         failed: list[str] = []
-        for start in range(0, len(messages), _SEND_BATCH_LIMIT):
+        for start in range(0, len(messages), _BATCH_LIMIT):
             entries = {
                 str(i): {
                     "Id": str(i),
@@ -74,7 +74,7 @@ class LaneQueues:
                     "MessageAttributes": _attributes(message),
                     "MessageGroupId": group_id(message.owner),
                 }
-                for i, (message, delay) in enumerate(messages[start : start + _SEND_BATCH_LIMIT], start)
+                for i, (message, delay) in enumerate(messages[start : start + _BATCH_LIMIT], start)
             }
             for _ in range(_SEND_RETRIES):
                 try:
@@ -95,9 +95,25 @@ class LaneQueues:
             attributes = self._sqs.get_queue_attributes(QueueUrl=self._urls[lane], AttributeNames=names)
         return sum(int(attributes["Attributes"].get(name, 0)) for name in names)
 
-    def set_visibility(self, lane: Lane, receipt_handle: str, seconds: int) -> None:
-        """Hide a received message for `seconds` more (the retry backoff)."""
-        with _sqs_errors("ChangeMessageVisibility"):
-            self._sqs.change_message_visibility(
-                QueueUrl=self._urls[lane], ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+    def set_visibility_many(self, lane: Lane, changes: list[tuple[str, int]]) -> dict[int, str]:
+        """ChangeMessageVisibilityBatch in tens: hide each received message (by its receipt handle) for
+        its own number of seconds; returns the changes not made, by their index, with SQS's reason."""
+        failed: dict[int, str] = {}
+        for start in range(0, len(changes), _BATCH_LIMIT):
+            chunk = changes[start : start + _BATCH_LIMIT]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                for i, (handle, seconds) in enumerate(chunk, start)
+            ]
+            try:
+                response = self._sqs.change_message_visibility_batch(QueueUrl=self._urls[lane], Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                # The SDK has retried the request already; the other tens still go.
+                failed.update(
+                    (i, f"ChangeMessageVisibilityBatch failed: {exc}") for i in range(start, start + len(chunk))
+                )
+                continue
+            failed.update(
+                (int(f["Id"]), f"{f.get('Code')}: {f.get('Message', '')}") for f in response.get("Failed", [])
             )
+        return failed

@@ -17,6 +17,7 @@ from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
 from tasklane.logic import throttling
+from tasklane.logic.redelivery import Redeliveries
 from tasklane.logic.running import RunningTask, backoff_seconds, time_limit
 from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
 from tasklane.model import clock
@@ -61,6 +62,7 @@ class Attempt:
     delivery: Delivery
     lane: Lane
     services: Services
+    later: Redeliveries  # the invocation's messages to deliver again later
     lease_until: int = 0  # epoch seconds; set once the claim is tried
 
     def requeue(self, delay: int, *, reason: str, spare_receives: bool = True) -> None:
@@ -68,15 +70,16 @@ class Attempt:
         deliver_later(self, self.message, delay, reason=reason, spare_receives=spare_receives)
 
 
-def process(delivery: Delivery, services: Services) -> None:
-    """Handle one delivery of this processor's lane; raise Deferred to leave the message on it."""
+def process(delivery: Delivery, services: Services, later: Redeliveries) -> None:
+    """Handle one delivery of this processor's lane; raise Deferred to leave the message on it (its
+    visibility change then collected in `later`)."""
     message = parse_message(delivery.body)
     if message is None:
         logger.error("malformed lane message dropped", extra={"body_prefix": delivery.body[:200]})
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id, attempt=message.attempt)
-    attempt = Attempt(message, delivery, services.settings.processor_lane(), services)
+    attempt = Attempt(message, delivery, services.settings.processor_lane(), services, later)
     needed = (message.timeout_seconds or 0) + SAFETY_MARGIN_SECONDS
     if delivery.remaining_seconds() < needed:
         attempt.requeue(0, reason="not enough time left in this invocation")
@@ -260,13 +263,14 @@ def deliver_later(
 ) -> None:
     """Deliver `message` again after `delay` seconds.
 
-    Normally the message's visibility timeout is set to the delay and the record reported as a batch
-    item failure. With spare_receives, when one more receive would send it to the DLQ (whose receive
-    budget is for crashes, not for retries), a fresh message carries the task on instead and this
-    one is acknowledged.
+    Normally the record is reported as a batch item failure and its message's visibility timeout set
+    to the delay, with the batch's other deferrals once the batch is done (see Redeliveries). With
+    spare_receives, when one more receive would send it to the DLQ (whose receive budget is for
+    crashes, not for retries), a fresh message carries the task on instead and this one is
+    acknowledged.
     """
     services, delivery = attempt.services, attempt.delivery
     if not spare_receives or delivery.receive_count < services.settings.max_receive_count - 1:
-        services.queues.set_visibility(attempt.lane, delivery.receipt_handle, delay)
+        attempt.later.add(message.task_id, delivery.receipt_handle, delay)
         raise Deferred(reason)
     services.queues.send(attempt.lane, message, delay)

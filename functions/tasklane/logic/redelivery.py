@@ -1,0 +1,69 @@
+"""The messages one processor invocation sends back to its lane for later (a hold, a retry's backoff,
+any other deferral): their visibility changes are collected while the batch's records are handled
+and made together when the batch is done, ten to a ChangeMessageVisibilityBatch request, instead of
+one request per message. A processor passing over an owner's flood would otherwise spend a request
+on every message it holds back."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tasklane.data.services import Services
+from tasklane.model import clock
+from tasklane.observability import logger
+
+
+@dataclass(frozen=True)
+class _Change:
+    task_id: str
+    receipt_handle: str
+    due_ms: int  # epoch ms at which the message should be visible again
+
+
+class Redeliveries:
+    """The visibility changes of one invocation's deferred messages, made together at its end."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._changes: list[_Change] = []
+
+    def add(self, task_id: str, receipt_handle: str, delay: int) -> None:
+        """Have this received message come back `delay` seconds from now (once send has run); its
+        record must be reported as a batch item failure."""
+        self._changes.append(_Change(task_id, receipt_handle, clock.epoch_ms(clock.now()) + delay * 1000))
+
+    def send(self) -> None:
+        """Make the collected visibility changes, each counted from when it was added, not from now:
+        a hold of a few seconds must not grow by the minutes the rest of the batch ran.
+
+        A change SQS refuses, or a request that fails, loses no task: its record is reported as a
+        batch item failure all the same, so the message comes back after the lane's visibility
+        timeout (six times ProcessorTimeout) instead, later than meant. So does every change still
+        collected when an invocation dies before its end. SQS's refusals are logged, not raised: an
+        invocation that failed here would have its acknowledged records delivered again."""
+        changes, self._changes = self._changes, []
+        if not changes:
+            return  # the SQS client is made only when a batch defers something
+        now_ms = clock.epoch_ms(clock.now())
+        seconds = [max(0, math.ceil((c.due_ms - now_ms) / 1000)) for c in changes]
+        lane = self._services.settings.processor_lane()
+        entries = [(change.receipt_handle, delay) for change, delay in zip(changes, seconds, strict=True)]
+        failed = self._services.queues.set_visibility_many(lane, entries)
+        for index, reason in failed.items():
+            logger.warning(
+                "visibility not changed: the message comes back after the lane's visibility timeout",
+                extra={"task_id": changes[index].task_id, "reason": reason, "seconds": seconds[index]},
+            )
+
+
+@contextmanager
+def redeliveries(services: Services) -> Iterator[Redeliveries]:
+    """One invocation's redeliveries, sent when the block ends however it ends."""
+    later = Redeliveries(services)
+    try:
+        yield later
+    finally:
+        later.send()
