@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 from functools import cache
@@ -80,6 +79,10 @@ FIRST_REQUEST = (
 
 # CPU time of the process, not wall time: the machine running the benchmark is often shared, and
 # a cold start is CPU-bound (Lambda gives the init phase its full CPU).
+# The least of the runs, not their median: the work is the same every run and a neighbour on the
+# machine can only add to it. On the shared host the runs fall into a fast and a slow mode, and a
+# median of nine landed in either, so that a floor with more to import once measured below the one
+# it contains (dead_letter's libraries floor at 0.92x its plain floor, 2026-11-26).
 _TIMER = "import time; t0 = time.process_time(); {body}; print(time.process_time() - t0)"
 
 
@@ -191,11 +194,11 @@ def measure(runs: int = 9) -> list[dict[str, object]]:
             ours.append(_run(body))
             floor.append(_run(_floor_body(clients)))
             with_libraries.append(_run(libraries))
-        ours_ms, floor_ms, libraries_ms = (statistics.median(x) * 1000 for x in (ours, floor, with_libraries))
+        ours_ms, floor_ms, libraries_ms = (min(x) * 1000 for x in (ours, floor, with_libraries))
         plain_target = "<= 1.40" if label == "submit" else ""
         rows += [
             {
-                "figure": f"cold start {label} vs import boto3 + clients (plain floor; CPU ms, median of {runs})",
+                "figure": f"cold start {label} vs import boto3 + clients (plain floor; CPU ms, best of {runs})",
                 "tasklane": round(ours_ms, 1),
                 "reference": round(floor_ms, 1),
                 "unit": "ms",
@@ -230,9 +233,9 @@ def _python_builder_row(runs: int) -> dict[str, object]:
     for _ in range(runs):
         shipped.append(_run(body))
         old.append(_run(body, old_package))
-    shipped_ms, old_ms = statistics.median(shipped) * 1000, statistics.median(old) * 1000
+    shipped_ms, old_ms = min(shipped) * 1000, min(old) * 1000
     return {
-        "figure": f"cold start submit, package shipped vs SAM's Python builder's (CPU ms, median of {runs})",
+        "figure": f"cold start submit, package shipped vs SAM's Python builder's (CPU ms, best of {runs})",
         "tasklane": round(shipped_ms, 1),
         "reference": round(old_ms, 1),
         "unit": "ms",
