@@ -174,7 +174,7 @@ def _run(body: str, path: Path = PACKAGE) -> float:
 
 
 def measure(runs: int = 9) -> list[dict[str, object]]:
-    """Per function (and the processor's first task, and submit's first request): tasklane against the
+    """Per function (and the processor's first task, and the models of submit's first request): tasklane against the
     plain floor (`import boto3` + clients) and against the libraries floor (the same + the
     Powertools/pydantic modules it loads), interleaved run by run so that all three see the same
     machine."""
@@ -184,7 +184,7 @@ def measure(runs: int = 9) -> list[dict[str, object]]:
         cases.append(("processor + first task", processor, f"{_handler_body('processor', processor)}; {FIRST_TASK}"))
     if "submit" in HANDLERS:
         submit = HANDLERS["submit"]
-        cases.append(("submit + first request", submit, f"{_handler_body('submit', submit)}; {FIRST_REQUEST}"))
+        cases.append(("submit + first request's models", submit, f"{_handler_body('submit', submit)}; {FIRST_REQUEST}"))
     package()
     rows = [_python_builder_row(runs)]
     for label, clients, body in cases:

@@ -105,7 +105,7 @@ def test_the_tasks_of_a_batch_of_one_type_wait_their_turn_in_place(tasklane, vis
     starts = sorted(datetime.fromisoformat(t["started_at"]) for t in tasks)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
     # Starts are granted an interval and its margin (0.22 s) apart; started_at is the claim's clock a
-    # moment after its grant, so two of them may come a millisecond or two closer, never a rate's 0.2.
+    # moment after its grant, so two of them may come a few milliseconds closer, never a rate's 0.2.
     assert all(0.21 <= gap < 0.5 for gap in gaps), gaps
 
 

@@ -1,6 +1,6 @@
 """Messages a processor sends back for later (held, backing off, put back unstarted) go back together:
-one ChangeMessageVisibilityBatch per invocation, each message away for its own delay, and a change
-SQS refuses loses no task."""
+one ChangeMessageVisibilityBatch for those deferred since the batch's last claim, made before its next
+claim and at its end, each message away for its own delay; and a change SQS refuses loses no task."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def warnings(caplog) -> list[dict]:
     return [vars(r) for r in caplog.records if r.getMessage().startswith("visibility not changed")]
 
 
-def test_a_batch_defers_its_messages_in_one_request_each_away_for_its_own_delay(tasklane, monkeypatch, sqs_requests):
+def test_a_batch_defers_its_messages_together_each_away_for_its_own_delay(tasklane, monkeypatch, sqs_requests):
     reconfigure(tasklane, monkeypatch, RATE_LIMITS="send_email=1/m")
     tasklane.context.remaining_ms = 150_000  # a 200 s task cannot start in it
     runs, held = submit(tasklane), submit(tasklane)
@@ -50,23 +50,44 @@ def test_a_batch_defers_its_messages_in_one_request_each_away_for_its_own_delay(
     sqs_requests.clear()
     response = tasklane.process("normal", messages)
     assert failures(response) == [m["MessageId"] for m in messages[1:]]
-    assert [name for name, _ in sqs_requests] == ["ChangeMessageVisibilityBatch"]
-    seconds = {e["ReceiptHandle"]: e["VisibilityTimeout"] for e in sqs_requests[0][1]["Entries"]}
-    assert seconds[messages[1]["ReceiptHandle"]] == 66  # when its type's next start is due
+    # The hold goes before the retried task's claim; the backoff and the unstarted one at the end.
+    assert [name for name, _ in sqs_requests] == ["ChangeMessageVisibilityBatch"] * 2
+    seconds = {e["ReceiptHandle"]: e["VisibilityTimeout"] for _, params in sqs_requests for e in params["Entries"]}
+    assert [len(params["Entries"]) for _, params in sqs_requests] == [1, 2]
+    assert 65 <= seconds[messages[1]["ReceiptHandle"]] <= 66  # when its type's next start is due
     assert 2 <= seconds[messages[2]["ReceiptHandle"]] <= 4  # the first retry's backoff
     assert seconds[messages[3]["ReceiptHandle"]] == 0  # at once, for an invocation with time to run it
     assert [json.loads(m["Body"])["task_id"] for m in tasklane.receive("normal")] == [unstarted]
     assert [get(tasklane, t)["status"] for t in (runs, held, retried, unstarted)] == ["completed"] + ["pending"] * 3
 
 
-def test_a_held_message_is_away_for_its_delay_from_when_it_was_held_not_from_the_batchs_end(
-    tasklane, monkeypatch, visibility_calls
-):
+def test_a_hold_goes_back_before_the_next_task_of_its_batch_runs(tasklane, monkeypatch, sqs_requests):
+    from tasklane.data import aws
+
+    reconfigure(tasklane, monkeypatch, RATE_LIMITS="send_email=1/m")
+    aws.dynamodb().meta.events.register(
+        "before-parameter-build.dynamodb.UpdateItem",
+        lambda params, **_: sqs_requests.append(("UpdateItem", params)),
+    )
+    ids = [submit(tasklane), submit(tasklane), submit(tasklane, "echo", {"n": 1})]
+    messages = received(tasklane, ids)
+    sqs_requests.clear()
+    tasklane.process("normal", messages)
+    claims = [i for i, (name, params) in enumerate(sqs_requests) if name == "UpdateItem" and ":lease" in str(params)]
+    change = [i for i, (name, _) in enumerate(sqs_requests) if name == "ChangeMessageVisibilityBatch"]
+    assert len(claims) == 2  # the first email's and the echo's
+    assert len(change) == 1
+    assert claims[0] < change[0] < claims[1]
+    assert get(tasklane, ids[2])["status"] == "completed"
+
+
+def test_a_held_message_is_away_for_its_delay_from_when_it_was_held(tasklane, monkeypatch, visibility_calls):
     reconfigure(tasklane, monkeypatch, RATE_LIMITS="send_email=1/m,echo=1/s")
-    ids = [submit(tasklane), submit(tasklane)] + [submit(tasklane, "echo", {"n": i}) for i in range(3)]
-    tasklane.process("normal", received(tasklane, ids))  # the echoes wait 2.2 s in place after the hold
+    first_echo, email, held = submit(tasklane, "echo", {"n": 0}), submit(tasklane), submit(tasklane)
+    second_echo = submit(tasklane, "echo", {"n": 1})  # waits 1.1 s in place, then its claim sends the hold
+    tasklane.process("normal", received(tasklane, [first_echo, email, held, second_echo]))
     assert len(visibility_calls) == 1
-    assert 60 <= visibility_calls[0] <= 64  # 66 s from the hold
+    assert 60 <= visibility_calls[0] <= 65  # 66 s from the hold, 1.1 s of which have passed
 
 
 def test_a_change_sqs_refuses_still_reports_its_record_failed_and_the_others_go_through(tasklane, sqs_requests, caplog):
@@ -113,3 +134,25 @@ def test_more_than_ten_deferred_messages_go_in_tens(tasklane, sqs_requests):
         ("ChangeMessageVisibilityBatch", 10),
         ("ChangeMessageVisibilityBatch", 2),
     ]
+
+
+def test_a_record_that_errs_beside_a_deferred_one_fails_alone_and_the_deferral_is_made(
+    tasklane, monkeypatch, sqs_requests
+):
+    from tasklane.data.store import TaskStore
+    from tasklane.model.errors import ServiceUnavailable
+
+    def table_down(*_, **__):
+        raise ServiceUnavailable("UpdateItem failed: the table is down")
+
+    tasklane.context.remaining_ms = 150_000
+    unstarted = submit(tasklane, "sleep", {"seconds": 0}, timeout_seconds=200)
+    broken = submit(tasklane, "echo", {})
+    messages = received(tasklane, [unstarted, broken])
+    monkeypatch.setattr(TaskStore, "mark_processing", table_down)
+    sqs_requests.clear()
+    response = tasklane.process("normal", messages)
+    assert failures(response) == [m["MessageId"] for m in messages]
+    assert [(name, len(params["Entries"])) for name, params in sqs_requests] == [("ChangeMessageVisibilityBatch", 1)]
+    # The deferred one is back at once; the one whose claim failed after the lane's visibility timeout.
+    assert [json.loads(m["Body"])["task_id"] for m in tasklane.receive("normal")] == [unstarted]

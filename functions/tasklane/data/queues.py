@@ -96,8 +96,7 @@ class LaneQueues:
         return sum(int(attributes["Attributes"].get(name, 0)) for name in names)
 
     def set_visibility_many(self, lane: Lane, changes: list[tuple[str, int]]) -> dict[int, str]:
-        """ChangeMessageVisibilityBatch in tens: hide each received message (by its receipt handle) for
-        its own number of seconds; returns the changes not made, by their index, with SQS's reason."""
+        """ChangeMessageVisibilityBatch in tens; the changes not made, by index, with SQS's reason."""
         failed: dict[int, str] = {}
         for start in range(0, len(changes), _BATCH_LIMIT):
             chunk = changes[start : start + _BATCH_LIMIT]

@@ -31,7 +31,7 @@ def handle_record(record: SQSRecord, later: Redeliveries) -> None:
 @metered
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    # The deferred records' visibility changes go to SQS together, before the batch is answered.
+    # The deferred records' visibility changes go to SQS together: before a claim, and before the batch is answered.
     with redeliveries(services()) as later:
         handler = partial(handle_record, later=later)
         return process_partial_response(event=event, record_handler=handler, processor=processor, context=context)

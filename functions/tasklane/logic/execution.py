@@ -93,6 +93,8 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
     if hold is not None:
         _hold(attempt, hold, now)
         return
+    # The messages sent back before this one go now: a hold must not wait for a task to run.
+    attempt.later.flush()
     # Admission may have waited in place for its start: the run begins now, and its lease with it.
     now = clock.now()
     attempt = replace(attempt, lease_until=clock.epoch(now) + timeout + LEASE_GRACE_SECONDS)
