@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,6 +47,9 @@ class Emulator:
         self.state = ROOT / ".local"
         self.pid_file = self.state / f"{name}.pid"
         self.log_file = self.state / f"{name}.log"
+        # The emulator unpacks each function worker's code into a directory of its own under TMPDIR and
+        # leaves it there when it stops (≈ 70 MB a worker); stop() removes this one directory instead.
+        self.workers = self.state / f"{name}-workers"
 
     @property
     def aws_env(self) -> dict[str, str]:
@@ -71,7 +75,10 @@ class Emulator:
         if self.healthy():
             return False
         self.state.mkdir(exist_ok=True)
+        shutil.rmtree(self.workers, ignore_errors=True)  # left by an emulator that was killed
+        self.workers.mkdir()
         env = {**os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(self.port), "LOG_LEVEL": "INFO"}
+        env["TMPDIR"] = str(self.workers)
         env["AUTH"] = "true" if self.auth else "false"
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(  # noqa: S603
@@ -104,6 +111,7 @@ class Emulator:
         except ProcessLookupError:
             pass
         self.pid_file.unlink(missing_ok=True)
+        shutil.rmtree(self.workers, ignore_errors=True)
 
     def session(self):
         import boto3
