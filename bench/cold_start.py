@@ -79,10 +79,6 @@ FIRST_REQUEST = (
 
 # CPU time of the process, not wall time: the machine running the benchmark is often shared, and
 # a cold start is CPU-bound (Lambda gives the init phase its full CPU).
-# The least of the runs, not their median: the work is the same every run and a neighbour on the
-# machine can only add to it. On the shared host the runs fall into a fast and a slow mode, and a
-# median of nine landed in either, so that a floor with more to import once measured below the one
-# it contains (dead_letter's libraries floor at 0.92x its plain floor, 2026-11-26).
 _TIMER = "import time; t0 = time.process_time(); {body}; print(time.process_time() - t0)"
 
 
@@ -174,10 +170,10 @@ def _run(body: str, path: Path = PACKAGE) -> float:
 
 
 def measure(runs: int = 9) -> list[dict[str, object]]:
-    """Per function (and the processor's first task, and the models of submit's first request): tasklane against the
-    plain floor (`import boto3` + clients) and against the libraries floor (the same + the
-    Powertools/pydantic modules it loads), interleaved run by run so that all three see the same
-    machine."""
+    """Per function (and the processor's first task, and the models of submit's first request):
+    tasklane against the plain floor (`import boto3` + clients) and against the libraries floor (the
+    same + the Powertools/pydantic modules it loads), interleaved run by run so that all three see
+    the same machine."""
     cases = [(name, clients, _handler_body(name, clients)) for name, clients in HANDLERS.items()]
     if "processor" in HANDLERS:
         processor = HANDLERS["processor"]
@@ -194,6 +190,10 @@ def measure(runs: int = 9) -> list[dict[str, object]]:
             ours.append(_run(body))
             floor.append(_run(_floor_body(clients)))
             with_libraries.append(_run(libraries))
+        # The least of the runs, not their median: the work is the same every run and a neighbour on
+        # the machine can only add to it. On the shared host the runs fall into a fast and a slow mode,
+        # and a median depended on how many fell in each: a floor with more to import once measured
+        # below the one it contains (dead_letter's libraries floor at 0.92x its plain floor).
         ours_ms, floor_ms, libraries_ms = (min(x) * 1000 for x in (ours, floor, with_libraries))
         plain_target = "<= 1.40" if label == "submit" else ""
         rows += [

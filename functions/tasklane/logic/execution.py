@@ -266,7 +266,7 @@ def deliver_later(
     """Deliver `message` again after `delay` seconds.
 
     Normally the record is reported as a batch item failure and its message's visibility timeout set
-    to the delay, with the batch's other deferrals once the batch is done (see Redeliveries). With
+    to the delay, with the batch's other deferrals, before its next claim or at its end (Redeliveries). With
     spare_receives, when one more receive would send it to the DLQ (whose receive budget is for
     crashes, not for retries), a fresh message carries the task on instead and this one is
     acknowledged.
