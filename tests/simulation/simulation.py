@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 from tasklane.data.indexes import TaskIndexes
-from tasklane.data.items import BY_OWNER_INDEX, DUE_INDEX, SWEEP_INDEX
 from tasklane.data.limits import LimitsTable
 from tasklane.data.queues import LaneQueues
 from tasklane.data.services import Services
@@ -20,7 +19,7 @@ from tasklane.data.store import TaskStore
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
 from tests.simulation.world import actors, seams
-from tests.simulation.world.dynamodb import FakeDynamoDB, Index
+from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
 from tests.simulation.world.history import History, Violation
 from tests.simulation.world.runtime import World
 from tests.simulation.world.sqs import FakeSQS, Queue
@@ -56,18 +55,16 @@ class Simulation:
         os.environ.update(_environment(cap))
         settings.cache_clear()
         base = Settings.from_env()
-        self.db = FakeDynamoDB(world, {
-            "tasks": ("task_id", [Index(BY_OWNER_INDEX, "owner_shard", "created_key"),
-                                  Index(SWEEP_INDEX, "sweep_shard", "sweep_at"), Index(DUE_INDEX, "due_shard", "due_at")]),
-            "limits": ("limit_key", []),
-        })  # fmt: skip
+        self.db = FakeDynamoDB(world, {"tasks": ("task_id", TASK_INDEXES), "limits": ("limit_key", [])})
         self.sqs = FakeSQS(world)
         self.lanes: dict[Lane, Queue] = {}
         for lane in Lane:
             dead = self.sqs.add_queue(f"sqs://{lane.value}-dlq", 60)
             self.lanes[lane] = self.sqs.add_queue(base.queue_urls[lane], VISIBILITY, dead, base.max_receive_count)
         self.services = {lane: self._services(replace(base, lane=lane)) for lane in Lane}
-        world.history = History(world, cap=cap, rates={seams.RATED_TYPE: seams.RATE_PER_SECOND}, items=self.db.items["tasks"])
+        world.history = History(
+            world, cap=cap, rates={seams.RATED_TYPE: seams.RATE_PER_SECOND}, items=self.db.items["tasks"]
+        )
         self.db.observers.append(world.history.changed)
         seams.install(world)
         self.steps_run = 0
@@ -91,7 +88,13 @@ class Simulation:
     def _tick(self) -> None:
         rng = self.world.rng
         roll = rng.random()
-        ms = rng.randint(0, 2000) if roll < 0.8 else rng.randint(2000, 60_000) if roll < 0.97 else rng.randint(60_000, 700_000)
+        ms = (
+            rng.randint(0, 2000)
+            if roll < 0.8
+            else rng.randint(2000, 60_000)
+            if roll < 0.97
+            else rng.randint(60_000, 700_000)
+        )
         self.world.advance(ms)
 
     def actions(self) -> list[tuple[float, Callable[[], None]]]:
@@ -111,7 +114,7 @@ class Simulation:
         actions = self.actions()
         weights = [w for w, _ in actions]
         for _ in range(steps):
-            (_, action), = self.world.rng.choices(actions, weights)
+            ((_, action),) = self.world.rng.choices(actions, weights)
             action()
             self.steps_run += 1
         return self.drain()

@@ -10,6 +10,7 @@ entry in simulation.ACTIONS with its weight; its invariants go in history.py.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from tasklane.logic.commands import cancel_task, retry_task
@@ -73,10 +74,8 @@ def cancel(sim: Simulation) -> None:
         return
 
     def body(inv: Invocation) -> None:
-        try:
+        with contextlib.suppress(TasklaneError):  # 409 (no longer pending) or 503
             cancel_task(found[0], found[1], sim.services[Lane.NORMAL])
-        except TasklaneError:
-            pass  # 409 (no longer pending) or 503
 
     sim.world.start("cancel", body, API_TIMEOUT_S)
 
@@ -87,10 +86,8 @@ def retry(sim: Simulation) -> None:
         return
 
     def body(inv: Invocation) -> None:
-        try:
+        with contextlib.suppress(TasklaneError):
             retry_task(found[0], found[1], sim.services[Lane.NORMAL], "sim-retry")
-        except TasklaneError:
-            pass
 
     sim.world.start("retry", body, API_TIMEOUT_S)
 

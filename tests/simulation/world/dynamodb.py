@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from tests.simulation.world.expressions import Context, ValidationError, apply_update, holds, parse_condition, parse_update
+from tasklane.data.items import BY_OWNER_INDEX, DUE_INDEX, SWEEP_INDEX
+from tests.simulation.world.expressions import (
+    Context,
+    ValidationError,
+    apply_update,
+    holds,
+    parse_condition,
+    parse_update,
+)
 
 if TYPE_CHECKING:
     from tests.simulation.world.runtime import World
@@ -31,6 +39,14 @@ class Index:
     name: str
     hash_key: str
     range_key: str
+
+
+# The tasks table's global indexes, as template.yaml declares them.
+TASK_INDEXES = [
+    Index(BY_OWNER_INDEX, "owner_shard", "created_key"),
+    Index(SWEEP_INDEX, "sweep_shard", "sweep_at"),
+    Index(DUE_INDEX, "due_shard", "due_at"),
+]
 
 
 def _error(code: str, operation: str, **extra: Any) -> ClientError:
@@ -209,5 +225,5 @@ class FakeDynamoDB:
 
 
 def _sortable(value: dict[str, Any]) -> Any:
-    (tag, inner), = value.items()
+    ((tag, inner),) = value.items()
     return Decimal(inner) if tag == "N" else inner

@@ -193,7 +193,7 @@ class Context:
             value = self.get(operand[1])
             if value is None:
                 return None
-            (tag, inner), = value.items()
+            ((tag, inner),) = value.items()
             return {"N": str(len(inner.encode() if tag == "S" else inner))}
         raise NotImplementedError(kind)
 
@@ -201,7 +201,7 @@ class Context:
 def _key(value: Any) -> tuple[str, Any] | None:
     if value is None:
         return None
-    (tag, inner), = value.items()
+    ((tag, inner),) = value.items()
     if tag == "N":
         return tag, Decimal(inner)
     if tag in {"SS", "NS"}:
@@ -245,8 +245,8 @@ def holds(tree: tuple, ctx: Context) -> bool:
         container, needle = ctx.get(args[0]), ctx.get(args[1])
         if container is None or needle is None:
             return False
-        (tag, inner), = container.items()
-        (_, wanted), = needle.items()
+        ((tag, inner),) = container.items()
+        ((_, wanted),) = needle.items()
         if name == "contains":
             return wanted in inner if tag in {"SS", "NS", "S"} else needle in inner
         return tag == "S" and inner.startswith(wanted)
@@ -291,7 +291,7 @@ def apply_update(actions: list[tuple], ctx: Context) -> Item:
                 delta = Decimal(operand["N"]) * (1 if action[0] == "add" else -1)
                 new[name] = {"N": str(base + delta)}
                 continue
-            (tag, members), = operand.items()
+            ((tag, members),) = operand.items()
             have = set(current[tag]) if current else set()
             have = have | set(members) if action[0] == "add" else have - set(members)
             if have:

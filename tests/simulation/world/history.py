@@ -168,7 +168,9 @@ class History:
                     counts["reruns_explained"] += 1
                 elif task.status is C:
                     counts["duplicated"] += 1
-                    problems.append(f"duplicated: {task_id} attempt {run.attempt} lost its outcome, no fault to explain it")
+                    problems.append(
+                        f"duplicated: {task_id} attempt {run.attempt} lost its outcome, no fault to explain it"
+                    )
             if task.status is C:
                 last = runs[-1] if runs else None
                 if last is None or last.attempt != task.attempts or last.result != task.result:
@@ -177,8 +179,8 @@ class History:
             payload = task.payload or {}
             # A run may outlast its limit: the clock moves while it works (its time limit is planned).
             planned = task.error is not None and (
-                task.error.type == "TaskTimedOut" and "simulated run" in task.error.message
-                or task.error.type == "SimFailure" and payload.get("fail_first", 0) >= task.max_attempts
+                (task.error.type == "TaskTimedOut" and "simulated run" in task.error.message)
+                or (task.error.type == "SimFailure" and payload.get("fail_first", 0) >= task.max_attempts)
             )
             if task.status is F and not planned and not self.world.fault_count:
                 counts["unexpected"] += 1

@@ -14,15 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tasklane.logic import execution, promotion, running, throttling
-from tasklane.model import clock
 from tasklane import observability
 from tasklane.data import table
+from tasklane.logic import execution, promotion, running, throttling
+from tasklane.model import clock
 from tasklane.task_types.registry import TaskContext, registered, task
 from tests.simulation.world.history import Run
 from tests.simulation.world.runtime import World
 
-_world: World | None = None
+_worlds: list[World] = []  # the world of the scenario running (one at a time)
 RATED_TYPE, RATE_PER_SECOND = "sim_rated", 5
 
 
@@ -38,8 +38,8 @@ class SimFailure(Exception):
 
 
 def _work(payload: SimPayload, context: TaskContext) -> Any:
-    world = _world
-    assert world is not None and world.current is not None
+    world = _worlds[-1]
+    assert world.current is not None
     attempt = getattr(context, "attempt")
     task_id = getattr(context, "task_id")
     item = world.history.world_item(task_id)
@@ -96,8 +96,7 @@ def _register_types() -> None:
 
 def install(world: World) -> None:
     """Point tasklane's seams at `world` (idempotent; each scenario installs its own world)."""
-    global _world
-    _world = world
+    _worlds[:] = [world]
     _register_types()
     sim_time = SimpleNamespace(monotonic=world.monotonic, sleep=world.sleep)
     clock.now = world.clock_now  # type: ignore[method-assign]

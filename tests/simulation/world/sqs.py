@@ -41,7 +41,9 @@ class FakeSQS:
         self.queues: dict[str, Queue] = {}
         self._ids = 0
 
-    def add_queue(self, url: str, visibility_seconds: int, dead_letter: Queue | None = None, max_receives: int = 0) -> Queue:
+    def add_queue(
+        self, url: str, visibility_seconds: int, dead_letter: Queue | None = None, max_receives: int = 0
+    ) -> Queue:
         queue = Queue(url, visibility_seconds, dead_letter, max_receives)
         self.queues[url] = queue
         return queue
@@ -108,7 +110,7 @@ class FakeSQS:
     # --- the event source mapping's side ----------------------------------------------------------
 
     def _by_handle(self, queue: Queue, handle: str) -> Message | None:
-        message = queue.messages.get(handle.split("/")[0])
+        message = queue.messages.get(handle.split("/", maxsplit=1)[0])
         return message if message is not None and message.handle == handle else None
 
     def receive(self, queue: Queue, limit: int) -> list[Message]:
