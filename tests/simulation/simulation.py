@@ -99,7 +99,8 @@ class Simulation:
 
     def actions(self) -> list[tuple[float, Callable[[], None]]]:
         return [
-            (0.18, lambda: actors.submit(self)),
+            (0.16, lambda: actors.submit(self)),
+            (0.02, lambda: actors.submit_batch_of_tasks(self)),
             (0.22, lambda: actors.processor(self)),
             (0.30, self._resume),
             (0.15, self._tick),

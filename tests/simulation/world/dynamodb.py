@@ -176,12 +176,16 @@ class FakeDynamoDB:
 
     def batch_write_item(self, RequestItems: dict[str, Any]) -> dict:
         def apply() -> dict:
+            unprocessed: dict[str, list[Any]] = {}
             for table, requests in RequestItems.items():
                 for request in requests:
+                    if self.world.faults.unprocessed():
+                        unprocessed.setdefault(table, []).append(request)
+                        continue
                     item = request["PutRequest"]["Item"]
                     key = item[self.keys[table]]["S"]
                     self._store(table, key, self.items[table].get(key), copy.deepcopy(item))
-            return {"UnprocessedItems": {}}
+            return {"UnprocessedItems": unprocessed}
 
         return self._call("BatchWriteItem", True, apply)
 

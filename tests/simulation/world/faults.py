@@ -47,6 +47,10 @@ class Faults:
             return "lost"
         return None
 
+    def unprocessed(self) -> bool:
+        """An item of a BatchWriteItem left unprocessed (throttled)."""
+        return self._roll(self.db_throttle * 5)
+
     def sqs(self) -> str | None:
         if self._roll(self.crash):
             return "crash-before"

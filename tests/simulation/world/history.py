@@ -161,12 +161,12 @@ class History:
                 problems.append(f"lost: {task_id} still {task.status.value} at quiescence")
                 continue
             runs = self.runs.get(task_id, [])
-            for run in runs[:-1] if task.status is C else runs:
+            for run in runs:
                 if run.recorded:
                     continue
                 if run.invocation.faults:
                     counts["reruns_explained"] += 1
-                elif task.status is C:
+                else:
                     counts["duplicated"] += 1
                     problems.append(
                         f"duplicated: {task_id} attempt {run.attempt} lost its outcome, no fault to explain it"

@@ -9,6 +9,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,7 +31,8 @@ class SimPayload(BaseModel):
     n: int
     fail_first: int = 0  # the first attempts up to this one raise SimFailure
     work_ms: int = 0  # simulated time the run takes
-    result_key: str | None = None  # a result dict key of this text (tasklane stores it as JSON)
+    odd_result: bool = False  # the result has a key JSON cannot carry (a date)
+    stubborn: bool = False  # the run ignores its time limit (a C loop, code that swallows the alarm)
 
 
 class SimFailure(Exception):
@@ -43,16 +45,19 @@ def _work(payload: SimPayload, context: TaskContext) -> Any:
     attempt = getattr(context, "attempt")
     task_id = getattr(context, "task_id")
     item = world.history.world_item(task_id)
-    run = Run(task_id, attempt, world.current, world.now_ms(), world.now_ms() + _limit[-1])
+    limit_ms = world.current.deadline_ms - world.now_ms() if payload.stubborn else _limit[-1]
+    run = Run(task_id, attempt, world.current, world.now_ms(), world.now_ms() + limit_ms)
     world.history.started(run, item)
     try:
         if payload.work_ms:
             world.sleep(payload.work_ms / 1000)
-            if world.now_ms() >= run.deadline_ms:
+            if world.now_ms() >= run.deadline_ms and not payload.stubborn:
                 raise running.TaskTimedOut("the simulated run passed its time limit")
         if attempt <= payload.fail_first:
             raise SimFailure(f"planned failure of attempt {attempt}")
         run.result = {"n": payload.n, "attempt": attempt}
+        if payload.odd_result:
+            return {date(2026, 1, 1): payload.n}
         return run.result
     finally:
         run.ended = True
