@@ -18,7 +18,7 @@ from tasklane.data.services import Services
 from tasklane.data.store import TaskStore
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
-from tests.simulation.world import actors, seams
+from tests.simulation.world import actors, replays, seams
 from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
 from tests.simulation.world.history import History, Violation
 from tests.simulation.world.runtime import World
@@ -55,7 +55,9 @@ class Simulation:
         os.environ.update(_environment(cap))
         settings.cache_clear()
         base = Settings.from_env()
-        self.db = FakeDynamoDB(world, {"tasks": ("task_id", TASK_INDEXES), "limits": ("limit_key", [])})
+        self.db = FakeDynamoDB(
+            world, {"tasks": ("task_id", TASK_INDEXES), "limits": ("limit_key", []), "idempotency": ("id", [])}
+        )
         self.sqs = FakeSQS(world)
         self.lanes: dict[Lane, Queue] = {}
         for lane in Lane:
@@ -67,6 +69,7 @@ class Simulation:
         )
         self.db.observers.append(world.history.changed)
         seams.install(world)
+        replays.install(world, self.db)
         self.steps_run = 0
 
     def _services(self, s: Settings) -> Services:
@@ -101,6 +104,7 @@ class Simulation:
         return [
             (0.16, lambda: actors.submit(self)),
             (0.02, lambda: actors.submit_batch_of_tasks(self)),
+            (0.04, lambda: replays.submit_with_key(self, actors.request(self.world.rng))),
             (0.22, lambda: actors.processor(self)),
             (0.30, self._resume),
             (0.15, self._tick),

@@ -37,7 +37,7 @@ KNOWN_DEFECTS = set(filter(None, os.environ.get("SIM_KNOWN_DEFECTS", "").split("
 OWNERS = ("alice", "bob", "carol")
 
 
-def _request(rng: Any) -> dict[str, Any]:
+def request(rng: Any) -> dict[str, Any]:
     """A submission as a client might send it: plain, delayed, scheduled, failing, slow, rate-limited."""
     rated = rng.random() < 0.3
     timeout = 10 if rated else 20
@@ -63,12 +63,12 @@ def _request(rng: Any) -> dict[str, Any]:
 
 def submit(sim: Simulation) -> None:
     rng = sim.world.rng
-    request = SubmitRequest.model_validate(_request(rng))
+    parsed = SubmitRequest.model_validate(request(rng))
     owner = rng.choice(OWNERS)
 
     def body(inv: Invocation) -> None:
         try:
-            accepted = submit_task(request, owner, sim.services[Lane.NORMAL], "sim")
+            accepted = submit_task(parsed, owner, sim.services[Lane.NORMAL], "sim")
         except TasklaneError:
             return  # a 4xx/503 answer: the client does not count it as submitted
         sim.world.history.acknowledged.add(accepted.task.task_id)
@@ -79,7 +79,7 @@ def submit(sim: Simulation) -> None:
 def submit_batch_of_tasks(sim: Simulation) -> None:
     """POST /tasks/batch: the items answered with a task are acknowledged."""
     rng = sim.world.rng
-    items = [_request(rng) for _ in range(rng.randint(1, 10))]
+    items = [request(rng) for _ in range(rng.randint(1, 10))]
     owner = rng.choice(OWNERS)
 
     def body(inv: Invocation) -> None:

@@ -51,6 +51,8 @@ class History:
     grants: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     faulted_tasks: set[str] = field(default_factory=set)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)  # the tasks table, by task id
+    keys: dict[str, bool] = field(default_factory=dict)  # Idempotency-Key -> whether its client got an answer
+    key_requests: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     messages_sent: int = 0
     dead_letters: int = 0
     edges: int = 0
@@ -185,6 +187,18 @@ class History:
             if task.status is F and not planned and not self.world.fault_count:
                 counts["unexpected"] += 1
                 problems.append(f"unplanned: {task_id} failed ({task.error}) with no fault and attempts to spare")
+        made: dict[tuple[str, int], int] = defaultdict(int)
+        for item in items.values():
+            stored = to_stored(item)
+            n = (stored.task.payload or {}).get("n", 0)
+            if n < 0:
+                made[(stored.owner, n)] += 1
+        for key, (owner, request) in self.key_requests.items():
+            if made[(owner, request["payload"]["n"])] > 1:
+                counts["duplicated"] += 1
+                problems.append(
+                    f"duplicated: Idempotency-Key {key} made {made[(owner, request['payload']['n'])]} tasks"
+                )
         if problems:
             raise Violation("; ".join(problems[:5]) + f" ({len(problems)} in all)")
         return counts
