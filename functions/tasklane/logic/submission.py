@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from tasklane.data.bucket import ValueUnavailable, payload_key
 from tasklane.data.items import StoredTask, StoredValue, new_item
-from tasklane.data.table import StoreUnavailable
 from tasklane.data.services import Services
+from tasklane.data.table import StoreUnavailable
 from tasklane.logic.queries import view
 from tasklane.logic.queueing import Accepted, queue, send_by_lane
 from tasklane.model import clock, values
@@ -30,6 +30,10 @@ from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count
 from tasklane.task_types import get_task_type
+
+# Only submissions with an Idempotency-Key load the idempotency module (and Powertools' with it).
+if TYPE_CHECKING:
+    from tasklane.data.idempotency import Replayable
 
 
 @dataclass(frozen=True)
@@ -118,14 +122,13 @@ def submit_task(
     return Accepted(view(stored, services), queued)
 
 
-def submit_keyed(
-    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, key: str, fingerprint: str
-) -> Accepted:
+def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str | None, key: Replayable) -> Accepted:
     """submit_task under an Idempotency-Key: the task's id follows from the caller, the key and the body.
     A replay that comes after the key's in-progress window, when the first request stored the task but
     died before the key's record was saved (its function timed out), then answers with that task
     instead of making a second one. Past the key's time a new task gets a random id, as for a new key."""
-    derived = derived_task_id(f"submit\n{owner}\n{key}\n{fingerprint}")
+    owner = key.owner
+    derived = derived_task_id(f"{key.route}\n{owner}\n{key.key}\n{key.fingerprint}")
     earlier = _keyed_task(services, derived, owner)
     if earlier is not None and not _key_expired(earlier):
         return earlier

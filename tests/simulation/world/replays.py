@@ -67,16 +67,14 @@ def submit_with_key(sim: Simulation, request: dict[str, Any]) -> None:
     def body(inv: Invocation) -> None:
         done: list[Any] = []
 
-        fingerprint = values.fingerprint(parsed.model_dump(mode="json"))
+        replayable = idempotency.Replayable("submit", owner, key, values.fingerprint(parsed.model_dump(mode="json")))
 
         def accept() -> dict[str, Any]:  # as routes/writes.py's submit
-            done.append(submit_keyed(parsed, owner, sim.services[Lane.NORMAL], "sim-key", key, fingerprint))
+            done.append(submit_keyed(parsed, sim.services[Lane.NORMAL], "sim-key", replayable))
             return {"task_id": done[0].task.task_id, "queued": done[0].queued}
 
         try:
-            record, _ = idempotency.once(
-                idempotency.Replayable("submit", owner, key, fingerprint), accept, _Context(world, inv)
-            )
+            record, _ = idempotency.once(replayable, accept, _Context(world, inv))
         except TasklaneError:
             return  # 409 in progress, 503: the client tries again later
         if rng.random() < 0.3:
