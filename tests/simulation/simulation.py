@@ -18,7 +18,7 @@ from tasklane.data.services import Services
 from tasklane.data.store import TaskStore
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
-from tests.simulation.world import actors, replays, seams
+from tests.simulation.world import actors, firings, replays, seams
 from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
 from tests.simulation.world.history import History, Violation
 from tests.simulation.world.runtime import World
@@ -63,6 +63,7 @@ class Simulation:
         for lane in Lane:
             dead = self.sqs.add_queue(f"sqs://{lane.value}-dlq", 60)
             self.lanes[lane] = self.sqs.add_queue(base.queue_urls[lane], VISIBILITY, dead, base.max_receive_count)
+        self.schedules = firings.Records()
         self.services = {lane: self._services(replace(base, lane=lane)) for lane in Lane}
         world.history = History(
             world, cap=cap, rates={seams.RATED_TYPE: seams.RATE_PER_SECOND}, items=self.db.items["tasks"]
@@ -79,6 +80,7 @@ class Simulation:
         services.limits = LimitsTable(self.db, s.limits_table_name)
         services.queues = LaneQueues(self.sqs, s.queue_urls)
         services.values = _NoBucket()  # type: ignore[assignment]
+        services.schedules = self.schedules  # type: ignore[assignment]
         return services
 
     # --- the steps --------------------------------------------------------------------------------
@@ -105,6 +107,7 @@ class Simulation:
             (0.16, lambda: actors.submit(self)),
             (0.02, lambda: actors.submit_batch_of_tasks(self)),
             (0.04, lambda: replays.submit_with_key(self, actors.request(self.world.rng))),
+            (0.03, lambda: firings.deliver_firing(self, actors.request(self.world.rng))),
             (0.22, lambda: actors.processor(self)),
             (0.30, self._resume),
             (0.15, self._tick),
