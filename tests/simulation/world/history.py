@@ -23,8 +23,9 @@ EDGES = {(P, R), (R, C), (R, F), (R, P), (P, X), (F, P), (X, P), (S, P), (S, X),
 WINDOW_MS = 1000
 
 
-class Violation(AssertionError):
-    pass
+class Violation(BaseException):
+    """An invariant broken. A BaseException, as Crash: raised inside tasklane's code (a run's start, a
+    write), it must not be taken for an error of the task or of AWS by its `except Exception`."""
 
 
 @dataclass(eq=False)
@@ -104,16 +105,26 @@ class History:
                     run.recorded = True
 
     def _granted(self, task_type: str) -> None:
-        """A start of a rate-limited type: never more than its rate in any window of a second (less
-        twice the clock skew: two processors' clocks may disagree by that much)."""
-        now = self.world.now_ms()
-        grants = self.grants[task_type]
-        grants.append(now)
+        """A start of a rate-limited type granted to the running invocation (its next run uses it)."""
+        if self.world.current is not None:
+            self.world.current.granted[task_type] = self.world.now_ms()
+
+    def _rate_kept(self, task_type: str, inv: Invocation) -> None:
+        """A run of a rate-limited type starts on a start granted to it, and the starts granted to runs
+        that started are never more than the rate in any window of a second (less twice the clock skew:
+        two processors' clocks may disagree by that much)."""
+        granted = inv.granted.pop(task_type, None)
+        if granted is None:
+            raise Violation(f"a run of {task_type} started without a start granted by its rate")
+        grants = sorted([*self.grants[task_type], granted])
         window = WINDOW_MS - 2 * self.world.faults.skew_ms
-        recent = [t for t in grants if t > now - window]
-        self.grants[task_type] = recent
-        if len(recent) > self.rates[task_type]:
-            raise Violation(f"{task_type}: {len(recent)} starts within {window} ms (rate {self.rates[task_type]}/s)")
+        self.grants[task_type] = [t for t in grants if t > grants[-1] - 2 * WINDOW_MS]
+        for i, first in enumerate(grants):
+            inside = [t for t in grants[i:] if t < first + window]
+            if len(inside) > self.rates[task_type]:
+                raise Violation(
+                    f"{task_type}: {len(inside)} starts within {window} ms (rate {self.rates[task_type]}/s)"
+                )
 
     # --- every start of a run ---------------------------------------------------------------------
 
@@ -136,6 +147,8 @@ class History:
         not_before = stored.not_before_ms or 0
         if self.world.now_ms() + self.world.faults.skew_ms < not_before:
             raise Violation(f"{run.task_id} started {not_before - self.world.now_ms()} ms before its time")
+        if item["task_type"]["S"] in self.rates:
+            self._rate_kept(item["task_type"]["S"], run.invocation)
         if self.cap:
             mine = [
                 r for runs in self.runs.values() for r in runs

@@ -41,6 +41,7 @@ class Invocation:
     dead: bool = False
     done: bool = False
     faults: list[str] = field(default_factory=list)
+    granted: dict[str, int] = field(default_factory=dict)  # task type -> when its rate last granted a start
     glet: greenlet | None = None
 
 
