@@ -250,3 +250,40 @@ def test_a_run_gives_its_slot_back_when_it_ends(tasklane, monkeypatch, limits):
         TableName=tasklane.stack.names["LimitsTable"], Key={"limit_key": {"S": f"slots#normal#{ALICE}"}}
     ).get("Item", {})
     assert item.get("holders", {}).get("SS", []) == []
+
+
+def test_a_slot_that_would_lapse_during_the_run_is_given_back_before_the_claim(tasklane, monkeypatch, limits):
+    """Admission stalled (say, throttled calls to the limits table) past the slot's lease: claiming
+    now would run the task with a slot another delivery may free and take. Found by the simulation
+    (seed 227548674: an owner ran 3 tasks at once under a cap of 2)."""
+    from tasklane.logic import throttling
+
+    reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
+    task_id = submit(tasklane, "echo", {})
+    messages = tasklane.receive("normal")
+    admit = throttling.admit
+
+    def stalled(*args, **kwargs):
+        hold = admit(*args, **kwargs)
+        tasklane.pass_time(40)  # the slot's lease is the task's timeout + 45 s from before admission
+        return hold
+
+    monkeypatch.setattr(throttling, "admit", stalled)
+    tasklane.process("normal", messages)
+    assert (get(tasklane, task_id)["status"], get(tasklane, task_id)["attempts"]) == ("pending", 0)
+    assert limits.hold_slot(f"slots#normal#{ALICE}", "other@9999999999@x", 1, 0)  # the slot went back
+    limits.free_slot(f"slots#normal#{ALICE}", "other@9999999999@x")
+    monkeypatch.setattr(throttling, "admit", admit)
+    tasklane.process("normal", messages)
+    assert get(tasklane, task_id)["status"] == "completed"
+
+
+def test_a_short_stall_in_admission_still_claims(tasklane, monkeypatch, limits):
+    from tasklane.logic import throttling
+
+    reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
+    task_id = submit(tasklane, "echo", {})
+    admit = throttling.admit
+    monkeypatch.setattr(throttling, "admit", lambda *a, **k: (admit(*a, **k), tasklane.pass_time(30))[0])
+    tasklane.process("normal", tasklane.receive("normal"))
+    assert get(tasklane, task_id)["status"] == "completed"

@@ -98,6 +98,12 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
     # Admission may have waited in place for its start: the run begins now, and its lease with it.
     now = clock.now()
     attempt = replace(attempt, lease_until=clock.epoch(now) + timeout + LEASE_GRACE_SECONDS)
+    if services.settings.owner_concurrency_cap and slot.held_until < clock.epoch(now) + timeout + SAFETY_MARGIN_SECONDS:
+        # Admission stalled (throttled calls) so long that the owner's slot would lapse while the task
+        # runs, and another delivery could take it: the slot goes back, and the message with it.
+        throttling.release(slot, services)
+        attempt.requeue(0, reason="admission outlasted the slot")
+        return
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.

@@ -42,6 +42,11 @@ class Slot:
     key: str
     entry: str
 
+    @property
+    def held_until(self) -> int:
+        """When the slot lapses (epoch seconds): another delivery may free it from then on."""
+        return int(self.entry.split("@")[1])
+
 
 def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
     """The slot a delivery would hold: its entry is new to each delivery (a duplicate in the same

@@ -156,7 +156,10 @@ class History:
                 and self.created[r.task_id]["priority"] == item["priority"]
             ]  # fmt: skip
             if len(mine) >= self.cap:
-                raise Violation(f"owner {item['owner']['S']} runs {len(mine) + 1} tasks at once (cap {self.cap})")
+                raise Violation(
+                    f"owner {item['owner']['S']} runs {len(mine) + 1} tasks at once (cap {self.cap}) on "
+                    f"{item['priority']['S']}: {run.task_id} starts beside {[r.task_id for r in mine]}"
+                )
         self.runs[run.task_id].append(run)
 
     # --- at quiescence ----------------------------------------------------------------------------
