@@ -6,7 +6,7 @@ MINI := .venv-ministack
 PY := $(VENV)/bin/python
 LOCAL := $(PY) scripts/localstack.py
 
-.PHONY: help venv up down logs console test unit e2e lint format build validate bench soak clean simulate
+.PHONY: help venv up down logs console test unit e2e lint format build validate bench soak clean
 
 help:
 	@echo "make up      start the local emulator and deploy tasklane on it (prints URL, key, curl lines)"
@@ -77,6 +77,7 @@ test: venv
 # fresh seeds run for BUDGET seconds. make test runs its fixed seeds.
 BUDGET ?= 600
 STEPS ?= 500
+.PHONY: simulate
 simulate: $(VENV)/.installed
 	PYTHONPATH=functions:. $(PY) -m tests.simulation --steps $(STEPS) $(if $(SEED),--seed $(SEED),--budget $(BUDGET))
 
