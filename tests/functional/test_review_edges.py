@@ -1,0 +1,112 @@
+"""Edges a review found (issue 25, section 2): each test fails on the code before its fix."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from pydantic import BaseModel
+
+from tests.events import api_event
+from tests.functional.test_limits import submit
+from tests.functional.test_schedules import create, schedule_event
+
+
+def get(tasklane, task_id):
+    return tasklane.call(api_event("get_task", task_id=task_id)).body
+
+
+class _Empty(BaseModel):
+    pass
+
+
+class _BadStr:
+    def __str__(self):
+        raise RuntimeError("no text")
+
+
+@pytest.fixture
+def returning(monkeypatch):
+    """A task type `returns` whose run returns the value given."""
+    from tasklane.task_types.registry import _TYPES, TaskType
+
+    def register(value):
+        _TYPES["returns"] = TaskType("returns", _Empty, lambda payload, ctx: value, timeout_seconds=5, max_attempts=3)
+
+    yield register
+    _TYPES.pop("returns", None)
+
+
+# Row 1: a result that cannot be encoded fails its one attempt with a typed error.
+@pytest.mark.parametrize(
+    "value",
+    [{date(2026, 1, 1): 1}, {(1, 2): 3}, {"ok": _BadStr()}, [float("nan")]],
+    ids=["date", "tuple", "str", "nan"],
+)
+def test_a_result_without_a_json_form_fails_its_only_run_as_not_serializable(tasklane, returning, value):
+    returning(value)
+    task_id = submit(tasklane, "returns").body["task_id"]
+    response = tasklane.process("normal", tasklane.receive("normal"))
+    assert response["batchItemFailures"] == []
+    task = get(tasklane, task_id)
+    assert task["status"] == "failed"
+    assert task["attempts"] == 1
+    assert task["error"]["type"] == "ResultNotSerializable"
+    assert tasklane.receive("normal") == []  # no message left to run it again
+
+
+# Row 2: a run_at outside what UTC can hold is a 422 on run_at, and fails alone in a batch.
+@pytest.mark.parametrize(
+    "run_at", ["0001-01-01T00:00:00+01:00", "0001-01-01T00:59:59+01:00", "9999-12-31T23:59:59-01:00"]
+)
+def test_a_run_at_outside_the_years_utc_holds_is_a_422_on_run_at(tasklane, run_at):
+    answer = submit(tasklane, run_at=run_at)
+    assert answer.status == 422
+    assert answer.body["error"]["details"][0]["field"] == "run_at"
+
+
+def test_the_first_moment_utc_holds_is_a_past_run_at_that_runs_now(tasklane):
+    answer = submit(tasklane, run_at="0001-01-01T01:00:00+01:00")  # 0001-01-01T00:00:00Z, just in range
+    assert answer.status == 202
+    assert answer.body["status"] == "pending"
+
+
+def test_a_run_at_outside_utc_fails_alone_in_a_batch(tasklane):
+    items = [{"task_type": "echo"}, {"task_type": "echo", "run_at": "0001-01-01T00:00:00+01:00"}]
+    answer = tasklane.call(api_event("submit_batch", body={"tasks": items}))
+    assert answer.status == 202
+    results = answer.body["results"]
+    assert results[0]["task"]["status"] == "pending"
+    assert results[1]["error"]["details"][0]["field"] == "run_at"
+
+
+# Row 3: a time zone name that is a folder of the zone database, or too long for a file, is a 422.
+@pytest.mark.parametrize("zone", ["Europe", "America", "America/Argentina", "x" * 300, "Europe/" + "P" * 300])
+def test_a_time_zone_that_is_a_folder_or_too_long_is_a_422_on_timezone(tasklane, zone):
+    answer = create(tasklane, timezone=zone, cron="0 9 ? * MON-FRI *", rate=None)
+    assert answer.status == 422
+    assert [d["field"] for d in answer.body["error"]["details"]] == ["timezone"]
+
+
+# Row 4: a rate long enough to run past the last date Python holds is stored and read back.
+@pytest.mark.parametrize("rate", ["999999 days", "999999 hours", "3000 days"])
+def test_a_very_long_rate_is_created_and_read_back_with_the_fire_times_that_exist(tasklane, rate):
+    answer = create(tasklane, rate=rate)
+    assert answer.status == 201, answer.body
+    read = tasklane.call(schedule_event("GET", name="nightly-report"))
+    assert read.status == 200
+    assert read.body["next_fire_times"] == answer.body["next_fire_times"]
+    assert 1 <= len(read.body["next_fire_times"]) <= 5
+    assert tasklane.call(schedule_event("GET")).status == 200
+
+
+def test_the_last_fire_of_a_very_long_rate_is_none_before_its_first_period():
+    from datetime import UTC, datetime
+
+    from tasklane.model.recurrence import Recurrence
+
+    recurrence = Recurrence(None, "999999 days", "UTC", datetime(2026, 1, 1, tzinfo=UTC))
+    assert recurrence.last_fire(datetime(2026, 6, 1, tzinfo=UTC)) is None
+    assert [t.year for t in recurrence.next_fires(datetime(2026, 6, 1, tzinfo=UTC))] == [4763, 7501]
+    short = Recurrence(None, "3000 days", "UTC", datetime(2026, 1, 1, tzinfo=UTC))
+    assert len(short.next_fires(datetime(2026, 6, 1, tzinfo=UTC))) == 5
