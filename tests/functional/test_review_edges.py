@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 from pydantic import BaseModel
 
-from tests.events import api_event
+from tests.events import ALICE, api_event
 from tests.functional.test_limits import submit
 from tests.functional.test_schedules import create, schedule_event
 
@@ -110,3 +111,57 @@ def test_the_last_fire_of_a_very_long_rate_is_none_before_its_first_period():
     assert [t.year for t in recurrence.next_fires(datetime(2026, 6, 1, tzinfo=UTC))] == [4763, 7501]
     short = Recurrence(None, "3000 days", "UTC", datetime(2026, 1, 1, tzinfo=UTC))
     assert len(short.next_fires(datetime(2026, 6, 1, tzinfo=UTC))) == 5
+
+
+# Row 5: a firing submits its task even when its callback's name no longer resolves.
+def test_a_firing_submits_its_task_when_the_callback_name_no_longer_resolves(tasklane, resolver):
+    from tests.functional.test_schedules import fire
+
+    resolver.names["hooks.example.com"] = ["93.184.215.14"]
+    task = {"task_type": "echo", "payload": {"x": 1}, "callback_url": "https://hooks.example.com/t?token=s3cret"}
+    assert create(tasklane, task=task).status == 201
+    del resolver.names["hooks.example.com"]  # NXDOMAIN from now on
+    task_id = fire(tasklane)
+    assert task_id is not None
+    shown = get(tasklane, task_id)
+    assert shown["status"] == "pending"
+    assert shown["callback"]["url"] == task["callback_url"]
+
+
+def test_a_submission_still_refuses_a_callback_name_that_does_not_resolve(tasklane, resolver):
+    answer = submit(tasklane, callback_url="https://gone.example.com/hook")
+    assert answer.status == 422
+    assert answer.body["error"]["details"][0]["field"] == "callback_url"
+
+
+# Row 15: a firing whose task is no longer valid logs where and why, never the values.
+def test_a_firing_that_submits_nothing_logs_no_payload_value_or_callback_url(tasklane, resolver, caplog):
+    import logging
+
+    from tests.functional.test_schedules import fire
+
+    resolver.names["hooks.example.com"] = ["93.184.215.14"]
+    task = {
+        "task_type": "compute",
+        "payload": {"n": 7, "secret_note": "pa55word-in-payload"},
+        "callback_url": "https://hooks.example.com/t?token=s3cret-token",
+    }
+    assert create(tasklane, task={**task, "payload": {"n": 7}}).status == 201
+    # The stored task now holds what this deployment refuses, a secret in the refused value.
+    tasklane.dynamodb.update_item(
+        TableName=tasklane.stack.names["SchedulesTable"],
+        Key={"owner": {"S": ALICE}, "name": {"S": "nightly-report"}},
+        UpdateExpression="SET task = :t",
+        ExpressionAttributeValues={":t": {"S": json.dumps({**task, "payload": {"n": "pa55word-in-payload"}})}},
+    )
+    caplog.clear()
+    assert fire(tasklane) is None
+    formatter = logging.Formatter()
+    text = "\n".join(
+        r.getMessage() + str(r.__dict__) + (formatter.formatException(r.exc_info) if r.exc_info else "")
+        for r in caplog.records
+    )
+    assert "no longer valid" in text
+    assert "payload.n" in text
+    assert "pa55word-in-payload" not in text
+    assert "s3cret-token" not in text
