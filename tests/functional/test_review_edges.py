@@ -165,3 +165,21 @@ def test_a_firing_that_submits_nothing_logs_no_payload_value_or_callback_url(tas
     assert "payload.n" in text
     assert "pa55word-in-payload" not in text
     assert "s3cret-token" not in text
+
+
+# Row 10: a promotion whose answer was lost is recognised as done, and its message is sent now.
+def test_a_promotion_whose_answer_was_lost_still_queues_the_task_now(tasklane, monkeypatch):
+    from tasklane.data import aws
+    from tests.functional.test_faults import _throttle
+    from tests.functional.test_scheduled import at, promote
+    from tests.functional.test_scheduled import submit as submit_scheduled
+
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    task = submit_scheduled(tasklane, run_at=at(3600)).body
+    assert task["status"] == "scheduled"
+    tasklane.pass_time(3600 + 1)  # due now: its message is sent without a delay
+    lost = _throttle(aws.dynamodb(), "UpdateItem", "ThrottlingException", 1, applied=True)
+    assert promote(tasklane) == {"promoted": 1, "skipped": 0, "unsent": 0, "errors": 0}
+    assert lost == ["UpdateItem"]
+    assert get(tasklane, task["task_id"])["status"] == "pending"
+    assert [json.loads(m["Body"])["task_id"] for m in tasklane.receive("normal")] == [task["task_id"]]
