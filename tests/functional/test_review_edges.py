@@ -183,3 +183,55 @@ def test_a_promotion_whose_answer_was_lost_still_queues_the_task_now(tasklane, m
     assert lost == ["UpdateItem"]
     assert get(tasklane, task["task_id"])["status"] == "pending"
     assert [json.loads(m["Body"])["task_id"] for m in tasklane.receive("normal")] == [task["task_id"]]
+
+
+def _lose_create_schedule_answers(times: list[int]) -> list[str]:
+    """CreateSchedule calls reach Scheduler and their answers are lost (a 500, which the SDK
+    retries) until `times[0]` have been."""
+    from botocore.awsrequest import AWSResponse
+    from moto.core.models import botocore_stubber
+
+    from tasklane.data import aws
+    from tests.functional.test_faults import _Raw
+
+    lost: list[str] = []
+
+    def answer(request, **kwargs):
+        if request.method == "POST" and "/schedules/" in request.url and len(lost) < times[0]:
+            lost.append(request.url)
+            botocore_stubber(request=request, **kwargs)
+            body = json.dumps({"Message": "internal error"}).encode()
+            return AWSResponse(request.url, 500, {"x-amzn-ErrorType": "InternalServerException"}, _Raw(body))
+        return None
+
+    aws.scheduler().meta.events.register_first("before-send", answer)
+    return lost
+
+
+# Row 11: a CreateSchedule whose answer was lost leaves no orphan and no name that answers 503.
+def test_a_create_schedule_whose_answer_was_lost_is_recognised_and_the_schedule_made(tasklane, monkeypatch):
+    from tests.functional.test_schedules import aws_schedules
+
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    lost = _lose_create_schedule_answers([1])
+    answer = create(tasklane)
+    assert len(lost) == 1
+    assert answer.status == 201, answer.body
+    assert tasklane.call(schedule_event("GET", name="nightly-report")).status == 200
+    assert [s["Name"] for s in aws_schedules(tasklane)] == [aws_schedules(tasklane)[0]["Name"]]
+
+
+def test_a_create_schedule_that_failed_after_it_was_made_leaves_no_orphan_and_the_name_free(tasklane, monkeypatch):
+    from tests.functional.test_schedules import aws_schedules
+
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    times = [100]
+    _lose_create_schedule_answers(times)  # every retry's answer is lost too: the call fails
+    answer = create(tasklane)
+    assert answer.status == 503
+    assert aws_schedules(tasklane) == []  # nothing fires without its record
+    assert tasklane.call(schedule_event("GET", name="nightly-report")).status == 404
+    times[0] = 0
+    again = create(tasklane)
+    assert again.status == 201, again.body
+    assert len(aws_schedules(tasklane)) == 1

@@ -212,6 +212,12 @@ class Scheduler:
         try:
             (self._scheduler.create_schedule if create else self._scheduler.update_schedule)(**request)
         except ClientError as exc:
+            if create and exc.response["Error"]["Code"] == "ConflictException":
+                # Its name is the owner's and the schedule's, whose record was just written: what is
+                # there is this very create (the SDK retried it after its answer was lost) or an orphan
+                # of one that failed; either way it becomes the record's.
+                self.put(schedule, create=False)
+                return
             if exc.response["Error"]["Code"] == "ValidationException":
                 field = "cron" if schedule.cron else "rate"
                 raise ValidationFailed(
