@@ -235,3 +235,14 @@ def test_a_create_schedule_that_failed_after_it_was_made_leaves_no_orphan_and_th
     again = create(tasklane)
     assert again.status == 201, again.body
     assert len(aws_schedules(tasklane)) == 1
+
+
+# Row 14: the names `.` and `..` are refused; names of three dots and more stay allowed.
+@pytest.mark.parametrize(("name", "status"), [(".", 422), ("..", 422), ("...", 201), (".a", 201), ("a..", 201)])
+def test_schedule_names_that_a_url_path_folds_away_are_refused(tasklane, name, status):
+    answer = create(tasklane, name=name)
+    assert answer.status == status
+    if status == 422:
+        assert [d["field"] for d in answer.body["error"]["details"]] == ["name"]
+    else:
+        assert tasklane.call(schedule_event("GET", name=name)).status == 200
