@@ -246,3 +246,73 @@ def test_schedule_names_that_a_url_path_folds_away_are_refused(tasklane, name, s
         assert [d["field"] for d in answer.body["error"]["details"]] == ["name"]
     else:
         assert tasklane.call(schedule_event("GET", name=name)).status == 200
+
+
+_AWS_TEXT = (
+    "User: arn:aws:sts::123456789012:assumed-role/tasklane-StatusFunctionRole-AB12/tasklane-status is not "
+    "authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/tasklane-Tasks"
+)
+
+
+def _refuse_every_call(client, code="AccessDeniedException", status=400) -> None:
+    """Every call of `client` is answered with an AWS error whose text names a role, the account and a table."""
+    from botocore.awsrequest import AWSResponse
+
+    from tests.functional.test_faults import _Raw
+
+    def answer(request, **kwargs):
+        body = json.dumps({"__type": code, "message": _AWS_TEXT, "Message": _AWS_TEXT}).encode()
+        return AWSResponse(request.url, status, {"x-amzn-ErrorType": code}, _Raw(body))
+
+    client.meta.events.register_first("before-send", answer)
+
+
+def _assert_names_nothing_of_aws(answer):
+    text = json.dumps(answer.body)
+    for secret in ("123456789012", "arn:aws", "tasklane-Tasks", "StatusFunctionRole", "An error occurred"):
+        assert secret not in text, text
+
+
+# Row 13: no answer carries what AWS said (roles, the account, tables).
+@pytest.mark.parametrize("route", ["get_task", "list_tasks", "submit_task", "submit_batch"])
+def test_a_503_names_no_role_account_or_table(tasklane, monkeypatch, route):
+    from tasklane.data import aws
+
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    task_id = submit(tasklane).body["task_id"]
+    _refuse_every_call(aws.dynamodb(), "InternalServerError", 500)
+    event = {
+        "get_task": api_event("get_task", task_id=task_id),
+        "list_tasks": api_event("list_tasks"),
+        "submit_task": api_event("submit_task", body={"task_type": "echo"}, headers={"Idempotency-Key": None}),
+        "submit_batch": api_event("submit_batch", body={"tasks": [{"task_type": "echo"}]}),
+    }[route]
+    answer = tasklane.call(event)
+    assert answer.status == (202 if route == "submit_batch" else 503)  # a batch answers per item
+    _assert_names_nothing_of_aws(answer)
+
+
+def test_a_schedule_refused_by_scheduler_names_no_role_or_account(tasklane, monkeypatch):
+    from tasklane.data import aws
+
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    _refuse_every_call(aws.scheduler(), "ValidationException", 400)
+    answer = create(tasklane)
+    assert answer.status == 422
+    _assert_names_nothing_of_aws(answer)
+    _refuse_every_call(aws.scheduler(), "AccessDeniedException", 403)
+    answer = create(tasklane, name="other")
+    assert answer.status in (422, 503)
+    _assert_names_nothing_of_aws(answer)
+
+
+def test_a_task_whose_payload_could_not_be_read_shows_no_aws_text_in_its_error(tasklane, monkeypatch):
+    from tasklane.data import aws
+
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    task_id = submit(tasklane, "echo", payload={"blob": "x" * 300_000}).body["task_id"]
+    _refuse_every_call(aws.s3(), "InternalError", 500)
+    tasklane.process("normal", tasklane.receive("normal"))
+    task = tasklane.call(api_event("get_task", task_id=task_id))
+    assert task.body["error"]["type"] == "ValueUnavailable"
+    _assert_names_nothing_of_aws(task)
