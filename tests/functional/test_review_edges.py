@@ -316,3 +316,47 @@ def test_a_task_whose_payload_could_not_be_read_shows_no_aws_text_in_its_error(t
     task = tasklane.call(api_event("get_task", task_id=task_id))
     assert task.body["error"]["type"] == "ValueUnavailable"
     _assert_names_nothing_of_aws(task)
+
+
+# Row 12: a delivery that is not claimed (a duplicate of a finished task, an early one) gives its
+# type's start back: the next task of the type starts at once.
+@pytest.mark.parametrize("which", ["finished", "early"])
+def test_a_delivery_that_is_not_claimed_does_not_use_up_its_types_rate(tasklane, monkeypatch, which):
+    from tests.functional.test_limits import reconfigure
+
+    reconfigure(tasklane, monkeypatch, RATE_LIMITS="echo=1/m")
+    if which == "finished":
+        done = submit(tasklane).body["task_id"]
+        first = tasklane.receive("normal")
+        tasklane.process("normal", first)
+        assert get(tasklane, done)["status"] == "completed"
+        tasklane.pass_time(70)  # the first start's interval is over
+        duplicate = first[0]["Body"]
+    else:
+        from tasklane.model.message import TaskMessage
+
+        later = submit(tasklane, run_at=_moment(600)).body["task_id"]  # its own message is 600 s away
+        duplicate = TaskMessage(later, ALICE, 1, timeout_seconds=30, task_type="echo").to_json()
+    tasklane.sqs.send_message(QueueUrl=tasklane.queue_url("normal"), MessageBody=duplicate)
+    response = tasklane.process("normal", tasklane.receive("normal"))
+    assert len(response["batchItemFailures"]) == (1 if which == "early" else 0)
+    task_id = submit(tasklane).body["task_id"]
+    tasklane.process("normal", [m for m in tasklane.receive("normal") if task_id in m["Body"]])
+    shown = get(tasklane, task_id)
+    assert (shown["status"], shown["waiting_for"]) == ("completed", None)
+
+
+def test_a_claimed_delivery_still_spends_its_start(tasklane, monkeypatch):
+    from tests.functional.test_limits import reconfigure
+
+    reconfigure(tasklane, monkeypatch, RATE_LIMITS="echo=1/m")
+    first, second = submit(tasklane).body["task_id"], submit(tasklane).body["task_id"]
+    tasklane.process("normal", tasklane.receive("normal"))
+    assert get(tasklane, first)["status"] == "completed"
+    assert (get(tasklane, second)["status"], get(tasklane, second)["waiting_for"]) == ("pending", "rate_limit")
+
+
+def _moment(seconds: float) -> str:
+    from tests.functional.test_scheduled import at
+
+    return at(seconds)

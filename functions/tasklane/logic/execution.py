@@ -103,11 +103,11 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
         # and the reconciler looks at the lease of a running task when the time comes.
         stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until)
     except TransitionRejected as exc:
-        throttling.release(slot, services)
+        throttling.release(slot, services, claimed=False)
         _not_claimed(attempt, exc.stored, now)
         return
     except Exception:
-        throttling.release(slot, services)  # the claim did not happen: the slot goes back with it
+        throttling.release(slot, services, claimed=False)  # the claim did not happen: the slot goes back with it
         raise
     try:
         _run(attempt, stored, now)
