@@ -360,3 +360,82 @@ def _moment(seconds: float) -> str:
     from tests.functional.test_scheduled import at
 
     return at(seconds)
+
+
+# Row 16: where the loopback is allowed, the local stack's own API port is still refused.
+EMULATOR_PORT = 4566
+
+
+def test_the_emulators_port_is_read_from_the_endpoint_its_functions_are_given():
+    from tasklane.settings.webhooks import WEBHOOK_REQUIRED_ENV, WebhookSettings
+
+    env = dict.fromkeys(WEBHOOK_REQUIRED_ENV, "x") | {"WEBHOOK_RETRY_BASE_SECONDS": "30"}
+    local = WebhookSettings.from_env(
+        env | {"CALLBACK_ALLOW_LOOPBACK": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:4577"}
+    )
+    assert (local.emulator_port, local.closed_port) == (4577, 4577)
+    closed = WebhookSettings.from_env(env | {"CALLBACK_ALLOW_LOOPBACK": "false", "AWS_ENDPOINT_URL": "http://h:4566"})
+    assert closed.closed_port is None  # the loopback is refused whole anyway
+    on_aws = WebhookSettings.from_env(env | {"CALLBACK_ALLOW_LOOPBACK": "true"})
+    assert on_aws.closed_port is None
+
+
+def _settings_of_a_local_stack():
+    """The webhook settings as a function on the local stack reads them: its emulator's endpoint in
+    AWS_ENDPOINT_URL (set only while they are read: this test's AWS clients must not go there)."""
+    import os
+
+    from tasklane.data import notifications
+    from tasklane.settings import webhooks
+
+    webhooks.webhook_settings.cache_clear()
+    notifications.notifications.cache_clear()
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{EMULATOR_PORT}"
+    try:
+        return webhooks.webhook_settings()
+    finally:
+        del os.environ["AWS_ENDPOINT_URL"]
+
+
+@pytest.fixture
+def local_stack(tasklane, monkeypatch):
+    """CallbackAllowLoopback=true on a local stack whose emulator listens on EMULATOR_PORT."""
+    monkeypatch.setenv("CALLBACK_ALLOW_LOOPBACK", "true")
+    return _settings_of_a_local_stack()
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        (f"http://127.0.0.1:{EMULATOR_PORT}/", 422),
+        (f"http://127.0.0.1:{EMULATOR_PORT}/2015-03-31/functions", 422),
+        (f"https://127.0.0.1:{EMULATOR_PORT}/hook", 422),
+        (f"http://127.0.0.1:{EMULATOR_PORT - 1}/hook", 202),
+        (f"http://127.0.0.1:{EMULATOR_PORT + 1}/hook", 202),
+        ("http://127.0.0.1/hook", 202),
+    ],
+)
+def test_a_callback_to_the_local_stacks_own_api_is_refused(tasklane, resolver, local_stack, url, status):
+    answer = submit(tasklane, callback_url=url)
+    assert answer.status == status
+    if status == 422:
+        assert answer.body["error"]["details"][0]["field"] == "callback_url"
+        assert "local stack" in answer.body["error"]["details"][0]["message"]
+
+
+def test_a_delivery_to_the_local_stacks_own_api_is_never_posted(tasklane, resolver, receivers, monkeypatch):
+    from tasklane.data import notifications
+    from tasklane.settings import webhooks
+    from tests.functional.notify import Stream, run_webhooks, webhook_messages
+    from tests.functional.test_webhook_delivery import finished_with_callback
+
+    monkeypatch.setenv("CALLBACK_ALLOW_LOOPBACK", "true")
+    webhooks.webhook_settings.cache_clear()
+    notifications.notifications.cache_clear()
+    monkeypatch.setattr("tests.functional.test_webhook_delivery.HOOK", f"http://127.0.0.1:{EMULATOR_PORT}/")
+    task_id = finished_with_callback(tasklane, Stream(tasklane))  # accepted: no emulator port known yet
+    assert _settings_of_a_local_stack().closed_port == EMULATOR_PORT
+    run_webhooks(webhook_messages(tasklane))
+    assert receivers.posts == []
+    delivery = get(tasklane, task_id)["callback"]["deliveries"][0]
+    assert delivery["delivered"] is False

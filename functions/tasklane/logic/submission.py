@@ -68,7 +68,8 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
         from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
 
-        check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
+        hooks = webhook_settings()
+        check_submitted(request.callback_url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(

@@ -81,7 +81,10 @@ def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
 def _attempt(message: dict[str, str], notifications: Notifications, now: datetime) -> tuple[int | None, str | None]:
     """The receiver's status code, or why there was none."""
     try:
-        target, addresses = destination(message["url"], allow_loopback=notifications.settings.allow_loopback)
+        hooks = notifications.settings
+        target, addresses = destination(
+            message["url"], allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port
+        )
     except (CallbackRefused, receivers.NameNotResolved) as exc:
         return None, str(exc)
     body = message["body"].encode()
