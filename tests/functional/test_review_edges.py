@@ -439,3 +439,37 @@ def test_a_delivery_to_the_local_stacks_own_api_is_never_posted(tasklane, resolv
     assert receivers.posts == []
     delivery = get(tasklane, task_id)["callback"]["deliveries"][0]
     assert delivery["delivered"] is False
+
+
+# Row 9: a run's lease lasts as long as the invocation that holds it can live, and not much longer.
+@pytest.mark.parametrize(("after_s", "duplicate"), [(-1, "refused"), (0, "refused"), (11, "claimed")])
+def test_a_task_that_outlives_its_time_limit_is_not_taken_over_while_its_invocation_lives(tasklane, after_s, duplicate):
+    from tasklane.data.services import services
+    from tasklane.data.table import TransitionRejected
+    from tasklane.model import clock
+    from tasklane.task_types.registry import _TYPES, TaskType
+
+    remaining_s = tasklane.context.remaining_ms / 1000
+    duplicates: list[str] = []
+
+    def stubborn(payload, ctx):
+        # Its limit (5 s) fired and was swallowed, as a C loop or a bare `except:` does; the invocation
+        # lives on. At `after_s` from the end of the invocation, a duplicate delivery claims the task.
+        tasklane.pass_time(remaining_s + after_s)
+        try:
+            services().store.mark_processing(task_id, ALICE, clock.now(), clock.epoch(clock.now()) + 60)
+            duplicates.append("claimed")
+        except TransitionRejected:
+            duplicates.append("refused")
+        return "done"
+
+    _TYPES["stubborn"] = TaskType("stubborn", _Empty, stubborn, timeout_seconds=5, max_attempts=3)
+    try:
+        task_id = submit(tasklane, "stubborn").body["task_id"]
+        tasklane.process("normal", tasklane.receive("normal"))
+    finally:
+        del _TYPES["stubborn"]
+    assert duplicates == [duplicate]
+    if duplicate == "refused":
+        task = get(tasklane, task_id)
+        assert (task["status"], task["attempts"]) == ("completed", 1)
