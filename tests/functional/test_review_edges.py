@@ -473,3 +473,91 @@ def test_a_task_that_outlives_its_time_limit_is_not_taken_over_while_its_invocat
     if duplicate == "refused":
         task = get(tasklane, task_id)
         assert (task["status"], task["attempts"]) == ("completed", 1)
+
+
+# Row 8: one call to a receiver ends within a total deadline, however the receiver paces its bytes.
+@pytest.fixture
+def tarpit():
+    """A receiver on the loopback that reads the request, then sends its answer a byte every 0.1 s."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 10_000:
+                    if stop.is_set():
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    stop.wait(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    server.close()
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_total_deadline(tarpit, monkeypatch):
+    import time
+    from ipaddress import ip_address
+
+    from tasklane.data import receivers
+    from tasklane.model.callback_urls import parse_target
+
+    monkeypatch.setattr(receivers, "READ_TIMEOUT_SECONDS", 0.5)  # each byte comes well within it
+    monkeypatch.setattr(receivers, "TOTAL_TIMEOUT_SECONDS", 1.0)
+    target = parse_target(f"http://127.0.0.1:{tarpit}/hook", allow_loopback=True)
+    started = time.monotonic()
+    with pytest.raises(receivers.ReceiverUnreachable, match=r"within 1\.0 s"):
+        receivers.post(receivers.Post(target, ip_address("127.0.0.1"), b"{}", {}))
+    assert 0.9 <= time.monotonic() - started < 2.0
+
+
+def test_the_webhook_deliveries_are_capped_by_their_event_source():
+    from tests import cfn
+
+    template = cfn.template()
+    events = template["Resources"]["WebhookFunction"]["Properties"]["Events"]["Deliveries"]["Properties"]
+    assert events["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "WebhookConcurrency"}
+    parameter = template["Parameters"]["WebhookConcurrency"]
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (2, 1000)  # SQS event sources' own bounds
+    assert 2 <= parameter["Default"] <= 10
+
+
+def test_a_calls_whole_deadline_fits_in_the_webhook_functions_timeout():
+    from tasklane.logic.webhooks import MAX_ADDRESSES_TRIED
+    from tasklane.model.limits import WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TOTAL_TIMEOUT_SECONDS
+    from tests import cfn
+
+    timeout = cfn.template()["Resources"]["WebhookFunction"]["Properties"]["Timeout"]
+    # A name may resolve to a few addresses, each tried in turn when the one before gave no answer.
+    assert WEBHOOK_CONNECT_TIMEOUT_SECONDS < WEBHOOK_TOTAL_TIMEOUT_SECONDS
+    assert timeout > MAX_ADDRESSES_TRIED * WEBHOOK_TOTAL_TIMEOUT_SECONDS
+
+
+def test_a_delivery_tries_at_most_three_of_its_names_addresses(tasklane, bus, stream, resolver, receivers):
+    from urllib.parse import urlsplit
+
+    from tasklane.data.receivers import ReceiverUnreachable
+    from tests.functional.notify import run_webhooks, webhook_messages
+    from tests.functional.test_webhook_delivery import HOOK, finished_with_callback
+
+    resolver.names[urlsplit(HOOK).hostname] = [f"93.184.215.{i}" for i in range(1, 9)]
+    receivers.codes = [ReceiverUnreachable("timed out")]
+    finished_with_callback(tasklane, stream)
+    run_webhooks(webhook_messages(tasklane))
+    assert [str(p.address) for p in receivers.posts] == ["93.184.215.1", "93.184.215.2", "93.184.215.3"]
