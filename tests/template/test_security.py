@@ -1,12 +1,11 @@
 """The template as CloudFormation deploys it (Fn::ForEach expanded, SAM translated): no role grants a data
 action on every resource, each event source's function may receive from its own source only, the webhook
-function touches only its deliveries, every queue is encrypted, and checkov finds nothing unexplained."""
+function touches only its deliveries, and every queue is encrypted. checkov's scan of the same translated
+template is a `make lint` step (scripts/checkov_scan.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -22,6 +21,8 @@ ALLOWED_MANAGED_POLICIES = {
     "service-role/AWSLambdaBasicExecutionRole",
     # xray:PutTraceSegments/PutTelemetryRecords/GetSampling*: X-Ray has no resource-level permissions.
     "AWSXrayWriteOnlyAccess",
+    # logs:* for API Gateway's account-wide logging role (access logs); the policy AWS documents for it.
+    "service-role/AmazonAPIGatewayPushToCloudWatchLogs",
 }
 
 # Actions AWS authorizes on "*" only (no resource-level permissions), each touching no task data.
@@ -170,14 +171,3 @@ def test_the_webhook_function_may_touch_only_its_deliveries_on_a_task():
 def test_every_queue_is_encrypted_at_rest(name):
     properties = cfn.resources("AWS::SQS::Queue")[name]["Properties"]
     assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties, name
-
-
-CHECKOV = cfn.ROOT / ".venv-checkov" / "bin" / "checkov"
-
-
-@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov is installed by `make lint` (.venv-checkov)")
-def test_checkov_finds_nothing_unexplained():
-    """scripts/checkov_scan.py: every finding fixed, or skipped beside its resource with a reason."""
-    script = cfn.ROOT / "scripts" / "checkov_scan.py"
-    result = subprocess.run([sys.executable, str(script)], check=False, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
