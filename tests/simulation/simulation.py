@@ -27,6 +27,7 @@ from tests.simulation.world.sqs import FakeSQS, Queue
 PROCESSOR_TIMEOUT = 60  # the smallest the template allows: the lease matters most there
 VISIBILITY = 360  # the template's LaneVisibility for it
 DRAIN_ROUNDS = 400
+BATCHES_PER_ROUND = 100
 
 
 def _environment(cap: int) -> dict[str, str]:
@@ -141,7 +142,9 @@ class Simulation:
             world.advance(30_000)
             actors.promoter(self)
             for lane in Lane:
-                while any(m.visible_ms <= world.now_ms() for m in self.lanes[lane].messages.values()):
+                for _ in range(BATCHES_PER_ROUND):  # bounded: a message that never settles is a finding, not a hang
+                    if not any(m.visible_ms <= world.now_ms() for m in self.lanes[lane].messages.values()):
+                        break
                     actors.processor(self, lane)
                     world.finish_all()
             actors.dead_letters(self)

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from tests.simulation.simulation import Simulation
 
 API_TIMEOUT_S = 30
-# Tasks that exercise a defect known and being fixed elsewhere (issue 25's review rows), off unless
-# SIM_KNOWN_DEFECTS names them: "1" a result with non-string keys, "9" a run that ignores its time limit.
-KNOWN_DEFECTS = set(filter(None, os.environ.get("SIM_KNOWN_DEFECTS", "").split(",")))
+# Tasks that exercised defects a review found (fixed since): a result with a key JSON cannot carry
+# (review row 1), a run that ignores its time limit (row 9). SIM_QUIRKS=0 leaves them out.
+QUIRKS = os.environ.get("SIM_QUIRKS", "1") != "0"
 OWNERS = ("alice", "bob", "carol")
 
 
@@ -45,8 +45,8 @@ def request(rng: Any) -> dict[str, Any]:
     delay = 0 if roll < 0.7 else rng.randint(1, 30) if roll < 0.85 else rng.randint(150, 600)
     work = rng.choice([0, 0, 200, 2000, timeout * 1000 // 2, timeout * 1300])
     quirk: dict[str, bool] = {}
-    if KNOWN_DEFECTS & {"1", "9"} and rng.random() < 0.2:
-        quirk = {"odd_result": True} if rng.choice(sorted(KNOWN_DEFECTS & {"1", "9"})) == "1" else {"stubborn": True}
+    if QUIRKS and rng.random() < 0.06:
+        quirk = rng.choice([{"odd_result": True}, {"stubborn": True}])
     request: dict[str, Any] = {
         "task_type": seams.RATED_TYPE if rated else "sim_work",
         "payload": {"n": rng.randint(0, 10**6), "fail_first": rng.choice([0, 0, 0, 1, 2, 5]), "work_ms": work, **quirk},

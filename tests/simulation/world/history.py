@@ -129,8 +129,10 @@ class History:
     # --- every start of a run ---------------------------------------------------------------------
 
     def live(self, run: Run) -> bool:
-        """A run is live until it ends, its invocation dies, or its time limit fires."""
-        return not run.ended and not run.invocation.dead and self.world.now_ms() < run.deadline_ms
+        """A run is live until it ends, its invocation dies (a crash, or its Lambda timeout: killed there
+        even if the world has not resumed it since), or its time limit fires."""
+        now = self.world.now_ms()
+        return not run.ended and not run.invocation.dead and now < min(run.deadline_ms, run.invocation.deadline_ms)
 
     def started(self, run: Run, item: dict[str, Any]) -> None:
         stored = to_stored(item)
