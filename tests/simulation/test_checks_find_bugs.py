@@ -21,7 +21,7 @@ def _first_violation(seeds: range, steps: int = 500) -> str:
 
 
 def test_a_lease_that_ends_before_the_run_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(execution, "LEASE_GRACE_SECONDS", -60)  # the lease is over as the run starts
+    monkeypatch.setattr(execution, "LEASE_SKEW_SECONDS", -3600)  # the lease is over as the run starts
     found = _first_violation(range(20))
     # A duplicate takes the task over while it runs, or the owner's slot (held until the lease ends)
     # is taken by another run.

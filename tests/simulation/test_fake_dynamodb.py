@@ -123,7 +123,8 @@ def test_tasklane_writes_agree_with_moto() -> None:
         due = indexes.due_by("0", 10**10)[0]
         assert [e.task_id for e in due] == ["s"]
         assert store.promote(due[0], T0, 0) is True
-        assert store.promote(due[0], T0, 0) is False
+        assert store.promote(due[0], T0, 0) is True  # the same change again: recognised as its own
+        assert store.promote(due[0], T0 + timedelta(seconds=1), 0) is False
         store.cancel("s", "o", T0)
         entry = (
             SweepEntry(**{**indexes.due_for_sweep("0", 10**10)[0].__dict__})
