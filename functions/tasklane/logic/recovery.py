@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
@@ -76,15 +76,33 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
         if status is TaskStatus.PROCESSING
         else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
+    fan_in = _fan_in(stored, stored.task.attempts)
     try:
         failed = services.store.mark_failed(
-            message.task_id, TaskError(type="DeadLettered", message=reason), clock.now()
+            message.task_id, TaskError(type="DeadLettered", message=reason), clock.now(), fan_in=fan_in
         )
     except TransitionRejected as exc:
         _settle(exc.stored, message, services)
         return
     count(failed.task.priority, failed.task.task_type, "TaskDeadLettered")
     logger.warning("task failed from its dead-letter queue", extra={"reason": reason})
+    if fan_in is not None:
+        _workflow_moves_on(failed, services)
+
+
+def _fan_in(stored: StoredTask | None, attempt: int) -> Any:
+    """The barrier countdown of a workflow's task failed here (None for a lone task)."""
+    if stored is None or stored.task.workflow_id is None:
+        return None
+    from tasklane.logic.workflows.progress import fan_in_of
+
+    return fan_in_of(stored, attempt, failed=True)
+
+
+def _workflow_moves_on(stored: StoredTask, services: Services) -> None:
+    from tasklane.logic.workflows.progress import after_end
+
+    after_end(stored, services, failed=True)
 
 
 @dataclass
@@ -126,7 +144,9 @@ def reconcile(services: Services) -> SweepReport:
             except ServiceUnavailable:
                 logger.exception("reconciling a task failed; it stays due", extra={"task_id": entry.task_id})
                 report.errors += 1
-    logger.info("reconciled", extra=asdict(report))
+    from tasklane.logic.workflows.repair import repair_workflows
+
+    logger.info("reconciled", extra=asdict(report) | {"workflows": asdict(repair_workflows(services))})
     return report
 
 
@@ -165,9 +185,14 @@ def _check_running(entry: SweepEntry, services: Services, now: int, report: Swee
             report.skipped += 1
         return
     error = TaskError(type="TaskStuck", message="no result by the deadline and no redelivery: the run was lost")
+    # A workflow's task counts down its barrier as it fails: read it for its workflow (a rare path).
+    stored = services.store.get(entry.task_id)
+    fan_in = _fan_in(stored, entry.attempts)
     try:
-        services.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts)
+        failed = services.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts, fan_in=fan_in)
     except TransitionRejected:
         report.skipped += 1
         return
     report.failed += 1
+    if fan_in is not None:
+        _workflow_moves_on(failed, services)

@@ -1,0 +1,414 @@
+"""Workflows in the tasks table: the workflow's record, its barriers, and the transactions that keep a
+task's end and its barrier's countdown together.
+
+Keys are never UUIDs (`wf#<id>`, `wf#<id>#b<n>`), so no task route can reach them, and the items
+carry no `status`, so the task events and the task indexes never see them. A running workflow's
+record sits in the Sweep index under its own shards (`wf#<n>`), which the task sweep never reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tasklane.data.items import BY_OWNER_INDEX, SWEEP_INDEX, StoredTask, _n, _s
+from tasklane.data.table import Change, StoreUnavailable, Table, TransitionRejected
+from tasklane.model import clock
+from tasklane.model.task import TaskStatus
+from tasklane.model.workflow import (
+    OnFailure,
+    Workflow,
+    WorkflowStatus,
+    barrier_key,
+    plan,
+    record_key,
+)
+
+_TRANSACTION_ITEMS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class FanIn:
+    """The countdown a task's terminal transition carries: its barrier, whether it failed, and the
+    transition's ClientRequestToken."""
+
+    barrier: str
+    failed: bool
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class BarrierState:
+    index: int
+    remaining: int
+    failed: int
+    fired: bool
+
+
+def workflow_shard(workflow_id: str, shards: int) -> str:
+    """The Sweep index partition of a running workflow: apart from every task shard."""
+    return f"wf#{zlib.crc32(workflow_id.encode()) % shards}"
+
+
+def _reasons(exc: ClientError) -> list[str]:
+    reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons") or []  # type: ignore[assignment]
+    return [r.get("Code", "None") for r in reasons]
+
+
+class WorkflowStore(Table):
+    """The workflow records and barriers, and the writes that move a workflow's tasks."""
+
+    # --- the task's end and its barrier, together -----------------------------------------------
+
+    def finish(self, task_id: str, change: Change, fan_in: FanIn) -> None:
+        """The task's terminal `change` and its barrier's countdown in one TransactWriteItems, sent with
+        a ClientRequestToken: a resend after a lost answer is not applied again, and past the token's
+        ten minutes the task's condition (which the first write made false) refuses it; either way a
+        change already made is recognised by `change.applied` and counts as done."""
+        task_update = {
+            "TableName": self._table,
+            "Key": {"task_id": _s(task_id)},
+            "ConditionExpression": f"attribute_exists(task_id) AND ({change.condition})",
+            "UpdateExpression": change.update,
+            "ExpressionAttributeValues": change.values,
+            "ExpressionAttributeNames": {"#status": "status", **change.names},
+        }
+        countdown = {
+            "TableName": self._table,
+            "Key": {"task_id": _s(fan_in.barrier)},
+            "ConditionExpression": "remaining > :zero",
+            "UpdateExpression": "ADD remaining :minus, failed :failed",
+            "ExpressionAttributeValues": {":zero": _n(0), ":minus": _n(-1), ":failed": _n(int(fan_in.failed))},
+        }
+        try:
+            self._db.transact_write_items(
+                TransactItems=[{"Update": task_update}, {"Update": countdown}], ClientRequestToken=fan_in.token
+            )
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException" or _reasons(exc)[:1] != [
+                "ConditionalCheckFailed"
+            ]:
+                raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
+            current = self.get(task_id)
+            if current is not None and change.applied is not None and change.applied(current):
+                return
+            raise TransitionRejected(current) from None
+
+    # --- records --------------------------------------------------------------------------------
+
+    def record_item(self, workflow: Workflow, shape: dict[str, Any], total: int, sweep_at: int) -> dict[str, Any]:
+        """The record of a new workflow (creating): in the owner's listing and in the sweep."""
+        item = {
+            "task_id": _s(record_key(workflow.workflow_id)),
+            "workflow_id": _s(workflow.workflow_id),
+            "owner": _s(workflow.owner),
+            "owner_shard": _s(f"wf#{workflow.owner}"),
+            "created_key": _s(f"{workflow.created_at}#{workflow.workflow_id}"),
+            "wf_status": _s(workflow.status.value),
+            "on_failure": _s(workflow.on_failure.value),
+            "shape": _s(json.dumps(shape, separators=(",", ":"))),
+            "total": _n(total),
+            "created_at": _s(workflow.created_at),
+            "updated_at": _s(workflow.updated_at),
+            "sweep_shard": _s(workflow_shard(workflow.workflow_id, self.layout.sweep_shards)),
+            "sweep_at": _n(sweep_at),
+        }
+        if workflow.callback_url:
+            item["callback_url"] = _s(workflow.callback_url)
+        return item
+
+    def barrier_item(self, workflow_id: str, index: int, remaining: int) -> dict[str, Any]:
+        return {
+            "task_id": _s(barrier_key(workflow_id, index)),
+            "workflow_id": _s(workflow_id),
+            "remaining": _n(remaining),
+            "failed": _n(0),
+        }
+
+    def get_workflow(self, workflow_id: str, *, consistent: bool = True) -> Workflow | None:
+        try:
+            response = self._db.get_item(
+                TableName=self._table, Key={"task_id": _s(record_key(workflow_id))}, ConsistentRead=consistent
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"GetItem failed: {exc}") from exc
+        item = response.get("Item")
+        return to_workflow(item) if item and "wf_status" in item else None
+
+    def move(self, workflow_id: str, status: WorkflowStatus, now: datetime, **extra: Any) -> bool:
+        """running | creating → `status`; False when the workflow is no longer where that may happen."""
+        sources = [WorkflowStatus.CREATING] if status is WorkflowStatus.RUNNING else [WorkflowStatus.RUNNING]
+        values: dict[str, Any] = {":to": _s(status.value), ":now": _s(clock.iso(now))}
+        values |= {f":from{i}": _s(s.value) for i, s in enumerate(sources)}
+        update = "SET wf_status = :to, updated_at = :now"
+        if status.finished:
+            update += ", finished_at = :now, expires_at = :expires"
+            values[":expires"] = _n(clock.epoch(now + self.layout.retention))
+        if extra.get("error") is not None:
+            update += ", wf_error = :error"
+            values[":error"] = _s(json.dumps(extra["error"], separators=(",", ":")))
+        if extra.get("sweep_at") is not None:
+            update += ", sweep_at = :sweep"
+            values[":sweep"] = _n(extra["sweep_at"])
+        if status is WorkflowStatus.COMPLETED:
+            update += " REMOVE sweep_shard, sweep_at"  # every task ended: nothing left for the sweep
+        condition = "attribute_exists(task_id) AND wf_status IN (" + ", ".join(f":from{i}" for i in range(len(sources)))
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"task_id": _s(record_key(workflow_id))},
+                ConditionExpression=condition + ")",
+                UpdateExpression=update,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
+        return True
+
+    def settle_sweep(self, workflow_id: str, seen: int, next_at: int | None) -> bool:
+        """Move a workflow's next sweep (None: out of the sweep, nothing left to repair); False when
+        another sweeper moved it first."""
+        update = "SET sweep_at = :next" if next_at is not None else "REMOVE sweep_shard, sweep_at"
+        values = {":seen": _n(seen), **({":next": _n(next_at)} if next_at is not None else {})}
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"task_id": _s(record_key(workflow_id))},
+                ConditionExpression="sweep_at = :seen",
+                UpdateExpression=update,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
+        return True
+
+    def due(self, shard: int, now: int) -> list[tuple[str, int]]:
+        """(workflow id, sweep_at) of the workflows of one sweep shard due by `now`."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": SWEEP_INDEX,
+            "KeyConditionExpression": "sweep_shard = :shard AND sweep_at <= :now",
+            "ExpressionAttributeValues": {":shard": _s(f"wf#{shard}"), ":now": _n(now)},
+            "ProjectionExpression": "task_id, sweep_at",
+        }
+        found: list[tuple[str, int]] = []
+        while True:
+            try:
+                response = self._db.query(**request)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreUnavailable(f"Query failed: {exc}") from exc
+            found += [(i["task_id"]["S"][3:], int(i["sweep_at"]["N"])) for i in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_by_owner(self, owner: str, limit: int, before: str | None) -> tuple[list[Workflow], str | None]:
+        """A page of the owner's workflows, newest first, and the position to continue from."""
+        values: dict[str, Any] = {":shard": _s(f"wf#{owner}")}
+        condition = "owner_shard = :shard"
+        if before:
+            condition += " AND created_key < :before"
+            values[":before"] = _s(before)
+        try:
+            response = self._db.query(
+                TableName=self._table,
+                IndexName=BY_OWNER_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ScanIndexForward=False,
+                Limit=limit,
+                ProjectionExpression="task_id, created_key",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"Query failed: {exc}") from exc
+        keys = [(i["task_id"]["S"], i["created_key"]["S"]) for i in response.get("Items", [])]
+        items = {i["task_id"]["S"]: i for i in self.read_many([k for k, _ in keys], consistent=False)}
+        page = [to_workflow(items[k]) for k, _ in keys if k in items]
+        last = response.get("LastEvaluatedKey")
+        return page, (last["created_key"]["S"] if last else None)
+
+    # --- barriers -------------------------------------------------------------------------------
+
+    def barriers(self, workflow: Workflow) -> list[BarrierState]:
+        """Every barrier of the workflow as it is now (consistent reads)."""
+        keys = [barrier_key(workflow.workflow_id, b.index) for b in workflow.plan.barriers]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            found |= {i["task_id"]["S"]: i for i in self.read_many(keys[start : start + 100], consistent=True)}
+        return [_barrier(i, found[k]) for i, k in enumerate(keys) if k in found]
+
+    def barrier(self, workflow_id: str, index: int) -> BarrierState | None:
+        try:
+            response = self._db.get_item(
+                TableName=self._table, Key={"task_id": _s(barrier_key(workflow_id, index))}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"GetItem failed: {exc}") from exc
+        item = response.get("Item")
+        return _barrier(index, item) if item else None
+
+    def mark_fired(self, workflow_id: str, index: int) -> None:
+        """Note that a barrier at zero has done what follows it (the reconciler then leaves it)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"task_id": _s(barrier_key(workflow_id, index))},
+                ConditionExpression="remaining = :zero",
+                UpdateExpression="SET fired = :yes",
+                ExpressionAttributeValues={":zero": _n(0), ":yes": {"BOOL": True}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
+
+    # --- the workflow's tasks -------------------------------------------------------------------
+
+    def release(self, workflow_id: str, task_ids: list[str], now: datetime, token: str) -> list[str]:
+        """waiting → pending for `task_ids`, each chunk in one transaction with a check that the
+        workflow still runs. The ids this call moved; ids no longer waiting are skipped; nothing
+        moves once the workflow has ended."""
+        moved: list[str] = []
+        chunk_size = _TRANSACTION_ITEMS - 1
+        for start in range(0, len(task_ids), chunk_size):
+            chunk = task_ids[start : start + chunk_size]
+            while chunk:
+                items = [self._release_item(t, now) for t in chunk]
+                check = {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": {"task_id": _s(record_key(workflow_id))},
+                        "ConditionExpression": "wf_status = :running",
+                        "ExpressionAttributeValues": {":running": _s(WorkflowStatus.RUNNING.value)},
+                    }
+                }
+                chunk_token = hashlib.sha256(f"{token}/{','.join(chunk)}".encode()).hexdigest()[:36]
+                try:
+                    self._db.transact_write_items(TransactItems=[*items, check], ClientRequestToken=chunk_token)
+                except BotoCoreError as exc:
+                    raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                        raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
+                    reasons = _reasons(exc)
+                    if len(reasons) != len(chunk) + 1 or reasons[-1] == "ConditionalCheckFailed":
+                        if reasons and reasons[-1] == "ConditionalCheckFailed":
+                            return moved  # the workflow ended: nothing more starts
+                        raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
+                    if not any(r == "ConditionalCheckFailed" for r in reasons):
+                        raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
+                    chunk = [t for t, r in zip(chunk, reasons, strict=False) if r != "ConditionalCheckFailed"]
+                    continue
+                moved += chunk
+                break
+        return moved
+
+    def _release_item(self, task_id: str, now: datetime) -> dict[str, Any]:
+        from tasklane.data.items import sweep_shard
+
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"task_id": _s(task_id)},
+                "ConditionExpression": "#status = :waiting",
+                "UpdateExpression": "SET #status = :pending, updated_at = :now, sweep_shard = :shard, "
+                "sweep_at = :sweep",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":waiting": _s(TaskStatus.WAITING.value),
+                    ":pending": _s(TaskStatus.PENDING.value),
+                    ":now": _s(clock.iso(now)),
+                    ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
+                    ":sweep": _n(self.layout.pending_sweep_at(now)),
+                },
+            }
+        }
+
+    def cancel_unstarted(self, task_id: str, now: datetime) -> bool:
+        """waiting | pending | scheduled → cancelled; False when it had started or ended already."""
+        try:
+            self._record(
+                task_id,
+                condition="#status IN (:waiting, :pending, :scheduled)",
+                update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, "
+                "expires_at = :expires REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for",
+                values={
+                    ":waiting": _s(TaskStatus.WAITING.value),
+                    ":pending": _s(TaskStatus.PENDING.value),
+                    ":scheduled": _s(TaskStatus.SCHEDULED.value),
+                    ":cancelled": _s(TaskStatus.CANCELLED.value),
+                    **self._finished(now),
+                },
+            )
+        except TransitionRejected:
+            return False
+        return True
+
+    def tasks_of(self, workflow: Workflow, *, consistent: bool = True) -> dict[str, StoredTask]:
+        """Every task of the workflow that exists, by id."""
+        ids = workflow.task_ids()
+        found: dict[str, StoredTask] = {}
+        for start in range(0, len(ids), 100):
+            if consistent:
+                found |= self.get_many(ids[start : start + 100])
+            else:
+                from tasklane.data.items import to_stored
+
+                items = self.read_many(ids[start : start + 100], consistent=False)
+                found |= {i["task_id"]["S"]: to_stored(i) for i in items}
+        return found
+
+    def delete_all(self, workflow: Workflow) -> None:
+        """Remove every item a workflow's creation may have written (its creation did not finish)."""
+        keys = [*workflow.task_ids(), *(barrier_key(workflow.workflow_id, b.index) for b in workflow.plan.barriers)]
+        keys.append(record_key(workflow.workflow_id))  # last: while it exists, the sweep finds the rest
+        try:
+            for start in range(0, len(keys), 25):
+                requests = [{"DeleteRequest": {"Key": {"task_id": _s(k)}}} for k in keys[start : start + 25]]
+                while requests:
+                    response = self._db.batch_write_item(RequestItems={self._table: requests})
+                    requests = response.get("UnprocessedItems", {}).get(self._table, [])
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"BatchWriteItem failed: {exc}") from exc
+
+
+def _barrier(index: int, item: dict[str, Any]) -> BarrierState:
+    return BarrierState(
+        index=index,
+        remaining=int(item["remaining"]["N"]),
+        failed=int(item.get("failed", {"N": "0"})["N"]),
+        fired=bool(item.get("fired", {}).get("BOOL", False)),
+    )
+
+
+def to_workflow(item: dict[str, Any]) -> Workflow:
+    """A workflow record read back."""
+    return Workflow(
+        workflow_id=item["workflow_id"]["S"],
+        owner=item["owner"]["S"],
+        status=WorkflowStatus(item["wf_status"]["S"]),
+        on_failure=OnFailure(item["on_failure"]["S"]),
+        plan=plan(json.loads(item["shape"]["S"])),
+        callback_url=item.get("callback_url", {}).get("S"),
+        error=json.loads(item["wf_error"]["S"]) if "wf_error" in item else None,
+        created_at=item["created_at"]["S"],
+        updated_at=item["updated_at"]["S"],
+        finished_at=item.get("finished_at", {}).get("S"),
+    )
