@@ -29,7 +29,11 @@ def test_a_chain_runs_one_step_after_another_each_getting_the_previous_result(ta
     }  # fmt: skip
     # Only the first step is queued; the others wait for their turn.
     assert [leaf["status"] for leaf in leaves(body["tree"])] == ["pending", "waiting", "waiting"]
-    assert [leaf["path"] for leaf in leaves(body["tree"])] == ["root.chain[0].task", "root.chain[1].task", "root.chain[2].task"]
+    assert [leaf["path"] for leaf in leaves(body["tree"])] == [
+        "root.chain[0].task",
+        "root.chain[1].task",
+        "root.chain[2].task",
+    ]
     assert queued(tasklane) == 1
     run_all(tasklane)
     done = read(tasklane, body["workflow_id"])
@@ -231,7 +235,8 @@ def test_policy_continue_runs_later_nodes_with_the_error_in_place_of_the_failed_
 
     then_id = leaves(done["tree"])[3]["task_id"]
     inputs = read_inputs(services().store.get(then_id), services())
-    assert inputs[0] == 1 and inputs[2] == 3
+    assert inputs[0] == 1
+    assert inputs[2] == 3
     assert inputs[1]["error"]["type"] == "IntentionalFailure"
     assert root  # the same tree with echo is below
 

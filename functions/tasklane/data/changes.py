@@ -58,3 +58,38 @@ def status_change(record: dict[str, Any]) -> StatusChange | None:
     if previous == new["status"]["S"]:
         return None
     return StatusChange(record["eventID"], stream["SequenceNumber"], new, previous)
+
+
+@dataclass(frozen=True)
+class WorkflowChange:
+    """A workflow record's move from `previous` to its new status (tasklane.data.workflows)."""
+
+    event_id: str
+    sequence: str
+    image: dict[str, Any]
+    previous: str | None
+
+    def text(self, name: str) -> str | None:
+        return self.image.get(name, {}).get("S")
+
+    @property
+    def status(self) -> str:
+        return self.image["wf_status"]["S"]
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def workflow_change(record: dict[str, Any]) -> WorkflowChange | None:
+    """The status change of a workflow record a stream record carries; None for any other write."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    stream = record.get("dynamodb", {})
+    new, old = stream.get("NewImage") or {}, stream.get("OldImage") or {}
+    if "wf_status" not in new:
+        return None
+    previous = old["wf_status"]["S"] if "wf_status" in old else None
+    if previous == new["wf_status"]["S"]:
+        return None
+    return WorkflowChange(record["eventID"], stream["SequenceNumber"], new, previous)

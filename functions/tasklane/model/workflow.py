@@ -26,6 +26,9 @@ MAX_WORKFLOW_DEPTH = 8
 # A `creating` record older than this lost its submission (the submit function times out long before):
 # the reconciler removes it and what was written after it.
 CREATION_GRACE_SECONDS = 300
+# How long a running workflow waits between two looks of the reconciler: long enough that a step in
+# flight finishes first, short enough that a step a crash cut short is finished within minutes.
+WORKFLOW_RECHECK_SECONDS = 120
 
 
 class WorkflowStatus(StrEnum):

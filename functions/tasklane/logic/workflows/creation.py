@@ -10,7 +10,6 @@ writes fail is removed at once and answered 503. A refused tree writes nothing a
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from tasklane.model.workflow import (
     CREATION_GRACE_SECONDS,
     MAX_WORKFLOW_TASKS,
     START,
+    WORKFLOW_RECHECK_SECONDS,
     Workflow,
     WorkflowStatus,
     check_shape,
@@ -125,7 +125,7 @@ def submit_workflow(request: WorkflowRequest, owner: str, services: Services, co
         except ServiceUnavailable:
             logger.exception("removal left to the reconciler", extra={"workflow_id": workflow_id})
         raise ServiceUnavailable("the workflow could not be stored; nothing was started: submit it again")
-    sweep_at = clock.epoch(now + timedelta(seconds=layout.pending_grace_seconds))
+    sweep_at = clock.epoch(now) + WORKFLOW_RECHECK_SECONDS
     if not store.move(workflow_id, WorkflowStatus.RUNNING, clock.now(), sweep_at=sweep_at):
         raise ServiceUnavailable("the workflow's creation took too long and was undone: submit it again")
     running = replace(workflow, status=WorkflowStatus.RUNNING)

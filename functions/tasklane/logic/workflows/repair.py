@@ -17,12 +17,8 @@ from tasklane.data.services import Services
 from tasklane.logic.workflows.progress import advance, cancel_unstarted, fail
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
-from tasklane.model.workflow import CREATION_GRACE_SECONDS, OnFailure, WorkflowStatus
+from tasklane.model.workflow import CREATION_GRACE_SECONDS, WORKFLOW_RECHECK_SECONDS, OnFailure, WorkflowStatus
 from tasklane.observability import logger
-
-# How long a running workflow waits between two looks: long enough that a step in flight finishes
-# first, short enough that a lost one is finished within minutes.
-RECHECK_SECONDS = 120
 
 
 @dataclass
@@ -78,7 +74,7 @@ def repair_one(workflow_id: str, seen: int, services: Services, report: Workflow
             if barrier.remaining == 0 and not barrier.fired:
                 advance(workflow, barrier.index, services)
                 report.fired += 1
-        store.settle_sweep(workflow_id, seen, now + RECHECK_SECONDS)
+        store.settle_sweep(workflow_id, seen, now + WORKFLOW_RECHECK_SECONDS)
         return
     # Ended: make sure nothing of it starts any more, then it leaves the sweep.
     cancel_unstarted(workflow, store)
