@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from tasklane.model.workflow import WORKFLOW_RECHECK_SECONDS
-from tests.functional.workflow_helpers import add, failing, read, run_all, statuses, submit
+from tests.functional.workflow_helpers import add, failing, read, run_all, statuses, submit, transactions_copy_once
+
+pytestmark = pytest.mark.usefixtures("transactions_copy_once")
+assert transactions_copy_once  # the fixture, imported for this module
 
 
 def _barrier(tasklane, workflow_id: str, index: int) -> dict:

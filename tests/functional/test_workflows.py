@@ -18,7 +18,11 @@ from tests.functional.workflow_helpers import (
     submit,
     task,
     task_answer,
+    transactions_copy_once,
 )
+
+pytestmark = pytest.mark.usefixtures("transactions_copy_once")
+assert transactions_copy_once  # the fixture, imported for this module
 
 
 def test_a_chain_runs_one_step_after_another_each_getting_the_previous_result(tasklane):

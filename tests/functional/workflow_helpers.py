@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.events import ALICE, api_event
 
 
@@ -74,3 +76,32 @@ def run_all(tasklane: Any, rounds: int = 50) -> int:
 
 def task_answer(tasklane: Any, task_id: str) -> Any:
     return tasklane.call(api_event("get_task", task_id=task_id))
+
+
+@pytest.fixture(autouse=False)
+def transactions_copy_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto backs a table up for every item of a TransactWriteItems (a deep copy of the whole table
+    each time: minutes for a 100-item transaction over a table of thousands); here it copies each
+    table once per transaction, which is all its rollback needs. What a transaction does is unchanged."""
+    import moto.dynamodb.models as models
+
+    original = models.DynamoDBBackend.transact_write_items
+    real_copy = models.copy
+
+    class OncePerObject:
+        def __init__(self) -> None:
+            self.memo: dict[int, Any] = {}
+
+        def deepcopy(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+            if id(value) not in self.memo:
+                self.memo[id(value)] = real_copy.deepcopy(value, *args, **kwargs)
+            return self.memo[id(value)]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        models.copy = OncePerObject()  # type: ignore[assignment]
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = real_copy
+
+    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", transact_write_items)

@@ -24,7 +24,8 @@ from typing import Any
 from tasklane.data.items import StoredTask, TableLayout
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.table import StoreUnavailable, TransitionRejected
-from tasklane.data.workflows import BarrierState, FanIn
+from tasklane.data.workflow_tasks import FanIn
+from tasklane.data.workflows import BarrierState
 from tasklane.logic.workflows import progress, repair
 from tasklane.model.lanes import Lane
 from tasklane.model.task import Task, TaskError, TaskStatus

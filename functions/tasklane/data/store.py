@@ -20,7 +20,8 @@ from tasklane.model.task import Progress, TaskError, TaskStatus
 # The index entries are read by the reconciler and the promoter only: the other functions never load them.
 if TYPE_CHECKING:
     from tasklane.data.indexes import DueEntry, SweepEntry
-    from tasklane.data.workflows import FanIn, WorkflowStore
+    from tasklane.data.workflow_tasks import FanIn
+    from tasklane.data.workflows import WorkflowStore
 
 
 class TaskStore(Table):
@@ -147,11 +148,9 @@ class TaskStore(Table):
                 t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == clock.iso(now)
             ),
         )
-        if fan_in is None:
-            stored = self._write(task_id, change, returns=True)
-        else:
+        if fan_in is not None:
             self.workflows().finish(task_id, change, fan_in)
-            stored = self.get(task_id)
+        stored = self.get(task_id) if fan_in is not None else self._write(task_id, change, returns=True)
         if stored is None:
             raise TransitionRejected(None)
         return stored

@@ -8,7 +8,6 @@ record sits in the Sweep index under its own shards (`wf#<n>`), which the task s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import BY_OWNER_INDEX, SWEEP_INDEX, StoredTask, _n, _s
-from tasklane.data.table import Change, StoreUnavailable, Table, TransitionRejected
+from tasklane.data.items import BY_OWNER_INDEX, SWEEP_INDEX, _n, _s
+from tasklane.data.table import StoreUnavailable
+from tasklane.data.workflow_tasks import WorkflowTasks
 from tasklane.model import clock
-from tasklane.model.task import TaskStatus
 from tasklane.model.workflow import (
     OnFailure,
     Workflow,
@@ -29,18 +28,6 @@ from tasklane.model.workflow import (
     plan,
     record_key,
 )
-
-_TRANSACTION_ITEMS = 100
-
-
-@dataclass(frozen=True, slots=True)
-class FanIn:
-    """The countdown a task's terminal transition carries: its barrier, whether it failed, and the
-    transition's ClientRequestToken."""
-
-    barrier: str
-    failed: bool
-    token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,51 +43,8 @@ def workflow_shard(workflow_id: str, shards: int) -> str:
     return f"wf#{zlib.crc32(workflow_id.encode()) % shards}"
 
 
-def _reasons(exc: ClientError) -> list[str]:
-    reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons") or []  # type: ignore[assignment]
-    return [r.get("Code", "None") for r in reasons]
-
-
-class WorkflowStore(Table):
-    """The workflow records and barriers, and the writes that move a workflow's tasks."""
-
-    # --- the task's end and its barrier, together -----------------------------------------------
-
-    def finish(self, task_id: str, change: Change, fan_in: FanIn) -> None:
-        """The task's terminal `change` and its barrier's countdown in one TransactWriteItems, sent with
-        a ClientRequestToken: a resend after a lost answer is not applied again, and past the token's
-        ten minutes the task's condition (which the first write made false) refuses it; either way a
-        change already made is recognised by `change.applied` and counts as done."""
-        task_update = {
-            "TableName": self._table,
-            "Key": {"task_id": _s(task_id)},
-            "ConditionExpression": f"attribute_exists(task_id) AND ({change.condition})",
-            "UpdateExpression": change.update,
-            "ExpressionAttributeValues": change.values,
-            "ExpressionAttributeNames": {"#status": "status", **change.names},
-        }
-        countdown = {
-            "TableName": self._table,
-            "Key": {"task_id": _s(fan_in.barrier)},
-            "ConditionExpression": "remaining > :zero",
-            "UpdateExpression": "ADD remaining :minus, failed :failed",
-            "ExpressionAttributeValues": {":zero": _n(0), ":minus": _n(-1), ":failed": _n(int(fan_in.failed))},
-        }
-        try:
-            self._db.transact_write_items(
-                TransactItems=[{"Update": task_update}, {"Update": countdown}], ClientRequestToken=fan_in.token
-            )
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException" or _reasons(exc)[:1] != [
-                "ConditionalCheckFailed"
-            ]:
-                raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
-            current = self.get(task_id)
-            if current is not None and change.applied is not None and change.applied(current):
-                return
-            raise TransitionRejected(current) from None
+class WorkflowStore(WorkflowTasks):
+    """The workflow records and barriers (and, inherited, the writes that move a workflow's tasks)."""
 
     # --- records --------------------------------------------------------------------------------
 
@@ -278,102 +222,6 @@ class WorkflowStore(Table):
                 raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
-
-    # --- the workflow's tasks -------------------------------------------------------------------
-
-    def release(self, workflow_id: str, task_ids: list[str], now: datetime, token: str) -> list[str]:
-        """waiting → pending for `task_ids`, each chunk in one transaction with a check that the
-        workflow still runs. The ids this call moved; ids no longer waiting are skipped; nothing
-        moves once the workflow has ended."""
-        moved: list[str] = []
-        chunk_size = _TRANSACTION_ITEMS - 1
-        for start in range(0, len(task_ids), chunk_size):
-            chunk = task_ids[start : start + chunk_size]
-            while chunk:
-                items = [self._release_item(t, now) for t in chunk]
-                check = {
-                    "ConditionCheck": {
-                        "TableName": self._table,
-                        "Key": {"task_id": _s(record_key(workflow_id))},
-                        "ConditionExpression": "wf_status = :running",
-                        "ExpressionAttributeValues": {":running": _s(WorkflowStatus.RUNNING.value)},
-                    }
-                }
-                chunk_token = hashlib.sha256(f"{token}/{','.join(chunk)}".encode()).hexdigest()[:36]
-                try:
-                    self._db.transact_write_items(TransactItems=[*items, check], ClientRequestToken=chunk_token)
-                except BotoCoreError as exc:
-                    raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
-                except ClientError as exc:
-                    if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                        raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
-                    reasons = _reasons(exc)
-                    if len(reasons) != len(chunk) + 1 or reasons[-1] == "ConditionalCheckFailed":
-                        if reasons and reasons[-1] == "ConditionalCheckFailed":
-                            return moved  # the workflow ended: nothing more starts
-                        raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
-                    if not any(r == "ConditionalCheckFailed" for r in reasons):
-                        raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
-                    chunk = [t for t, r in zip(chunk, reasons, strict=False) if r != "ConditionalCheckFailed"]
-                    continue
-                moved += chunk
-                break
-        return moved
-
-    def _release_item(self, task_id: str, now: datetime) -> dict[str, Any]:
-        from tasklane.data.items import sweep_shard
-
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": {"task_id": _s(task_id)},
-                "ConditionExpression": "#status = :waiting",
-                "UpdateExpression": "SET #status = :pending, updated_at = :now, sweep_shard = :shard, "
-                "sweep_at = :sweep",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":waiting": _s(TaskStatus.WAITING.value),
-                    ":pending": _s(TaskStatus.PENDING.value),
-                    ":now": _s(clock.iso(now)),
-                    ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
-                    ":sweep": _n(self.layout.pending_sweep_at(now)),
-                },
-            }
-        }
-
-    def cancel_unstarted(self, task_id: str, now: datetime) -> bool:
-        """waiting | pending | scheduled → cancelled; False when it had started or ended already."""
-        try:
-            self._record(
-                task_id,
-                condition="#status IN (:waiting, :pending, :scheduled)",
-                update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, "
-                "expires_at = :expires REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for",
-                values={
-                    ":waiting": _s(TaskStatus.WAITING.value),
-                    ":pending": _s(TaskStatus.PENDING.value),
-                    ":scheduled": _s(TaskStatus.SCHEDULED.value),
-                    ":cancelled": _s(TaskStatus.CANCELLED.value),
-                    **self._finished(now),
-                },
-            )
-        except TransitionRejected:
-            return False
-        return True
-
-    def tasks_of(self, workflow: Workflow, *, consistent: bool = True) -> dict[str, StoredTask]:
-        """Every task of the workflow that exists, by id."""
-        ids = workflow.task_ids()
-        found: dict[str, StoredTask] = {}
-        for start in range(0, len(ids), 100):
-            if consistent:
-                found |= self.get_many(ids[start : start + 100])
-            else:
-                from tasklane.data.items import to_stored
-
-                items = self.read_many(ids[start : start + 100], consistent=False)
-                found |= {i["task_id"]["S"]: to_stored(i) for i in items}
-        return found
 
     def delete_all(self, workflow: Workflow) -> None:
         """Remove every item a workflow's creation may have written (its creation did not finish)."""

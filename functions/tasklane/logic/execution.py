@@ -16,7 +16,7 @@ from typing import Any
 from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
-from tasklane.logic import throttling
+from tasklane.logic import throttling, workflows
 from tasklane.logic.redelivery import Redeliveries
 from tasklane.logic.running import RunningTask, backoff_seconds, time_limit
 from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
@@ -205,7 +205,7 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
     finally:
         duration_ms = (time.monotonic() - started) * 1000
         metrics.add_milliseconds("TaskDuration", duration_ms)
-    fan_in = _fan_in(stored, number, failed=False)
+    fan_in = workflows.fan_in(stored, number, failed=False)
     finished = clock.now()  # one moment for every try of the write: its transaction token stays valid
     try:
         value = _persist(attempt, lambda: keep_result(stored, number, result, attempt.services))
@@ -221,7 +221,7 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         return
     metrics.add_count("TaskCompleted")
     if fan_in is not None:
-        _workflow_moves_on(stored, attempt, failed=False)
+        workflows.moves_on(stored, attempt.services, failed=False)
     logger.info(
         "task completed",
         extra={"task_type": task.task_type, "lane": attempt.lane.value, "duration_ms": round(duration_ms, 1)},
@@ -262,32 +262,19 @@ def _after_error(attempt: Attempt, stored: StoredTask, number: int, error: TaskE
 
 def _fail(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -> None:
     now = clock.now()
-    fan_in = _fan_in(stored, number, failed=True)
+    fan_in = workflows.fan_in(stored, number, failed=True)
     store = attempt.services.store
     try:
-        _persist(attempt, lambda: store.mark_failed(stored.task.task_id, error, now, attempt=number, fan_in=fan_in))
+        failed = _persist(
+            attempt, lambda: store.mark_failed(stored.task.task_id, error, now, attempt=number, fan_in=fan_in)
+        )
     except TransitionRejected:
         logger.warning("failure not recorded: the task changed meanwhile")
         return
     count(stored.task.priority, stored.task.task_type, "TaskFailed")
     logger.info("task failed", extra={"error": asdict(error)})
     if fan_in is not None:
-        _workflow_moves_on(stored, attempt, failed=True)
-
-
-def _fan_in(stored: StoredTask, number: int, *, failed: bool) -> Any:
-    """The barrier countdown of a workflow's task end (None for a lone task, which loads nothing more)."""
-    if stored.task.workflow_id is None:
-        return None
-    from tasklane.logic.workflows.progress import fan_in_of
-
-    return fan_in_of(stored, number, failed=failed)
-
-
-def _workflow_moves_on(stored: StoredTask, attempt: Attempt, *, failed: bool) -> None:
-    from tasklane.logic.workflows.progress import after_end
-
-    after_end(stored, attempt.services, failed=failed)
+        workflows.moves_on(failed, attempt.services, failed=True)  # the task as it failed, with its error
 
 
 def deliver_later(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
+from tasklane.logic import workflows
 from tasklane.logic.queueing import note_unsent
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
@@ -76,7 +77,7 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
         if status is TaskStatus.PROCESSING
         else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
-    fan_in = _fan_in(stored, stored.task.attempts)
+    fan_in = workflows.fan_in(stored, stored.task.attempts, failed=True)
     try:
         failed = services.store.mark_failed(
             message.task_id, TaskError(type="DeadLettered", message=reason), clock.now(), fan_in=fan_in
@@ -87,22 +88,7 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
     count(failed.task.priority, failed.task.task_type, "TaskDeadLettered")
     logger.warning("task failed from its dead-letter queue", extra={"reason": reason})
     if fan_in is not None:
-        _workflow_moves_on(failed, services)
-
-
-def _fan_in(stored: StoredTask | None, attempt: int) -> Any:
-    """The barrier countdown of a workflow's task failed here (None for a lone task)."""
-    if stored is None or stored.task.workflow_id is None:
-        return None
-    from tasklane.logic.workflows.progress import fan_in_of
-
-    return fan_in_of(stored, attempt, failed=True)
-
-
-def _workflow_moves_on(stored: StoredTask, services: Services) -> None:
-    from tasklane.logic.workflows.progress import after_end
-
-    after_end(stored, services, failed=True)
+        workflows.moves_on(failed, services, failed=True)
 
 
 @dataclass
@@ -187,7 +173,7 @@ def _check_running(entry: SweepEntry, services: Services, now: int, report: Swee
     error = TaskError(type="TaskStuck", message="no result by the deadline and no redelivery: the run was lost")
     # A workflow's task counts down its barrier as it fails: read it for its workflow (a rare path).
     stored = services.store.get(entry.task_id)
-    fan_in = _fan_in(stored, entry.attempts)
+    fan_in = workflows.fan_in(stored, entry.attempts, failed=True) if stored is not None else None
     try:
         failed = services.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts, fan_in=fan_in)
     except TransitionRejected:
@@ -195,4 +181,4 @@ def _check_running(entry: SweepEntry, services: Services, now: int, report: Swee
         return
     report.failed += 1
     if fan_in is not None:
-        _workflow_moves_on(failed, services)
+        workflows.moves_on(failed, services, failed=True)

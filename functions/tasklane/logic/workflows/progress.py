@@ -12,7 +12,8 @@ from typing import Any
 
 from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
-from tasklane.data.workflows import FanIn, WorkflowStore
+from tasklane.data.workflow_tasks import FanIn
+from tasklane.data.workflows import WorkflowStore
 from tasklane.logic.queueing import send_by_lane
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
