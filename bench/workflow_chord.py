@@ -66,9 +66,17 @@ def one_run(caller: Caller, children: int, timeout: float = 900) -> dict[str, An
 
 
 def measure(children: int = 1000, runs: int = 3) -> list[dict[str, object]]:
-    outputs = localstack.outputs()
-    caller = Caller(outputs.api_url, outputs.api_key, requests.Session())
-    results = [one_run(caller, children) for _ in range(runs)]
+    """On the deployed local stack (started and deployed first when nothing runs there)."""
+    started = localstack.start()
+    try:
+        if started:
+            localstack.deploy(quiet=True)
+        outputs = localstack.outputs()
+        caller = Caller(outputs.api_url, outputs.api_key, requests.Session())
+        results = [one_run(caller, children) for _ in range(runs)]
+    finally:
+        if started:
+            localstack.stop()
     fan_in = [r["fan_in_ms"] for r in results]
     return [
         {

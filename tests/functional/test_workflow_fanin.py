@@ -57,7 +57,10 @@ def test_a_lost_answer_of_the_fan_in_write_is_not_counted_twice(tasklane, monkey
     original = client.transact_write_items
     lost: list[str] = []
 
+    tokens: list[str] = []
+
     def apply_then_lose_the_answer(**request):
+        tokens.append(request["ClientRequestToken"])
         answer = original(**request)
         if not lost and "remaining" in json.dumps(request):
             lost.append(request["ClientRequestToken"])
@@ -68,6 +71,7 @@ def test_a_lost_answer_of_the_fan_in_write_is_not_counted_twice(tasklane, monkey
     messages = tasklane.receive("normal")
     tasklane.process("normal", messages[:1])
     assert lost  # the answer of the first child's end was lost, and the write was made again
+    assert tokens.count(lost[0]) == 2  # the same request, with the same ClientRequestToken
     assert _barrier(tasklane, wid, 1)["remaining"] == {"N": "2"}  # 3 children, 1 ended: counted once
     assert statuses(tasklane, wid)[0] == "completed"
     tasklane.process("normal", messages[1:])

@@ -5,13 +5,14 @@ check the workflow still runs, and the cancel of what has not started."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import StoredTask, _n, _s, sweep_shard, to_stored
+from tasklane.data.items import LISTED_ATTRIBUTES, StoredTask, _n, _s, sweep_shard, to_stored
 from tasklane.data.table import Change, StoreUnavailable, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
@@ -33,6 +34,15 @@ class FanIn:
 def _reasons(exc: ClientError) -> list[str]:
     reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons") or []  # type: ignore[assignment]
     return [r.get("Code", "None") for r in reasons]
+
+
+def _token(fan_in: FanIn, change: Change) -> str:
+    """The transition's token, refined by the exact request: a resend of this very write is one
+    request to DynamoDB, and another writer's change of the same transition (the reconciler and the
+    dead-letter function failing the same attempt) is decided by the task's condition, not refused
+    as a token reused with other parameters."""
+    values = json.dumps(change.values, sort_keys=True, default=str)
+    return hashlib.sha256(f"{fan_in.token}/{values}".encode()).hexdigest()[:36]
 
 
 class WorkflowTasks(Table):
@@ -62,7 +72,8 @@ class WorkflowTasks(Table):
         }
         try:
             self._db.transact_write_items(
-                TransactItems=[{"Update": task_update}, {"Update": countdown}], ClientRequestToken=fan_in.token
+                TransactItems=[{"Update": task_update}, {"Update": countdown}],
+                ClientRequestToken=_token(fan_in, change),
             )
         except BotoCoreError as exc:
             raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
@@ -157,13 +168,11 @@ class WorkflowTasks(Table):
         return True
 
     def tasks_of(self, workflow: Workflow, *, consistent: bool = True) -> dict[str, StoredTask]:
-        """Every task of the workflow that exists, by id."""
+        """Every task of the workflow that exists, by id, as a listing reads it (no payload, no result:
+        a 1,000-task workflow is read in ten small requests)."""
         ids = workflow.task_ids()
         found: dict[str, StoredTask] = {}
         for start in range(0, len(ids), 100):
-            if consistent:
-                found |= self.get_many(ids[start : start + 100])
-            else:
-                items = self.read_many(ids[start : start + 100], consistent=False)
-                found |= {i["task_id"]["S"]: to_stored(i) for i in items}
+            items = self.read_many(ids[start : start + 100], consistent=consistent, attributes=LISTED_ATTRIBUTES)
+            found |= {i["task_id"]["S"]: to_stored(i) for i in items}
         return found

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from tasklane.data.items import StoredTask
+from tasklane.data.items import LISTED_ATTRIBUTES, StoredTask, to_stored
 from tasklane.data.services import Services
 from tasklane.logic.queries import view
 from tasklane.model.errors import WorkflowNotFound
@@ -86,7 +86,11 @@ def workflow_view(workflow: Workflow, services: Services, *, consistent: bool = 
     result: Any = None
     result_url: str | None = None
     if workflow.status.finished and workflow.status.value == "completed":
-        ends = [tasks.get(task_id_of(workflow.workflow_id, i)) for i in workflow.plan.end.inputs]
+        end_ids = [task_id_of(workflow.workflow_id, i) for i in workflow.plan.end.inputs]
+        full: dict[str, StoredTask] = {}
+        for start in range(0, len(end_ids), 100):
+            full |= services.store.get_many(end_ids[start : start + 100])
+        ends = [full.get(task_id) for task_id in end_ids]
         if not ends_in_group(workflow.plan.shape) and len(ends) == 1 and ends[0] and ends[0].result_key:
             result_url = services.values.url(ends[0].result_key)  # a large value: by URL, as a task's
         else:
@@ -138,7 +142,8 @@ def workflow_tasks(
     position = start
     while position < len(ids) and len(items) < limit:
         chunk = ids[position : position + 100]
-        found = services.store.get_many(chunk)
+        items = services.store.read_many(chunk, consistent=False, attributes=LISTED_ATTRIBUTES)
+        found = {item["task_id"]["S"]: to_stored(item) for item in items}
         for task_id in chunk:
             position += 1
             stored = found.get(task_id)
