@@ -7,6 +7,7 @@ from typing import Any
 
 from tasklane.data.items import to_stored
 from tasklane.model.task import Task
+from tasklane.model.workflow import WORKFLOW_KIND
 
 TERMINAL = ("completed", "failed", "cancelled")
 
@@ -52,7 +53,7 @@ def status_change(record: dict[str, Any]) -> StatusChange | None:
         return None
     stream = record.get("dynamodb", {})
     new, old = stream.get("NewImage") or {}, stream.get("OldImage") or {}
-    if "status" not in new or "task_id" not in new:
+    if "status" not in new or "task_id" not in new or "kind" in new:  # a workflow's record: workflow_change
         return None
     previous = old["status"]["S"] if "status" in old else None
     if previous == new["status"]["S"]:
@@ -74,7 +75,7 @@ class WorkflowChange:
 
     @property
     def status(self) -> str:
-        return self.image["wf_status"]["S"]
+        return self.image["status"]["S"]
 
     @property
     def terminal(self) -> bool:
@@ -87,9 +88,9 @@ def workflow_change(record: dict[str, Any]) -> WorkflowChange | None:
         return None
     stream = record.get("dynamodb", {})
     new, old = stream.get("NewImage") or {}, stream.get("OldImage") or {}
-    if "wf_status" not in new:
+    if new.get("kind", {}).get("S") != WORKFLOW_KIND or "status" not in new:
         return None
-    previous = old["wf_status"]["S"] if "wf_status" in old else None
-    if previous == new["wf_status"]["S"]:
+    previous = old["status"]["S"] if "status" in old else None
+    if previous == new["status"]["S"]:
         return None
     return WorkflowChange(record["eventID"], stream["SequenceNumber"], new, previous)

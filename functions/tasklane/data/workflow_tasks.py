@@ -103,7 +103,8 @@ class WorkflowTasks(Table):
                     "ConditionCheck": {
                         "TableName": self._table,
                         "Key": {"task_id": _s(record_key(workflow_id))},
-                        "ConditionExpression": "wf_status = :running",
+                        "ConditionExpression": "#status = :running",
+                        "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {":running": _s(WorkflowStatus.RUNNING.value)},
                     }
                 }

@@ -1,8 +1,10 @@
 """Workflows in the tasks table: the workflow's record, its barriers, and the transactions that keep a
 task's end and its barrier's countdown together.
 
-Keys are never UUIDs (`wf#<id>`, `wf#<id>#b<n>`), so no task route can reach them, and the items
-carry no `status`, so the task events and the task indexes never see them. A running workflow's
+Keys are never UUIDs (`wf#<id>`, `wf#<id>#b<n>`), so no task route can reach them. A record is marked
+`kind: workflow`: its `status` changes reach the events function through the same stream filter as a
+task's (tasklane.data.changes tells them apart), and it sits in the listing index under its own
+partition (`wf#<owner>`), which no task listing reads. Barriers carry no status at all. A running workflow's
 record sits in the Sweep index under its own shards (`wf#<n>`), which the task sweep never reads.
 """
 
@@ -21,6 +23,7 @@ from tasklane.data.table import StoreUnavailable
 from tasklane.data.workflow_tasks import WorkflowTasks
 from tasklane.model import clock
 from tasklane.model.workflow import (
+    WORKFLOW_KIND,
     OnFailure,
     Workflow,
     WorkflowStatus,
@@ -56,7 +59,8 @@ class WorkflowStore(WorkflowTasks):
             "owner": _s(workflow.owner),
             "owner_shard": _s(f"wf#{workflow.owner}"),
             "created_key": _s(f"{workflow.created_at}#{workflow.workflow_id}"),
-            "wf_status": _s(workflow.status.value),
+            "kind": _s(WORKFLOW_KIND),
+            "status": _s(workflow.status.value),
             "on_failure": _s(workflow.on_failure.value),
             "shape": _s(json.dumps(shape, separators=(",", ":"))),
             "total": _n(total),
@@ -85,14 +89,14 @@ class WorkflowStore(WorkflowTasks):
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailable(f"GetItem failed: {exc}") from exc
         item = response.get("Item")
-        return to_workflow(item) if item and "wf_status" in item else None
+        return to_workflow(item) if item and item.get("kind", {}).get("S") == WORKFLOW_KIND else None
 
     def move(self, workflow_id: str, status: WorkflowStatus, now: datetime, **extra: Any) -> bool:
         """running | creating → `status`; False when the workflow is no longer where that may happen."""
         sources = [WorkflowStatus.CREATING] if status is WorkflowStatus.RUNNING else [WorkflowStatus.RUNNING]
         values: dict[str, Any] = {":to": _s(status.value), ":now": _s(clock.iso(now))}
         values |= {f":from{i}": _s(s.value) for i, s in enumerate(sources)}
-        update = "SET wf_status = :to, updated_at = :now"
+        update = "SET #status = :to, updated_at = :now"
         if status.finished:
             update += ", finished_at = :now, expires_at = :expires"
             values[":expires"] = _n(clock.epoch(now + self.layout.retention))
@@ -104,7 +108,7 @@ class WorkflowStore(WorkflowTasks):
             values[":sweep"] = _n(extra["sweep_at"])
         if status is WorkflowStatus.COMPLETED:
             update += " REMOVE sweep_shard, sweep_at"  # every task ended: nothing left for the sweep
-        condition = "attribute_exists(task_id) AND wf_status IN (" + ", ".join(f":from{i}" for i in range(len(sources)))
+        condition = "attribute_exists(task_id) AND #status IN (" + ", ".join(f":from{i}" for i in range(len(sources)))
         try:
             self._db.update_item(
                 TableName=self._table,
@@ -112,6 +116,7 @@ class WorkflowStore(WorkflowTasks):
                 ConditionExpression=condition + ")",
                 UpdateExpression=update,
                 ExpressionAttributeValues=values,
+                ExpressionAttributeNames={"#status": "status"},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -251,7 +256,7 @@ def to_workflow(item: dict[str, Any]) -> Workflow:
     return Workflow(
         workflow_id=item["workflow_id"]["S"],
         owner=item["owner"]["S"],
-        status=WorkflowStatus(item["wf_status"]["S"]),
+        status=WorkflowStatus(item["status"]["S"]),
         on_failure=OnFailure(item["on_failure"]["S"]),
         plan=plan(json.loads(item["shape"]["S"])),
         callback_url=item.get("callback_url", {}).get("S"),

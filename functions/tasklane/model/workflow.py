@@ -70,6 +70,7 @@ class Barrier:
 
 
 START = 0  # the barrier before the root: nothing to wait for
+WORKFLOW_KIND = "workflow"  # what marks a workflow's record among the task items
 
 
 @dataclass

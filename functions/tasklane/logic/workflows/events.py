@@ -17,7 +17,7 @@ def detail_type(status: str) -> str:
 
 def detail(change: WorkflowChange) -> dict[str, Any]:
     """What the event tells: ids, owner, status and its previous one, error and timings; no result."""
-    error = change.text("wf_error")
+    error = change.text("wf_error")  # the record's own error (a task's is `error`)
     return {
         "event_id": change.event_id,
         "workflow_id": change.text("workflow_id"),

@@ -142,8 +142,8 @@ def workflow_tasks(
     position = start
     while position < len(ids) and len(items) < limit:
         chunk = ids[position : position + 100]
-        items = services.store.read_many(chunk, consistent=False, attributes=LISTED_ATTRIBUTES)
-        found = {item["task_id"]["S"]: to_stored(item) for item in items}
+        raw = services.store.read_many(chunk, consistent=False, attributes=LISTED_ATTRIBUTES)
+        found = {item["task_id"]["S"]: to_stored(item) for item in raw}
         for task_id in chunk:
             position += 1
             stored = found.get(task_id)
