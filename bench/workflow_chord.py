@@ -65,7 +65,7 @@ def one_run(caller: Caller, children: int, timeout: float = 900) -> dict[str, An
     }
 
 
-def measure(children: int = 1000, runs: int = 3) -> list[dict[str, object]]:
+def measure(children: int = 999, runs: int = 3) -> list[dict[str, object]]:
     """On the deployed local stack (started and deployed first when nothing runs there)."""
     started = localstack.start()
     try:
@@ -102,7 +102,7 @@ def measure(children: int = 1000, runs: int = 3) -> list[dict[str, object]]:
 if __name__ == "__main__":
     import json
 
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 999
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     for row in measure(size, count):
         print(json.dumps(row))
