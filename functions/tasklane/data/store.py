@@ -71,8 +71,7 @@ class TaskStore(Table):
     def mark_completed(
         self, task_id: str, attempt: int, result: StoredValue, now: datetime, *, fan_in: FanIn | None = None
     ) -> None:
-        """processing → completed with the result inline or as the key of its object; a workflow's
-        task counts down its barrier in the same transaction (`fan_in`)."""
+        """processing → completed, the result inline or its object's key (`fan_in`: with its barrier's countdown)."""
         attributes = result.attributes("result")
         names = {f"#v{i}": name for i, name in enumerate(attributes)}
         sets = ", ".join(f"#v{i} = :v{i}" for i in range(len(attributes)))
