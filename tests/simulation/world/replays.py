@@ -18,6 +18,7 @@ from tasklane.model import values
 from tasklane.model.errors import TasklaneError
 from tasklane.model.lanes import Lane
 from tasklane.model.requests import SubmitRequest
+from tests.simulation.world import seams
 from tests.simulation.world.runtime import Invocation, World
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ def install(world: World, db: Any) -> None:
 
     sim_dt = SimpleNamespace(datetime=SimDatetime, timedelta=real_dt.timedelta, date=real_dt.date, time=real_dt.time)
     for module in (handler, base, datarecord, dynamodb):
-        module.dt = sim_dt  # type: ignore[attr-defined]
-    idempotency.aws = SimpleNamespace(dynamodb=lambda: db)  # type: ignore[assignment]
+        seams.patch(module, "dt", sim_dt)
+    seams.patch(idempotency, "aws", SimpleNamespace(dynamodb=lambda: db))
     idempotency._guarded.cache_clear()
 
 

@@ -99,19 +99,37 @@ def _register_types() -> None:
     task(RATED_TYPE, payload=SimPayload, timeout_seconds=10, max_attempts=3, rate_limit=f"{RATE_PER_SECOND}/s")(_work)
 
 
+_ORIGINALS: list[tuple[Any, str, Any]] = []  # (owner, attribute, value before the first install)
+
+
+def patch(owner: Any, name: str, value: Any) -> None:
+    """Set owner.name, remembering what it was (see restore)."""
+    if not any(o is owner and n == name for o, n, _ in _ORIGINALS):
+        _ORIGINALS.append((owner, name, getattr(owner, name)))
+    setattr(owner, name, value)
+
+
+def restore() -> None:
+    """Put back everything the simulation patched (its tests share a process with others)."""
+    while _ORIGINALS:
+        owner, name, value = _ORIGINALS.pop()
+        setattr(owner, name, value)
+    observability.logger.setLevel("INFO")
+
+
 def install(world: World) -> None:
     """Point tasklane's seams at `world` (idempotent; each scenario installs its own world)."""
     _worlds[:] = [world]
     _register_types()
     sim_time = SimpleNamespace(monotonic=world.monotonic, sleep=world.sleep)
-    clock.now = world.clock_now  # type: ignore[method-assign]
-    clock.sleep = world.sleep  # type: ignore[method-assign]
+    patch(clock, "now", world.clock_now)
+    patch(clock, "sleep", world.sleep)
     for module in (execution, running, table, promotion):
-        module.time = sim_time  # type: ignore[attr-defined]
-    execution.time_limit = _time_limit  # type: ignore[attr-defined]
-    promotion.ThreadPoolExecutor = _InLine  # type: ignore[attr-defined,misc]
+        patch(module, "time", sim_time)
+    patch(execution, "time_limit", _time_limit)
+    patch(promotion, "ThreadPoolExecutor", _InLine)
     ids = random.Random(world.rng.getrandbits(64))
-    uuid.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)  # type: ignore[assignment]
+    patch(uuid, "uuid4", lambda: uuid.UUID(int=ids.getrandbits(128), version=4))
     random.seed(world.rng.getrandbits(64))
     for memory in (throttling._HELD, throttling._SHOWN, throttling._AT_CAP):
         memory.clear()
