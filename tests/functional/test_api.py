@@ -316,6 +316,8 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/webhooks/secret/rotate",
         "/schedules",
         "/schedules/{name}",
+        "/task-types",
+        "/task-types/{name}",
     }
     assert "SubmitRequest" in document["components"]["schemas"]
     assert "Task" in document["components"]["schemas"]

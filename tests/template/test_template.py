@@ -48,7 +48,7 @@ def test_every_handler_imports_and_exists(name, monkeypatch):
 
 # Only the functions that validate submissions (submit, schedules, and a schedule's firing) load
 # pydantic; the rest start without it.
-WITH_PYDANTIC = {"SubmitFunction", "SchedulesFunction", "FiringFunction"}
+WITH_PYDANTIC = {"SubmitFunction", "SchedulesFunction", "FiringFunction", "TaskTypesFunction"}
 WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name not in WITH_PYDANTIC)
 
 
@@ -81,8 +81,13 @@ def test_every_setting_the_code_reads_is_set_for_every_function():
 
 
 def _statements(function):
+    """Every statement of a function's policies; a conditional one (Fn::If) by each of its branches."""
     for policy in function["Properties"].get("Policies", []):
-        yield from policy["Statement"]
+        for statement in policy["Statement"]:
+            if "Fn::If" in statement:
+                yield from (branch for branch in statement["Fn::If"][1:] if "Effect" in branch)
+            else:
+                yield statement
 
 
 # Actions AWS authorizes on "*" only (no resource-level permissions), each reading no task data.
@@ -407,7 +412,10 @@ def test_the_schedules_function_manages_only_its_group_and_passes_only_the_sched
     assert grants["scheduler:CreateSchedule"] == [group]
     assert grants["iam:PassRole"] == [{"Fn::GetAtt": ["SchedulerRole", "Arn"]}]
     tables = {str(r) for a, rs in grants.items() if a.startswith("dynamodb:") for r in rs}
-    assert tables == {str({"Fn::GetAtt": ["SchedulesTable", "Arn"]})}  # never the tasks table
+    # Never the tasks table; the task-types table only read (a schedule's task of a registered type).
+    task_types = str({"Fn::GetAtt": ["TaskTypesTable", "Arn"]})
+    assert tables == {str({"Fn::GetAtt": ["SchedulesTable", "Arn"]}), task_types}
+    assert {a for a, rs in grants.items() if task_types in map(str, rs)} == {"dynamodb:GetItem"}
     variables = FUNCTIONS["SchedulesFunction"]["Properties"]["Environment"]["Variables"]
     assert set(SCHEDULER_REQUIRED_ENV) <= set(variables)
     assert variables["MAX_SCHEDULES_PER_OWNER"] == {"Ref": "MaxSchedulesPerOwner"}
@@ -437,3 +445,25 @@ def test_the_promoter_reads_only_the_due_index_and_writes_only_task_updates_and_
     assert groups == [0, 1, 2, 3]  # every shard group runs each time
     assert {json.loads(e["Properties"]["Input"])["groups"] for e in events.values()} == {4}
     assert cfn.parameter_default("PromoteSchedule") == "rate(1 minute)"
+
+
+def test_only_processors_may_invoke_target_functions_and_only_those_the_stack_names():
+    """TargetFunctionArns decides which functions are targets: never lambda:InvokeFunction on '*', and
+    with the parameter empty (the AWS default) the statement is not there at all."""
+    for name, function in FUNCTIONS.items():
+        for policy in function["Properties"].get("Policies", []):
+            for statement in policy["Statement"]:
+                conditional = "Fn::If" in statement
+                branches = statement["Fn::If"][1:] if conditional else [statement]
+                for branch in branches:
+                    if "Effect" not in branch or "lambda:InvokeFunction" not in branch["Action"]:
+                        continue
+                    assert function["Properties"]["Handler"].endswith("processor.lambda_handler"), name
+                    assert conditional
+                    assert statement["Fn::If"][0] == "HasTargetFunctions"
+                    assert statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+                    assert branch["Resource"] == {"Fn::Split": [",", {"Ref": "TargetFunctionArns"}]}
+    assert cfn.parameter_default("TargetFunctionArns") == ""
+    assert cfn.template()["Conditions"]["HasTargetFunctions"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "TargetFunctionArns"}, ""]}]
+    }

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tasklane.data.queues import LaneQueues
     from tasklane.data.schedules import Scheduler, ScheduleRecords
     from tasklane.data.store import TaskStore
+    from tasklane.data.task_types import TaskTypeRecords
 
 
 class Services:
@@ -92,6 +93,13 @@ class Services:
 
         s = scheduler_settings()
         return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn, s.firing_dead_letter_arn)
+
+    @cached_property
+    def task_types(self) -> TaskTypeRecords:
+        from tasklane.data.task_types import TaskTypeRecords
+        from tasklane.settings.task_types import task_type_settings
+
+        return TaskTypeRecords(aws.dynamodb(), task_type_settings().table_name)
 
     @cached_property
     def metrics(self) -> StackMetrics:

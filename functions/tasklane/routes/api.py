@@ -33,10 +33,18 @@ def build_app(*routers: Router, validate: bool = False) -> APIGatewayRestResolve
 def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them. Loads
     pydantic: the status function pays for it on its first request for the document only."""
-    from tasklane.routes import reads, schedules, stats, webhooks, writes
+    from tasklane.routes import reads, schedules, stats, task_types, webhooks, writes
 
     document: dict[str, Any] = (
-        build_app(writes.router, reads.router, stats.router, webhooks.router, schedules.router, validate=True)
+        build_app(
+            writes.router,
+            reads.router,
+            stats.router,
+            webhooks.router,
+            schedules.router,
+            task_types.router,
+            validate=True,
+        )
         .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
