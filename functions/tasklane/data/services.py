@@ -15,6 +15,7 @@ from tasklane.settings import Settings, settings
 if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
     from tasklane.data.depths import LaneDepths
+    from tasklane.data.functions import TargetFunctions
     from tasklane.data.indexes import TaskIndexes
     from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
@@ -100,6 +101,12 @@ class Services:
         from tasklane.settings.task_types import task_type_settings
 
         return TaskTypeRecords(aws.dynamodb(), task_type_settings().table_name)
+
+    @cached_property
+    def target_functions(self) -> TargetFunctions:
+        from tasklane.data.functions import TargetFunctions
+
+        return TargetFunctions(aws.lambda_client())
 
     @cached_property
     def metrics(self) -> StackMetrics:

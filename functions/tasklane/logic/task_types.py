@@ -66,6 +66,10 @@ def check_url(url: str, *, allow_loopback: bool) -> None:
 def register(name: str, request: TaskTypeRequest, owner: str, services: Services) -> tuple[RegisteredType, bool]:
     """Create or replace the owner's type `name`; the type and whether it is new."""
     check_name(name)
+    if request.mode == "async":
+        # Not built yet: the completion routes (/tasks/{id}/complete|fail|heartbeat) and the reconciler's
+        # heartbeat sweep. Refused rather than run as sync, which would take a 202 for a finished task.
+        raise _invalid("mode", "async mode is not available on this deployment yet: use sync")
     settings = task_type_settings()
     if request.target.url is not None:
         from tasklane.settings.webhooks import webhook_settings
