@@ -68,6 +68,8 @@ class InProcess:
                 self.tasklane.drain(lane)
         if path.startswith("/schedules"):
             return self._schedules(method, path, body)
+        if path.startswith("/task-types"):
+            return self._task_types(method, path, body)
         name, task_id = None, None
         for pattern, route in ROUTES:
             match = re.match(pattern, path)
@@ -95,6 +97,21 @@ class InProcess:
         if not body:
             event["body"] = None
         answer = self.tasklane.call(event)
+        return Answer(
+            answer.status, answer.headers, json.dumps(answer.body).encode() if answer.body is not None else b""
+        )
+
+    def _task_types(self, method, path, body):
+        from tests.functional import task_types_helpers as calls
+
+        name = urllib.parse.unquote(path.removeprefix("/task-types").lstrip("/")) or None
+        if name is None:
+            answer = calls.list_types(self.tasklane, owner=self.owner)
+        elif method == "PUT":
+            answer = calls.put_type(self.tasklane, name, json.loads(body), owner=self.owner)
+        else:
+            verb = calls.get_type if method == "GET" else calls.delete_type
+            answer = verb(self.tasklane, name, owner=self.owner)
         return Answer(
             answer.status, answer.headers, json.dumps(answer.body).encode() if answer.body is not None else b""
         )

@@ -201,7 +201,7 @@ def test_retry_after_is_honoured_up_to_the_backoff_ceiling(tasklane, receiver, v
 
 
 def test_retry_after_is_read_as_seconds_or_an_http_date():
-    from tasklane.logic.targets.outcomes import retry_after
+    from tasklane.logic.target_outcomes import retry_after
 
     assert retry_after("7") == 7
     assert retry_after(" 0 ") == 0
@@ -363,3 +363,20 @@ def test_owners_run_their_own_types_only(tasklane, receiver):
     put_type(tasklane, "job", definition(target={"url": receiver.url}))
     assert submit(tasklane, "job", {"width": 1}, owner=BOB).status == 422
     assert ALICE != BOB
+
+
+def test_a_registered_types_rate_holds_its_owners_tasks_only(tasklane, receiver):
+    from tests.events import BOB
+
+    put_type(tasklane, "job", definition(target={"url": receiver.url}, rate_limit="1/m"))
+    put_type(tasklane, "job", definition(target={"url": receiver.url}, rate_limit="1/m"), owner=BOB)
+    first, second = (submit(tasklane, "job", {"width": n}).body["task_id"] for n in (1, 2))
+    bobs = submit(tasklane, "job", {"width": 3}, owner=BOB).body["task_id"]
+    tasklane.process("normal", tasklane.receive("normal"))
+    statuses = {task_id: read(tasklane, task_id) for task_id in (first, second)}
+    assert sorted(t["status"] for t in statuses.values()) == ["completed", "pending"]
+    held = next(t for t in statuses.values() if t["status"] == "pending")
+    assert (held["attempts"], held["waiting_for"]) == (0, "rate_limit")
+    bob_task = tasklane.call(api_event("get_task", task_id=bobs, owner=BOB)).body
+    assert bob_task["status"] == "completed"  # alice's rate is not bob's
+    assert len(receiver.requests) == 2

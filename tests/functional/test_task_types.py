@@ -189,13 +189,15 @@ def test_a_sync_type_may_not_outlast_a_processor(tasklane, receiver_name):
     limit = settings().max_task_timeout_seconds
     assert put_type(tasklane, "s", definition(timeout_seconds=limit)).status == 201
     over = put_type(tasklane, "s2", definition(timeout_seconds=limit + 1))
-    assert over.status == 422 and over.body["error"]["details"][0]["field"] == "timeout_seconds"
+    assert over.status == 422
+    assert over.body["error"]["details"][0]["field"] == "timeout_seconds"
     assert put_type(tasklane, "b", definition(heartbeat_seconds=60)).status == 422  # heartbeat: async only
 
 
 def test_async_mode_is_refused_until_its_completion_routes_exist(tasklane, receiver_name):
     answer = put_type(tasklane, "a", definition(mode="async", timeout_seconds=3600, heartbeat_seconds=600))
-    assert answer.status == 422 and answer.body["error"]["details"][0]["field"] == "mode"
+    assert answer.status == 422
+    assert answer.body["error"]["details"][0]["field"] == "mode"
 
 
 def test_the_cache_holds_a_definition_for_its_ttl_then_reads_it_again(tasklane, receiver_name, monkeypatch):

@@ -19,8 +19,8 @@ from tasklane.data.table import TransitionRejected
 from tasklane.logic import throttling
 from tasklane.logic.redelivery import Redeliveries
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, RunningTask, backoff_seconds, time_limit
+from tasklane.logic.target_outcomes import TargetUnavailable
 from tasklane.logic.targets import runnable_type
-from tasklane.logic.targets.outcomes import TargetUnavailable
 from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable, TasklaneError

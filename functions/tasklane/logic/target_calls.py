@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from tasklane.logic.targets.outcomes import TargetUnavailable, rejected, retry_after
+from tasklane.logic.target_outcomes import TargetUnavailable, rejected, retry_after
 from tasklane.logic.task_values import Unfinishable, read_payload
 from tasklane.model import clock
 from tasklane.model.envelope import Envelope

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tasklane.logic.offered_types import registered_type
-from tasklane.logic.targets.outcomes import TaskTypeRemoved
+from tasklane.logic.target_outcomes import TaskTypeRemoved
 from tasklane.model.errors import UnknownTaskType
 from tasklane.task_types import get_task_type, task_types
 
@@ -29,6 +29,6 @@ def runnable_type(stored: StoredTask, message: TaskMessage, services: Services) 
     found = registered_type(stored.owner, name, services)
     if found is None:
         raise TaskTypeRemoved(name)
-    from tasklane.logic.targets.calls import TargetRun
+    from tasklane.logic.target_calls import TargetRun
 
     return TargetRun(found, stored, message, services)
