@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from tasklane_client.webhooks import verify_signature
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
@@ -58,10 +57,12 @@ def test_a_url_type_runs_on_a_receiver_and_its_answer_is_the_result(alice, bob, 
     created = _put(alice, name, {"target": {"url": url}, "payload_schema": SCHEMA, "timeout_seconds": 20})
     assert created.status_code == 201, created.text
     listed = alice.request("GET", "/task-types").json()["items"]
-    assert listed[0]["kind"] == "builtin" and name in [t["name"] for t in listed]
+    assert listed[0]["kind"] == "builtin"
+    assert name in [t["name"] for t in listed]
     assert bob.request("GET", f"/task-types/{name}").status_code == 404
     refused = alice.request("POST", "/tasks", json={"task_type": name, "payload": {"n": "two"}})
-    assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "payload.n"
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "payload.n"
     task = alice.submit(name, {"n": 21})
     done = alice.wait(task["task_id"])
     assert (done["status"], done["result"]) == ("completed", {"doubled": 42}), done
@@ -114,4 +115,5 @@ def test_a_lambda_type_runs_the_function_and_its_errors_fail_the_attempt(alice, 
 def test_a_function_outside_target_function_arns_is_refused(alice):
     other = "arn:aws:lambda:us-east-1:111111111111:function:elsewhere"
     refused = _put(alice, "e2e-other", {"target": {"lambda": other}})
-    assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "target.lambda"
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "target.lambda"
