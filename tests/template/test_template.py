@@ -81,13 +81,19 @@ def test_every_setting_the_code_reads_is_set_for_every_function():
 
 
 def _statements(function):
-    """Every statement of a function's policies; a conditional one (Fn::If) by each of its branches."""
-    for policy in function["Properties"].get("Policies", []):
-        for statement in policy["Statement"]:
-            if "Fn::If" in statement:
-                yield from (branch for branch in statement["Fn::If"][1:] if "Effect" in branch)
-            else:
-                yield statement
+    """A function's policy statements: its Policies, or those of the role it names (written for the functions
+    SAM would otherwise give a managed policy on "*", tests/template/test_security.py); a conditional one
+    (Fn::If) by each of its branches."""
+    statements = [s for policy in function["Properties"].get("Policies", []) for s in policy["Statement"]]
+    role = function["Properties"].get("Role")
+    if role is not None:
+        for policy in cfn.template()["Resources"][role["Fn::GetAtt"][0]]["Properties"].get("Policies", []):
+            statements += policy["PolicyDocument"]["Statement"]
+    for statement in statements:
+        if "Fn::If" in statement:
+            yield from (branch for branch in statement["Fn::If"][1:] if "Effect" in branch)
+        else:
+            yield statement
 
 
 # Actions AWS authorizes on "*" only (no resource-level permissions), each reading no task data.
@@ -162,7 +168,7 @@ def test_each_lane_has_a_queue_a_dlq_and_a_processor_wired_as_specified(lane):
     assert events["Queue"] == {"Fn::GetAtt": [f"{lane}Queue", "Arn"]}
 
 
-LANE_PARTS = ("DeadLetterQueue", "Queue", "ProcessorFunction", "DeadLetterAlarm", "LaneAgeAlarm")
+LANE_PARTS = ("DeadLetterQueue", "Queue", "ProcessorFunction", "ProcessorRole", "DeadLetterAlarm", "LaneAgeAlarm")
 
 
 def test_the_lane_blocks_are_written_once_with_one_fn_foreach():
@@ -450,19 +456,24 @@ def test_the_promoter_reads_only_the_due_index_and_writes_only_task_updates_and_
 def test_only_processors_may_invoke_target_functions_and_only_those_the_stack_names():
     """TargetFunctionArns decides which functions are targets: never lambda:InvokeFunction on '*', and
     with the parameter empty (the AWS default) the statement is not there at all."""
+    granted = []
     for name, function in FUNCTIONS.items():
-        for policy in function["Properties"].get("Policies", []):
-            for statement in policy["Statement"]:
-                conditional = "Fn::If" in statement
-                branches = statement["Fn::If"][1:] if conditional else [statement]
-                for branch in branches:
-                    if "Effect" not in branch or "lambda:InvokeFunction" not in branch["Action"]:
-                        continue
-                    assert function["Properties"]["Handler"].endswith("processor.lambda_handler"), name
-                    assert conditional
-                    assert statement["Fn::If"][0] == "HasTargetFunctions"
-                    assert statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}
-                    assert branch["Resource"] == {"Fn::Split": [",", {"Ref": "TargetFunctionArns"}]}
+        statements = [s for policy in function["Properties"].get("Policies", []) for s in policy["Statement"]]
+        if (role := function["Properties"].get("Role")) is not None:
+            for policy in cfn.template()["Resources"][role["Fn::GetAtt"][0]]["Properties"].get("Policies", []):
+                statements += policy["PolicyDocument"]["Statement"]
+        for statement in statements:
+            conditional = "Fn::If" in statement
+            for branch in statement["Fn::If"][1:] if conditional else [statement]:
+                if "Effect" not in branch or "lambda:InvokeFunction" not in branch["Action"]:
+                    continue
+                granted.append(name)
+                assert function["Properties"]["Handler"].endswith("processor.lambda_handler"), name
+                assert conditional
+                assert statement["Fn::If"][0] == "HasTargetFunctions"
+                assert statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+                assert branch["Resource"] == {"Fn::Split": [",", {"Ref": "TargetFunctionArns"}]}
+    assert sorted(granted) == ["HighProcessorFunction", "LowProcessorFunction", "NormalProcessorFunction"]
     assert cfn.parameter_default("TargetFunctionArns") == ""
     assert cfn.template()["Conditions"]["HasTargetFunctions"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "TargetFunctionArns"}, ""]}]
