@@ -230,3 +230,16 @@ def test_the_cache_holds_a_definition_for_its_ttl_then_reads_it_again(tasklane, 
     delete_type(tasklane, "resize")
     now[0] += offered_types.CACHE_SECONDS
     assert offered_types.registered_type(ALICE, "resize", services()) is None
+
+
+def test_without_a_timeout_a_type_gets_60_s_or_the_processors_limit_when_lower(tasklane, receiver_name, monkeypatch):
+    body = definition()
+    del body["timeout_seconds"]
+    assert put_type(tasklane, "plain", body).body["timeout_seconds"] == 60
+    monkeypatch.setenv("PROCESSOR_TIMEOUT_SECONDS", "60")  # a limit of 30 s, as on the local stack
+    from tasklane.data.services import services
+    from tasklane.settings import settings
+
+    settings.cache_clear()
+    services.cache_clear()
+    assert put_type(tasklane, "short", body).body["timeout_seconds"] == 30

@@ -26,6 +26,9 @@ FUNCTION_ARN = re.compile(
 )
 
 
+DEFAULT_TIMEOUT_SECONDS = 60
+
+
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("the task type is not valid", [{"field": field, "message": message}])
 
@@ -80,8 +83,9 @@ def register(name: str, request: TaskTypeRequest, owner: str, services: Services
         check_function(request.target.function or "", settings)
         target = Target("lambda", request.target.function or "")
     limit = services.settings.max_task_timeout_seconds
-    if request.mode == "sync" and request.timeout_seconds > limit:
-        raise _invalid("timeout_seconds", f"a sync type runs inside a processor: at most {limit} (async: a week)")
+    timeout = request.timeout_seconds or min(DEFAULT_TIMEOUT_SECONDS, limit)
+    if timeout > limit:
+        raise _invalid("timeout_seconds", f"a sync type runs inside a processor: at most {limit} seconds here")
     payload_schemas.check(request.payload_schema)
     now = clock.iso(clock.now())
     task_type = RegisteredType(
@@ -91,7 +95,7 @@ def register(name: str, request: TaskTypeRequest, owner: str, services: Services
         mode=request.mode,
         payload_schema=request.payload_schema,
         priority=request.priority,
-        timeout_seconds=request.timeout_seconds,
+        timeout_seconds=timeout,
         max_attempts=request.max_attempts,
         rate_limit=request.rate_limit,
         heartbeat_seconds=request.heartbeat_seconds,

@@ -49,8 +49,11 @@ class TaskTypeRequest(Model):
         examples=[{"type": "object", "properties": {"width": {"type": "integer"}}, "required": ["width"]}],
     )
     priority: Lane = Lane.NORMAL
-    timeout_seconds: int = Field(
-        default=60, ge=1, le=MAX_ASYNC_TIMEOUT_SECONDS, description="sync: at most the processor's limit"
+    timeout_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ASYNC_TIMEOUT_SECONDS,
+        description="sync: at most the processor's limit; by default 60, or that limit when it is lower",
     )
     max_attempts: int = Field(default=3, ge=1, le=10)
     rate_limit: str | None = Field(default=None, examples=["10/s"], description='e.g. "5/s", "100/m", "1000/h"')
@@ -73,6 +76,6 @@ class TaskTypeRequest(Model):
         if self.heartbeat_seconds is not None:
             if self.mode != "async":
                 raise ValueError("heartbeat_seconds applies to async types only")
-            if self.heartbeat_seconds >= self.timeout_seconds:
+            if self.timeout_seconds is not None and self.heartbeat_seconds >= self.timeout_seconds:
                 raise ValueError("heartbeat_seconds must be shorter than timeout_seconds")
         return self
