@@ -44,7 +44,9 @@ def prepare(
 ) -> NewTask:
     """Check a submission against its task type (a built-in or one of the owner's) and limits; the
     task it becomes: pending, or scheduled when it is due later than a lane message can wait.
-    `task_id`: a firing's own id."""
+    `task_id`: a firing's own id. A firing leaves its callback alone: it was checked when the schedule
+    was made, and a receiver that cannot be reached now is its webhook's problem (shown on the task),
+    not a reason to drop the task."""
     task_type = offered(request.task_type, owner, services)
     payload = task_type.check_payload(request.payload)
     try:
@@ -64,12 +66,13 @@ def prepare(
             "timeout_seconds is above the processor's limit",
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
-    if request.callback_url is not None:
+    if request.callback_url is not None and task_id is None:
         # Loaded with the first submission that has a callback: the name resolution and address rules.
         from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
 
-        check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
+        hooks = webhook_settings()
+        check_submitted(request.callback_url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(

@@ -78,7 +78,10 @@ def call_url(run: TargetRun, envelope: Envelope, deadline: float) -> Any:
 
     alerts = notifications()
     try:
-        target, addresses = destination(run.task_type.target.address, allow_loopback=alerts.settings.allow_loopback)
+        hooks = alerts.settings
+        target, addresses = destination(
+            run.task_type.target.address, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port
+        )
     except CallbackRefused as exc:
         # The rules held at registration; the name now points elsewhere (or the stack changed).
         raise TargetUnavailable("TargetRefused", str(exc).replace("callback_url", "the target's url", 1)) from None

@@ -52,13 +52,13 @@ def check_function(arn: str, settings: TaskTypeSettings) -> None:
         raise _invalid("target.lambda", f"is not allowed by this stack's TargetFunctionArns: {allowed}")
 
 
-def check_url(url: str, *, allow_loopback: bool) -> None:
+def check_url(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
     """ValidationFailed naming target.url unless a webhook could be posted there (the same rules)."""
     from tasklane.data.receivers import NameNotResolved
     from tasklane.logic.callbacks import CallbackRefused, destination
 
     try:
-        destination(url, allow_loopback=allow_loopback)
+        destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
     except CallbackRefused as exc:
         raise _invalid("target.url", str(exc).removeprefix("callback_url ")) from None
     except NameNotResolved as exc:
@@ -77,7 +77,8 @@ def register(name: str, request: TaskTypeRequest, owner: str, services: Services
     if request.target.url is not None:
         from tasklane.settings.webhooks import webhook_settings
 
-        check_url(request.target.url, allow_loopback=webhook_settings().allow_loopback)
+        hooks = webhook_settings()
+        check_url(request.target.url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
         target = Target("url", request.target.url)
     else:
         check_function(request.target.function or "", settings)
