@@ -34,6 +34,20 @@ class CallbackTarget:
         return self.literal == LOOPBACK_ALLOWED
 
 
+class CallbackUrl(str):
+    """A callback URL as written (it is the text), carrying where it points: parsed once, when a request
+    is validated, with loopback allowed; the submission judges loopback for its deployment."""
+
+    target: CallbackTarget
+
+    @classmethod
+    def parse(cls, url: str) -> CallbackUrl:
+        """The URL with its target, or ValueError saying what is wrong as written."""
+        checked = cls(url)
+        checked.target = parse_target(url, allow_loopback=True)
+        return checked
+
+
 def parse_target(url: str, *, allow_loopback: bool) -> CallbackTarget:
     """The destination of a callback URL, or ValueError saying what is wrong (no name is resolved here)."""
     if len(url) > MAX_CALLBACK_URL_CHARS:
