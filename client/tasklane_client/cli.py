@@ -318,23 +318,22 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, target_for: Callable
 def _wait(c: Context, task_id: str, timeout: float | None) -> int:
     args, out, err = c.args, c.out, c.err
     bar = ProgressBar(err if args.json else out)
+    code, timed_out = 0, None
     try:
         task = c.client.wait(task_id, timeout, on_update=bar)
     except TaskFailed as exc:
-        bar.close()
-        show_task(exc.task, args, out)
-        return EXIT_FAILED
+        task, code = exc.task, EXIT_FAILED
     except TaskCancelled as exc:
-        bar.close()
-        show_task(exc.task, args, out)
-        return EXIT_CANCELLED
+        task, code = exc.task, EXIT_CANCELLED
     except WaitTimeout as exc:
-        bar.close()
-        print(f"tasklane: {exc}", file=err)
-        return EXIT_TIMEOUT
-    bar.close()
-    show_task(task, args, out)
-    return 0
+        task, code, timed_out = {}, EXIT_TIMEOUT, exc
+    finally:
+        bar.close()  # however the wait ends, before anything else is written
+    if timed_out is not None:
+        print(f"tasklane: {timed_out}", file=err)
+    else:
+        show_task(task, args, out)
+    return code
 
 
 def _silence_stdout() -> None:
