@@ -7,40 +7,32 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
+
+from tasklane.settings.environment import EVERY_FUNCTION, flag, from_env, required_env, variable
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
     """Completion events and webhooks (tasklane.logic.events, tasklane.logic.webhooks): set in Globals."""
 
-    event_bus_name: str
-    webhook_queue_url: str
-    webhook_dead_letter_queue_url: str
-    secrets_table_name: str
+    READ_BY: ClassVar[str] = EVERY_FUNCTION
+
+    event_bus_name: str = variable("EVENT_BUS_NAME")
+    webhook_queue_url: str = variable("WEBHOOK_QUEUE_URL")
+    webhook_dead_letter_queue_url: str = variable("WEBHOOK_DEAD_LETTER_QUEUE_URL")
+    secrets_table_name: str = variable("WEBHOOK_SECRETS_TABLE_NAME")
     # CallbackAllowLoopback: http://127.0.0.1 (and nothing else private) may be a callback, for local stacks.
-    allow_loopback: bool
-    retry_base_seconds: int  # the first backoff of a failed delivery; it doubles up to a cap
+    allow_loopback: bool = variable("CALLBACK_ALLOW_LOOPBACK", parse=flag)
+    # The first backoff of a failed delivery; it doubles up to a cap.
+    retry_base_seconds: int = variable("WEBHOOK_RETRY_BASE_SECONDS", parse=int)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WebhookSettings:
-        return cls(
-            event_bus_name=env["EVENT_BUS_NAME"],
-            webhook_queue_url=env["WEBHOOK_QUEUE_URL"],
-            webhook_dead_letter_queue_url=env["WEBHOOK_DEAD_LETTER_QUEUE_URL"],
-            secrets_table_name=env["WEBHOOK_SECRETS_TABLE_NAME"],
-            allow_loopback=env["CALLBACK_ALLOW_LOOPBACK"].lower() == "true",
-            retry_base_seconds=int(env["WEBHOOK_RETRY_BASE_SECONDS"]),
-        )
+        return from_env(cls, env)
 
 
-WEBHOOK_REQUIRED_ENV = (
-    "EVENT_BUS_NAME",
-    "WEBHOOK_QUEUE_URL",
-    "WEBHOOK_DEAD_LETTER_QUEUE_URL",
-    "WEBHOOK_SECRETS_TABLE_NAME",
-    "CALLBACK_ALLOW_LOOPBACK",
-    "WEBHOOK_RETRY_BASE_SECONDS",
-)
+WEBHOOK_REQUIRED_ENV = required_env(WebhookSettings)
 
 
 @cache
