@@ -53,7 +53,7 @@ class Emulator:
     """One ministack server: its port, whether it verifies signatures (AUTH=true), its state files."""
 
     def __init__(self, port: int = PORT, *, auth: bool = False, name: str = "ministack") -> None:
-        self.port, self.auth = port, auth
+        self.port, self.auth, self.name = port, auth, name
         self.endpoint = f"http://{HOST}:{port}"
         self.state = ROOT / ".local"
         self.pid_file = self.state / f"{name}.pid"
