@@ -18,22 +18,27 @@ class CallbackRefused(Exception):
     """The callback URL, or an address its name resolves to, is not one a webhook may reach."""
 
 
-def destination(url: str, *, allow_loopback: bool) -> tuple[CallbackTarget, list[IPAddress]]:
+def destination(
+    url: str, *, allow_loopback: bool, closed_port: int | None = None
+) -> tuple[CallbackTarget, list[IPAddress]]:
     """The URL's target and the addresses to connect to, each checked; CallbackRefused if any is not
     allowed (a name with one private answer among public ones is refused whole), NameNotResolved if
     the name has none."""
     try:
-        target = parse_target(url, allow_loopback=allow_loopback)
+        target = parse_target(url, allow_loopback=allow_loopback, closed_port=closed_port)
     except ValueError as exc:
         raise CallbackRefused(f"callback_url {exc}") from None
-    return target, addresses(target, allow_loopback=allow_loopback)
+    return target, addresses(target, allow_loopback=allow_loopback, closed_port=closed_port)
 
 
-def addresses(target: CallbackTarget, *, allow_loopback: bool) -> list[IPAddress]:
-    """The addresses a parsed target is reached at, each checked (see destination)."""
+def addresses(target: CallbackTarget, *, allow_loopback: bool, closed_port: int | None = None) -> list[IPAddress]:
+    """The addresses a parsed target is reached at, each checked (see destination). A target parsed
+    with the loopback allowed is judged here for this deployment, as parse_target would have."""
     if target.literal is not None:
         if target.loopback_only and not allow_loopback:
             raise CallbackRefused(f"callback_url must not point at {refusal(target.literal)}")
+        if target.loopback_only and target.port == closed_port:
+            raise CallbackRefused(f"callback_url must not point at the local stack's own API (port {target.port})")
         return [target.literal]  # judged by parse_target, 127.0.0.1 included where it is allowed
     found = receivers.resolve(target.host, target.port)
     for address in found:
@@ -42,14 +47,14 @@ def addresses(target: CallbackTarget, *, allow_loopback: bool) -> list[IPAddress
     return found
 
 
-def check_submitted(url: str, *, allow_loopback: bool) -> None:
+def check_submitted(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
     """The check at submission: ValidationFailed naming callback_url when the URL may not be used. A
     URL the request model parsed (CallbackUrl) is not parsed again."""
     try:
         if isinstance(url, CallbackUrl):
-            addresses(url.target, allow_loopback=allow_loopback)
+            addresses(url.target, allow_loopback=allow_loopback, closed_port=closed_port)
         else:
-            destination(url, allow_loopback=allow_loopback)
+            destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
     except CallbackRefused as exc:
         raise ValidationFailed(
             "the callback_url is not allowed", [{"field": "callback_url", "message": str(exc)}]

@@ -8,8 +8,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from tasklane.settings.environment import EVERY_FUNCTION, flag, from_env, required_env, variable
+
+
+def _port(url: str) -> int | None:
+    """The port of an endpoint URL (its scheme's default when none is written); None without one."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -26,10 +38,18 @@ class WebhookSettings:
     allow_loopback: bool = variable("CALLBACK_ALLOW_LOOPBACK", parse=flag)
     # The first backoff of a failed delivery; it doubles up to a cap.
     retry_base_seconds: int = variable("WEBHOOK_RETRY_BASE_SECONDS", parse=int)
+    # The local stack's own API port, never a callback's even where the loopback is allowed: the
+    # emulator gives its functions AWS_ENDPOINT_URL (on AWS it is unset, and no port is closed).
+    emulator_port: int | None = variable("AWS_ENDPOINT_URL", parse=_port, optional=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WebhookSettings:
         return from_env(cls, env)
+
+    @property
+    def closed_port(self) -> int | None:
+        """The loopback port no callback may use: the emulator's, where the loopback is open at all."""
+        return self.emulator_port if self.allow_loopback else None
 
 
 WEBHOOK_REQUIRED_ENV = required_env(WebhookSettings)
