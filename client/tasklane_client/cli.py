@@ -348,6 +348,15 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+def _what_to_check(code: str | None) -> str:
+    """What a 404 asks its reader to check, by what was not found."""
+    if code == "schedule_not_found":
+        return "check the schedule's name (tasklane schedules list) and the credentials or API key you use"
+    if code == "task_not_found":
+        return "check the task id and the credentials or API key you use"
+    return "check the endpoint, and the credentials or API key you use"
+
+
 def main(argv: Sequence[str] | None = None, target_for: Callable[..., Target] = resolve) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -363,10 +372,7 @@ def main(argv: Sequence[str] | None = None, target_for: Callable[..., Target] = 
         print(f"tasklane: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NotFound as exc:
-        print(
-            f"tasklane: {exc.message} (for this caller: check the task id and the credentials or API key you use)",
-            file=sys.stderr,
-        )
+        print(f"tasklane: {exc.message} (for this caller: {_what_to_check(exc.code)})", file=sys.stderr)
     except TasklaneError as exc:
         print(f"tasklane: {exc}", file=sys.stderr)
         if exc.details:

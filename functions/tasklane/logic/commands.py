@@ -21,7 +21,7 @@ def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) ->
 
 def cancel_task(task_id: str, owner: str, services: Services) -> Task:
     """pending or scheduled → cancelled; a task already picked up cannot be cancelled."""
-    require_id(task_id)
+    task_id = require_id(task_id)
     try:
         stored = services.store.cancel(task_id, owner, clock.now())
     except TransitionRejected as exc:
@@ -32,7 +32,7 @@ def cancel_task(task_id: str, owner: str, services: Services) -> Task:
 
 def retry_task(task_id: str, owner: str, services: Services, correlation_id: str) -> Accepted:
     """failed | cancelled → pending, with a fresh budget of attempts, and queue it again."""
-    require_id(task_id)
+    task_id = require_id(task_id)
     current = owned(services, owner, task_id)
     if current.payload_key and current.task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         try:

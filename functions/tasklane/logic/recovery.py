@@ -71,8 +71,11 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
         # A run holds a live lease: let it finish; this record returns after the DLQ's visibility timeout.
         raise StillRunning(message.task_id)
     receives = services.settings.max_receive_count
+    task = stored.task
     reason = (
-        f"the processor stopped without an outcome on each of {receives} deliveries (a crash or the Lambda timeout)"
+        f"the processor stopped without an outcome (a crash or the Lambda timeout): its lane gave up on the "
+        f"task's message after {receives} deliveries, which started {task.attempts} of its {task.max_attempts} "
+        f"attempts (a delivery that finds a run still holding the task starts none)"
         if status is TaskStatus.PROCESSING
         else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
