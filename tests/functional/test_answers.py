@@ -9,6 +9,7 @@ import pytest
 from tests.events import api_event
 from tests.functional.test_api import assert_error, submit
 
+NOT_A_BOOLEAN = "must be a whole number, not true or false"
 NIL = "00000000-0000-0000-0000-000000000000"
 
 
@@ -53,3 +54,86 @@ def test_the_result_of_a_pending_task_is_not_ready_yet(tasklane):
     task_id = submit(tasklane).body["task_id"]
     answer = tasklane.call(api_event("get_result", task_id=task_id))
     assert answer.body["error"]["message"] == f"task {task_id} is pending; it has no result yet"
+
+
+def submit_raw(tasklane, raw, name="submit_task"):
+    return tasklane.call(api_event(name, raw_body=raw, headers={"Idempotency-Key": None}))
+
+
+def all_messages(answer):
+    details = answer.body["error"]["details"] or []
+    return [answer.body["error"]["message"]] + [d["message"] for d in details if isinstance(d, dict)]
+
+
+LIBRARY_WORDS = ("Value error", "Assertion failed", "SubmitRequest", "BatchRequest", "Input should", "dictionary")
+
+
+def assert_plain(messages):
+    for message in messages:
+        for word in LIBRARY_WORDS:
+            assert word not in message, message
+
+
+def test_a_json_array_sent_as_a_batch_says_what_the_body_must_be(tasklane):
+    answer = submit_raw(tasklane, '[{"task_type": "echo"}]', "submit_batch")
+    assert_error(answer, 422, "validation_error")
+    assert answer.body["error"]["details"] == [
+        {"field": "body", "message": 'must be a JSON object: {"tasks": [{"task_type": ...}, ...]}'}
+    ]
+
+
+def test_a_batch_item_that_is_not_an_object_says_so_in_tasklane_words(tasklane):
+    answer = submit_raw(tasklane, '{"tasks": [{"task_type": "echo"}, 5]}', "submit_batch")
+    assert answer.status == 202
+    error = answer.body["results"][1]["error"]
+    assert error["details"] == [{"field": "body", "message": "must be a JSON object (one task)"}]
+
+
+def test_a_number_too_large_names_its_field_inside_the_payload(tasklane):
+    answer = submit_raw(tasklane, '{"task_type": "compute", "payload": {"n": 1e400}}')
+    assert_error(answer, 422, "validation_error")
+    assert answer.body["error"]["details"] == [
+        {"field": "payload.n", "message": "number 1e400 is outside the range of a double"}
+    ]
+
+
+def test_validator_messages_carry_no_library_prefix(tasklane):
+    for raw in (
+        '{"task_type": "echo", "run_at": "2030-01-01T00:00:00Z", "delay_seconds": 1}',
+        '{"task_type": "echo", "callback_url": "http://10.0.0.1/x"}',
+        '{"task_type": "echo", "priority": "urgent"}',
+        '{"task_type": "echo", "bogus": 1}',
+        '{"task_type": ""}',
+        "[1]",
+    ):
+        answer = submit_raw(tasklane, raw)
+        assert answer.status == 422, raw
+        assert_plain(all_messages(answer))
+    answer = submit_raw(tasklane, '{"task_type": "echo", "run_at": "2030-01-01T00:00:00Z", "delay_seconds": 1}')
+    assert answer.body["error"]["details"] == [{"field": "run_at", "message": "give run_at or delay_seconds, not both"}]
+    answer = submit_raw(tasklane, '{"task_type": "echo", "priority": "urgent"}')
+    assert answer.body["error"]["details"] == [{"field": "priority", "message": "must be 'high', 'normal' or 'low'"}]
+
+
+@pytest.mark.parametrize("raw", ['{"n": true}', '{"n": false}'])
+def test_a_boolean_is_not_a_number_in_a_payload(tasklane, raw):
+    answer = submit_raw(tasklane, '{"task_type": "compute", "payload": ' + raw + "}")
+    assert_error(answer, 422, "validation_error")
+    assert answer.body["error"]["details"] == [{"field": "payload.n", "message": NOT_A_BOOLEAN}]
+
+
+def test_a_boolean_is_not_a_number_in_the_request_either(tasklane):
+    answer = submit_raw(tasklane, '{"task_type": "echo", "max_attempts": true}')
+    assert_error(answer, 422, "validation_error")
+    assert answer.body["error"]["details"] == [{"field": "max_attempts", "message": NOT_A_BOOLEAN}]
+
+
+def test_a_boolean_in_a_batch_item_fails_that_item_alone(tasklane):
+    body = (
+        '{"tasks": [{"task_type": "compute", "payload": {"n": true}}, {"task_type": "compute", "payload": {"n": 3}}]}'
+    )
+    answer = submit_raw(tasklane, body, "submit_batch")
+    assert answer.status == 202
+    first, second = answer.body["results"]
+    assert first["error"]["details"] == [{"field": "payload.n", "message": NOT_A_BOOLEAN}]
+    assert second["task"]["status"] == "pending"

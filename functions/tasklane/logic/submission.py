@@ -127,6 +127,9 @@ NOT_CONFIRMED = _item_error(
 )
 
 
+ONE_TASK = "must be a JSON object (one task)"
+
+
 def submit_batch(items: list[Any], owner: str, services: Services, correlation_id: str | None) -> list[dict[str, Any]]:
     """Accept the valid items of a batch in bulk writes; answer per item, in order, with summaries.
 
@@ -137,6 +140,8 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
     ready: list[tuple[int, NewTask, StoredValue]] = []
     for index, raw in enumerate(items):
         try:
+            if not isinstance(raw, dict):
+                raise ValidationFailed("the task is not valid", [{"field": "body", "message": ONE_TASK}])
             new = prepare(SubmitRequest.model_validate(raw), services, now)
             ready.append((index, new, _keep_payload(new, services)))
         except ValidationError as exc:

@@ -40,11 +40,14 @@ class TaskType:
     rate_limit: Rate | None = None  # starts across every processor; a stack may override it (RateLimits)
 
     def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
-        """Validate a payload against this type's model; field paths start at `payload`."""
+        """Validate a payload against this type's model; field paths start at `payload`. Strictly, as JSON:
+        true and false are not numbers, nor "5" a number (lax pydantic would read true as 1)."""
+        import json
+
         from pydantic import ValidationError  # loaded with the payload models, by the first task
 
         try:
-            return self.payload.model_validate(payload)
+            return self.payload.model_validate_json(json.dumps(payload), strict=True)
         except ValidationError as exc:
             raise ValidationFailed(
                 f"invalid payload for task type {self.name!r}",
