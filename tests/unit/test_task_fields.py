@@ -12,14 +12,16 @@ from tasklane.data.items import (
     StoredTask,
     StoredValue,
     TableLayout,
+    attempt_slot,
     new_item,
+    outcome_value,
     task_attributes,
     to_stored,
 )
 from tasklane.logic.events import detail
 from tasklane.model.callbacks import Callback, CallbackDelivery
 from tasklane.model.lanes import Lane
-from tasklane.model.task import TASK_FIELDS, Kept, Progress, Task, TaskError, TaskStatus, role
+from tasklane.model.task import TASK_FIELDS, AttemptOutcome, Kept, Progress, Task, TaskError, TaskStatus, role
 
 LAYOUT = TableLayout("tasks", timedelta(days=7), sweep_shards=4, owner_shards=4, pending_grace_seconds=60)
 OWNER = "arn:aws:iam::123456789012:user/alice"
@@ -42,6 +44,7 @@ def every_field_set() -> Task:
         progress=Progress(50.0, "half"),
         waiting_for="rate_limit",
         attempts=2,
+        attempt_history=(AttemptOutcome(1, "failed", "2026-11-23T10:15:05.500Z", TaskError("ValueError", "bad n")),),
         max_attempts=3,
         timeout_seconds=30,
         delay_seconds=5,
@@ -50,6 +53,8 @@ def every_field_set() -> Task:
         started_at="2026-11-23T10:15:06.000Z",
         finished_at="2026-11-23T10:15:07.000Z",
         updated_at="2026-11-23T10:15:07.000Z",
+        next_attempt_at="2026-11-23T10:15:09.000Z",
+        deadline="2026-11-23T10:15:36.000Z",
         callback=Callback(
             "https://hooks.example/t", (CallbackDelivery("2026-11-23T10:15:08.000Z", 1, "failed", True, 200),)
         ),
@@ -61,6 +66,8 @@ def item_of(task: Task) -> dict:
     item = new_item(StoredTask(task, OWNER), None, StoredValue(7, text='{"n":1}'), LAYOUT)
     item.update(task_attributes(task))
     item["result"] = {"S": '[1,"two"]'}
+    for outcome in task.attempt_history:
+        item[attempt_slot(outcome.attempt)] = outcome_value(outcome)
     item["callback_deliveries"] = {
         "L": [{"M": {"at": {"S": "2026-11-23T10:15:08.000Z"}, "attempt": {"N": "1"}, "status": {"S": "failed"},
                      "delivered": {"BOOL": True}, "status_code": {"N": "200"}}}]
@@ -132,3 +139,18 @@ def test_a_fresh_item_holds_the_submitted_fields_and_none_unset():
     assert item["payload_size"] == {"N": "2"}
     for unset in ("error", "progress", "waiting_for", "started_at", "finished_at", "run_at", "result"):
         assert unset not in item
+
+
+def test_a_task_keeps_the_outcomes_of_its_last_ten_attempts_oldest_first():
+    task = every_field_set()
+    item = item_of(task)
+    for attempt in range(1, 13):  # slots are reused in turn: attempts 1 and 2 give way to 11 and 12
+        item[attempt_slot(attempt)] = outcome_value(
+            AttemptOutcome(attempt, "failed", f"2026-11-23T10:16:{attempt:02d}Z")
+        )
+    history = to_stored(item).task.attempt_history
+    assert [o.attempt for o in history] == list(range(3, 13))
+    assert task.public()["attempt_history"] == [
+        {"attempt": 1, "outcome": "failed", "at": "2026-11-23T10:15:05.500Z",
+         "error": {"type": "ValueError", "message": "bad n"}}
+    ]  # fmt: skip

@@ -12,7 +12,17 @@ from typing import Any
 from tasklane.data.callbacks import callback_of
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
-from tasklane.model.task import TASK_FIELDS, Kept, Progress, Task, TaskError, TaskStatus, role
+from tasklane.model.task import (
+    ATTEMPTS_KEPT,
+    TASK_FIELDS,
+    AttemptOutcome,
+    Kept,
+    Progress,
+    Task,
+    TaskError,
+    TaskStatus,
+    role,
+)
 
 BY_OWNER_INDEX = "ByOwner"
 SWEEP_INDEX = "Sweep"
@@ -124,6 +134,30 @@ def error_value(error: TaskError) -> dict[str, Any]:
     return {"M": {"type": _s(error.type), "message": _s(error.message)}}
 
 
+def attempt_slot(attempt: int) -> str:
+    """The attribute that keeps an attempt's outcome: one of ATTEMPTS_KEPT, reused in turn, so that a
+    task keeps its last attempts with one SET each and no read."""
+    return f"attempt_{attempt % ATTEMPTS_KEPT}"
+
+
+def outcome_value(outcome: AttemptOutcome) -> dict[str, Any]:
+    m: dict[str, Any] = {"attempt": _n(outcome.attempt), "outcome": _s(outcome.outcome), "at": _s(outcome.at)}
+    if outcome.error is not None:
+        m["error"] = error_value(outcome.error)
+    return {"M": m}
+
+
+def _outcome(m: dict[str, Any]) -> AttemptOutcome:
+    error = m.get("error", {}).get("M")
+    return AttemptOutcome(int(m["attempt"]["N"]), m["outcome"]["S"], m["at"]["S"], _error(error) if error else None)
+
+
+def attempt_history(item: dict[str, Any]) -> tuple[AttemptOutcome, ...]:
+    """The outcomes an item keeps, oldest first."""
+    slots = (item.get(f"attempt_{i}", {}).get("M") for i in range(ATTEMPTS_KEPT))
+    return tuple(sorted((_outcome(m) for m in slots if m), key=lambda o: o.attempt))
+
+
 # Each kind of Task field read from its item attribute (present: the field's default stands otherwise).
 _READ: dict[Kept, Callable[[dict[str, Any]], Any]] = {
     Kept.TEXT: lambda a: a["S"],
@@ -156,6 +190,8 @@ def task_fields(item: dict[str, Any], names: Iterable[str] | None = None) -> dic
             continue
         if kept is Kept.CALLBACK:
             read[f.name] = callback_of(item)
+        elif kept is Kept.HISTORY:
+            read[f.name] = attempt_history(item)
         elif kept in _READ and f.name in item:
             read[f.name] = _READ[kept](item[f.name])
     return read

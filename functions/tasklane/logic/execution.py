@@ -101,7 +101,7 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
-        stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until)
+        stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until, timeout)
     except TransitionRejected as exc:
         throttling.release(slot, services)
         _not_claimed(attempt, exc.stored, now)

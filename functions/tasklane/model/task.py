@@ -69,6 +69,28 @@ class Progress:
         return {"percent": self.percent, "message": self.message}
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """How one attempt ended: `completed`, or `failed` with its error (retried at the task's
+    next_attempt_at while attempts remain). A task keeps the last ATTEMPTS_KEPT of them."""
+
+    attempt: int
+    outcome: str
+    at: str  # when it ended (ISO 8601 UTC)
+    error: TaskError | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "outcome": self.outcome,
+            "at": self.at,
+            "error": self.error.public() if self.error else None,
+        }
+
+
+ATTEMPTS_KEPT = 10
+
+
 class Kept(StrEnum):
     """How the tasks table keeps a field (tasklane.data.items turns each kind into its attribute)."""
 
@@ -80,6 +102,7 @@ class Kept(StrEnum):
     ERROR = "error"
     PROGRESS = "progress"
     CALLBACK = "callback"  # callback_url, with the deliveries kept beside it
+    HISTORY = "history"  # one attribute per attempt slot, written by each attempt's outcome
     NOT_KEPT = "not_kept"  # made when the task is read (the values' URLs)
 
 
@@ -107,8 +130,10 @@ def shown(value: Any) -> Any:
     """A field's value as the API answers it (JSON-ready): enums as their value, parts as their public form."""
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, TaskError | Progress | Callback):
+    if isinstance(value, TaskError | Progress | Callback | AttemptOutcome):
         return value.public()
+    if isinstance(value, tuple):
+        return [shown(v) for v in value]
     return value
 
 
@@ -136,6 +161,8 @@ class Task:
     # why a pending task is held back: "rate_limit" or "owner_concurrency"
     waiting_for: str | None = field(default=None, metadata=declared(Kept.TEXT))
     attempts: int = field(default=0, metadata=declared(Kept.NUMBER, in_event=True))
+    # the last ATTEMPTS_KEPT attempts' outcomes, oldest first
+    attempt_history: tuple[AttemptOutcome, ...] = field(default=(), metadata=declared(Kept.HISTORY, listed=False))
     max_attempts: int = field(metadata=declared(Kept.NUMBER, in_event=True))
     timeout_seconds: int = field(metadata=declared(Kept.NUMBER))
     delay_seconds: int = field(default=0, metadata=declared(Kept.NUMBER))
@@ -146,6 +173,10 @@ class Task:
     started_at: Timestamp | None = field(default=None, metadata=declared(Kept.TEXT, in_event=True))
     finished_at: Timestamp | None = field(default=None, metadata=declared(Kept.TEXT, in_event=True))
     updated_at: Timestamp = field(metadata=declared(Kept.TEXT, in_event=True))
+    # while it waits after a failed attempt: when the next one may start (its last error stays shown)
+    next_attempt_at: Timestamp | None = field(default=None, metadata=declared(Kept.TEXT))
+    # while it runs: when the attempt's time limit (timeout_seconds) ends
+    deadline: Timestamp | None = field(default=None, metadata=declared(Kept.TEXT))
     # the webhook of a terminal status, and its last deliveries
     callback: Callback | None = field(default=None, metadata=declared(Kept.CALLBACK, listed=False))
 
