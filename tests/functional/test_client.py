@@ -272,7 +272,7 @@ def test_cli_dlq_list_and_retry_in_bulk(tasklane):
     tasklane.dead_letters("normal")
     _, out, _ = cli(tasklane, "--json", "dlq", "list")
     assert sorted(t["task_id"] for t in json.loads(out)) == sorted(ids)
-    _, out, _ = cli(tasklane, "dlq", "retry")
+    _, out, _ = cli(tasklane, "dlq", "retry", "--yes")
     assert "retried 2 task(s)" in out
     _, out, _ = cli(tasklane, "--json", "dlq", "list")
     assert json.loads(out) == []
