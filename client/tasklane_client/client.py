@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 from tasklane_client.auth import Auth
 from tasklane_client.errors import (
@@ -84,6 +84,10 @@ class _Reply(Protocol):
     @property
     def headers(self) -> dict[str, str]: ...
     def close(self) -> None: ...
+
+
+# A TypeVar, not `def f[R: ...]`: the client runs on Python 3.11 too (where apps run).
+R = TypeVar("R", bound=_Reply)
 
 
 class Urllib3Transport:
@@ -440,7 +444,7 @@ class Client:
             raise from_answer(answer.status, _json(answer.body))
         return answer
 
-    def _retrying[R: _Reply](self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
+    def _retrying(self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
         """Send until the answer is final: 429s, and 5xx when `safe_to_repeat`, are retried with backoff."""
         attempt = 0
         while True:
