@@ -351,6 +351,10 @@ class Client:
             if answer.status != 304:  # 304: unchanged, the task is as it was
                 task, etag = _json(answer.body), _header(answer, "etag")
 
+    def stats(self) -> dict[str, Any]:
+        """GET /stats: the overview (lanes, throughput, your tasks of the last hour by status)."""
+        return self._call("GET", "/stats")
+
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
 

@@ -137,3 +137,16 @@ def test_a_boolean_in_a_batch_item_fails_that_item_alone(tasklane):
     first, second = answer.body["results"]
     assert first["error"]["details"] == [{"field": "payload.n", "message": NOT_A_BOOLEAN}]
     assert second["task"]["status"] == "pending"
+
+
+def test_a_retry_answers_a_location_that_resolves_to_the_task_from_its_own_url(tasklane):
+    import urllib.parse
+
+    task_id = submit(tasklane).body["task_id"]
+    tasklane.call(api_event("cancel_task", task_id=task_id))
+    answer = tasklane.call(api_event("retry_task", task_id=task_id))
+    assert answer.status == 202
+    own = f"http://127.0.0.1:4566/_aws/execute-api/abc/v1/tasks/{task_id}/retry"
+    assert urllib.parse.urljoin(own, answer.headers["location"]) == (
+        f"http://127.0.0.1:4566/_aws/execute-api/abc/v1/tasks/{task_id}"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
 
 import pytest
 
@@ -30,7 +31,11 @@ def test_submit_answers_202_with_the_task_and_its_location(tasklane):
     answer = submit(tasklane, {"task_type": "compute", "payload": {"n": 10}, "priority": "high", "max_attempts": 2})
     assert answer.status == 202
     task = answer.body
-    assert answer.headers["location"] == f"/v1/tasks/{task['task_id']}"
+    # relative to POST .../v1/tasks: it resolves under any prefix the stage is served at
+    assert answer.headers["location"] == f"tasks/{task['task_id']}"
+    assert urllib.parse.urljoin("http://h/prefix/v1/tasks", answer.headers["location"]) == (
+        f"http://h/prefix/v1/tasks/{task['task_id']}"
+    )
     assert task["status"] == "pending"
     assert task["priority"] == "high"
     assert task["max_attempts"] == 2

@@ -160,3 +160,32 @@ def test_dlq_retry_on_a_terminal_retries_on_yes(tasklane, monkeypatch):
     assert code == 0
     assert "retry 1 dead-lettered task(s)? [y/N]" in err
     assert out == "retried 1 task(s)\n"
+
+
+def test_stats_shows_the_dlq_now_and_the_tasks_dead_lettered_in_the_last_hour(tasklane):
+    from tests.events import api_event
+    from tests.functional.test_client import cli
+
+    dead_lettered(tasklane, 2)
+    lanes = {lane["lane"]: lane for lane in tasklane.call(api_event("stats")).body["lanes"]}
+    # the dead-letter function failed both and took their messages off the DLQ
+    assert lanes["normal"]["dlq"] == 0
+    assert lanes["normal"]["dead_lettered_last_hour"] == 2
+    assert lanes["high"]["dead_lettered_last_hour"] == 0
+    code, out, _ = cli(tasklane, "stats")
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split() == [
+        "LANE", "QUEUED", "IN_FLIGHT", "DELAYED", "IN_DLQ_NOW", "DEAD_LETTERED_1H", "OLDEST_AGE_S"
+    ]  # fmt: skip
+    normal = next(r.split() for r in rows if r.startswith("normal"))
+    assert normal[4:6] == ["0", "2"]
+
+
+def test_a_task_dead_lettered_over_an_hour_ago_is_not_counted(tasklane):
+    from tests.events import api_event
+
+    dead_lettered(tasklane, 1)
+    tasklane.pass_time(3601)
+    lanes = {lane["lane"]: lane for lane in tasklane.call(api_event("stats")).body["lanes"]}
+    assert lanes["normal"]["dead_lettered_last_hour"] == 0

@@ -77,7 +77,7 @@ def details(answer):
 def test_a_schedule_is_created_with_its_eventbridge_schedule_and_next_fire_times(tasklane):
     answer = create(tasklane, cron="0 9 ? * MON-FRI *", rate=None, timezone="Europe/Paris")
     assert answer.status == 201, answer.body
-    assert answer.headers["location"] == f"/v1/schedules/{NAME}"
+    assert answer.headers["location"] == f"schedules/{NAME}"  # relative to POST .../v1/schedules
     body = answer.body
     assert body["cron"] == "0 9 ? * MON-FRI *"
     assert body["paused"] is False

@@ -14,7 +14,7 @@ from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage, parse_message
-from tasklane.model.task import TaskError, TaskStatus
+from tasklane.model.task import DEAD_LETTERED, TaskError, TaskStatus
 from tasklane.observability import count, logger
 
 # Only the reconciler reads the sweep index (through services.indexes); the dead-letter function does not.
@@ -80,9 +80,7 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
         else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
     try:
-        failed = services.store.mark_failed(
-            message.task_id, TaskError(type="DeadLettered", message=reason), clock.now()
-        )
+        failed = services.store.mark_failed(message.task_id, TaskError(type=DEAD_LETTERED, message=reason), clock.now())
     except TransitionRejected as exc:
         _settle(exc.stored, message, services)
         return

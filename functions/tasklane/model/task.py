@@ -45,6 +45,10 @@ class TaskStatus(StrEnum):
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
+# The error type of a task failed by its lane's dead-letter queue (stats count them by it).
+DEAD_LETTERED = "DeadLettered"
+
+
 @dataclass(frozen=True, slots=True)
 class TaskError:
     type: str
