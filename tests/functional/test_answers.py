@@ -150,3 +150,31 @@ def test_a_retry_answers_a_location_that_resolves_to_the_task_from_its_own_url(t
     assert urllib.parse.urljoin(own, answer.headers["location"]) == (
         f"http://127.0.0.1:4566/_aws/execute-api/abc/v1/tasks/{task_id}"
     )
+
+
+@pytest.mark.parametrize(("ahead", "status"), [(3600, "scheduled"), (20, "pending")])
+def test_retrying_a_cancelled_task_whose_start_is_ahead_waits_for_it_again(tasklane, ahead, status):
+    from datetime import UTC, datetime, timedelta
+
+    run_at = (datetime.now(UTC) + timedelta(seconds=ahead)).isoformat()
+    task = submit(tasklane, {"task_type": "echo", "run_at": run_at}).body
+    assert tasklane.call(api_event("cancel_task", task_id=task["task_id"])).status == 200
+    tasklane.receive("normal")  # the first message, if any, is taken off: only the retry's counts
+    answer = tasklane.call(api_event("retry_task", task_id=task["task_id"]))
+    assert answer.status == 202
+    assert answer.body["status"] == status
+    assert answer.body["run_at"] == task["run_at"]
+    tasklane.drain("normal")  # nothing runs before its time
+    assert tasklane.call(api_event("get_task", task_id=task["task_id"])).body["status"] == status
+
+
+def test_retrying_a_cancelled_task_whose_start_has_passed_runs_it_now(tasklane):
+    from datetime import UTC, datetime, timedelta
+
+    run_at = (datetime.now(UTC) + timedelta(seconds=3600)).isoformat()
+    task = submit(tasklane, {"task_type": "echo", "run_at": run_at}).body
+    tasklane.call(api_event("cancel_task", task_id=task["task_id"]))
+    tasklane.pass_time(3700)
+    answer = tasklane.call(api_event("retry_task", task_id=task["task_id"]))
+    assert answer.body["status"] == "pending"
+    assert answer.body["run_at"] is None

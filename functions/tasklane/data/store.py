@@ -11,8 +11,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.items import StoredTask, StoredValue, _n, _s, attempt_slot, error_value, outcome_value, sweep_shard
-from tasklane.data.table import Table, TransitionRejected
+from tasklane.data.caller_changes import CallerChanges
+from tasklane.data.items import (
+    StoredTask,
+    StoredValue,
+    _n,
+    _s,
+    attempt_slot,
+    error_value,
+    outcome_value,
+    sweep_shard,
+)
+from tasklane.data.table import TransitionRejected
 from tasklane.model import clock
 from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.task import AttemptOutcome, Progress, TaskError, TaskStatus
@@ -22,8 +32,8 @@ if TYPE_CHECKING:
     from tasklane.data.indexes import DueEntry, SweepEntry
 
 
-class TaskStore(Table):
-    """The lifecycle transitions of task items."""
+class TaskStore(CallerChanges):
+    """The lifecycle transitions of task items (a caller's cancel and retry: tasklane.data.caller_changes)."""
 
     def mark_processing(
         self, task_id: str, owner: str, now: datetime, lease_until: int, timeout_seconds: int | None = None
@@ -172,48 +182,6 @@ class TaskStore(Table):
                 ":sweep": _n(self.layout.pending_sweep_at(now)),
             },
             names={"#owner": "owner"},
-            applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
-        )
-
-    def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
-        """pending | scheduled → cancelled."""
-        return self._update(
-            task_id,
-            condition="#owner = :owner AND #status IN (:pending, :scheduled)",
-            update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
-            "REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for, next_attempt_at",
-            values={
-                ":owner": _s(owner),
-                ":pending": _s(TaskStatus.PENDING),
-                ":scheduled": _s(TaskStatus.SCHEDULED),
-                ":cancelled": _s(TaskStatus.CANCELLED),
-                **self._finished(now),
-            },
-            names={"#owner": "owner"},
-            applied=lambda t: t.task.status is TaskStatus.CANCELLED and t.task.finished_at == clock.iso(now),
-        )
-
-    def reopen(self, task_id: str, owner: str, now: datetime, correlation_id: str) -> StoredTask:
-        """failed | cancelled → pending for an explicit retry. Attempts keep counting (a late outcome
-        of an earlier run can never pass for the new run's); max_attempts grows by the task's budget."""
-        return self._update(
-            task_id,
-            condition="#owner = :owner AND #status IN (:failed, :cancelled)",
-            update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
-            "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
-            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, run_at, "
-            "lease_until, not_before_ms, claim, unsent, waiting_for, redrives, next_attempt_at, deadline",
-            values={
-                ":owner": _s(owner),
-                ":failed": _s(TaskStatus.FAILED),
-                ":cancelled": _s(TaskStatus.CANCELLED),
-                ":pending": _s(TaskStatus.PENDING),
-                ":now": _s(clock.iso(now)),
-                ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
-                ":sweep": _n(self.layout.pending_sweep_at(now)),
-                ":cid": _s(correlation_id),
-            },
-            names={"#owner": "owner", "#error": "error", "#result": "result"},
             applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
         )
 
