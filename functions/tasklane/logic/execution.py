@@ -101,6 +101,7 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
+        timeout = message.timeout_seconds or services.settings.max_task_timeout_seconds  # the run's deadline
         stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until, timeout)
     except TransitionRejected as exc:
         throttling.release(slot, services, claimed=False)
