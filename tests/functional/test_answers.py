@@ -178,3 +178,10 @@ def test_retrying_a_cancelled_task_whose_start_has_passed_runs_it_now(tasklane):
     answer = tasklane.call(api_event("retry_task", task_id=task["task_id"]))
     assert answer.body["status"] == "pending"
     assert answer.body["run_at"] is None
+
+
+def test_a_task_submitted_directly_names_no_schedule(tasklane):
+    task = submit(tasklane).body
+    assert task["schedule"] is None
+    listed = tasklane.call(api_event("list_tasks", query={})).body["items"]
+    assert listed[0]["schedule"] is None

@@ -218,6 +218,7 @@ def test_each_firing_submits_one_ordinary_task_owned_by_the_schedules_owner(task
     task = tasklane.call(api_event("get_task", task_id=first)).body
     assert task["payload"] == {"hello": "world"}
     assert task["priority"] == "high"
+    assert task["schedule"] == NAME  # the task says which schedule submitted it
     assert tasklane.call(api_event("get_task", owner=BOB, task_id=first)).status == 404
     assert tasklane.drain("high") == 2
     assert tasklane.call(api_event("get_task", task_id=first)).body["status"] == "completed"

@@ -55,6 +55,7 @@ def every_field_set() -> Task:
         updated_at="2026-11-23T10:15:07.000Z",
         next_attempt_at="2026-11-23T10:15:09.000Z",
         deadline="2026-11-23T10:15:36.000Z",
+        schedule="nightly-report",
         callback=Callback(
             "https://hooks.example/t", (CallbackDelivery("2026-11-23T10:15:08.000Z", 1, "failed", True, 200),)
         ),

@@ -39,9 +39,17 @@ class NewTask:
     payload_json: bytes
 
 
-def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: str | None = None) -> NewTask:
+@dataclass(frozen=True)
+class Firing:
+    """A schedule's firing: the task's own id (one per firing) and the schedule's name, which the task carries."""
+
+    task_id: str
+    schedule: str
+
+
+def prepare(request: SubmitRequest, services: Services, now: datetime, firing: Firing | None = None) -> NewTask:
     """Check a submission against its task type and limits; the task it becomes: pending, or
-    scheduled when it is due later than a lane message can wait. `task_id`: a firing's own id. A
+    scheduled when it is due later than a lane message can wait. `firing`: a schedule's. A
     firing leaves its callback alone: it was checked when the schedule was made, and a receiver that
     cannot be reached now is its webhook's problem (shown on the task), not a reason to drop the task."""
     task_type = get_task_type(request.task_type)
@@ -63,7 +71,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
             "timeout_seconds is above the processor's limit",
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
-    if request.callback_url is not None and task_id is None:
+    if request.callback_url is not None and firing is None:
         # Loaded with the first submission that has a callback: the name resolution and address rules.
         from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
@@ -73,7 +81,8 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(
-        task_id=task_id or new_task_id(),
+        task_id=firing.task_id if firing else new_task_id(),
+        schedule=firing.schedule if firing else None,
         task_type=task_type.name,
         priority=request.priority,
         status=TaskStatus.SCHEDULED if scheduled else TaskStatus.PENDING,
@@ -106,11 +115,11 @@ def _stored(new: NewTask, owner: str, kept: StoredValue) -> StoredTask:
 
 
 def submit_task(
-    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, task_id: str | None = None
+    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, firing: Firing | None = None
 ) -> Accepted:
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
-    new = prepare(request, services, clock.now(), task_id)
+    new = prepare(request, services, clock.now(), firing)
     kept = _keep_payload(new, services)
     services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)

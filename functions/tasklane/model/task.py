@@ -181,6 +181,8 @@ class Task:
     next_attempt_at: Timestamp | None = field(default=None, metadata=declared(Kept.TEXT))
     # while it runs: when the attempt's time limit (timeout_seconds) ends
     deadline: Timestamp | None = field(default=None, metadata=declared(Kept.TEXT))
+    # the name of the recurring schedule whose firing submitted it (None for a task submitted directly)
+    schedule: str | None = field(default=None, metadata=declared(Kept.TEXT, in_event=True))
     # the webhook of a terminal status, and its last deliveries
     callback: Callback | None = field(default=None, metadata=declared(Kept.CALLBACK, listed=False))
 
