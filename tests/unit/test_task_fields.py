@@ -56,6 +56,7 @@ def every_field_set() -> Task:
         next_attempt_at="2026-11-23T10:15:09.000Z",
         deadline="2026-11-23T10:15:36.000Z",
         schedule="nightly-report",
+        workflow_id="wf-1",
         callback=Callback(
             "https://hooks.example/t", (CallbackDelivery("2026-11-23T10:15:08.000Z", 1, "failed", True, 200),)
         ),

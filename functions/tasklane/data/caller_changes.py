@@ -28,7 +28,8 @@ class CallerChanges(Table):
         """pending | scheduled → cancelled."""
         return self._update(
             task_id,
-            condition="#owner = :owner AND #status IN (:pending, :scheduled)",
+            # A workflow's task is cancelled with its workflow only (tasklane.data.workflows).
+            condition="#owner = :owner AND #status IN (:pending, :scheduled) AND attribute_not_exists(workflow_id)",
             update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
             "REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for, next_attempt_at",
             values={
@@ -65,7 +66,7 @@ class CallerChanges(Table):
         kept_start = "" if start_at else ", run_at, not_before_ms"
         return self._update(
             task_id,
-            condition="#owner = :owner AND #status IN (:failed, :cancelled)",
+            condition="#owner = :owner AND #status IN (:failed, :cancelled) AND attribute_not_exists(workflow_id)",
             update="SET #status = :reopened, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
             f"updated_at = :now, {sets}, correlation_id = :cid "
             "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "

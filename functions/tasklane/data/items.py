@@ -67,6 +67,8 @@ class StoredTask:
     sweep_token: str | None = None  # the reconciler run that last moved its sweep time
     payload_key: str | None = None  # the values bucket's object of a large payload
     result_key: str | None = None
+    workflow_before: int | None = None  # the barrier of its workflow that its end counts down
+    workflow_inputs: tuple[int, ...] = ()  # the workflow's tasks whose results are its inputs, in order
 
     def belongs_to(self, owner: str) -> bool:
         """Whether `owner` may see this task: to anyone else it does not exist."""
@@ -218,6 +220,8 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         sweep_token=_ts(item, "sweep_token"),
         payload_key=_ts(item, "payload_key"),
         result_key=_ts(item, "result_key"),
+        workflow_before=_int(item, "wf_before"),
+        workflow_inputs=tuple(int(n["N"]) for n in item.get("wf_inputs", {}).get("L", [])),
     )
 
 

@@ -22,7 +22,7 @@ from tasklane.data.items import (
     outcome_value,
     sweep_shard,
 )
-from tasklane.data.table import TransitionRejected
+from tasklane.data.table import Change, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.task import AttemptOutcome, Progress, TaskError, TaskStatus
@@ -30,6 +30,8 @@ from tasklane.model.task import AttemptOutcome, Progress, TaskError, TaskStatus
 # The index entries are read by the reconciler and the promoter only: the other functions never load them.
 if TYPE_CHECKING:
     from tasklane.data.indexes import DueEntry, SweepEntry
+    from tasklane.data.workflow_tasks import FanIn
+    from tasklane.data.workflows import WorkflowStore
 
 
 class TaskStore(CallerChanges):
@@ -82,13 +84,14 @@ class TaskStore(CallerChanges):
             values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
         )
 
-    def mark_completed(self, task_id: str, attempt: int, result: StoredValue, now: datetime) -> None:
-        """processing → completed with the result inline or as the key of its object."""
+    def mark_completed(
+        self, task_id: str, attempt: int, result: StoredValue, now: datetime, *, fan_in: FanIn | None = None
+    ) -> None:
+        """processing → completed, the result inline or its object's key (`fan_in`: with its barrier's countdown)."""
         attributes = result.attributes("result")
         names = {f"#v{i}": name for i, name in enumerate(attributes)}
         sets = ", ".join(f"#v{i} = :v{i}" for i in range(len(attributes)))
-        self._record(
-            task_id,
+        change = Change(
             condition="#status = :processing AND attempts = :attempt",
             update=f"SET #status = :completed, {sets}, finished_at = :finished, updated_at = :finished, "
             "expires_at = :expires, #slot = :outcome "
@@ -103,6 +106,16 @@ class TaskStore(CallerChanges):
             names={**names, "#error": "error", "#slot": attempt_slot(attempt)},
             applied=lambda t: t.task.status is TaskStatus.COMPLETED and t.task.attempts == attempt,
         )
+        if fan_in is not None:
+            self.workflows().finish(task_id, change, fan_in)
+        else:
+            self._write(task_id, change, returns=False)
+
+    def workflows(self) -> WorkflowStore:
+        """The workflow writes on this store's client and table (loaded only where a workflow's task ends)."""
+        from tasklane.data.workflows import WorkflowStore
+
+        return WorkflowStore(self._db, self.layout)
 
     def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, delay: int) -> StoredTask:
         """processing → pending after a failed attempt; the queue redelivers after the backoff `delay`,
@@ -128,9 +141,12 @@ class TaskStore(CallerChanges):
             ),
         )
 
-    def mark_failed(self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None) -> StoredTask:
+    def mark_failed(
+        self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None, fan_in: FanIn | None = None
+    ) -> StoredTask:
         """→ failed: from the attempt that ran (attempt given), or from pending or a run whose lease
-        ran out (a task running right now records its own outcome)."""
+        ran out (a task running right now records its own outcome); a workflow's task counts down its
+        barrier in the same transaction (`fan_in`)."""
         if attempt is None:
             condition = "#status = :pending OR (#status = :processing AND lease_until < :now_epoch)"
             values = {
@@ -147,8 +163,7 @@ class TaskStore(CallerChanges):
             if attempt is None
             else {":outcome": outcome_value(AttemptOutcome(attempt, "failed", clock.iso(now), error))}
         )
-        return self._update(
-            task_id,
+        change = Change(
             condition=condition,
             update="SET #status = :failed, #error = :error, finished_at = :finished, updated_at = :finished, "
             f"expires_at = :expires{', #slot = :outcome' if outcome else ''} "
@@ -165,6 +180,12 @@ class TaskStore(CallerChanges):
                 t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == clock.iso(now)
             ),
         )
+        if fan_in is not None:
+            self.workflows().finish(task_id, change, fan_in)
+        stored = self.get(task_id) if fan_in is not None else self._write(task_id, change, returns=True)
+        if stored is None:
+            raise TransitionRejected(None)
+        return stored
 
     def redrive(self, task_id: str, owner: str, now: datetime, max_redrives: int) -> StoredTask:
         """Count one more fresh message for a pending task whose message was dead-lettered unclaimed."""

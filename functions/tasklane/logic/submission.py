@@ -47,9 +47,12 @@ class Firing:
     schedule: str
 
 
-def prepare(request: SubmitRequest, services: Services, now: datetime, firing: Firing | None = None) -> NewTask:
+def prepare(
+    request: SubmitRequest, services: Services, now: datetime, task_id: str | None = None, schedule: str | None = None
+) -> NewTask:
     """Check a submission against its task type and limits; the task it becomes: pending, or
-    scheduled when it is due later than a lane message can wait. `firing`: a schedule's. A
+    scheduled when it is due later than a lane message can wait. `task_id`: a firing's (or a workflow
+    node's) own id; `schedule`: the name of the schedule that fired it. A
     firing leaves its callback alone: it was checked when the schedule was made, and a receiver that
     cannot be reached now is its webhook's problem (shown on the task), not a reason to drop the task."""
     task_type = get_task_type(request.task_type)
@@ -71,7 +74,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, firing: F
             "timeout_seconds is above the processor's limit",
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
-    if request.callback_url is not None and firing is None:
+    if request.callback_url is not None and task_id is None:
         # Loaded with the first submission that has a callback: the name resolution and address rules.
         from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
@@ -81,8 +84,8 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, firing: F
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(
-        task_id=firing.task_id if firing else new_task_id(),
-        schedule=firing.schedule if firing else None,
+        task_id=task_id or new_task_id(),
+        schedule=schedule,
         task_type=task_type.name,
         priority=request.priority,
         status=TaskStatus.SCHEDULED if scheduled else TaskStatus.PENDING,
@@ -99,7 +102,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, firing: F
     return NewTask(task, encoded)
 
 
-def _keep_payload(new: NewTask, services: Services) -> StoredValue:
+def keep_payload(new: NewTask, services: Services) -> StoredValue:
     """Inline up to the threshold; above it, in the values bucket first, then referred to by the item."""
     size = len(new.payload_json)
     if size <= INLINE_VALUE_BYTES:
@@ -119,8 +122,8 @@ def submit_task(
 ) -> Accepted:
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
-    new = prepare(request, services, clock.now(), firing)
-    kept = _keep_payload(new, services)
+    new = prepare(request, services, clock.now(), *((firing.task_id, firing.schedule) if firing else ()))
+    kept = keep_payload(new, services)
     services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)
     scheduled = new.task.status is TaskStatus.SCHEDULED
@@ -155,7 +158,7 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
             if not isinstance(raw, dict):
                 raise ValidationFailed("the task is not valid", [{"field": "body", "message": ONE_TASK}])
             new = prepare(SubmitRequest.model_validate(raw), services, now)
-            ready.append((index, new, _keep_payload(new, services)))
+            ready.append((index, new, keep_payload(new, services)))
         except ValidationError as exc:
             details = field_details(exc.errors(include_url=False))
             results[index] = {

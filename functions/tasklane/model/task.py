@@ -34,6 +34,7 @@ Timestamp = Annotated[str, _DateTimeText()]
 
 class TaskStatus(StrEnum):
     SCHEDULED = "scheduled"  # due later than a lane message can wait: promoted to pending when due
+    WAITING = "waiting"  # a workflow's task whose turn has not come: pending once what it waits for ended
     PENDING = "pending"
     PROCESSING = "processing"
     COMPLETED = "completed"
@@ -185,6 +186,8 @@ class Task:
     schedule: str | None = field(default=None, metadata=declared(Kept.TEXT, in_event=True))
     # the webhook of a terminal status, and its last deliveries
     callback: Callback | None = field(default=None, metadata=declared(Kept.CALLBACK, listed=False))
+    # the workflow this task is a node of
+    workflow_id: str | None = field(default=None, metadata=declared(Kept.TEXT))
 
     def etag(self) -> str:
         """A weak HTTP entity tag of what a watcher sees change: status, progress, waiting reason, and
