@@ -10,7 +10,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from tasklane_client.auth import Auth
 from tasklane_client.errors import (
@@ -51,6 +51,8 @@ __all__ = [
 
 FINISHED = ("completed", "failed", "cancelled")
 MAX_WAIT_SECONDS = 20  # the longest long poll the API takes (GET /tasks/{id}?wait=)
+# A TypeVar, not `def f[R: ...]`: the client runs on Python 3.11 too (where apps run).
+R = TypeVar("R", bound=Reply)
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -402,7 +404,7 @@ class Client:
             raise from_answer(answer.status, json_body(answer.body))
         return answer
 
-    def _retrying[R: Reply](self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
+    def _retrying(self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
         """Send until the answer is final: 429s, and 5xx when `safe_to_repeat`, are retried with backoff."""
         attempt = 0
         while True:
