@@ -1,0 +1,56 @@
+"""template.yaml for bulk actions: each function that touches them gets their settings, and no more rights."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasklane.settings.bulk import BULK_REQUIRED_ENV
+from tests import cfn
+
+FUNCTIONS = cfn.resources("AWS::Serverless::Function")
+
+
+def _grants(name: str) -> dict[str, list[str]]:
+    grants: dict[str, list[str]] = {}
+    for statement in FUNCTIONS[name]["Properties"]["Policies"][0]["Statement"]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in statement["Action"]:
+            grants.setdefault(action, []).extend(str(r) for r in resources)
+    return grants
+
+
+@pytest.mark.parametrize("name", ["SubmitFunction", "StatusFunction", "BulkFunction"])
+def test_every_function_of_bulk_actions_gets_their_settings(name):
+    variables = FUNCTIONS[name]["Properties"]["Environment"]["Variables"]
+    assert set(BULK_REQUIRED_ENV) <= set(variables)
+
+
+def test_only_the_bulk_function_and_the_two_routes_reach_the_bulk_table():
+    table = str({"Fn::GetAtt": ["BulkTable", "Arn"]})
+    reaching = {name for name in FUNCTIONS for resources in _grants(name).values() if table in resources}
+    assert reaching == {"SubmitFunction", "StatusFunction", "BulkFunction"}
+    assert [a for a, r in _grants("StatusFunction").items() if table in r] == ["dynamodb:GetItem"]
+    assert [a for a, r in _grants("SubmitFunction").items() if table in r] == ["dynamodb:PutItem"]
+
+
+def test_the_bulk_function_may_read_the_listing_and_move_tasks_but_not_create_or_delete_them():
+    grants = _grants("BulkFunction")
+    assert set(grants) == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "sqs:SendMessage",
+        "s3:GetObject",
+    }
+    assert grants["dynamodb:Query"] == [str({"Fn::Sub": "${TasksTable.Arn}/index/ByOwner"})]
+    assert grants["s3:GetObject"] == [str({"Fn::Sub": "${ValuesBucket.Arn}/payloads/*"})]
+
+
+def test_one_page_per_invocation_and_a_dead_letter_queue_behind_the_bulk_queue():
+    events = FUNCTIONS["BulkFunction"]["Properties"]["Events"]
+    assert events["Pages"]["Properties"]["BatchSize"] == 1
+    queue = cfn.template()["Resources"]["BulkQueue"]["Properties"]
+    timeout = FUNCTIONS["BulkFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout  # AWS's advice for an SQS event source
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["BulkDeadLetterQueue", "Arn"]}
