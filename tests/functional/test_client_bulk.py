@@ -12,7 +12,7 @@ from tasklane_client.cli import build_parser, run
 from tasklane_client.client import Answer
 from tasklane_client.discovery import Target
 
-from tests.events import ALICE, api_event
+from tests.events import api_event
 from tests.functional.test_bulk import fail_now, get, progress, run_bulk, submit
 from tests.functional.test_client import ENDPOINT, InProcess
 
@@ -80,7 +80,7 @@ def test_cli_bulk_dry_run_counts_and_changes_nothing(tasklane):
 
 def test_cli_bulk_without_yes_and_no_terminal_says_how_many_and_changes_nothing(tasklane):
     ids = [submit(tasklane, delay_seconds=600) for _ in range(2)]
-    code, out, err = cli(tasklane, "bulk", "cancel", "--status", "pending")
+    code, _, err = cli(tasklane, "bulk", "cancel", "--status", "pending")
     assert code == 2
     assert "2 tasks match; pass --yes to cancel them" in err
     assert all(get(tasklane, t)["status"] == "pending" for t in ids)
