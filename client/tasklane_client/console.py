@@ -85,6 +85,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._proxy()
 
+    def do_PATCH(self) -> None:  # pause and resume a schedule
+        self._proxy()
+
     def _refusal(self) -> str | None:
         if self.headers.get("Host", "") not in self.server.allowed_hosts():
             return "unknown host"

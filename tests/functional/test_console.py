@@ -88,7 +88,7 @@ def test_the_console_page_is_served_without_auth_and_names_the_auth_mode(tasklan
     assert '<meta name="tasklane-auth" content="iam">' in page["body"]
     script = status.lambda_handler(api_event("console_asset", owner=None), tasklane.context)
     assert script["statusCode"] == 200
-    assert "refreshOverview" in script["body"]
+    assert "const VIEWS = " in script["body"]
 
 
 @pytest.mark.parametrize("asset", ["../settings.py", "index.htm", "app.js.map"])
