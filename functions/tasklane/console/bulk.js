@@ -23,8 +23,9 @@ function showProgress(action, progress) {
   const bar = el("progress");
   bar.max = Math.max(1, progress.matched);
   bar.value = progress.changed + progress.skipped;
-  const text = `${progress.status === "done" ? "Done" : "Running"}: ${progress.changed} ${PAST[action].toLowerCase()}, ` +
-    `${progress.skipped} skipped, ${progress.matched} matched so far.`;
+  const done = progress.status === "done";
+  const text = `${done ? "Done" : "Running"}: ${progress.changed} ${PAST[action].toLowerCase()}, ` +
+    `${progress.skipped} skipped, of ${progress.matched} matched${done ? "" : " so far"}.`;
   panel.replaceChildren(el("h3", `${VERB[action]} in bulk`), bar, el("span", text, "bulk-text"));
   panel.dataset.status = progress.status;
   panel.hidden = false;

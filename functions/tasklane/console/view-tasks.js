@@ -11,16 +11,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // followed while it is shown. `fixed` filters are the view's own (a status) and not in the URL.
 export function listView({ name, label, path, section, columns, caption, fixed = {}, empty, extra }) {
   const table = taskTable(columns, caption);
-  const state = { filters: {}, cursors: [null], page: 0, next: null, timer: null, active: false };
+  const state = { filters: {}, cursors: [null], page: 0, next: null, timer: null, active: false, asked: 0 };
   const root = () => $(section);
 
   async function refresh() {
     clearTimeout(state.timer);
     if (!state.active) return;
+    const asked = ++state.asked; // only the latest request's answer is shown (filters may change meanwhile)
     try {
       const filters = { ...state.filters, ...fixed };
       const page = await api("GET", listPath(filters, state.cursors[state.page], PAGE_SIZE));
-      if (!state.active) return;
+      if (!state.active || asked !== state.asked) return;
       renderTaskRows(table, page.items, empty);
       state.next = page.next_cursor;
       $(".older", root()).disabled = !page.next_cursor;
