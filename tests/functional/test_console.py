@@ -165,7 +165,7 @@ class _Upstream:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_DELETE = _answer
+            do_GET = do_POST = do_DELETE = do_PATCH = _answer
 
             def log_message(self, *args):
                 pass
@@ -206,10 +206,24 @@ def test_the_proxy_serves_the_page_unsigned_and_signs_api_calls_with_sigv4(proxi
     assert "/us-east-1/execute-api/aws4_request" in headers["Authorization"]
 
 
+def test_the_proxy_forwards_a_schedules_pause_signed(proxied):
+    """PATCH /schedules/{name}: the schedules view pauses and resumes through the proxy too."""
+    proxy, upstream = proxied
+    origin = proxy.url.removesuffix("/console")
+    answer = requests.patch(
+        origin + "/schedules/nightly", json={"paused": True}, headers={"Origin": origin}, timeout=10
+    )
+    assert answer.status_code == 200
+    ((method, path, headers, body),) = upstream.seen
+    assert (method, path, body) == ("PATCH", "/v1/schedules/nightly", b'{"paused": true}')
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+
+
 @pytest.mark.parametrize(
     ("method", "headers", "why"),
     [
         ("POST", {}, "no origin"),
+        ("PATCH", {}, "no origin"),
         ("POST", {"Origin": "https://evil.example"}, "another origin"),
         ("GET", {"Origin": "https://evil.example"}, "another origin"),
         ("GET", {"Host": "evil.example"}, "unknown host"),
