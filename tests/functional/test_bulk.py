@@ -143,6 +143,25 @@ def test_a_dry_run_page_delivered_twice_counts_once(tasklane, monkeypatch):
     assert progress(tasklane, bulk_id).body["matched"] == 5
 
 
+def test_two_deliveries_of_a_page_at_once_count_it_once(tasklane, monkeypatch):
+    """Both read the job before either records the page: the conditional write lets one count."""
+    from tasklane.data.bulk import BulkJobs
+    from tasklane.data.services import services
+    from tasklane.logic import bulk
+    from tasklane.model.bulk import BulkPage
+
+    for _ in range(3):
+        submit(tasklane, delay_seconds=600)
+    bulk_id = start(tasklane, {"action": "cancel", "dry_run": True}).body["bulk_id"]
+    s = services()
+    stale = s.bulk_jobs.get(bulk_id)
+    bulk.run_page(BulkPage(bulk_id, 0, None), False, s.bulk_jobs, s.bulk_queue, s)
+    with monkeypatch.context() as patched:
+        patched.setattr(BulkJobs, "get", lambda self, _: stale)  # the second delivery's earlier read
+        bulk.run_page(BulkPage(bulk_id, 0, None), False, s.bulk_jobs, s.bulk_queue, s)
+    assert progress(tasklane, bulk_id).body["matched"] == 3
+
+
 def test_a_task_moved_by_something_else_first_is_skipped(tasklane, monkeypatch):
     from tasklane.logic import commands
 
