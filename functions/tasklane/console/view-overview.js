@@ -60,7 +60,7 @@ function renderChart(throughput) {
     width, height: 220,
     // asinh: linear near zero (so empty minutes stay at 0), logarithmic beyond: a spike keeps the rest readable.
     scales: { y: { distr: 4, asinh: 1, range: (u, min, max) => [0, Math.max(5, max)] } },
-    axes: [{}, { label: "tasks / min", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? v : "")) }],
+    axes: [{}, { label: "tasks / min", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) && v >= 0 ? v : "")) }],
     series: [
       {},
       { label: "completed", stroke: "#1a7f37", fill: "rgba(26,127,55,.12)", width: 2 },
