@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.13 || (command -v pyenv >/dev/null && pyenv which python3.13 2>/dev/null) || echo python3)
 VENV := .venv
 MINI := .venv-ministack
+CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 LOCAL := $(PY) scripts/localstack.py
 
@@ -30,7 +31,13 @@ $(MINI)/.installed:
 	$(MINI)/bin/pip install -q "ministack==1.5.33" "aws-sam-translator==1.115.0"
 	touch $@
 
-venv: $(VENV)/.installed $(MINI)/.installed
+$(CHECKOV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install -q --upgrade pip
+	$(CHECKOV)/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
+venv: $(VENV)/.installed $(MINI)/.installed $(CHECKOV)/.installed
 
 up: venv
 	$(LOCAL) start
@@ -47,11 +54,12 @@ logs:
 console: $(VENV)/.installed
 	$(VENV)/bin/tasklane console
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed $(CHECKOV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) scripts/checkov_scan.py
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
@@ -82,7 +90,7 @@ bench: venv
 	$(PY) bench/run.py
 
 clean: down
-	rm -rf .aws-sam $(VENV) $(MINI)
+	rm -rf .aws-sam $(VENV) $(MINI) $(CHECKOV)
 
 # 2,000 mixed tasks on the local stack with faults injected; fails if any task is lost or run twice.
 soak: venv

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import tomllib
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -141,6 +143,7 @@ class Emulator:
         subprocess.run(deploy, cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
         self._coerce_scaling_config()
         self._republish_aliases()
+        self._put_gateway_responses()
 
     def _republish_aliases(self) -> None:
         """Work around ministack publishing the version a stack update asks for from the function's
@@ -156,6 +159,31 @@ class Emulator:
             if "live" in aliases:
                 version = client.publish_version(FunctionName=name)["Version"]
                 client.update_alias(FunctionName=name, Name="live", FunctionVersion=version)
+
+    def _put_gateway_responses(self) -> None:
+        """Work around ministack ignoring `x-amazon-apigateway-gateway-responses` in the API's OpenAPI body
+        (it answers API Gateway's defaults, `{"message": "Forbidden"}`): put the template's gateway responses
+        on the API through the API Gateway API and deploy the stage again, as importing the body does on AWS.
+        Its templates replace only $context.error.*, requestId, resourcePath, stage and status, so the
+        request's method and path (which AWS fills in) read "for this method and path" here."""
+        cloudformation, apigateway = self.client("cloudformation"), self.client("apigateway")
+        stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+        processed = cloudformation.get_template(StackName=STACK, TemplateStage="Processed")["TemplateBody"]
+        template = json.loads(processed) if isinstance(processed, str) else processed
+        api_ids = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        responses = template["Resources"]["TasklaneApi"]["Properties"]["Body"].get(GATEWAY_RESPONSES, {})
+        for kind, response in _resolve_conditions(responses, template, parameters).items():
+            templates = {
+                media: body.replace("$context.httpMethod $context.path", "for this method and path")
+                for media, body in response.get("responseTemplates", {}).items()
+            }
+            arguments = {"restApiId": api_ids["ApiId"], "responseType": kind, "responseTemplates": templates}
+            if "statusCode" in response:
+                arguments["statusCode"] = str(response["statusCode"])
+            apigateway.put_gateway_response(**arguments)
+        if responses:
+            apigateway.create_deployment(restApiId=api_ids["ApiId"], stageName="v1")
 
     def _coerce_scaling_config(self) -> None:
         """Work around ministack keeping MaximumConcurrency as the string CloudFormation resolves a
@@ -179,6 +207,32 @@ class Emulator:
         if raw.get("ApiKeyId"):
             key = self.client("apigateway").get_api_key(apiKey=raw["ApiKeyId"], includeValue=True)["value"]
         return Outputs(api_url, key, raw)
+
+
+GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
+
+
+def _resolve_conditions(node: Any, template: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """`node` with each Fn::If taken by its condition (Fn::Equals of a parameter, Fn::Not), as deployed."""
+
+    def holds(condition: Any) -> bool:
+        if isinstance(condition, dict) and "Condition" in condition:
+            return holds(template["Conditions"][condition["Condition"]])
+        if isinstance(condition, dict) and "Fn::Not" in condition:
+            return not holds(condition["Fn::Not"][0])
+        left, right = (parameters.get(v["Ref"], "") if isinstance(v, dict) else v for v in condition["Fn::Equals"])
+        return str(left) == str(right)
+
+    if isinstance(node, dict) and set(node) == {"Fn::If"}:
+        name, when_true, when_false = node["Fn::If"]
+        return _resolve_conditions(
+            when_true if holds(template["Conditions"][name]) else when_false, template, parameters
+        )
+    if isinstance(node, dict):
+        return {k: _resolve_conditions(v, template, parameters) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_conditions(v, template, parameters) for v in node]
+    return node
 
 
 DEFAULT = Emulator()

@@ -84,13 +84,36 @@ class WaitTimeout(TasklaneError):
         self.task = task
 
 
+# API Gateway's default answers (a stack deployed before its gateway responses, or an emulator that ignores
+# them): {"message": ...} only. Each is given the code and actionable message the stack's own answers carry.
+_GATEWAY_DEFAULTS = {
+    "Missing Authentication Token": (
+        "no_route_or_unsigned",
+        "no route for this method and path, or the request is not signed: the routes are listed by GET /openapi.json",
+    ),
+    "Forbidden": (
+        "invalid_api_key",
+        "API key missing or not valid for this stage: pass --api-key or set TASKLANE_API_KEY",
+    ),
+    "Too Many Requests": ("throttled", "too many requests for this API key or stage: retry after a pause"),
+    "Limit Exceeded": ("quota_exceeded", "this API key has used its quota: it renews at the start of its period"),
+    "Endpoint request timed out": ("timeout", "the API did not answer within 29 s: retry"),
+    "Request Too Long": ("request_too_large", "the request is larger than API Gateway accepts (10 MB)"),
+}
+
+
 def from_answer(status: int, body: Any) -> TasklaneError:
-    """The typed error of an error answer with the API's body {"error": {code, message, details}}."""
+    """The typed error of an error answer with the API's body {"error": {code, message, details}}; an answer
+    without it (API Gateway's defaults, a proxy's page) gets a code and a message that say what happened."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         code, message, details = error.get("code"), str(error.get("message")), error.get("details")
     else:
-        code, message, details = None, str(body.get("message") if isinstance(body, dict) else body), None
+        said = (body.get("message") or body.get("Message")) if isinstance(body, dict) else body
+        text = "" if said is None else str(said).strip()
+        code, message = _GATEWAY_DEFAULTS.get(text, (None, text or f"HTTP {status} with no message"))
+        details = None
+    code = code or f"http_{status}"
     kind: type[TasklaneError]
     if status in (400, 413, 415, 422):
         kind = InvalidRequest

@@ -298,3 +298,59 @@ def test_deliveries_and_failed_attempts_are_counted_by_lane_and_task_type(
     assert '"WebhookFailed":[1.0]' in out
     assert '"WebhookDelivered":[1.0]' in out
     assert '"task_type":"echo"' in out
+
+
+_EXPRESSION_WORDS = {"SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "IN", "BETWEEN"}
+_EXPRESSION_FUNCTIONS = {"list_append", "if_not_exists", "attribute_exists", "attribute_not_exists", "size"}
+
+
+def _attributes_named(params):
+    """Every attribute a DynamoDB request names: its key and those of its expressions."""
+    import re
+
+    names = set(params.get("Key", {}))
+    aliases = params.get("ExpressionAttributeNames", {})
+    for field in ("UpdateExpression", "ConditionExpression", "ProjectionExpression"):
+        text = re.sub(r":\w+", " ", params.get(field, ""))
+        text = re.sub(r"#\w+", lambda m: aliases[m.group(0)], text)
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+        names |= words - _EXPRESSION_WORDS - _EXPRESSION_FUNCTIONS
+    return names
+
+
+def test_the_webhook_function_touches_only_the_deliveries_of_a_task(
+    tasklane, bus, stream, hooks, receivers, monkeypatch
+):
+    """What template.yaml's WebhookRole allows on the tasks table (dynamodb:Attributes, Select, ReturnValues;
+    the emulator does not evaluate them): the key and the delivery list, the list read alone, no item back.
+    Fifteen attempts: the list fills, then each delivery trims it (the read and the conditional write)."""
+    import botocore.client
+
+    from tasklane.data.callbacks import DELIVERY_ATTRIBUTES
+    from tasklane.data.webhook_queue import WebhookQueue
+
+    monkeypatch.setattr(WebhookQueue, "postpone", lambda self, handle, seconds: None)
+    receivers.codes = [500]
+    finished_with_callback(tasklane, stream)
+    (message,) = webhook_messages(tasklane)
+    table = tasklane.stack.names["TasksTable"]
+    requests = []
+    make_call = botocore.client.BaseClient._make_api_call
+
+    def recording(client, operation, params):
+        if params.get("TableName") == table:
+            requests.append((operation, params))
+        return make_call(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    for attempt in range(1, 16):
+        message["Attributes"]["ApproximateReceiveCount"] = str(attempt)
+        run_webhooks([message])
+    monkeypatch.undo()
+    assert {operation for operation, _ in requests} == {"UpdateItem", "GetItem"}
+    for operation, params in requests:
+        assert _attributes_named(params) <= set(DELIVERY_ATTRIBUTES), (operation, params)
+        assert params.get("ReturnValues", "NONE") in ("NONE", "UPDATED_OLD", "UPDATED_NEW")
+        assert params.get("ReturnValuesOnConditionCheckFailure", "NONE") == "NONE"
+        if operation == "GetItem":
+            assert "ProjectionExpression" in params  # Select SPECIFIC_ATTRIBUTES

@@ -13,8 +13,18 @@ RESOURCES = cfn.template()["Resources"]
 
 
 def _grants(name):
-    statements = [s for p in RESOURCES[name]["Properties"].get("Policies", []) for s in p["Statement"]]
-    return {a: s["Resource"] for s in statements for a in s["Action"]}
+    """Action -> the resources granted, from the function's Policies or from the role written for it."""
+    properties = RESOURCES[name]["Properties"]
+    statements = [s for p in properties.get("Policies", []) for s in p["Statement"]]
+    if "Role" in properties:
+        role = RESOURCES[properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        statements += [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    grants: dict[str, list] = {}
+    for statement in statements:
+        for action in statement["Action"]:
+            resources = statement["Resource"]
+            grants.setdefault(action, []).extend(resources if isinstance(resources, list) else [resources])
+    return grants
 
 
 def _events_mapping():
@@ -61,19 +71,29 @@ def test_every_function_gets_the_webhook_settings():
 
 
 def test_the_events_function_may_only_put_events_on_the_bus_and_queue_webhooks():
+    stream = {"Fn::GetAtt": ["TasksTable", "StreamArn"]}
     assert _grants("EventsFunction") == {
-        "events:PutEvents": {"Fn::GetAtt": ["EventBus", "Arn"]},
+        "dynamodb:DescribeStream": [stream],
+        "dynamodb:GetRecords": [stream],
+        "dynamodb:GetShardIterator": [stream],
+        "dynamodb:ListStreams": [{"Fn::Sub": "${TasksTable.Arn}/stream/*"}],
+        "events:PutEvents": [{"Fn::GetAtt": ["EventBus", "Arn"]}],
         "sqs:SendMessage": [{"Fn::GetAtt": ["WebhookQueue", "Arn"]}, {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}],
     }
 
 
 def test_the_webhook_function_reaches_only_its_queues_the_task_s_deliveries_and_the_secrets():
+    queue = {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+    # On the tasks table, only its deliveries' attributes (conditions: tests/template/test_security.py).
     assert _grants("WebhookFunction") == {
-        "sqs:ChangeMessageVisibility": {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
-        "sqs:SendMessage": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
-        "dynamodb:UpdateItem": {"Fn::GetAtt": ["TasksTable", "Arn"]},
-        "dynamodb:GetItem": {"Fn::GetAtt": ["WebhookSecretsTable", "Arn"]},
-        "dynamodb:PutItem": {"Fn::GetAtt": ["WebhookSecretsTable", "Arn"]},
+        "sqs:ReceiveMessage": [queue],
+        "sqs:DeleteMessage": [queue],
+        "sqs:GetQueueAttributes": [queue],
+        "sqs:ChangeMessageVisibility": [queue],
+        "sqs:SendMessage": [{"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}],
+        "dynamodb:UpdateItem": [{"Fn::GetAtt": ["TasksTable", "Arn"]}],
+        "dynamodb:GetItem": [{"Fn::GetAtt": ["TasksTable", "Arn"]}, {"Fn::GetAtt": ["WebhookSecretsTable", "Arn"]}],
+        "dynamodb:PutItem": [{"Fn::GetAtt": ["WebhookSecretsTable", "Arn"]}],
     }
     deliveries = RESOURCES["WebhookFunction"]["Properties"]["Events"]["Deliveries"]["Properties"]
     assert deliveries["BatchSize"] == 1  # a slow receiver holds up no other delivery

@@ -81,8 +81,14 @@ def test_every_setting_the_code_reads_is_set_for_every_function():
 
 
 def _statements(function):
+    """A function's policy statements: its Policies, or those of the role it names (written for the functions
+    SAM would otherwise give a managed policy on "*", tests/template/test_security.py)."""
     for policy in function["Properties"].get("Policies", []):
         yield from policy["Statement"]
+    role = function["Properties"].get("Role")
+    if role is not None:
+        for policy in cfn.template()["Resources"][role["Fn::GetAtt"][0]]["Properties"].get("Policies", []):
+            yield from policy["PolicyDocument"]["Statement"]
 
 
 # Actions AWS authorizes on "*" only (no resource-level permissions), each reading no task data.
@@ -157,7 +163,7 @@ def test_each_lane_has_a_queue_a_dlq_and_a_processor_wired_as_specified(lane):
     assert events["Queue"] == {"Fn::GetAtt": [f"{lane}Queue", "Arn"]}
 
 
-LANE_PARTS = ("DeadLetterQueue", "Queue", "ProcessorFunction", "DeadLetterAlarm", "LaneAgeAlarm")
+LANE_PARTS = ("DeadLetterQueue", "Queue", "ProcessorFunction", "ProcessorRole", "DeadLetterAlarm", "LaneAgeAlarm")
 
 
 def test_the_lane_blocks_are_written_once_with_one_fn_foreach():

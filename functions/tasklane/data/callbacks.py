@@ -11,6 +11,8 @@ from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.limits import WEBHOOK_DELIVERIES_KEPT
 
 _ATTEMPTS = 3  # a trim that races another delivery's write is read again and redone
+# The only attributes of a task item the delivery log reads or writes (the key, and the list).
+DELIVERY_ATTRIBUTES = ("task_id", "callback_deliveries")
 
 
 def callback_of(item: dict[str, Any]) -> Callback | None:
@@ -57,6 +59,8 @@ class DeliveryLog:
         self.keep = keep
 
     def record(self, task_id: str, delivery: CallbackDelivery) -> None:
+        # Every request names only DELIVERY_ATTRIBUTES and reads nothing else of the task (no ALL_OLD): the
+        # webhook function's policy allows these attributes only (template.yaml, dynamodb:Attributes).
         entry = _entry(delivery)
         try:
             # The common case, one write: the list is shorter than the bound.
@@ -68,17 +72,16 @@ class DeliveryLog:
                 ConditionExpression="attribute_exists(task_id) AND "
                 "(attribute_not_exists(callback_deliveries) OR size(callback_deliveries) < :keep)",
                 ExpressionAttributeValues={":none": {"L": []}, ":one": {"L": [entry]}, ":keep": {"N": str(self.keep)}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return
         except ClientError as exc:
-            old = self._rejected(exc)
+            self._rejected(exc)
         except BotoCoreError as exc:
             raise ServiceUnavailable(f"UpdateItem failed: {exc}") from exc
         for _ in range(_ATTEMPTS):
-            if old is None:
+            kept = self._deliveries(task_id)
+            if kept is None:
                 return  # the task is gone
-            kept = old.get("callback_deliveries", {}).get("L", [])
             try:
                 self._db.update_item(
                     TableName=self._table,
@@ -89,17 +92,30 @@ class DeliveryLog:
                         ":kept": {"L": [*kept[len(kept) - self.keep + 1 :], entry]},
                         ":size": {"N": str(len(kept))},
                     },
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
                 return
             except ClientError as exc:
-                old = self._rejected(exc)
+                self._rejected(exc)
             except BotoCoreError as exc:
                 raise ServiceUnavailable(f"UpdateItem failed: {exc}") from exc
         raise ServiceUnavailable("the task's deliveries kept changing under the write")
 
+    def _deliveries(self, task_id: str) -> list[dict[str, Any]] | None:
+        """The task's deliveries as stored (None when the task is gone), read alone."""
+        try:
+            answer = self._db.get_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                ProjectionExpression=", ".join(DELIVERY_ATTRIBUTES),
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable(f"GetItem failed: {exc}") from exc
+        item = answer.get("Item")
+        return None if item is None else list(item.get("callback_deliveries", {}).get("L", []))
+
     @staticmethod
-    def _rejected(exc: ClientError) -> dict[str, Any] | None:
+    def _rejected(exc: ClientError) -> None:
+        """A failed condition is the caller's to read again; any other error is the service's."""
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise ServiceUnavailable(f"UpdateItem failed: {exc}") from exc
-        return exc.response.get("Item")  # type: ignore[return-value]
