@@ -10,9 +10,18 @@ from tests import cfn
 FUNCTIONS = cfn.resources("AWS::Serverless::Function")
 
 
+def _statements(name: str) -> list[dict]:
+    """A function's statements: its SAM policies, or those of the role it names."""
+    properties = FUNCTIONS[name]["Properties"]
+    if "Role" in properties:
+        role = cfn.template()["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        return [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+    return [st for policy in properties.get("Policies", []) for st in policy.get("Statement", [])]
+
+
 def _grants(name: str) -> dict[str, list[str]]:
     grants: dict[str, list[str]] = {}
-    for statement in FUNCTIONS[name]["Properties"]["Policies"][0]["Statement"]:
+    for statement in _statements(name):
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in statement["Action"]:
             grants.setdefault(action, []).extend(str(r) for r in resources)
@@ -42,7 +51,13 @@ def test_the_bulk_function_may_read_the_listing_and_move_tasks_but_not_create_or
         "dynamodb:BatchGetItem",
         "sqs:SendMessage",
         "s3:GetObject",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
     }
+    queue = str({"Fn::GetAtt": ["BulkQueue", "Arn"]})
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert grants[action] == [queue]
     assert grants["dynamodb:Query"] == [str({"Fn::Sub": "${TasksTable.Arn}/index/ByOwner"})]
     assert grants["s3:GetObject"] == [str({"Fn::Sub": "${ValuesBucket.Arn}/payloads/*"})]
 
