@@ -162,6 +162,19 @@ def test_two_deliveries_of_a_page_at_once_count_it_once(tasklane, monkeypatch):
     assert progress(tasklane, bulk_id).body["matched"] == 3
 
 
+def test_a_workflows_task_is_left_to_its_workflow(tasklane):
+    from dataclasses import replace
+
+    from tasklane.data.services import services
+    from tasklane.logic.bulk import matches
+    from tasklane.model.bulk import BulkAction, BulkFilter, BulkJob
+
+    task = services().store.get(submit(tasklane, delay_seconds=600)).task
+    job = BulkJob("b", ALICE, BulkAction.CANCEL, BulkFilter(), False, "2026-12-06T00:00:00.000Z")
+    assert matches(task, job)
+    assert not matches(replace(task, workflow_id="0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"), job)
+
+
 def test_a_task_moved_by_something_else_first_is_skipped(tasklane, monkeypatch):
     from tasklane.logic import commands
 

@@ -17,7 +17,7 @@ from tasklane.data.services import Services
 from tasklane.logic import commands
 from tasklane.model import clock
 from tasklane.model.bulk import BulkAction, BulkCounts, BulkJob, BulkOrder, BulkPage, BulkState
-from tasklane.model.errors import BulkNotFound, InvalidTransition, TaskNotFound
+from tasklane.model.errors import BulkNotFound, InvalidTransition, TaskNotFound, WorkflowTaskLocked
 from tasklane.model.ids import is_task_id, new_task_id
 from tasklane.model.listing import ListQuery
 from tasklane.model.task import Task
@@ -79,9 +79,12 @@ def run_page(page: BulkPage, redelivered: bool, jobs: BulkJobs, queue: BulkQueue
 
 
 def matches(task: Task, job: BulkJob) -> bool:
-    """Whether the job's action applies to `task` (the listing filtered type, priority and status)."""
+    """Whether the job's action applies to `task` (the listing filtered type, priority and status).
+    A workflow's task is moved by its workflow only: a bulk action leaves it out."""
     after = job.filter.created_after
-    return task.status in job.action.applies_to and (after is None or task.created_at >= after)
+    if task.workflow_id is not None or task.status not in job.action.applies_to:
+        return False
+    return after is None or task.created_at >= after
 
 
 def apply(task: Task, job: BulkJob, services: Services) -> BulkCounts:
@@ -91,6 +94,6 @@ def apply(task: Task, job: BulkJob, services: Services) -> BulkCounts:
             commands.cancel_task(task.task_id, job.owner, services)
         else:
             commands.retry_task(task.task_id, job.owner, services, f"bulk-{job.bulk_id}")
-    except (InvalidTransition, TaskNotFound):
+    except (InvalidTransition, TaskNotFound, WorkflowTaskLocked):
         return BulkCounts(skipped=1)
     return BulkCounts(changed=1)
