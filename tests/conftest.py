@@ -54,7 +54,7 @@ class Tasklane:
     """The deployed system as a test sees it: the API handlers, the lanes and their processors."""
 
     def __init__(self, stack: Any, session: Any) -> None:
-        from tasklane.handlers import dead_letter, processor, reconciler, schedules, status, submit
+        from tasklane.handlers import dead_letter, processor, reconciler, schedules, status, submit, task_types
 
         self.stack = stack
         self.sqs = session.client("sqs")
@@ -63,6 +63,7 @@ class Tasklane:
         self.context = FakeContext()
         self.offset = timedelta()
         self._submit, self._status, self._schedules = submit, status, schedules
+        self._task_types = task_types
         self._processor, self._dead_letter, self._reconciler = processor, dead_letter, reconciler
 
     def pass_time(self, seconds: float) -> None:
@@ -75,6 +76,8 @@ class Tasklane:
         # with every write.
         if event["resource"].startswith("/schedules"):
             handler = self._schedules
+        elif event["resource"].startswith("/task-types"):
+            handler = self._task_types
         else:
             reads = event["httpMethod"] == "GET" and not event["resource"].startswith("/webhooks/")
             handler = self._status if reads else self._submit
@@ -160,6 +163,11 @@ def _reset_caches(clients: bool = True) -> None:
     services.services.cache_clear()
     notifications.notifications.cache_clear()
     idempotency._guarded.cache_clear()
+    from tasklane.logic import offered_types
+    from tasklane.settings import task_types as task_type_settings
+
+    task_type_settings.task_type_settings.cache_clear()
+    offered_types.forget_cached()
 
 
 @pytest.fixture

@@ -367,6 +367,23 @@ class Client:
     def delete_schedule(self, name: str) -> None:
         self._call("DELETE", f"/schedules/{_quote(name)}")
 
+    # --- task types of your own -------------------------------------------------------------------
+
+    def put_task_type(self, name: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Register (or replace) your task type `name`: {"target": {"url": ...} | {"lambda": ARN}, "mode",
+        "payload_schema", "priority", "timeout_seconds", "max_attempts", "rate_limit", "description"}."""
+        return self._call("PUT", f"/task-types/{_quote(name)}", definition)
+
+    def list_task_types(self) -> list[dict[str, Any]]:
+        """Every type you may submit: the built-ins (with their payload schemas), then yours."""
+        return self._call("GET", "/task-types")["items"]
+
+    def get_task_type(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/task-types/{_quote(name)}")
+
+    def delete_task_type(self, name: str) -> None:
+        self._call("DELETE", f"/task-types/{_quote(name)}")
+
     def list(
         self, *, status: str | None = None, task_type: str | None = None, page_size: int = 50
     ) -> Iterator[dict[str, Any]]:

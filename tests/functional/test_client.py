@@ -70,6 +70,8 @@ class InProcess:
             return self._schedules(method, path, body)
         if path.startswith("/workflows"):
             return self._workflows(method, path, body, dict(urllib.parse.parse_qsl(parsed.query)))
+        if path.startswith("/task-types"):
+            return self._task_types(method, path, body)
         name, task_id = None, None
         for pattern, route in ROUTES:
             match = re.match(pattern, path)
@@ -112,6 +114,21 @@ class InProcess:
             event["pathParameters"] = {"workflow_id": workflow_id}
             event["path"] = f"/workflows/{workflow_id}"
         answer = self.tasklane.call(event)
+        return Answer(
+            answer.status, answer.headers, json.dumps(answer.body).encode() if answer.body is not None else b""
+        )
+
+    def _task_types(self, method, path, body):
+        from tests.functional import task_types_helpers as calls
+
+        name = urllib.parse.unquote(path.removeprefix("/task-types").lstrip("/")) or None
+        if name is None:
+            answer = calls.list_types(self.tasklane, owner=self.owner)
+        elif method == "PUT":
+            answer = calls.put_type(self.tasklane, name, json.loads(body), owner=self.owner)
+        else:
+            verb = calls.get_type if method == "GET" else calls.delete_type
+            answer = verb(self.tasklane, name, owner=self.owner)
         return Answer(
             answer.status, answer.headers, json.dumps(answer.body).encode() if answer.body is not None else b""
         )

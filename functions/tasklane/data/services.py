@@ -16,12 +16,14 @@ if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
     from tasklane.data.bulk import BulkJobs, BulkQueue
     from tasklane.data.depths import LaneDepths
+    from tasklane.data.functions import TargetFunctions
     from tasklane.data.indexes import TaskIndexes
     from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
     from tasklane.data.queues import LaneQueues
     from tasklane.data.schedules import Scheduler, ScheduleRecords
     from tasklane.data.store import TaskStore
+    from tasklane.data.task_types import TaskTypeRecords
 
 
 class Services:
@@ -107,6 +109,19 @@ class Services:
         from tasklane.settings.bulk import bulk_settings
 
         return BulkQueue(aws.sqs(), bulk_settings().queue_url)
+
+    @cached_property
+    def task_types(self) -> TaskTypeRecords:
+        from tasklane.data.task_types import TaskTypeRecords
+        from tasklane.settings.task_types import task_type_settings
+
+        return TaskTypeRecords(aws.dynamodb(), task_type_settings().table_name)
+
+    @cached_property
+    def target_functions(self) -> TargetFunctions:
+        from tasklane.data.functions import TargetFunctions
+
+        return TargetFunctions(aws.lambda_client())
 
     @cached_property
     def metrics(self) -> StackMetrics:

@@ -9,26 +9,31 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from tasklane.data.bucket import ValueUnavailable, payload_key
 from tasklane.data.items import StoredTask, StoredValue, new_item
 from tasklane.data.services import Services
+from tasklane.data.table import StoreUnavailable
+from tasklane.logic.offered_types import offered
 from tasklane.logic.queries import view
 from tasklane.logic.queueing import Accepted, queue, send_by_lane
 from tasklane.model import clock, values
 from tasklane.model.callbacks import Callback
 from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
-from tasklane.model.ids import new_task_id
+from tasklane.model.ids import derived_task_id, new_task_id
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
+from tasklane.model.limits import IDEMPOTENCY_KEY_SECONDS, INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count
-from tasklane.task_types import get_task_type
+
+# Only submissions with an Idempotency-Key load the idempotency module (and Powertools' with it).
+if TYPE_CHECKING:
+    from tasklane.data.idempotency import Replayable
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,16 @@ class NewTask:
     payload_json: bytes
 
 
-def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: str | None = None) -> NewTask:
-    """Check a submission against its task type and limits; the task it becomes: pending, or
-    scheduled when it is due later than a lane message can wait. `task_id`: a firing's own id. A
-    firing leaves its callback alone: it was checked when the schedule was made, and a receiver that
-    cannot be reached now is its webhook's problem (shown on the task), not a reason to drop the task."""
-    task_type = get_task_type(request.task_type)
-    payload = task_type.parse_payload(request.payload).model_dump(mode="json")
+def prepare(
+    request: SubmitRequest, owner: str, services: Services, now: datetime, task_id: str | None = None
+) -> NewTask:
+    """Check a submission against its task type (a built-in or one of the owner's) and limits; the
+    task it becomes: pending, or scheduled when it is due later than a lane message can wait.
+    `task_id`: a firing's own id. A firing leaves its callback alone: it was checked when the schedule
+    was made, and a receiver that cannot be reached now is its webhook's problem (shown on the task),
+    not a reason to drop the task."""
+    task_type = offered(request.task_type, owner, services)
+    payload = task_type.check_payload(request.payload)
     try:
         encoded = values.encode(payload)
     except values.ValueNotStorable as exc:
@@ -55,7 +63,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
             f"payload is {len(encoded)} bytes of JSON; the limit is {MAX_PAYLOAD_BYTES}",
             {"field": "payload", "size": len(encoded), "limit": MAX_PAYLOAD_BYTES},
         )
-    limit = services.settings.max_task_timeout_seconds
+    limit = task_type.max_timeout_seconds or services.settings.max_task_timeout_seconds
     # A type's default is capped by this deployment's limit; an explicit request above it is an error.
     timeout = request.timeout_seconds or min(task_type.timeout_seconds, limit)
     if timeout > limit:
@@ -75,7 +83,9 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
     task = Task(
         task_id=task_id or new_task_id(),
         task_type=task_type.name,
-        priority=request.priority,
+        priority=request.priority
+        if task_type.priority is None or "priority" in request.model_fields_set
+        else task_type.priority,
         status=TaskStatus.SCHEDULED if scheduled else TaskStatus.PENDING,
         payload=payload,
         payload_size=len(encoded),
@@ -110,7 +120,7 @@ def submit_task(
 ) -> Accepted:
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
-    new = prepare(request, services, clock.now(), task_id)
+    new = prepare(request, owner, services, clock.now(), task_id)
     kept = keep_payload(new, services)
     services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)
@@ -118,6 +128,41 @@ def submit_task(
     queued = scheduled or queue(services, stored, correlation_id, new.task.delay_seconds)
     count(new.task.priority, new.task.task_type, "TaskSubmitted")
     return Accepted(view(stored, services), queued)
+
+
+def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str | None, key: Replayable) -> Accepted:
+    """submit_task under an Idempotency-Key: the task's id follows from the caller, the key and the body.
+    A replay that comes after the key's in-progress window, when the first request stored the task but
+    died before the key's record was saved (its function timed out), then answers with that task
+    instead of making a second one. Past the key's time a new task gets a random id, as for a new key."""
+    owner = key.owner
+    derived = derived_task_id(f"{key.route}\n{owner}\n{key.key}\n{key.fingerprint}")
+    earlier = _keyed_task(services, derived, owner)
+    if earlier is not None and not _key_expired(earlier):
+        return earlier
+    task_id = derived if earlier is None else None
+    try:
+        return submit_task(request, owner, services, correlation_id, task_id)
+    except StoreUnavailable:
+        # A put refused because the item is there: a replay at the same moment stored it first.
+        again = _keyed_task(services, derived, owner) if task_id else None
+        if again is None:
+            raise
+        return again
+
+
+def _keyed_task(services: Services, task_id: str, owner: str) -> Accepted | None:
+    stored = services.store.get(task_id)
+    if stored is None or not stored.belongs_to(owner):
+        return None
+    # Its message, if the first request died before sending it, is sent by the reconciler: the task is
+    # pending in its index.
+    return Accepted(view(stored, services), queued=True)
+
+
+def _key_expired(accepted: Accepted) -> bool:
+    created = datetime.fromisoformat(accepted.task.created_at)
+    return (clock.now() - created).total_seconds() > IDEMPOTENCY_KEY_SECONDS
 
 
 def _item_error(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -140,7 +185,7 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
     ready: list[tuple[int, NewTask, StoredValue]] = []
     for index, raw in enumerate(items):
         try:
-            new = prepare(SubmitRequest.model_validate(raw), services, now)
+            new = prepare(SubmitRequest.model_validate(raw), owner, services, now)
             ready.append((index, new, keep_payload(new, services)))
         except ValidationError as exc:
             details = field_details(exc.errors(include_url=False))
