@@ -22,7 +22,8 @@ def _statements(name: str) -> list[dict]:
 def _grants(name: str) -> dict[str, list[str]]:
     grants: dict[str, list[str]] = {}
     for statement in _statements(name):
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        found = statement.get("Resource", [])
+        resources = found if isinstance(found, list) else [found]
         for action in statement["Action"]:
             grants.setdefault(action, []).extend(str(r) for r in resources)
     return grants
