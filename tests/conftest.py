@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -208,3 +209,18 @@ def visibility_calls(monkeypatch):
 
     monkeypatch.setattr(LaneQueues, "set_visibility_many", spy)
     return calls
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The main process names the run before it starts any pytest-xdist worker (they inherit it), so
+    that the e2e tests of every worker share one local stack (tests/e2e/run.py)."""
+    if not hasattr(config, "workerinput"):
+        os.environ.setdefault("TASKLANE_E2E_RUN", uuid.uuid4().hex)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The main process, once every worker is done, stops the emulator that the run's e2e tests started."""
+    if not hasattr(session.config, "workerinput"):
+        from tests.e2e import run
+
+        run.finish()

@@ -19,6 +19,7 @@ from tests.e2e.browser import Browser, launch_browser
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 WIDTHS = [1440, 390]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

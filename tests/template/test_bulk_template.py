@@ -24,7 +24,7 @@ def _grants(name: str) -> dict[str, list[str]]:
     for statement in _statements(name):
         found = statement.get("Resource", [])
         resources = found if isinstance(found, list) else [found]
-        for action in statement["Action"]:
+        for action in statement.get("Action", []):
             grants.setdefault(action, []).extend(str(r) for r in resources)
     return grants
 

@@ -496,3 +496,44 @@ def test_only_processors_may_invoke_target_functions_and_only_those_the_stack_na
     assert cfn.template()["Conditions"]["HasTargetFunctions"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "TargetFunctionArns"}, ""]}]
     }
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "tasklane.settings.Settings",
+        "tasklane.settings.webhooks.WebhookSettings",
+        "tasklane.settings.stats.StatsSettings",
+        "tasklane.settings.scheduler.SchedulerSettings",
+    ],
+)
+def test_each_settings_class_is_set_where_it_says_it_is_read_and_parses_from_that_environment(declared):
+    from tasklane.settings.environment import EVERY_FUNCTION, required_env
+
+    module, name = declared.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    if cls.READ_BY == EVERY_FUNCTION:
+        variables = cfn.template()["Globals"]["Function"]["Environment"]["Variables"]
+    else:
+        variables = FUNCTIONS[cls.READ_BY]["Properties"]["Environment"]["Variables"]
+    required = required_env(cls)
+    assert required
+    assert set(required) <= set(variables)
+    # Every required variable is read: one missing is a KeyError naming it.
+    numbers = dict.fromkeys(required, "1") | {"THROUGHPUT_SOURCE": "tasks", "RATE_LIMITS": ""}
+    assert cls.from_env(numbers) is not None
+    for missing in required:
+        with pytest.raises(KeyError, match=missing):
+            cls.from_env({k: v for k, v in numbers.items() if k != missing})
+
+
+def test_lane_is_a_processor_s_own_setting_and_optional_elsewhere():
+    from tasklane.model.lanes import Lane
+    from tasklane.settings import REQUIRED_ENV, Settings
+
+    env = dict.fromkeys(REQUIRED_ENV, "1") | {"RATE_LIMITS": "", "DEMO_TASK_TYPES": "TRUE"}
+    assert "LANE" not in REQUIRED_ENV
+    assert Settings.from_env(env).lane is None
+    settings = Settings.from_env(env | {"LANE": "low", "PROCESSOR_TIMEOUT_SECONDS": "60"})
+    assert (settings.lane, settings.max_task_timeout_seconds, settings.demo_task_types) == (Lane.LOW, 30, True)
+    assert settings.queue_urls == dict.fromkeys(Lane, "1")

@@ -72,7 +72,7 @@ class Attempt:
         deliver_later(self, self.message, delay, reason=reason, spare_receives=spare_receives)
 
 
-def process(delivery: Delivery, services: Services, later: Redeliveries) -> None:
+def process(delivery: Delivery, lane: Lane, services: Services, later: Redeliveries) -> None:
     """Handle one delivery of this processor's lane; raise Deferred to leave the message on it (its
     visibility change then collected in `later`)."""
     message = parse_message(delivery.body)
@@ -81,37 +81,35 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id, attempt=message.attempt)
-    attempt = Attempt(message, delivery, services.settings.processor_lane(), services, later)
     needed = (message.timeout_seconds or 0) + SAFETY_MARGIN_SECONDS
     if delivery.remaining_seconds() < needed:
-        attempt.requeue(0, reason="not enough time left in this invocation")
+        Attempt(message, delivery, lane, services, later).requeue(0, reason="not enough time left in this invocation")
         return
     now = clock.now()
-    lease_until = _lease_until(now, delivery)
-    attempt = replace(attempt, lease_until=lease_until)
-    slot = throttling.slot_for(attempt.lane, message, lease_until)
+    handling = Attempt(message, delivery, lane, services, later, lease_until=_lease_until(now, delivery))
+    slot = throttling.slot_for(lane, message, handling.lease_until)
     hold = throttling.admit(message, slot, services, delivery.receive_count)
     if hold is not None:
-        _hold(attempt, hold, now)
+        _hold(handling, hold, now)
         return
     # The messages sent back before this one go now: a hold must not wait for a task to run.
-    attempt.later.flush()
+    later.flush()
     # Admission may have waited in place for its start: the run begins now, and its lease with it.
     now = clock.now()
-    attempt = replace(attempt, lease_until=_lease_until(now, delivery))
+    handling = replace(handling, lease_until=_lease_until(now, delivery))
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
-        stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until)
+        stored = services.store.mark_processing(message.task_id, message.owner, now, handling.lease_until)
     except TransitionRejected as exc:
         throttling.release(slot, services, claimed=False)
-        _not_claimed(attempt, exc.stored, now)
+        _not_claimed(handling, exc.stored, now)
         return
     except Exception:
         throttling.release(slot, services, claimed=False)  # the claim did not happen: the slot goes back with it
         raise
     try:
-        _run(attempt, stored, now)
+        _run(handling, stored, now)
     finally:
         throttling.release(slot, services)
 
@@ -279,7 +277,7 @@ def _fail(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -
     except TransitionRejected:
         logger.warning("failure not recorded: the task changed meanwhile")
         return
-    count(stored.task.priority, stored.task.task_type, "TaskFailed")
+    count(attempt.lane, stored.task.task_type, "TaskFailed")
     logger.info("task failed", extra={"error": asdict(error)})
     if fan_in is not None:
         workflows.moves_on(failed, attempt.services, failed=True)  # the task as it failed, with its error
