@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from tasklane_client.lanes import LANES
 from tasklane_client.render import show
 from tasklane_client.scheduling import moment
 
@@ -19,12 +19,12 @@ PAST = {"cancel": "cancelled", "retry": "retried"}
 EXIT_USAGE = 2
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Any, lanes: Sequence[str]) -> None:
     bulk = commands.add_parser("bulk", help="cancel or retry every task of a filter (run by the server)")
     bulk.add_argument("action", choices=tuple(APPLIES_TO))
     bulk.add_argument("--status", choices=sorted({s for ss in APPLIES_TO.values() for s in ss}))
     bulk.add_argument("--type", dest="task_type")
-    bulk.add_argument("--priority", choices=LANES)
+    bulk.add_argument("--priority", choices=lanes)
     bulk.add_argument("--created-after", type=moment, metavar="MOMENT", help="ISO 8601 with a zone (inclusive)")
     bulk.add_argument("--created-before", type=moment, metavar="MOMENT", help="ISO 8601 with a zone (exclusive)")
     go = bulk.add_mutually_exclusive_group()

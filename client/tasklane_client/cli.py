@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--all-failed", action="store_true", help="every failed task, not only dead-lettered ones")
 
     scheduling.add_parser(commands, _task_options)
-    bulk.add_parser(commands)
+    bulk.add_parser(commands, LANES)
     workflows.add_parser(commands)
     task_types.add_parser(commands)
     return parser
