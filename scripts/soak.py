@@ -8,6 +8,14 @@ answer lost, and the submit function's cancel and retry writes applied with thei
 stack is deployed with a small MaxResultBytes, and `blob` tasks return results between 64 KiB and
 that limit (kept in the values bucket) or above it (ResultTooLarge).
 
+Beside them: `scheduled` tasks due past the stack's queue-delay horizon (stored scheduled, queued by the
+promoter; a duplicate of the lane message is sent at once, and none may start before its run_at), a
+recurring schedule firing every minute (scripts/soak_schedule.py: each due firing's task exists once
+and completes), webhooks to a receiver on 127.0.0.1 that answers some calls 5xx and tarpits some
+(scripts/soak_receiver.py: every finished task's webhook delivered and signed, no call held past the
+webhook deadline), and `send_email` at its 5/s (scripts/soak_timing.py: no sliding second over it,
+from the tasks' started_at). SOAK_TASKS=600 runs a smaller soak; the default is 2,000.
+
 At the end it prints how many were submitted, completed, failed, cancelled, lost, run to completion
 more than once, started before their delay was over, and ended otherwise than planned, with the faults
 injected, and exits non-zero unless the last four are 0 and every cancel and retry was accepted.
