@@ -34,7 +34,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,12 +46,13 @@ import requests  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 from tasklane_client import verify_signature  # noqa: E402
 
-from scripts import localstack  # noqa: E402
+from scripts import localstack, soak_workflows  # noqa: E402
 from scripts.soak_receiver import Receiver, WebhookFigures, waiting  # noqa: E402
 from scripts.soak_schedule import Firings, RecurringSchedule  # noqa: E402
+from scripts.soak_target import Target, TargetFigures  # noqa: E402
 from scripts.soak_timing import Lateness, RateFigures, started_early  # noqa: E402
+from scripts.soak_workflows import Submitted, WorkflowFigures  # noqa: E402
 from tasklane.model import limits  # noqa: E402
-from tests.e2e.conftest import Caller  # noqa: E402
 
 TASKS = int(os.environ.get("SOAK_TASKS", "2000"))  # a smaller soak for a quick look: SOAK_TASKS=600
 DEADLINE_SECONDS = 510
@@ -62,6 +63,7 @@ INLINE_LIMIT = 64 * KIB  # results above it are kept in the values bucket
 MAX_RESULT_BYTES = 1024 * KIB  # the soak's stack parameter: results above it fail with ResultTooLarge
 DEFAULT_MAX_RESULT_BYTES = "10485760"  # the template's default, for a stack that never set it
 API_THREADS = 4
+API_TIMEOUT = 300  # seconds
 
 # Faults inside the deployed functions (format: tasklane/data/faults.py). The processors' outcome writes
 # are throttled (6 refusals: past the SDK's 1 + 5 sends, so execution._persist must carry them) or
@@ -102,6 +104,7 @@ class Kind:
     submitted: str | None = None  # the status its submission must answer, where it says
 
 
+URL_TARGET = "url target"  # its task type is registered by the soak, where the stack offers PUT /task-types
 MIX = [
     Kind("echo", 30, {"task_type": "echo", "payload": {"soak": True}}, "completed"),
     Kind("compute", 17, {"task_type": "compute", "payload": {"n": 20_000}}, "completed"),
@@ -202,6 +205,7 @@ MIX = [
         callback=True,
         submitted="scheduled",
     ),
+    Kind(URL_TARGET, 3, {"payload": {"soak": "target"}}, "completed"),
 ]
 RATE_LIMITED = {"rate-limited": 5}  # kind -> its type's rate a second (send_email: 5/s)
 
@@ -216,11 +220,17 @@ class Planned:
     submitted: str = ""  # the status its submission answered
 
 
-def plan(rng: random.Random, callback_url: str) -> list[Planned]:
+def plan(rng: random.Random, callback_url: str, target: str | None) -> list[Planned]:
     """The tasks in the order they are submitted: failures awaiting an explicit retry first, so that
     their second run is not queued behind the whole backlog of the low lane; the rest in random order.
-    (Crashes stay spread out: two in one batch keep each other from running, and off to the DLQ.)"""
-    chosen = rng.choices(MIX, weights=[k.weight for k in MIX], k=TASKS)
+    (Crashes stay spread out: two in one batch keep each other from running, and off to the DLQ.)
+    `target` names the url-target type of the soak's caller; None leaves that kind out (no such routes)."""
+    mix = [
+        replace(k, spec={**k.spec, "task_type": target}) if k.name == URL_TARGET else k
+        for k in MIX
+        if k.name != URL_TARGET or target
+    ]
+    chosen = rng.choices(mix, weights=[k.weight for k in mix], k=TASKS)
     planned = [
         Planned(
             kind,
@@ -420,17 +430,22 @@ def set_stack_parameter(session: Any, name: str, value: str) -> None:
 
 
 class Api:
-    """The soak's caller (one session per thread), which waits out API Gateway's throttling (429)."""
+    """The soak's caller (one session per thread), which waits out API Gateway's throttling (429), and
+    waits up to API_TIMEOUT for an answer: on a host shared with other stacks, a function's cold start
+    behind a queue of others has taken more than a minute."""
 
     def __init__(self, base: str, key: str | None) -> None:
         self.base, self.key = base, key
         self._local = threading.local()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        if not hasattr(self._local, "caller"):
-            self._local.caller = Caller(self.base, self.key, requests.Session())
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        headers = {**({"x-api-key": self.key} if self.key else {}), **kwargs.pop("headers", {})}
         for pause in (0.2, 0.5, 1, 2, 4, 8):
-            answer: requests.Response = self._local.caller.request(method, path, **kwargs)
+            answer = self._local.session.request(
+                method, self.base + path, headers=headers, timeout=API_TIMEOUT, **kwargs
+            )
             if answer.status_code != 429:
                 return answer
             time.sleep(pause)
@@ -536,12 +551,15 @@ SCHEDULE_SECONDS = 200  # the recurring schedule lives at least this long: three
 
 @dataclass
 class Extras:
-    """What the soak runs beside its planned tasks: the webhook receiver and the recurring schedule."""
+    """What the soak runs beside its planned tasks: the webhook receiver, the recurring schedule, and
+    the workflows where the stack offers them."""
 
+    api: Api
     receiver: Receiver
     schedule: RecurringSchedule
     owner: str
     fired: list[str] = field(default_factory=list)  # the schedule's tasks, once it is deleted
+    workflows: list[Submitted] = field(default_factory=list)
 
     def pending(self, planned: list[Planned], current: dict[str, dict[str, Any]], seconds: float) -> list[str]:
         """What the soak still waits for beside unfinished tasks: webhooks not delivered, a schedule
@@ -556,7 +574,8 @@ class Extras:
             self.fired = self.schedule.task_ids()
         schedule = ["schedule"] if self.schedule.ended_at is None else []
         unfinished_firings = [t for t in self.fired if _status(current.get(t)) not in FINISHED]
-        return [f"webhook {t}" for t in undelivered] + schedule + [f"firing {t}" for t in unfinished_firings]
+        running = [f"workflow {w}" for w in soak_workflows.unfinished(self.api, self.workflows)]
+        return [f"webhook {t}" for t in undelivered] + schedule + [f"firing {t}" for t in unfinished_firings] + running
 
 
 def await_all(
@@ -583,7 +602,7 @@ def await_all(
         time.sleep(5)
 
 
-def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
+def main() -> int:  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
     wall = time.monotonic()
     rng = random.Random(2026)
     started = localstack.start()
@@ -599,6 +618,7 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
     problems: list[str] = []
     receiver: Receiver | None = None
     schedule: RecurringSchedule | None = None
+    target: Target | None = None
     try:
         for lane in ("High", "Normal", "Low"):
             url = out.raw[f"{lane}QueueUrl"]
@@ -609,7 +629,11 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
         api = Api(out.api_url, out.api_key)
         secret = api.request("GET", "/webhooks/secret").json()["secret"]
         receiver = Receiver(lambda header, body: verify_signature(secret, header, body)).__enter__()
-        planned = plan(rng, receiver.url)
+        offered = {path: api.request("GET", path).status_code == 200 for path in ("/workflows", "/task-types")}
+        if offered["/task-types"]:
+            target = Target(lambda header, body: verify_signature(secret, header, body)).__enter__()
+            target.register(api)
+        planned = plan(rng, receiver.url, target.name if target else None)
         schedule = RecurringSchedule(api, session, out.raw["SchedulesTableName"])
         t0 = time.monotonic()
         submit(api, planned)
@@ -623,7 +647,9 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
         injected += inject_faults(session, out.raw, rng, bodies)
         in_parallel(lambda p: cancel(api, p), [p for p in planned if p.kind.action in ("cancel", "cancel+retry")])
         print(f"  {time.monotonic() - t0:5.0f}s  submitted, duplicated, cancelled", flush=True)
-        extras = Extras(receiver, schedule, owner)
+        extras = Extras(api, receiver, schedule, owner)
+        if offered["/workflows"]:
+            extras.workflows = soak_workflows.submit(api, TASKS)
         await_all(api, lambda ids: items(session, out.raw["TasksTableName"], ids), planned, extras, t0)
         elapsed = time.monotonic() - t0
         schedule.end(owner)
@@ -641,7 +667,11 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
             for name, rate in RATE_LIMITED.items()
         }
         webhooks = receiver.figures({p.task_id: _status(current.get(p.task_id)) for p in planned if p.kind.callback})
-        ran, given_up = completions(localstack.LOG_FILE, log_offset, set(ids) | set(firings.tasks))
+        flows = soak_workflows.figures(api, extras.workflows) if extras.workflows else None
+        nodes = set(flows.tasks) if flows else set()
+        ran, given_up = completions(localstack.LOG_FILE, log_offset, set(ids) | set(firings.tasks) | nodes)
+        targeted = views(api, [p for p in planned if p.kind.name == URL_TARGET]) if target else {}
+        targets = target.figures(targeted, set(given_up)) if target else None
         twice = sorted(t for t, n in ran.items() if n > 1)
         time.sleep(2)  # CloudWatch Logs takes the functions' last lines a moment after they return
         faults = Counter(
@@ -664,6 +694,9 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
                 problems.append(f"schedule {schedule.name} not deleted: {exc}")
         if receiver is not None:
             receiver.__exit__()
+        if target is not None:
+            target.remove(api)
+            target.__exit__()
         if started:
             localstack.stop()
         else:
@@ -673,6 +706,7 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
     deadline = getattr(limits, "WEBHOOK_TOTAL_TIMEOUT_SECONDS", None)
     found = firings.problems() + webhooks.problems(deadline + TARPIT_SLACK if deadline else float("inf"))
     found += [problem for figures in rates.values() for problem in figures.problems()]
+    found += (flows.problems() if flows else []) + (targets.problems() if targets else [])
     print(f"""
 soak on the local stack (ministack emulator), {time.monotonic() - wall:.0f} s in all: deploy {deployed:.0f} s, \
 tasks {elapsed:.0f} s
@@ -689,7 +723,7 @@ tasks {elapsed:.0f} s
   faults injected from outside   {dict(injected)}, {planned_failures} failing/timing-out/crashing tasks
   faults injected in functions   {sum(faults.values())}: {dict(sorted(faults.items()))}
   outcome writes tasklane's own retry carried past the SDK's: {carried}
-{report_extras(lateness, rates, webhooks, firings, deadline)}""")
+{report_extras(lateness, rates, webhooks, firings, deadline)}{report_products(flows, targets)}""")
     for problem in problems:
         print(f"stack not restored: {problem}")
     for problem in found:
@@ -697,6 +731,26 @@ tasks {elapsed:.0f} s
     if not faults:
         print("no fault was injected inside the functions: is TASKLANE_FAULTS taking effect?")
     return 1 if lost or twice or early or wrong or not faults or problems or found else 0
+
+
+def report_products(flows: WorkflowFigures | None, targets: TargetFigures | None) -> str:
+    """The figures of the workflows and the url-target tasks, or that the stack offers none."""
+    if flows is None:
+        lines = ["  workflows: this stack has no POST /workflows"]
+    else:
+        lines = [
+            f"  workflows: {flows.workflows} ended {flows.statuses}, {len(flows.tasks)} nodes; not completed with "
+            f"their sum {len(flows.wrong_result)}, nodes started before an input finished {len(flows.early)}"
+        ]
+    if targets is None:
+        lines.append("  url target: this stack has no PUT /task-types")
+    else:
+        lines.append(
+            f"  url target: {targets.tasks} tasks, {targets.calls} calls answered {targets.answers}; without the "
+            f"target's answer as result {len(targets.wrong)}, unsigned {len(targets.unsigned)}, "
+            f"answered 200 twice {len(targets.answered_twice)}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 TARPIT_SLACK = 3.0  # the tarpit notices a hang-up within a second; the emulator's host is shared

@@ -193,7 +193,7 @@ class WebhookFigures:
         if self.unreadable:
             found.append(f"{self.unreadable} webhook bodies without a task")
         if self.longest_tarpit_hold > deadline:
-            found.append(f"a tarpit held a webhook call {self.longest_tarpit_hold:.0f} s (deadline {deadline:.0f} s)")
+            found.append(f"a tarpit held a webhook call {self.longest_tarpit_hold:.1f} s (deadline {deadline:.1f} s)")
         return found
 
 

@@ -9,13 +9,17 @@ import json
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from tasklane_client import verify_signature
 
 from scripts import soak_receiver
 from scripts.soak_receiver import DELIVERED, Receiver, reaction
+from scripts.soak_target import Target
 from scripts.soak_timing import Lateness, RateFigures, started_early
+from scripts.soak_workflows import Submitted, edges
+from scripts.soak_workflows import figures as workflow_figures
 
 T0 = datetime(2026, 12, 6, 14, 0, tzinfo=UTC)
 SECRET = "whsec_test"
@@ -137,7 +141,8 @@ def test_the_tarpit_measures_how_long_the_caller_stayed(receiver):
     assert figures.answers == {"tarpit": 1}
     assert 1.4 < figures.longest_tarpit_hold < 2.6
     assert figures.problems(1.0)[0] == f"webhook never delivered: {task}"
-    assert figures.problems(1.0)[1].startswith("a tarpit held a webhook call 2 s")
+    held = figures.longest_tarpit_hold
+    assert figures.problems(1.0)[1] == f"a tarpit held a webhook call {held:.1f} s (deadline 1.0 s)"
     assert len(figures.problems(3.0)) == 1
 
 
@@ -147,3 +152,52 @@ def test_a_caller_that_waits_the_tarpit_out_gets_a_503(receiver, monkeypatch):
     body = _body(task)
     assert _post(receiver.url, body, _signed(body), timeout=5) == 503
     assert not receiver.delivered(task, "completed")
+
+
+def _node(task_id: str) -> dict[str, Any]:
+    return {"task": {"task_id": task_id, "status": "completed"}}
+
+
+def test_each_workflow_node_waits_for_what_its_shape_says():
+    chain = {"chain": [_node("a"), {"group": [_node("b"), _node("c")]}, _node("d")]}
+    assert edges(chain, []) == ([("a", []), ("b", ["a"]), ("c", ["a"]), ("d", ["b", "c"])], ["d"])
+    chord = {"chord": {"group": [_node("a"), _node("b")], "then": _node("c")}}
+    assert edges({"chain": [chord, _node("d")]}, []) == (
+        [("a", []), ("b", []), ("c", ["a", "b"]), ("d", ["c"])],
+        ["d"],
+    )
+
+
+def test_a_workflow_node_started_before_its_input_finished_is_reported():
+    tree = {"chain": [_node("a"), _node("b")]}
+    shown = {
+        "a": {"started_at": T0.isoformat(), "finished_at": (T0 + timedelta(seconds=2)).isoformat()},
+        "b": {"started_at": (T0 + timedelta(seconds=1)).isoformat(), "finished_at": None},
+    }
+
+    class Reads:
+        def request(self, method: str, path: str) -> Any:
+            return type("Answer", (), {"json": lambda _self: shown[path.rsplit("/", 1)[1]]})()
+
+    workflow = Submitted("chain", "w1", 3, status="completed", result=3, tree=tree)
+    figures = workflow_figures(Reads(), [workflow])
+    assert [e.split()[0] for e in figures.early] == ["b"]
+    assert figures.wrong_result == []
+    assert figures.problems()[0].startswith("workflow node started before its input finished: b started")
+    shown["b"]["started_at"] = shown["a"]["finished_at"]
+    assert workflow_figures(Reads(), [workflow]).early == []
+
+
+def test_a_url_target_task_must_complete_with_its_last_attempts_answer():
+    target = Target(lambda header, body: True)
+    target.calls.update({"a": [(1, 200, True)], "b": [(1, 200, True), (2, 200, True)], "c": [(1, 200, False)]})
+    shown = {
+        "a": {"status": "completed", "attempts": 1, "result": {"task_id": "a", "attempt": 1}},
+        "b": {"status": "completed", "attempts": 2, "result": {"task_id": "b", "attempt": 1}},
+        "c": {"status": "completed", "attempts": 1, "result": {"task_id": "c", "attempt": 1}},
+    }
+    figures = target.figures(shown, given_up=set())
+    assert figures.wrong == ["b"]
+    assert figures.answered_twice == ["b"]
+    assert figures.unsigned == ["c"]
+    assert target.figures(shown, given_up={"b"}).answered_twice == []
