@@ -5,16 +5,23 @@ page from the stack's public /console (telling it that a proxy signs), and forwa
 request to the API with the caller's credentials (SigV4, or the API key) added. It listens on
 127.0.0.1 only, and, because it signs whatever reaches it, it answers only its own page: requests
 naming another host (DNS rebinding) or sent from another origin (a web page posting to localhost)
-are refused before anything is signed.
+are refused before anything is signed. So is any request without this run's secret: it is in the
+URL the command opens, traded on the first visit for a cookie only this page's requests carry
+(another local process, which can forge any Origin, does not have it). A request-target that is not
+a path (`@host/x` would move the call to another host) and the webhook secret's routes are never
+signed: the signing secret is read with `tasklane webhooks secret`, not through a browser.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 import re
+import secrets
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tasklane_client.auth import Auth
 
@@ -42,6 +49,7 @@ class ConsoleProxy(ThreadingHTTPServer):
         self.endpoint = endpoint.rstrip("/")
         self.auth = auth
         self.pool = urllib3.PoolManager(retries=False)
+        self.token = secrets.token_urlsafe(24)  # this run's secret: only who opened its URL has it
         super().__init__(("127.0.0.1", port), _Handler)
 
     @property
@@ -50,12 +58,23 @@ class ConsoleProxy(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/console"
+        """The URL to open: the page, with this run's secret (traded for a cookie on the first visit)."""
+        return f"http://127.0.0.1:{self.port}/console?token={self.token}"
+
+    @property
+    def cookie(self) -> str:
+        """The cookie carrying this run's secret (one name per port: cookies are shared across ports)."""
+        return f"tasklane-console-{self.port}"
+
+    def holds_token(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
 
     def allowed_hosts(self) -> set[str]:
         return {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
 
     def forward(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> Any:
+        if _refused_target(path):
+            raise ValueError(f"not a path the console may call: {path[:80]!r}")
         url = self.endpoint + path
         signed = dict(headers)
         # The page itself is public: it is fetched unsigned, as any browser would.
@@ -69,15 +88,42 @@ def _is_page(path: str) -> bool:
     return route == "/console" or route.startswith("/console/")
 
 
+# Routes the proxy never signs: the caller's webhook signing secret, read or rotated.
+_UNSIGNED_ROUTES = ("/webhooks/secret",)
+
+
+def _refused_target(path: str) -> str | None:
+    """Why a request-target may not be forwarded: only an origin-form path, and no secret route."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or not path.isascii():
+        return "not a path"
+    route = unquote(urlsplit(path).path)
+    route = "/" + "/".join(part for part in route.split("/") if part not in ("", "."))
+    if any(route == r or route.startswith(r + "/") for r in _UNSIGNED_ROUTES):
+        return "the webhook secret is read with `tasklane webhooks secret`, not through the console"
+    return None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ConsoleProxy
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        if urlsplit(self.path).path in ("", "/"):
+        parts = urlsplit(self.path)
+        if parts.path in ("", "/", "/console") and "token" in parse_qs(parts.query):
+            self._enter(parse_qs(parts.query)["token"][0])
+            return
+        if parts.path in ("", "/"):
             self._answer(302, b"", {"Location": "/console"})
             return
         self._proxy()
+
+    def _enter(self, token: str) -> None:
+        """The URL the command opened: its secret becomes a cookie, and the page loads without it."""
+        if self._host_refusal() or not self.server.holds_token(token):
+            self._forbidden("not this console's URL: open the one `tasklane console` printed")
+            return
+        cookie = f"{self.server.cookie}={self.server.token}; Path=/; HttpOnly; SameSite=Strict"
+        self._answer(302, b"", {"Location": "/console", "Set-Cookie": cookie, "Cache-Control": "no-store"})
 
     def do_POST(self) -> None:
         self._proxy()
@@ -85,9 +131,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._proxy()
 
+    def _host_refusal(self) -> str | None:
+        return None if self.headers.get("Host", "") in self.server.allowed_hosts() else "unknown host"
+
+    def _token(self) -> str | None:
+        for header in self.headers.get_all("Cookie") or []:
+            for pair in header.split(";"):
+                name, _, value = pair.strip().partition("=")
+                if name == self.server.cookie:
+                    return value
+        return None
+
     def _refusal(self) -> str | None:
-        if self.headers.get("Host", "") not in self.server.allowed_hosts():
-            return "unknown host"
+        if why := self._host_refusal():
+            return why
         origin = self.headers.get("Origin")
         own = {f"http://{host}" for host in self.server.allowed_hosts()}
         if origin is not None and origin not in own:
@@ -95,12 +152,14 @@ class _Handler(BaseHTTPRequestHandler):
         # Browsers send Origin with every POST and DELETE a page makes: one without it is not the page.
         if self.command != "GET" and origin is None:
             return "no origin"
-        return None
+        if not self.server.holds_token(self._token()):
+            return "no console token: open the URL `tasklane console` printed"
+        return _refused_target(self.path)
 
     def _proxy(self) -> None:
         refusal = self._refusal()
         if refusal:
-            self._answer(403, f'{{"error": {{"code": "forbidden", "message": "{refusal}"}}}}'.encode())
+            self._forbidden(refusal)
             return
         length = int(self.headers.get("Content-Length") or 0)
         if length > _MAX_BODY:
@@ -119,6 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
             data = _AUTH_MODE.sub(rb"\1proxy\2", data)
         answer_headers = {k: v for k, v in upstream.headers.items() if k.lower() in _FORWARDED_ANSWER_HEADERS}
         self._answer(upstream.status, data, answer_headers)
+
+    def _forbidden(self, why: str) -> None:
+        self._answer(403, json.dumps({"error": {"code": "forbidden", "message": why}}).encode())
 
     def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)

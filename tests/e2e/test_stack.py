@@ -105,7 +105,7 @@ def short_visibility(stack, lane: str, seconds: int):
 def test_a_task_that_crashes_the_processor_reaches_the_dlq_and_is_marked_failed(stack, alice):
     with short_visibility(stack, "normal", 2):
         task_id = alice.submit("fail", {"mode": "crash"}, max_attempts=10, timeout_seconds=1)["task_id"]
-        # Each crash is taken over only when its lease ends (timeout + 45 s): five receives take minutes.
+        # Each crash is taken over only when its lease ends (its invocation could live: ~65 s): five take minutes.
         task = alice.wait(task_id, timeout=420)
     assert task["status"] == "failed"
     assert task["error"]["type"] == "DeadLettered"

@@ -193,10 +193,12 @@ def proxied(monkeypatch):
 
 def test_the_proxy_serves_the_page_unsigned_and_signs_api_calls_with_sigv4(proxied):
     proxy, upstream = proxied
-    page = requests.get(proxy.url, timeout=10)
+    browser = requests.Session()
+    page = browser.get(proxy.url, timeout=10)
+    assert page.url.endswith("/console")  # the secret traded for a cookie, and out of the address bar
     assert page.text == '<meta name="tasklane-auth" content="proxy">'  # the page knows calls are signed
-    origin = proxy.url.removesuffix("/console")
-    answer = requests.post(origin + "/tasks", json={"task_type": "echo"}, headers={"Origin": origin}, timeout=10)
+    origin = f"http://127.0.0.1:{proxy.port}"
+    answer = browser.post(origin + "/tasks", json={"task_type": "echo"}, headers={"Origin": origin}, timeout=10)
     assert answer.status_code == 200
     (_, page_path, page_headers, _), (method, path, headers, body) = upstream.seen
     assert page_path == "/v1/console"
@@ -217,7 +219,100 @@ def test_the_proxy_serves_the_page_unsigned_and_signs_api_calls_with_sigv4(proxi
 )
 def test_the_proxy_signs_nothing_for_other_pages_or_hosts(proxied, method, headers, why):
     proxy, upstream = proxied
-    answer = requests.request(method, proxy.url.replace("/console", "/tasks"), headers=headers, timeout=10)
+    browser = requests.Session()
+    browser.get(proxy.url, timeout=10)  # holds this run's secret: refused all the same
+    upstream.seen.clear()
+    answer = browser.request(method, f"http://127.0.0.1:{proxy.port}/tasks", headers=headers, timeout=10)
     assert answer.status_code == 403
     assert answer.json()["error"]["message"] == why
+    assert upstream.seen == []
+
+
+# The proxy signs only for the page `tasklane console` opened: a per-run secret, paths only, and
+# never the webhook secret's routes.
+def _raw(proxy, request_line: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        lines = [request_line, *(f"{k}: {v}" for k, v in headers.items()), "Content-Length: 0", "Connection: close"]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+def _entered(proxy):
+    browser = requests.Session()
+    assert browser.get(proxy.url, timeout=10).status_code == 200
+    return browser
+
+
+@pytest.mark.parametrize(
+    "origin", [None, "http://127.0.0.1:{port}", "http://localhost:{port}"], ids=["none", "ip", "localhost"]
+)
+def test_a_local_process_without_this_runs_secret_gets_nothing_signed(proxied, origin):
+    proxy, upstream = proxied
+    headers = {"Origin": origin.format(port=proxy.port)} if origin else {}
+    for method in ("GET", "POST", "DELETE"):
+        if method != "GET" and origin is None:
+            continue
+        answer = requests.request(method, f"http://127.0.0.1:{proxy.port}/tasks", headers=headers, timeout=10)
+        assert answer.status_code == 403
+        assert "token" in answer.json()["error"]["message"]
+    wrong = requests.get(f"http://127.0.0.1:{proxy.port}/console?token=guess", timeout=10, allow_redirects=False)
+    assert wrong.status_code == 403
+    assert "Set-Cookie" not in wrong.headers
+    assert upstream.seen == []
+
+
+def test_two_runs_have_different_secrets_and_cookies(proxied):
+    from tasklane_client.console import ConsoleProxy
+
+    proxy, _ = proxied
+    other = ConsoleProxy(proxy.endpoint, None, port=0)
+    try:
+        assert other.token != proxy.token
+        assert other.cookie != proxy.cookie
+        assert len(proxy.token) >= 32
+    finally:
+        other.server_close()
+
+
+@pytest.mark.parametrize("target", ["@evil.example/tasks", "evil.example/tasks", "//evil.example/tasks", "*"])
+def test_a_request_target_that_is_not_a_path_is_never_forwarded(proxied, target):
+    proxy, upstream = proxied
+    browser = _entered(proxy)
+    upstream.seen.clear()
+    cookie = f"{proxy.cookie}={browser.cookies.get(proxy.cookie)}"
+    status, _ = _raw(proxy, f"GET {target} HTTP/1.1", {"Host": f"127.0.0.1:{proxy.port}", "Cookie": cookie})
+    if target.startswith("//"):  # http.server folds the leading slashes: a path of the API's own host
+        assert [path for _, path, _, _ in upstream.seen] == ["/v1/evil.example/tasks"]
+    else:
+        assert status == 403
+        assert upstream.seen == []
+    with pytest.raises(ValueError, match="not a path"):
+        proxy.forward("GET", target, None, {})
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/webhooks/secret"),
+        ("POST", "/webhooks/secret/rotate"),
+        ("GET", "/webhooks/secret/"),
+        ("GET", "/webhooks//secret"),
+        ("GET", "/webhooks/./secret"),
+        ("GET", "/webhooks/%73ecret"),
+        ("POST", "/webhooks/secret/rotate?x=1"),
+    ],
+)
+def test_the_webhook_secret_routes_are_never_signed_for_the_console(proxied, method, path):
+    proxy, upstream = proxied
+    browser = _entered(proxy)
+    upstream.seen.clear()
+    origin = f"http://127.0.0.1:{proxy.port}"
+    answer = browser.request(method, origin + path, headers={"Origin": origin}, timeout=10)
+    assert answer.status_code == 403
+    assert "tasklane webhooks secret" in answer.json()["error"]["message"]
     assert upstream.seen == []

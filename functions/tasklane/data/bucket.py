@@ -19,6 +19,8 @@ from tasklane.model.limits import VALUE_URL_SECONDS
 class ValueUnavailable(ServiceUnavailable):
     """The bucket did not store or return a value (a network or service error: worth another try)."""
 
+    public_message = "the values bucket did not answer; try again shortly"
+
 
 class ValueMissing(Exception):
     """The object a task refers to is gone (it expired with the task's retention)."""

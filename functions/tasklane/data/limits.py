@@ -59,6 +59,21 @@ class LimitsTable:
             return 0
         return max(1, int(refused.get("next_ms", {}).get("N", now_ms + 1)) - now_ms)
 
+    def give_back(self, key: str, rate: Rate, granted_ms: int) -> None:
+        """Undo the start granted at `granted_ms` (its delivery claimed nothing), unless a later start
+        has been granted since: then the start is spent, as a start taken a moment early would be."""
+        _update(
+            self._db,
+            self._table,
+            key,
+            UpdateExpression="SET next_ms = :granted",
+            ConditionExpression="next_ms = :after",
+            ExpressionAttributeValues={
+                ":granted": {"N": str(granted_ms)},
+                ":after": {"N": str(granted_ms + rate.interval_ms)},
+            },
+        )
+
     def hold_slot(self, key: str, entry: str, cap: int, now: int) -> bool:
         """Hold one of `cap` slots under `key` for `entry` ("task_id@lease_epoch@delivery"); False when all
         are held by runs whose lease has not ended (ended ones are freed on the way)."""

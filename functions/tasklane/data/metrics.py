@@ -24,6 +24,8 @@ _DIMENSIONS = "{tasklane,lane,service,task_type}"
 class MetricsUnavailable(ServiceUnavailable):
     """CloudWatch did not answer (after the SDK's retries)."""
 
+    public_message = "CloudWatch did not answer; try again shortly"
+
 
 @contextmanager
 def _cloudwatch_errors() -> Any:

@@ -20,6 +20,8 @@ _SEND_RETRIES = 3
 class QueueUnavailable(ServiceUnavailable):
     """A lane did not take or steer a message (after the SDK's retries)."""
 
+    public_message = "a lane queue did not answer; try again shortly"
+
 
 @contextmanager
 def _sqs_errors(action: str) -> Iterator[None]:

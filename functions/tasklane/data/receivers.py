@@ -8,19 +8,26 @@ does not), and the answer's body is not read beyond its status.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from functools import cache
 from ipaddress import ip_address
 
 from tasklane.model.addresses import IPAddress
 from tasklane.model.callback_urls import CallbackTarget
-from tasklane.model.limits import WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_READ_TIMEOUT_SECONDS
+from tasklane.model.limits import (
+    WEBHOOK_CONNECT_TIMEOUT_SECONDS,
+    WEBHOOK_READ_TIMEOUT_SECONDS,
+    WEBHOOK_TOTAL_TIMEOUT_SECONDS,
+)
 
 CONNECT_TIMEOUT_SECONDS = WEBHOOK_CONNECT_TIMEOUT_SECONDS
 READ_TIMEOUT_SECONDS = WEBHOOK_READ_TIMEOUT_SECONDS
+TOTAL_TIMEOUT_SECONDS = WEBHOOK_TOTAL_TIMEOUT_SECONDS
 _ERROR_CHARS = 200
 
 
@@ -65,21 +72,36 @@ class Post:
 
 
 def post(request: Post) -> int:
-    """Send the request; the receiver's HTTP status, or ReceiverUnreachable."""
+    """Send the request; the receiver's HTTP status, or ReceiverUnreachable. The whole call, however
+    the receiver paces its bytes, ends within TOTAL_TIMEOUT_SECONDS: its socket is shut then."""
     target = request.target
-    connection: http.client.HTTPConnection
+    connection: _PinnedHTTP | _PinnedHTTPS
     if target.scheme == "https":
         connection = _PinnedHTTPS(target.host, target.port, request.address, _tls())
     else:
         connection = _PinnedHTTP(target.host, target.port, request.address)
+    cut = threading.Event()
+    deadline = threading.Timer(TOTAL_TIMEOUT_SECONDS, _cut, args=(connection.opened, cut))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", target.target, body=request.body, headers=request.headers)
-        answer = connection.getresponse()
-        return answer.status
+        return connection.getresponse().status
     except (OSError, http.client.HTTPException) as exc:
+        if cut.is_set():
+            raise ReceiverUnreachable(f"no answer within {TOTAL_TIMEOUT_SECONDS} s (the whole call)") from None
         raise ReceiverUnreachable(f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]) from None
     finally:
+        deadline.cancel()
         connection.close()
+
+
+def _cut(opened: list[socket.socket], cut: threading.Event) -> None:
+    """The call's deadline came: shut its socket, so that whatever waits on it returns now."""
+    cut.set()
+    for sock in opened:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 @cache
@@ -87,9 +109,10 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()  # verifies the certificate and the host name
 
 
-def _open(address: IPAddress, port: int) -> socket.socket:
+def _open(address: IPAddress, port: int, opened: list[socket.socket]) -> socket.socket:
     sock = socket.create_connection((str(address), port), timeout=CONNECT_TIMEOUT_SECONDS)
     sock.settimeout(READ_TIMEOUT_SECONDS)
+    opened.append(sock)  # the deadline can shut it from now on, TLS handshake included
     return sock
 
 
@@ -97,9 +120,10 @@ class _PinnedHTTP(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, address: IPAddress) -> None:
         super().__init__(host, port, timeout=CONNECT_TIMEOUT_SECONDS)
         self._address = address
+        self.opened: list[socket.socket] = []
 
     def connect(self) -> None:
-        self.sock = _open(self._address, self.port)
+        self.sock = _open(self._address, self.port, self.opened)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
@@ -107,6 +131,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         super().__init__(host, port, timeout=CONNECT_TIMEOUT_SECONDS, context=context)
         self._address = address
         self._tls_context = context
+        self.opened: list[socket.socket] = []
 
     def connect(self) -> None:
-        self.sock = self._tls_context.wrap_socket(_open(self._address, self.port), server_hostname=self.host)
+        raw = _open(self._address, self.port, self.opened)
+        self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)

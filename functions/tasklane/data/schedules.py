@@ -4,6 +4,7 @@ their EventBridge Scheduler schedules (the clock that fires them)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,10 +20,14 @@ from tasklane.model.schedule import Schedule, scheduler_name
 
 # The item that counts an owner's schedules; no schedule name can hold '#'.
 _COUNT = "#count"
+# What Scheduler says of a refused schedule is shown without the ARNs and account ids it may quote.
+_ARN_OR_ACCOUNT = re.compile(r"arn:[^\s\"',]+|\b\d{12}\b")
 
 
 class SchedulesUnavailable(ServiceUnavailable):
     """The schedules table or EventBridge Scheduler did not answer (after the SDK's retries)."""
+
+    public_message = "the schedules table or EventBridge Scheduler did not answer; try again shortly"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -212,10 +217,17 @@ class Scheduler:
         try:
             (self._scheduler.create_schedule if create else self._scheduler.update_schedule)(**request)
         except ClientError as exc:
+            if create and exc.response["Error"]["Code"] == "ConflictException":
+                # Its name is the owner's and the schedule's, whose record was just written: what is
+                # there is this very create (the SDK retried it after its answer was lost) or an orphan
+                # of one that failed; either way it becomes the record's.
+                self.put(schedule, create=False)
+                return
             if exc.response["Error"]["Code"] == "ValidationException":
                 field = "cron" if schedule.cron else "rate"
+                said = _ARN_OR_ACCOUNT.sub("…", str(exc.response["Error"].get("Message", "")))[:200]
                 raise ValidationFailed(
-                    "EventBridge Scheduler refused the schedule", [{"field": field, "message": str(exc)[:200]}]
+                    "EventBridge Scheduler refused the schedule", [{"field": field, "message": said}]
                 ) from None
             raise SchedulesUnavailable(f"{'Create' if create else 'Update'}Schedule failed: {exc}") from exc
         except BotoCoreError as exc:

@@ -243,7 +243,8 @@ class TaskStore(Table):
     def promote(self, entry: DueEntry, now: datetime, delay: int) -> bool:
         """scheduled → pending as its message is sent (delivered after `delay` s); the task joins the
         reconciler's index in case that send is lost. False when it is no longer scheduled at that
-        due time (cancelled, or promoted by another run)."""
+        due time (cancelled, or promoted by another run). A write the SDK retried after its answer
+        was lost is recognised by the moment it wrote, so that its message is still sent now."""
         try:
             self._record(
                 entry.task_id,
@@ -258,6 +259,7 @@ class TaskStore(Table):
                     ":shard": _s(sweep_shard(entry.task_id, self.layout.sweep_shards)),
                     ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
                 },
+                applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
             )
         except TransitionRejected as exc:
             if exc.stored is not None and exc.stored.task.status is not TaskStatus.SCHEDULED:

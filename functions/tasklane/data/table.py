@@ -22,6 +22,8 @@ _BATCH_RETRIES = 6
 class StoreUnavailable(ServiceUnavailable):
     """The table did not take or return an item (throttled or failing past the SDK's retries)."""
 
+    public_message = "the task table did not answer; try again shortly"
+
 
 class TransitionRejected(Exception):
     """The condition of a transition did not hold; `stored` is the item as it was, if any."""

@@ -18,12 +18,14 @@ class CallbackRefused(Exception):
     """The callback URL, or an address its name resolves to, is not one a webhook may reach."""
 
 
-def destination(url: str, *, allow_loopback: bool) -> tuple[CallbackTarget, list[IPAddress]]:
+def destination(
+    url: str, *, allow_loopback: bool, closed_port: int | None = None
+) -> tuple[CallbackTarget, list[IPAddress]]:
     """The URL's target and the addresses to connect to, each checked; CallbackRefused if any is not
     allowed (a name with one private answer among public ones is refused whole), NameNotResolved if
     the name has none."""
     try:
-        target = parse_target(url, allow_loopback=allow_loopback)
+        target = parse_target(url, allow_loopback=allow_loopback, closed_port=closed_port)
     except ValueError as exc:
         raise CallbackRefused(f"callback_url {exc}") from None
     if target.literal is not None:
@@ -35,10 +37,10 @@ def destination(url: str, *, allow_loopback: bool) -> tuple[CallbackTarget, list
     return target, addresses
 
 
-def check_submitted(url: str, *, allow_loopback: bool) -> None:
+def check_submitted(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
     """The check at submission: ValidationFailed naming callback_url when the URL may not be used."""
     try:
-        destination(url, allow_loopback=allow_loopback)
+        destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
     except CallbackRefused as exc:
         raise ValidationFailed(
             "the callback_url is not allowed", [{"field": "callback_url", "message": str(exc)}]

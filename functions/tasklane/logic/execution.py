@@ -30,10 +30,11 @@ from tasklane.task_types import get_task_type
 
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
 SAFETY_MARGIN_SECONDS = 10
-# Seconds past a task's timeout before another delivery may take it over as crashed: longer than one
-# throttled SDK call spends on its own retries (standard mode, 5 attempts: up to ~31 s) plus a few of
-# tasklane's, so that a run still recording its outcome is never taken over and run again.
-LEASE_GRACE_SECONDS = 45
+# A run's lease lasts as long as the invocation that holds it can live (Lambda stops it at the
+# processor's timeout), whatever its task does: a task that ignores its time limit (a C loop, code
+# that swallows the alarm) and a run still recording its outcome are never taken over by a duplicate.
+# These seconds more allow for processors' clocks that differ a little.
+LEASE_SKEW_SECONDS = 5
 # An outcome write that the table refuses for a moment (throttled, 5xx past the SDK's own retries) is
 # tried again within the invocation for up to this long, and never past the run's lease (after it,
 # another delivery may take the task over): giving up would run finished work again.
@@ -85,8 +86,7 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
         attempt.requeue(0, reason="not enough time left in this invocation")
         return
     now = clock.now()
-    timeout = message.timeout_seconds or services.settings.max_task_timeout_seconds
-    lease_until = clock.epoch(now) + timeout + LEASE_GRACE_SECONDS
+    lease_until = _lease_until(now, delivery)
     attempt = replace(attempt, lease_until=lease_until)
     slot = throttling.slot_for(attempt.lane, message, lease_until)
     hold = throttling.admit(message, slot, services, delivery.receive_count)
@@ -97,22 +97,27 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
     attempt.later.flush()
     # Admission may have waited in place for its start: the run begins now, and its lease with it.
     now = clock.now()
-    attempt = replace(attempt, lease_until=clock.epoch(now) + timeout + LEASE_GRACE_SECONDS)
+    attempt = replace(attempt, lease_until=_lease_until(now, delivery))
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
         stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until)
     except TransitionRejected as exc:
-        throttling.release(slot, services)
+        throttling.release(slot, services, claimed=False)
         _not_claimed(attempt, exc.stored, now)
         return
     except Exception:
-        throttling.release(slot, services)  # the claim did not happen: the slot goes back with it
+        throttling.release(slot, services, claimed=False)  # the claim did not happen: the slot goes back with it
         raise
     try:
         _run(attempt, stored, now)
     finally:
         throttling.release(slot, services)
+
+
+def _lease_until(now: datetime, delivery: Delivery) -> int:
+    """When this invocation's hold on a task ends: once the invocation can no longer be alive."""
+    return clock.epoch(now) + math.ceil(delivery.remaining_seconds()) + LEASE_SKEW_SECONDS
 
 
 def _hold(attempt: Attempt, hold: throttling.Hold, now: datetime) -> None:

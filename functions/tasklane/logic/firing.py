@@ -31,6 +31,15 @@ def _scheduled_time(text: Any, schedule: Schedule, now: datetime) -> datetime:
         return schedule.recurrence.last_fire(now) or now.replace(microsecond=0)
 
 
+def _problems(exc: ValidationError | ValidationFailed) -> list[dict[str, str]]:
+    """Where a task is not valid and the kind of problem, without the values themselves."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        return [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["type"]} for e in errors[:20]]
+    fields = exc.details if isinstance(exc.details, list) else []
+    return [{"field": str(d.get("field", "")), "problem": exc.code} for d in fields[:20]] or [{"problem": exc.code}]
+
+
 def fire(event: dict[str, Any], services: Services, correlation_id: str | None) -> str | None:
     """Submit the task of this firing; its id, or None when nothing was submitted (the schedule is
     gone, replaced or paused, or this firing's task exists already)."""
@@ -51,10 +60,13 @@ def fire(event: dict[str, Any], services: Services, correlation_id: str | None) 
     try:
         request = SubmitRequest.model_validate(schedule.task)
         submission.submit_task(request, owner, services, correlation_id, task_id=task_id)
-    except (ValidationError, ValidationFailed):
+    except (ValidationError, ValidationFailed) as exc:
         # Valid when the schedule was made; a later deployment dropped its type or tightened a limit.
-        # Retrying cannot help: the firing is logged and dropped.
-        logger.exception("the schedule's task is no longer valid; this firing submits nothing")
+        # Retrying cannot help: the firing is logged and dropped. Only where and why it failed is
+        # logged: the error's own text quotes payload values and URLs (tokens in their queries).
+        logger.error(
+            "the schedule's task is no longer valid; this firing submits nothing", extra={"problems": _problems(exc)}
+        )
         return None
     except StoreUnavailable:
         # Two deliveries of one firing at once: the other one's put won, and its task is this firing's.

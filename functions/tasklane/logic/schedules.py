@@ -7,6 +7,7 @@ schedule never fires without one; a firing whose record is gone or paused submit
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from typing import Any
@@ -64,6 +65,9 @@ def create_schedule(request: ScheduleRequest, owner: str, services: Services) ->
     try:
         services.scheduler.put(schedule, create=True)
     except TasklaneError:
+        # The create may have happened with its answer lost: no schedule may fire without its record.
+        with contextlib.suppress(TasklaneError):
+            services.scheduler.delete(owner, request.name)
         services.schedules.remove(owner, request.name)
         raise
     return schedule.public(now, SHOWN_FIRES)

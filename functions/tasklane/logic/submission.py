@@ -41,7 +41,9 @@ class NewTask:
 
 def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: str | None = None) -> NewTask:
     """Check a submission against its task type and limits; the task it becomes: pending, or
-    scheduled when it is due later than a lane message can wait. `task_id`: a firing's own id."""
+    scheduled when it is due later than a lane message can wait. `task_id`: a firing's own id. A
+    firing leaves its callback alone: it was checked when the schedule was made, and a receiver that
+    cannot be reached now is its webhook's problem (shown on the task), not a reason to drop the task."""
     task_type = get_task_type(request.task_type)
     payload = task_type.parse_payload(request.payload).model_dump(mode="json")
     try:
@@ -61,12 +63,13 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
             "timeout_seconds is above the processor's limit",
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
-    if request.callback_url is not None:
+    if request.callback_url is not None and task_id is None:
         # Loaded with the first submission that has a callback: the name resolution and address rules.
         from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
 
-        check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
+        hooks = webhook_settings()
+        check_submitted(request.callback_url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(

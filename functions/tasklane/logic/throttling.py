@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from tasklane.data.services import Services
 from tasklane.model import clock
-from tasklane.model.errors import UnknownTaskType
+from tasklane.model.errors import ServiceUnavailable, UnknownTaskType
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
 from tasklane.model.rates import Rate
+from tasklane.observability import logger
 from tasklane.task_types import get_task_type, rate_limit
 
 RATE_LIMIT, OWNER_CONCURRENCY = "rate_limit", "owner_concurrency"
@@ -35,12 +36,14 @@ class Hold:
     seconds: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Slot:
-    """A running slot of one owner on one lane, held by one run until its lease ends."""
+    """A running slot of one owner on one lane, held by one run until its lease ends; and the start
+    of its type's rate this delivery was granted (given back when it claims nothing)."""
 
     key: str
     entry: str
+    start: tuple[str, Rate, int] | None = None  # the rate's key, the rate, when the start was granted (ms)
 
 
 def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
@@ -58,10 +61,12 @@ def admit(message: TaskMessage, slot: Slot, services: Services, receives: int = 
         return Hold(OWNER_CONCURRENCY, max(slot_retry_seconds(receives), _flood_seconds(slot.key)))
     rate = _rate(message.task_type)
     if rate is not None:
-        wait_ms = _take_start(f"rate#{message.task_type}", rate, services)
+        key = f"rate#{message.task_type}"
+        wait_ms, granted_ms = _take_start(key, rate, services)
         if wait_ms:
             release(slot, services)
             return Hold(RATE_LIMIT, math.ceil(wait_ms / 1000))
+        slot.start = (key, rate, granted_ms)
     return None
 
 
@@ -114,13 +119,14 @@ def shown(key: str, reason: str) -> None:
 WAIT_IN_PLACE_MS = 2000
 
 
-def _take_start(key: str, rate: Rate, services: Services) -> int:
-    """0 once a start is granted (after waiting in place for one due soon), else the wait left."""
+def _take_start(key: str, rate: Rate, services: Services) -> tuple[int, int]:
+    """(0, when) once a start is granted (after waiting in place for one due soon), else the wait left."""
     waited = 0
     while True:
-        wait_ms = services.limits.take(key, rate, clock.epoch_ms(clock.now()))
+        now_ms = clock.epoch_ms(clock.now())
+        wait_ms = services.limits.take(key, rate, now_ms)
         if not wait_ms or waited + wait_ms > WAIT_IN_PLACE_MS:
-            return wait_ms
+            return wait_ms, now_ms
         clock.sleep(wait_ms / 1000)
         waited += wait_ms
 
@@ -142,10 +148,19 @@ def _hold_slot(slot: Slot, cap: int, services: Services) -> bool:
     return False
 
 
-def release(slot: Slot, services: Services) -> None:
-    """Free the owner's slot once the run is over (a no-op without a cap)."""
+def release(slot: Slot, services: Services, *, claimed: bool = True) -> None:
+    """Free the owner's slot once the run is over (a no-op without a cap). A delivery that claimed
+    nothing (a duplicate, an early or a finished task's) gives its type's start back too: only a
+    start that runs a task counts against the rate."""
     if services.settings.owner_concurrency_cap:
         services.limits.free_slot(slot.key, slot.entry)
+    if not claimed and slot.start is not None:
+        key, rate, granted_ms = slot.start
+        slot.start = None
+        try:
+            services.limits.give_back(key, rate, granted_ms)
+        except ServiceUnavailable:
+            logger.warning("a rate start not given back; it stays spent", extra={"rate_key": key})
 
 
 def _rate(task_type: str | None) -> Rate | None:

@@ -25,6 +25,8 @@ from tasklane.observability import count, logger
 RETRY_FOR = timedelta(seconds=WEBHOOK_RETRY_SECONDS)
 MAX_BACKOFF_SECONDS = WEBHOOK_MAX_BACKOFF_SECONDS  # the longest wait between two attempts
 USER_AGENT = "tasklane-webhooks/1"
+# Addresses of one receiver's name tried in one delivery (the rest wait for its next attempt).
+MAX_ADDRESSES_TRIED = 3
 
 
 class DeliveryFailed(Exception):
@@ -81,7 +83,10 @@ def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
 def _attempt(message: dict[str, str], notifications: Notifications, now: datetime) -> tuple[int | None, str | None]:
     """The receiver's status code, or why there was none."""
     try:
-        target, addresses = destination(message["url"], allow_loopback=notifications.settings.allow_loopback)
+        hooks = notifications.settings
+        target, addresses = destination(
+            message["url"], allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port
+        )
     except (CallbackRefused, receivers.NameNotResolved) as exc:
         return None, str(exc)
     body = message["body"].encode()
@@ -95,7 +100,9 @@ def _attempt(message: dict[str, str], notifications: Notifications, now: datetim
         "Tasklane-Task-Id": message["task_id"],
     }
     error = None
-    for address in addresses:  # each was checked; the next one only when this one gives no answer
+    # Each was checked; the next one only when this one gives no answer, and at most a few of them:
+    # each call may take receivers.TOTAL_TIMEOUT_SECONDS, and all of them fit in the function's timeout.
+    for address in addresses[:MAX_ADDRESSES_TRIED]:
         try:
             return receivers.post(receivers.Post(target, address, body, headers)), None
         except receivers.ReceiverUnreachable as exc:

@@ -34,8 +34,9 @@ class CallbackTarget:
         return self.literal == LOOPBACK_ALLOWED
 
 
-def parse_target(url: str, *, allow_loopback: bool) -> CallbackTarget:
-    """The destination of a callback URL, or ValueError saying what is wrong (no name is resolved here)."""
+def parse_target(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> CallbackTarget:
+    """The destination of a callback URL, or ValueError saying what is wrong (no name is resolved here).
+    `closed_port`: a loopback port refused even where the loopback is allowed (the local stack's own API)."""
     if len(url) > MAX_CALLBACK_URL_CHARS:
         raise ValueError(f"must be at most {MAX_CALLBACK_URL_CHARS} characters")
     if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
@@ -63,8 +64,11 @@ def parse_target(url: str, *, allow_loopback: bool) -> CallbackTarget:
         raise ValueError("must be an https URL")
     if literal is None and (len(host) > 253 or not set(host) <= _HOST_CHARS or ".." in host or host[0] in ".-"):
         raise ValueError("names an invalid host")
+    port = port_written or (443 if scheme == "https" else 80)
+    if opened and port == closed_port:
+        raise ValueError(f"must not point at the local stack's own API (port {port})")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return CallbackTarget(url, scheme, host, port_written or (443 if scheme == "https" else 80), target, literal)
+    return CallbackTarget(url, scheme, host, port, target, literal)
 
 
 def _address(host: str) -> IPAddress | None:

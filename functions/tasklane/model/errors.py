@@ -100,9 +100,20 @@ class UnknownTaskType(ValidationFailed):
 
 
 class ServiceUnavailable(TasklaneError):
-    """An AWS service tasklane depends on did not answer, after the SDK's own retries: try again."""
+    """An AWS service tasklane depends on did not answer, after the SDK's own retries: try again.
+
+    What AWS said (its text names roles, the account and tables) is kept for the log, as `str(exc)`
+    and `reason`; a caller, a task's error and an answer see only `message`, which names no resource.
+    """
 
     code, status = "service_unavailable", 503
+    # What a caller is told; a subclass names the part of tasklane that did not answer.
+    public_message = "a service tasklane depends on did not answer; try again shortly"
+
+    def __init__(self, reason: str, details: Any = None) -> None:
+        super().__init__(reason, None)
+        self.reason = reason
+        self.message = self.public_message
 
 
 def field_details(errors: Iterable[Mapping[str, Any]], prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:

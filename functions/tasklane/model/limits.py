@@ -21,6 +21,9 @@ MAX_CALLBACK_URL_CHARS = 2048
 WEBHOOK_DELIVERIES_KEPT = 10
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = 5
 WEBHOOK_READ_TIMEOUT_SECONDS = 10
+# The whole of one call to a receiver (connect, TLS, request, the answer's status and headers): a
+# receiver that trickles its answer a byte at a time is cut off here, not one read timeout per byte.
+WEBHOOK_TOTAL_TIMEOUT_SECONDS = 15
 WEBHOOK_RETRY_SECONDS = 24 * 3600
 WEBHOOK_MAX_BACKOFF_SECONDS = 2 * 3600
 

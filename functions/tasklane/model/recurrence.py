@@ -124,7 +124,8 @@ def parse_timezone(text: str) -> ZoneInfo:
     """An IANA time zone (`Europe/Paris`, `UTC`); ValueError when there is none of that name."""
     try:
         return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    # A folder of the zone database (`Europe`) or a name too long for a file is an OSError.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError("must be an IANA time zone name, e.g. 'UTC' or 'Europe/Paris'") from None
 
 
@@ -146,14 +147,20 @@ class Recurrence:
         if self.rate:
             period = timedelta(seconds=rate_seconds(self.rate))
             first = max(1, (after - self.created_at) // period + 1)
-            return [self.created_at + period * (first + i) for i in range(count)]
+            times: list[datetime] = []
+            for i in range(count):
+                try:  # a long period runs past the last date Python holds: those times are left out
+                    times.append(self.created_at + period * (first + i))
+                except OverflowError:
+                    break
+            return times
         return self._cron_times(after, count, reverse=False)
 
     def last_fire(self, before: datetime) -> datetime | None:
         """The latest fire time at or before `before` (UTC), if any since the schedule was created."""
         if self.rate:
             period = timedelta(seconds=rate_seconds(self.rate))
-            if before < self.created_at + period:
+            if before - self.created_at < period:
                 return None
             return self.created_at + period * ((before - self.created_at) // period)
         found = self._cron_times(before + timedelta(seconds=1), 1, reverse=True)

@@ -78,6 +78,11 @@ class SubmitRequest(Model):
         """run_at and delay_seconds say the same thing twice; refusing both avoids guessing which wins."""
         if value is not None and info.data.get("delay_seconds") is not None:
             raise ValueError("give run_at or delay_seconds, not both")
+        if value is not None:
+            try:  # 0001-01-01T00:00:00+01:00 is a moment before the first one Python holds in UTC
+                value = value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("must be a moment between the years 1 and 9999 in UTC") from None
         if value is not None and value - clock.now() > timedelta(seconds=MAX_DELAY_SECONDS):
             raise ValueError(f"must be at most {MAX_DELAY_SECONDS} seconds (one year) from now")
         return value

@@ -39,6 +39,14 @@ class ScheduleRequest(Model):
     timezone: str = Field(default="UTC", description="IANA time zone the cron is read in", examples=["Europe/Paris"])
     task: ScheduledSubmission
 
+    @field_validator("name")
+    @classmethod
+    def reachable_by_url(cls, value: str) -> str:
+        """`.` and `..` are path segments every HTTP client folds away: /schedules/.. could never be read."""
+        if value in (".", ".."):
+            raise ValueError("'.' and '..' cannot be used: HTTP clients remove them from a URL's path")
+        return value
+
     # tasklane.model.recurrence (and cronsim) are imported where they are used: the submit function,
     # which loads this module too, never needs them.
     @field_validator("cron")

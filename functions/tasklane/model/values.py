@@ -83,12 +83,15 @@ def _number_problem(text: str) -> str:
 
 
 def encode(value: Any) -> bytes:
-    """Compact UTF-8 JSON of a value; ValueNotStorable when it has no JSON form."""
+    """Compact UTF-8 JSON of a value; ValueNotStorable when it has no JSON form, whatever the reason
+    (NaN, keys that are not strings, a value whose `str` raises): a task's result that cannot be
+    written must fail its attempt, never escape it."""
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str).encode()
-    except (ValueError, RecursionError, UnicodeEncodeError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise ValueNotStorable(reason[:300]) from None
+    except RecursionError:
+        raise ValueNotStorable("nested too deeply") from None
+    except Exception as exc:  # any failure, a value's own code's included, means no JSON form
+        raise ValueNotStorable((str(exc) or type(exc).__name__)[:300]) from None
 
 
 def depth(value: Any) -> int:

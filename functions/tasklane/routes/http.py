@@ -16,7 +16,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from tasklane.model.errors import BadRequest, TasklaneError, Unauthenticated, UnsupportedMediaType, field_details
+from tasklane.model.errors import (
+    BadRequest,
+    ServiceUnavailable,
+    TasklaneError,
+    Unauthenticated,
+    UnsupportedMediaType,
+    field_details,
+)
 from tasklane.observability import logger
 from tasklane.settings import settings
 
@@ -75,6 +82,9 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(TasklaneError)
     def domain_error(exc: TasklaneError) -> Response[Any]:
+        if isinstance(exc, ServiceUnavailable):
+            # What AWS said goes to the log only: its text names roles, the account and tables.
+            logger.warning("a service did not answer", extra={"error": exc.reason[:500]})
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class WebhookSettings:
     # CallbackAllowLoopback: http://127.0.0.1 (and nothing else private) may be a callback, for local stacks.
     allow_loopback: bool
     retry_base_seconds: int  # the first backoff of a failed delivery; it doubles up to a cap
+    # The local stack's own API port, never a callback's even where the loopback is allowed: the
+    # emulator gives its functions AWS_ENDPOINT_URL (on AWS it is unset, and no port is closed).
+    emulator_port: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WebhookSettings:
@@ -30,7 +34,24 @@ class WebhookSettings:
             secrets_table_name=env["WEBHOOK_SECRETS_TABLE_NAME"],
             allow_loopback=env["CALLBACK_ALLOW_LOOPBACK"].lower() == "true",
             retry_base_seconds=int(env["WEBHOOK_RETRY_BASE_SECONDS"]),
+            emulator_port=_port(env.get("AWS_ENDPOINT_URL", "")),
         )
+
+    @property
+    def closed_port(self) -> int | None:
+        """The loopback port no callback may use: the emulator's, where the loopback is open at all."""
+        return self.emulator_port if self.allow_loopback else None
+
+
+def _port(url: str) -> int | None:
+    """The port of an endpoint URL (its scheme's default when none is written); None without one."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
 
 
 WEBHOOK_REQUIRED_ENV = (
