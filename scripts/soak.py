@@ -2,7 +2,8 @@
 
 Faults from outside: processor crashes, duplicate and malformed lane messages, early duplicates of
 delayed tasks' messages, concurrent reconcilers, cancels and explicit retries. Faults from inside the
-deployed functions (tasklane/data/faults.py, switched on here through TASKLANE_FAULTS): the processors'
+deployed functions (tasklane/data/faults.py, switched on here through TASKLANE_FAULTS, published as a
+version that the functions' alias `live` then runs): the processors'
 outcome writes (completed, failed, retrying) throttled past the SDK's retries or applied with their
 answer lost, and the submit function's cancel and retry writes applied with their answer lost. The
 stack is deployed with a small MaxResultBytes, and `blob` tasks return results between 64 KiB and
