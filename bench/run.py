@@ -20,6 +20,8 @@ from bench import (  # noqa: E402
     rate_limits,
     requests_per_task,
     scheduling,
+    workflow_chord,
+    workflows,
 )
 
 
@@ -50,6 +52,8 @@ def main() -> None:
         "local_stack": local_stack.measure,
         "rate_limits": rate_limits.measure,
         "scheduling": scheduling.measure,
+        "workflows": workflows.measure,
+        "workflow_chord": workflow_chord.measure,
         "peer": peer_celery.measure,
     }
     rows: list[dict[str, object]] = []

@@ -17,6 +17,7 @@ from tasklane_client.errors import (
     WaitTimeout,
 )
 from tasklane_client.webhooks import verify_signature
+from tasklane_client.workflows import chain, chord, group, task
 
 __all__ = [
     "ApiKeyAuth",
@@ -34,5 +35,9 @@ __all__ = [
     "TasklaneError",
     "Throttled",
     "WaitTimeout",
+    "chain",
+    "chord",
+    "group",
+    "task",
     "verify_signature",
 ]

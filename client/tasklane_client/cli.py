@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from tasklane_client import scheduling
+from tasklane_client import scheduling, workflows
 from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
 from tasklane_client.errors import NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--all-failed", action="store_true", help="every failed task, not only dead-lettered ones")
 
     scheduling.add_parser(commands, _task_options)
+    workflows.add_parser(commands)
     return parser
 
 
@@ -300,6 +301,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "dlq": _dlq,
     "webhook-secret": _webhook_secret,
     "schedules": lambda c: scheduling.run(c.client, c.args, _payload(getattr(c.args, "payload", None)), c.out),
+    "workflows": lambda c: workflows.run(c.client, c.args, c.out, c.err),
 }
 
 

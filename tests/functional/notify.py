@@ -62,7 +62,7 @@ class Bus:
             raise ClientError({"Error": {"Code": "InternalException", "Message": "down"}}, "PutEvents")
         results = []
         for entry in Entries:
-            if json.loads(entry["Detail"])["task_id"] in self.refuse:
+            if json.loads(entry["Detail"]).get("task_id") in self.refuse:
                 results.append({"ErrorCode": "InternalFailure", "ErrorMessage": "try again"})
             else:
                 self.entries.append(entry)

@@ -316,11 +316,18 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/webhooks/secret/rotate",
         "/schedules",
         "/schedules/{name}",
+        "/workflows",
+        "/workflows/{workflow_id}",
     }
     assert "SubmitRequest" in document["components"]["schemas"]
+    assert "WorkflowRequest" in document["components"]["schemas"]
+    assert set(document["paths"]["/workflows"]) == {"get", "post"}
+    assert set(document["paths"]["/workflows/{workflow_id}"]) == {"get", "delete"}
     assert "Task" in document["components"]["schemas"]
     listing = document["paths"]["/tasks"]["get"]
-    assert {p["name"] for p in listing["parameters"]} == {"status", "task_type", "priority", "limit", "cursor"}
+    assert {p["name"] for p in listing["parameters"]} == {
+        "status", "task_type", "priority", "limit", "cursor", "workflow_id"
+    }  # fmt: skip
     assert "TaskPage" in str(listing["responses"]["200"])
 
 

@@ -58,6 +58,7 @@ def test_stats_count_the_callers_tasks_by_status_and_chart_the_finished_ones(loc
     body = stats(tasklane)
     assert body["counts"] == {
         "scheduled": 0,
+        "waiting": 0,  # a workflow's tasks before their turn
         "pending": 0,
         "processing": 0,
         "completed": 3,

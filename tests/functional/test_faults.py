@@ -218,9 +218,9 @@ def test_a_lost_race_at_completion_never_changes_a_finished_task(tasklane, monke
     task_id = submit(tasklane)
     original = TaskStore.mark_completed
 
-    def after_a_concurrent_failure(self, task_id, attempt, result_json, now):
+    def after_a_concurrent_failure(self, task_id, attempt, result_json, now, **kwargs):
         services().store.mark_failed(task_id, TaskError(type="TaskStuck", message="x"), clock.now(), attempt=attempt)
-        return original(self, task_id, attempt, result_json, now)
+        return original(self, task_id, attempt, result_json, now, **kwargs)
 
     monkeypatch.setattr(TaskStore, "mark_completed", after_a_concurrent_failure)
     tasklane.drain("normal")

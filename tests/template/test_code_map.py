@@ -8,7 +8,7 @@ from tests import cfn
 
 PACKAGE = cfn.ROOT / "functions" / "tasklane"
 FOLDER = re.compile(r"^ {6}(\w+)/")
-MODULE = re.compile(r"\b(\w+\.py)\b")
+MODULE = re.compile(r"\b((?:\w+/)*\w+\.py)\b")  # a module of a subfolder: `workflows/views.py`
 
 
 def _code_map() -> str:

@@ -341,7 +341,12 @@ def _s3_grants(name):
         ),
         (
             "HighProcessorFunction",
-            {("s3:GetObject", "/payloads/*"), ("s3:PutObject", "/results/*"), ("s3:ListBucket", "payloads/*")},
+            {
+                ("s3:GetObject", "/payloads/*"),
+                ("s3:PutObject", "/results/*"),
+                ("s3:ListBucket", "payloads/*"),
+                ("s3:GetObject", "/results/*"),  # a workflow task's large inputs: the results it waited for
+            },
         ),
         (
             "SubmitFunction",

@@ -7,6 +7,7 @@ from typing import Any
 
 from tasklane.data.items import to_stored
 from tasklane.model.task import Task
+from tasklane.model.workflow import WORKFLOW_KIND
 
 TERMINAL = ("completed", "failed", "cancelled")
 
@@ -52,9 +53,44 @@ def status_change(record: dict[str, Any]) -> StatusChange | None:
         return None
     stream = record.get("dynamodb", {})
     new, old = stream.get("NewImage") or {}, stream.get("OldImage") or {}
-    if "status" not in new or "task_id" not in new:
+    if "status" not in new or "task_id" not in new or "kind" in new:  # a workflow's record: workflow_change
         return None
     previous = old["status"]["S"] if "status" in old else None
     if previous == new["status"]["S"]:
         return None
     return StatusChange(record["eventID"], stream["SequenceNumber"], new, previous)
+
+
+@dataclass(frozen=True)
+class WorkflowChange:
+    """A workflow record's move from `previous` to its new status (tasklane.data.workflows)."""
+
+    event_id: str
+    sequence: str
+    image: dict[str, Any]
+    previous: str | None
+
+    def text(self, name: str) -> str | None:
+        return self.image.get(name, {}).get("S")
+
+    @property
+    def status(self) -> str:
+        return self.image["status"]["S"]
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def workflow_change(record: dict[str, Any]) -> WorkflowChange | None:
+    """The status change of a workflow record a stream record carries; None for any other write."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    stream = record.get("dynamodb", {})
+    new, old = stream.get("NewImage") or {}, stream.get("OldImage") or {}
+    if new.get("kind", {}).get("S") != WORKFLOW_KIND or "status" not in new:
+        return None
+    previous = old["status"]["S"] if "status" in old else None
+    if previous == new["status"]["S"]:
+        return None
+    return WorkflowChange(record["eventID"], stream["SequenceNumber"], new, previous)

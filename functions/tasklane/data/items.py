@@ -23,7 +23,7 @@ DUE_INDEX = "Due"
 LISTED_ATTRIBUTES = (
     "task_id", "owner", "created_key", "task_type", "priority", "status", "error", "progress", "attempts",
     "max_attempts", "timeout_seconds", "delay_seconds", "created_at", "started_at", "finished_at", "updated_at",
-    "waiting_for", "run_at",
+    "waiting_for", "run_at", "workflow_id",
 )  # fmt: skip
 
 
@@ -56,6 +56,8 @@ class StoredTask:
     sweep_token: str | None = None  # the reconciler run that last moved its sweep time
     payload_key: str | None = None  # the values bucket's object of a large payload
     result_key: str | None = None
+    workflow_before: int | None = None  # the barrier of its workflow that its end counts down
+    workflow_inputs: tuple[int, ...] = ()  # the workflow's tasks whose results are its inputs, in order
 
     def belongs_to(self, owner: str) -> bool:
         """Whether `owner` may see this task: to anyone else it does not exist."""
@@ -139,6 +141,7 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         finished_at=_ts(item, "finished_at"),
         updated_at=item["updated_at"]["S"],
         callback=callback_of(item),
+        workflow_id=_ts(item, "workflow_id"),
     )
     return StoredTask(
         task=task,
@@ -150,6 +153,8 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         sweep_token=_ts(item, "sweep_token"),
         payload_key=_ts(item, "payload_key"),
         result_key=_ts(item, "result_key"),
+        workflow_before=_int(item, "wf_before"),
+        workflow_inputs=tuple(int(n["N"]) for n in item.get("wf_inputs", {}).get("L", [])),
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tasklane.data.items import StoredTask, StoredValue, _n, _s, error_value, sweep_shard
-from tasklane.data.table import Table, TransitionRejected
+from tasklane.data.table import Change, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.task import Progress, TaskError, TaskStatus
@@ -20,6 +20,8 @@ from tasklane.model.task import Progress, TaskError, TaskStatus
 # The index entries are read by the reconciler and the promoter only: the other functions never load them.
 if TYPE_CHECKING:
     from tasklane.data.indexes import DueEntry, SweepEntry
+    from tasklane.data.workflow_tasks import FanIn
+    from tasklane.data.workflows import WorkflowStore
 
 
 class TaskStore(Table):
@@ -66,13 +68,14 @@ class TaskStore(Table):
             values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
         )
 
-    def mark_completed(self, task_id: str, attempt: int, result: StoredValue, now: datetime) -> None:
-        """processing → completed with the result inline or as the key of its object."""
+    def mark_completed(
+        self, task_id: str, attempt: int, result: StoredValue, now: datetime, *, fan_in: FanIn | None = None
+    ) -> None:
+        """processing → completed, the result inline or its object's key (`fan_in`: with its barrier's countdown)."""
         attributes = result.attributes("result")
         names = {f"#v{i}": name for i, name in enumerate(attributes)}
         sets = ", ".join(f"#v{i} = :v{i}" for i in range(len(attributes)))
-        self._record(
-            task_id,
+        change = Change(
             condition="#status = :processing AND attempts = :attempt",
             update=f"SET #status = :completed, {sets}, finished_at = :finished, updated_at = :finished, "
             "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, #error, not_before_ms",
@@ -85,6 +88,16 @@ class TaskStore(Table):
             names={**names, "#error": "error"},
             applied=lambda t: t.task.status is TaskStatus.COMPLETED and t.task.attempts == attempt,
         )
+        if fan_in is not None:
+            self.workflows().finish(task_id, change, fan_in)
+        else:
+            self._write(task_id, change, returns=False)
+
+    def workflows(self) -> WorkflowStore:
+        """The workflow writes on this store's client and table (loaded only where a workflow's task ends)."""
+        from tasklane.data.workflows import WorkflowStore
+
+        return WorkflowStore(self._db, self.layout)
 
     def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, delay: int) -> StoredTask:
         """processing → pending after a failed attempt; the queue redelivers after the backoff `delay`,
@@ -108,9 +121,12 @@ class TaskStore(Table):
             ),
         )
 
-    def mark_failed(self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None) -> StoredTask:
+    def mark_failed(
+        self, task_id: str, error: TaskError, now: datetime, *, attempt: int | None = None, fan_in: FanIn | None = None
+    ) -> StoredTask:
         """→ failed: from the attempt that ran (attempt given), or from pending or a run whose lease
-        ran out (a task running right now records its own outcome)."""
+        ran out (a task running right now records its own outcome); a workflow's task counts down its
+        barrier in the same transaction (`fan_in`)."""
         if attempt is None:
             condition = "#status = :pending OR (#status = :processing AND lease_until < :now_epoch)"
             values = {
@@ -121,8 +137,7 @@ class TaskStore(Table):
         else:
             condition = "#status = :processing AND attempts = :attempt"
             values = self._running(attempt)
-        return self._update(
-            task_id,
+        change = Change(
             condition=condition,
             update="SET #status = :failed, #error = :error, finished_at = :finished, updated_at = :finished, "
             "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, not_before_ms, waiting_for",
@@ -132,6 +147,12 @@ class TaskStore(Table):
                 t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == clock.iso(now)
             ),
         )
+        if fan_in is not None:
+            self.workflows().finish(task_id, change, fan_in)
+        stored = self.get(task_id) if fan_in is not None else self._write(task_id, change, returns=True)
+        if stored is None:
+            raise TransitionRejected(None)
+        return stored
 
     def redrive(self, task_id: str, owner: str, now: datetime, max_redrives: int) -> StoredTask:
         """Count one more fresh message for a pending task whose message was dead-lettered unclaimed."""
@@ -156,7 +177,8 @@ class TaskStore(Table):
         """pending | scheduled → cancelled."""
         return self._update(
             task_id,
-            condition="#owner = :owner AND #status IN (:pending, :scheduled)",
+            # A workflow's task is cancelled with its workflow only (tasklane.data.workflows).
+            condition="#owner = :owner AND #status IN (:pending, :scheduled) AND attribute_not_exists(workflow_id)",
             update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
             "REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for",
             values={
@@ -175,7 +197,7 @@ class TaskStore(Table):
         of an earlier run can never pass for the new run's); max_attempts grows by the task's budget."""
         return self._update(
             task_id,
-            condition="#owner = :owner AND #status IN (:failed, :cancelled)",
+            condition="#owner = :owner AND #status IN (:failed, :cancelled) AND attribute_not_exists(workflow_id)",
             update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
             "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
             "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, run_at, "

@@ -8,7 +8,7 @@ from tasklane.data.table import TransitionRejected
 from tasklane.logic.queries import owned, require_id, view
 from tasklane.logic.queueing import Accepted, queue
 from tasklane.model import clock
-from tasklane.model.errors import InvalidTransition, TasklaneError, TaskNotFound
+from tasklane.model.errors import InvalidTransition, TasklaneError, TaskNotFound, WorkflowTaskLocked
 from tasklane.model.task import Task, TaskStatus
 from tasklane.observability import count
 
@@ -16,6 +16,8 @@ from tasklane.observability import count
 def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) -> TasklaneError:
     if exc.stored is None or not exc.stored.belongs_to(owner):
         return TaskNotFound(task_id)
+    if exc.stored.task.workflow_id is not None:
+        return WorkflowTaskLocked(task_id, exc.stored.task.workflow_id, action)
     return InvalidTransition(task_id, exc.stored.task.status.value, action)
 
 
@@ -34,6 +36,9 @@ def retry_task(task_id: str, owner: str, services: Services, correlation_id: str
     """failed | cancelled → pending, with a fresh budget of attempts, and queue it again."""
     require_id(task_id)
     current = owned(services, owner, task_id)
+    if current.task.workflow_id is not None:
+        # Decided: a workflow's task is not retried on its own (its workflow has moved on without it).
+        raise WorkflowTaskLocked(task_id, current.task.workflow_id, "retry")
     if current.payload_key and current.task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         try:
             services.values.renew(current.payload_key)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.changes import StatusChange, status_change
+from tasklane.data.changes import StatusChange, WorkflowChange, status_change, workflow_change
 from tasklane.data.notifications import Notifications
 from tasklane.model.task import summary
 from tasklane.observability import count, logger
@@ -73,6 +73,7 @@ class Publication:
 
     changes: dict[str, StatusChange] = field(default_factory=dict)
     unpublished: set[str] = field(default_factory=set)
+    workflows: dict[str, WorkflowChange] = field(default_factory=dict)  # workflow records' ends
 
 
 def publish(records: list[dict[str, Any]], notifications: Notifications) -> Publication:
@@ -81,9 +82,18 @@ def publish(records: list[dict[str, Any]], notifications: Notifications) -> Publ
     for record in records:
         if (change := status_change(record)) is not None:
             publication.changes[change.sequence] = change
+        elif (ended := workflow_change(record)) is not None and ended.terminal:
+            publication.workflows[ended.sequence] = ended
     ordered = list(publication.changes.values())
-    failed = notifications.bus.publish([event_entry(c) for c in ordered]) if ordered else set()
-    publication.unpublished = {ordered[i].sequence for i in failed}
+    entries = [event_entry(c) for c in ordered]
+    if publication.workflows:
+        from tasklane.logic.workflows import events as workflow_events
+
+        entries += [workflow_events.event_entry(w, SOURCE) for w in publication.workflows.values()]
+    failed = notifications.bus.publish(entries) if entries else set()
+    sequences = [c.sequence for c in ordered] + list(publication.workflows)
+    publication.unpublished = {sequences[i] for i in failed}
+    failed = {i for i in failed if i < len(ordered)}
     logger.info("status changes published", extra={"records": len(records), "events": len(ordered) - len(failed)})
     for index, change in enumerate(ordered):
         if index not in failed:
@@ -97,6 +107,7 @@ def settle(record: dict[str, Any], publication: Publication, notifications: Noti
     sequence = record.get("dynamodb", {}).get("SequenceNumber", "")
     change = publication.changes.get(sequence)
     if change is None:
+        _settle_workflow(sequence, publication, notifications)
         return
     if sequence in publication.unpublished:
         raise EventNotPublished(f"the event of task {change.text('task_id')} was not taken by the bus")
@@ -119,3 +130,17 @@ def webhook_message(change: StatusChange, url: str) -> dict[str, Any]:
         "changed_at": change.text("updated_at"),
         "body": json.dumps(body, separators=(",", ":")),
     }
+
+
+def _settle_workflow(sequence: str, publication: Publication, notifications: Notifications) -> None:
+    """A workflow's end: failed if its event was not taken; its callback's webhook queued."""
+    ended = publication.workflows.get(sequence)
+    if ended is None:
+        return
+    if sequence in publication.unpublished:
+        raise EventNotPublished(f"the event of workflow {ended.text('workflow_id')} was not taken by the bus")
+    if url := ended.text("callback_url"):
+        from tasklane.logic.workflows import events as workflow_events
+
+        message = workflow_events.webhook_message(ended, url)
+        notifications.webhook_queue.send(json.dumps(message, separators=(",", ":")))

@@ -16,7 +16,7 @@ from typing import Any
 from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
-from tasklane.logic import throttling
+from tasklane.logic import throttling, workflows
 from tasklane.logic.redelivery import Redeliveries
 from tasklane.logic.running import RunningTask, backoff_seconds, time_limit
 from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
@@ -185,6 +185,10 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         raw = read_payload(stored, attempt.services)
         logger.debug("task payload", extra={"payload": raw})  # payloads may be personal data: debug only
         payload = task_type.parse_payload(raw)
+        if task.workflow_id is not None:
+            from tasklane.logic.workflows.inputs import read_inputs  # a workflow's tasks only
+
+            running.inputs = read_inputs(stored, attempt.services)
         with time_limit(task.timeout_seconds):
             result = task_type.run(payload, running)
     except Unfinishable as exc:
@@ -206,9 +210,14 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
     finally:
         duration_ms = (time.monotonic() - started) * 1000
         metrics.add_milliseconds("TaskDuration", duration_ms)
+    fan_in = workflows.fan_in(stored, number, failed=False)
+    finished = clock.now()  # one moment for every try of the write: its transaction token stays valid
     try:
         value = _persist(attempt, lambda: keep_result(stored, number, result, attempt.services))
-        _persist(attempt, lambda: attempt.services.store.mark_completed(task.task_id, number, value, clock.now()))
+        _persist(
+            attempt,
+            lambda: attempt.services.store.mark_completed(task.task_id, number, value, finished, fan_in=fan_in),
+        )
     except Unfinishable as exc:
         _fail(attempt, stored, number, TaskError(type=exc.type, message=exc.message))
         return
@@ -216,6 +225,8 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         logger.warning("result not recorded: another delivery took this task over")
         return
     metrics.add_count("TaskCompleted")
+    if fan_in is not None:
+        workflows.moves_on(stored, attempt.services, failed=False)
     logger.info(
         "task completed",
         extra={"task_type": task.task_type, "lane": attempt.lane.value, "duration_ms": round(duration_ms, 1)},
@@ -256,13 +267,19 @@ def _after_error(attempt: Attempt, stored: StoredTask, number: int, error: TaskE
 
 def _fail(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -> None:
     now = clock.now()
+    fan_in = workflows.fan_in(stored, number, failed=True)
+    store = attempt.services.store
     try:
-        _persist(attempt, lambda: attempt.services.store.mark_failed(stored.task.task_id, error, now, attempt=number))
+        failed = _persist(
+            attempt, lambda: store.mark_failed(stored.task.task_id, error, now, attempt=number, fan_in=fan_in)
+        )
     except TransitionRejected:
         logger.warning("failure not recorded: the task changed meanwhile")
         return
     count(stored.task.priority, stored.task.task_type, "TaskFailed")
     logger.info("task failed", extra={"error": asdict(error)})
+    if fan_in is not None:
+        workflows.moves_on(failed, attempt.services, failed=True)  # the task as it failed, with its error
 
 
 def deliver_later(

@@ -9,6 +9,7 @@ from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
+from tasklane.logic import workflows
 from tasklane.logic.queueing import note_unsent
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
@@ -76,15 +77,18 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
         if status is TaskStatus.PROCESSING
         else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
+    fan_in = workflows.fan_in(stored, stored.task.attempts, failed=True)
     try:
         failed = services.store.mark_failed(
-            message.task_id, TaskError(type="DeadLettered", message=reason), clock.now()
+            message.task_id, TaskError(type="DeadLettered", message=reason), clock.now(), fan_in=fan_in
         )
     except TransitionRejected as exc:
         _settle(exc.stored, message, services)
         return
     count(failed.task.priority, failed.task.task_type, "TaskDeadLettered")
     logger.warning("task failed from its dead-letter queue", extra={"reason": reason})
+    if fan_in is not None:
+        workflows.moves_on(failed, services, failed=True)
 
 
 @dataclass
@@ -126,7 +130,9 @@ def reconcile(services: Services) -> SweepReport:
             except ServiceUnavailable:
                 logger.exception("reconciling a task failed; it stays due", extra={"task_id": entry.task_id})
                 report.errors += 1
-    logger.info("reconciled", extra=asdict(report))
+    from tasklane.logic.workflows.repair import repair_workflows
+
+    logger.info("reconciled", extra=asdict(report) | {"workflows": asdict(repair_workflows(services))})
     return report
 
 
@@ -165,9 +171,14 @@ def _check_running(entry: SweepEntry, services: Services, now: int, report: Swee
             report.skipped += 1
         return
     error = TaskError(type="TaskStuck", message="no result by the deadline and no redelivery: the run was lost")
+    # A workflow's task counts down its barrier as it fails: read it for its workflow (a rare path).
+    stored = services.store.get(entry.task_id)
+    fan_in = workflows.fan_in(stored, entry.attempts, failed=True) if stored is not None else None
     try:
-        services.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts)
+        failed = services.store.mark_failed(entry.task_id, error, clock.now(), attempt=entry.attempts, fan_in=fan_in)
     except TransitionRejected:
         report.skipped += 1
         return
     report.failed += 1
+    if fan_in is not None:
+        workflows.moves_on(failed, services, failed=True)

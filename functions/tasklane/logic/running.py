@@ -55,6 +55,7 @@ class RunningTask:
     attempt: int
     services: Services
     deadline: float
+    inputs: list[Any] = field(default_factory=list)  # a workflow's task: the results it waited for, in order
     _last_write: float = field(default=0.0)
 
     def report_progress(self, percent: float, message: str | None = None) -> None:

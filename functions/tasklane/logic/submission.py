@@ -90,7 +90,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
     return NewTask(task, encoded)
 
 
-def _keep_payload(new: NewTask, services: Services) -> StoredValue:
+def keep_payload(new: NewTask, services: Services) -> StoredValue:
     """Inline up to the threshold; above it, in the values bucket first, then referred to by the item."""
     size = len(new.payload_json)
     if size <= INLINE_VALUE_BYTES:
@@ -111,7 +111,7 @@ def submit_task(
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
     new = prepare(request, services, clock.now(), task_id)
-    kept = _keep_payload(new, services)
+    kept = keep_payload(new, services)
     services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)
     scheduled = new.task.status is TaskStatus.SCHEDULED
@@ -141,7 +141,7 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
     for index, raw in enumerate(items):
         try:
             new = prepare(SubmitRequest.model_validate(raw), services, now)
-            ready.append((index, new, _keep_payload(new, services)))
+            ready.append((index, new, keep_payload(new, services)))
         except ValidationError as exc:
             details = field_details(exc.errors(include_url=False))
             results[index] = {

@@ -59,7 +59,8 @@ def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
     notifications.deliveries.record(message["task_id"], outcome)
     # Never the URL (it may carry a token) nor the signature.
     facts = {"task_id": message["task_id"], "attempt": delivery.attempt, "status_code": code, "error": error}
-    task = json.loads(message["body"])["task"]
+    # A workflow's webhook counts under the workflow's own names (tasklane.logic.workflows.events).
+    task = json.loads(message["body"]).get("task") or {"priority": "workflow", "task_type": "workflow"}
     if delivered:
         logger.info("webhook delivered", extra=facts)
         count(task["priority"], task["task_type"], "WebhookDelivered")

@@ -65,6 +65,33 @@ class ScheduleLimitReached(TasklaneError):
         super().__init__(f"you have {limit} schedules, the most this stack allows: delete one first", {"limit": limit})
 
 
+class WorkflowNotFound(TasklaneError):
+    code, status = "workflow_not_found", 404
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(f"workflow {workflow_id} not found", {"workflow_id": workflow_id})
+
+
+class WorkflowTaskLocked(TasklaneError):
+    """A task of a workflow is moved by its workflow only: cancel or resubmit the workflow instead."""
+
+    code, status = "workflow_task", 409
+
+    def __init__(self, task_id: str, workflow_id: str, action: str) -> None:
+        super().__init__(
+            f"cannot {action} task {task_id} on its own: it is a node of workflow {workflow_id}; "
+            + ("cancel the workflow instead" if action == "cancel" else "submit the workflow again"),
+            {"task_id": task_id, "workflow_id": workflow_id},
+        )
+
+
+class WorkflowFinished(TasklaneError):
+    code, status = "workflow_finished", 409
+
+    def __init__(self, workflow_id: str, status: str) -> None:
+        super().__init__(f"cannot cancel workflow {workflow_id}: it is {status}", {"workflow_id": workflow_id})
+
+
 class ResultNotReady(TasklaneError):
     code, status = "result_not_ready", 409
 

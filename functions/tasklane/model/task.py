@@ -34,6 +34,7 @@ Timestamp = Annotated[str, _DateTimeText()]
 
 class TaskStatus(StrEnum):
     SCHEDULED = "scheduled"  # due later than a lane message can wait: promoted to pending when due
+    WAITING = "waiting"  # a workflow's task whose turn has not come: pending once what it waits for ended
     PENDING = "pending"
     PROCESSING = "processing"
     COMPLETED = "completed"
@@ -90,6 +91,7 @@ class Task:
     finished_at: Timestamp | None = None
     updated_at: Timestamp
     callback: Callback | None = None  # the webhook of a terminal status, and its last deliveries
+    workflow_id: str | None = None  # the workflow this task is a node of
 
     def etag(self) -> str:
         """A weak HTTP entity tag of what a watcher sees change: status, progress, waiting reason, and
@@ -125,6 +127,7 @@ class Task:
             "finished_at": self.finished_at,
             "updated_at": self.updated_at,
             "callback": self.callback.public() if self.callback else None,
+            "workflow_id": self.workflow_id,
         }
 
 

@@ -33,16 +33,18 @@ def build_app(*routers: Router, validate: bool = False) -> APIGatewayRestResolve
 def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them. Loads
     pydantic: the status function pays for it on its first request for the document only."""
-    from tasklane.routes import reads, schedules, stats, webhooks, writes
+    from tasklane.routes import reads, schedules, stats, webhooks, workflows, writes
 
+    routers = (writes.router, reads.router, stats.router, webhooks.router, schedules.router)
     document: dict[str, Any] = (
-        build_app(writes.router, reads.router, stats.router, webhooks.router, schedules.router, validate=True)
+        build_app(*routers, workflows.writes, workflows.reads, validate=True)
         .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
     document["paths"].pop("/openapi.json", None)
     # The list query is parsed without pydantic, from a declaration that also documents it.
     document["paths"]["/tasks"]["get"]["parameters"] = [p.openapi() for p in reads.LIST_QUERY]
+    document["paths"]["/workflows"]["get"]["parameters"] = [p.openapi() for p in workflows.LIST_QUERY]
     read_task = document["paths"]["/tasks/{task_id}"]["get"]
     read_task["parameters"] = [
         *read_task.get("parameters", []),
@@ -51,7 +53,7 @@ def openapi_document() -> dict[str, Any]:
     ]
     # The write routes validate their bodies and headers themselves, from models declared per route.
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for (path, method), (body, headers) in writes.REQUESTS.items():
+    for (path, method), (body, headers) in (writes.REQUESTS | workflows.model_requests()).items():
         operation = document["paths"][path][method]
         content = {"application/json": {"schema": _schema(body, schemas)}}
         operation["requestBody"] = {"required": True, "content": content}

@@ -66,6 +66,11 @@ LIST_QUERY = (
     QueryParameter("priority", {"type": "string", "enum": [lane.value for lane in Lane]}, "Only tasks of this lane"),
     QueryParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size"),
     QueryParameter("cursor", {"type": "string", "minLength": 1, "maxLength": 512}, "next_cursor of the last page"),
+    QueryParameter(
+        "workflow_id",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+        "Only the tasks of this workflow, in the order of its tree (status is the one other filter then)",
+    ),
 )
 
 
@@ -104,6 +109,14 @@ def health() -> dict[str, str]:
 @router.get("/tasks", summary="List the caller's tasks, newest first")
 def list_tasks() -> Response[TaskPage]:
     query = parse_list_query(router.current_event.query_string_parameters or {})
+    if query["workflow_id"]:
+        from tasklane.logic.workflows import views  # only listings of a workflow load it
+
+        workflow = views.owned_workflow(query["workflow_id"], caller(router), services())
+        listed = views.workflow_tasks(
+            workflow, services(), limit=query["limit"], cursor=query["cursor"], status=query["status"]
+        )
+        return json_response(200, listed)
     status = TaskStatus(query["status"]) if query["status"] else None
     priority = Lane(query["priority"]) if query["priority"] else None
     listing = ListQuery(

@@ -33,6 +33,10 @@ REQUESTS: dict[tuple[str, str], tuple[type[Model], type[Model]]] = {
 
 
 def _request[M: Model](shape: type[M]) -> tuple[M, str | None]:
+    return request_of(router, shape)
+
+
+def request_of[M: Model](router: Router, shape: type[M]) -> tuple[M, str | None]:
     """The route's body as `shape` and its Idempotency-Key: 415 unless JSON, 400 unless it parses,
     422 naming every field that does not validate."""
     require_json(router)

@@ -37,6 +37,19 @@ def compute(payload: ComputePayload, ctx: TaskContext) -> int:
     return sum(range(payload.n))
 
 
+class AddPayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    n: int = Field(default=0, ge=-(10**12), le=10**12)
+
+
+@task("add", payload=AddPayload, timeout_seconds=10)
+def add(payload: AddPayload, ctx: TaskContext) -> int:
+    """n plus every number among its inputs (a workflow's: the results it waited for); a failed
+    input ({"error": ...}) adds nothing."""
+    return payload.n + sum(value for value in ctx.inputs if isinstance(value, int) and not isinstance(value, bool))
+
+
 class ResizeImagePayload(BaseModel):
     model_config = ConfigDict(defer_build=True)
 

@@ -21,6 +21,7 @@ class TaskContext(Protocol):
 
     task_id: str
     attempt: int
+    inputs: list[Any]  # in a workflow: the results of what the task waited for, in order; else []
 
     def report_progress(self, percent: float, message: str | None = None) -> None: ...
 

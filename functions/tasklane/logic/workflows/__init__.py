@@ -1,0 +1,27 @@
+"""Workflows: chain, group and chord over tasks. What the task paths (a run's end, a dead letter, the
+reconciler) call, loading the rest only for a workflow's task: a lone task imports nothing more."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasklane.data.items import StoredTask
+    from tasklane.data.services import Services
+    from tasklane.data.workflow_tasks import FanIn
+
+
+def fan_in(stored: StoredTask, attempt: int, *, failed: bool) -> FanIn | None:
+    """The barrier countdown a task's end carries; None for a lone task."""
+    if stored.task.workflow_id is None:
+        return None
+    from tasklane.logic.workflows.progress import fan_in_of
+
+    return fan_in_of(stored, attempt, failed=failed)
+
+
+def moves_on(stored: StoredTask, services: Services, *, failed: bool) -> None:
+    """After a workflow task's end was stored with its countdown: the workflow's next step."""
+    from tasklane.logic.workflows.progress import after_end
+
+    after_end(stored, services, failed=failed)
