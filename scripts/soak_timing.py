@@ -50,16 +50,18 @@ class RateFigures:
     span: float  # seconds from the first start to the last
     most_in_a_second: int  # the most starts within any window [t, t + 1 s)
     closest: float  # the least time spanned by rate + 1 consecutive starts (>= 1 s when the rate held)
+    densest: list[str]  # the starts of the most crowded second (started_at, to the millisecond)
 
     @classmethod
     def of(cls, rate: int, tasks: list[dict[str, Any]]) -> RateFigures:
         starts = sorted(datetime.fromisoformat(t["started_at"]) for t in tasks if t.get("started_at"))
         second = timedelta(seconds=1)
-        most, first = 0, 0
+        most, first, densest = 0, 0, (0, 0)
         for last, moment in enumerate(starts):
             while moment - starts[first] >= second:
                 first += 1
-            most = max(most, last - first + 1)
+            if last - first + 1 > most:
+                most, densest = last - first + 1, (first, last + 1)
         spans = [(starts[i + rate] - starts[i]).total_seconds() for i in range(len(starts) - rate)]
         return cls(
             rate=rate,
@@ -67,9 +69,10 @@ class RateFigures:
             span=(starts[-1] - starts[0]).total_seconds() if starts else 0.0,
             most_in_a_second=most,
             closest=min(spans, default=float("inf")),
+            densest=[s.strftime("%H:%M:%S.%f")[:-3] for s in starts[densest[0] : densest[1]]],
         )
 
     def problems(self) -> list[str]:
         if self.most_in_a_second > self.rate:
-            return [f"{self.most_in_a_second} starts within one second (rate {self.rate}/s)"]
+            return [f"{self.most_in_a_second} starts within one second (rate {self.rate}/s): {', '.join(self.densest)}"]
         return []

@@ -32,7 +32,10 @@ def _started(*offsets: float) -> list[dict[str, str]]:
 def test_six_starts_within_one_second_break_a_rate_of_five():
     figures = RateFigures.of(5, _started(0, 0.2, 0.4, 0.6, 0.8, 0.999))
     assert figures.most_in_a_second == 6
-    assert figures.problems() == ["6 starts within one second (rate 5/s)"]
+    assert figures.problems() == [
+        "6 starts within one second (rate 5/s): "
+        "14:00:00.000, 14:00:00.200, 14:00:00.400, 14:00:00.600, 14:00:00.800, 14:00:00.999"
+    ]
 
 
 def test_six_starts_a_second_apart_end_to_end_keep_a_rate_of_five():
