@@ -77,8 +77,17 @@ test: venv
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint && \
 	$(VENV)/bin/pytest -n 2 tests/unit tests/functional tests/template && \
+	$(VENV)/bin/pytest -n 2 -p no:cacheprovider tests/simulation && \
 	$(VENV)/bin/pytest tests/e2e; rc=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+# The deterministic simulation (tests/simulation): SEED=n replays scenario n exactly; without it,
+# fresh seeds run for BUDGET seconds. make test runs its fixed seeds.
+BUDGET ?= 600
+STEPS ?= 500
+.PHONY: simulate
+simulate: $(VENV)/.installed
+	PYTHONPATH=functions:. $(PY) -m tests.simulation --steps $(STEPS) $(if $(SEED),--seed $(SEED),--budget $(BUDGET))
 
 build: $(VENV)/.installed
 	$(VENV)/bin/sam build

@@ -415,3 +415,32 @@ def test_the_openapi_document_describes_the_write_routes_bodies_and_headers(task
     assert set(schemas["SubmitRequest"]["properties"]) >= {"task_type", "payload", "priority", "delay_seconds"}
     assert schemas["SubmitRequest"]["additionalProperties"] is False
     assert "Lane" in schemas
+
+
+def test_a_replay_after_the_keys_record_was_lost_answers_with_the_stored_task(tasklane):
+    """The first request stored its task and died before the key's record was saved (its function timed
+    out): once that in-progress record is gone, the replay finds the task instead of making a second.
+    Found by the simulation (seed 3)."""
+    body = {"task_type": "echo", "payload": {"order": 7}}
+    first = submit(tasklane, body, headers={"Idempotency-Key": "order-7"})
+    records = tasklane.dynamodb.scan(TableName=tasklane.stack.names["IdempotencyTable"])["Items"]
+    for record in records:
+        tasklane.dynamodb.delete_item(TableName=tasklane.stack.names["IdempotencyTable"], Key={"id": record["id"]})
+    replay = submit(tasklane, body, headers={"Idempotency-Key": "order-7"})
+    assert replay.status == 202
+    assert replay.body["task_id"] == first.body["task_id"]
+    listed = tasklane.call(api_event("list_tasks", query={"limit": "100"})).body["items"]
+    assert [t["task_id"] for t in listed] == [first.body["task_id"]]
+    other_key = submit(tasklane, body, headers={"Idempotency-Key": "order-7b"})
+    assert other_key.body["task_id"] != first.body["task_id"]
+
+
+def test_a_key_past_its_day_makes_a_new_task(tasklane):
+    body = {"task_type": "echo", "payload": {"order": 8}}
+    first = submit(tasklane, body, headers={"Idempotency-Key": "order-8"})
+    tasklane.pass_time(24 * 3600 + 1)
+    for record in tasklane.dynamodb.scan(TableName=tasklane.stack.names["IdempotencyTable"])["Items"]:
+        tasklane.dynamodb.delete_item(TableName=tasklane.stack.names["IdempotencyTable"], Key={"id": record["id"]})
+    later = submit(tasklane, body, headers={"Idempotency-Key": "order-8"})
+    assert later.status == 202
+    assert later.body["task_id"] != first.body["task_id"]

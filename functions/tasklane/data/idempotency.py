@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.data import aws
 from tasklane.model.errors import IdempotencyConflict, ServiceUnavailable
+from tasklane.model.limits import IDEMPOTENCY_KEY_SECONDS
 from tasklane.observability import logger
 from tasklane.settings import settings
 
@@ -39,7 +40,7 @@ def _mark_replay(response: Any, record: DataRecord) -> Any:  # an IdempotentHook
 _CONFIG = IdempotencyConfig(
     event_key_jmespath="[route, owner, key]",
     payload_validation_jmespath="body",
-    expires_after_seconds=24 * 3600,
+    expires_after_seconds=IDEMPOTENCY_KEY_SECONDS,
     response_hook=_mark_replay,  # type: ignore[arg-type]
 )
 

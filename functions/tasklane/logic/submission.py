@@ -9,26 +9,31 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from tasklane.data.bucket import ValueUnavailable, payload_key
 from tasklane.data.items import StoredTask, StoredValue, new_item
 from tasklane.data.services import Services
+from tasklane.data.table import StoreUnavailable
 from tasklane.logic.queries import view
 from tasklane.logic.queueing import Accepted, queue, send_by_lane
 from tasklane.model import clock, values
 from tasklane.model.callbacks import Callback
 from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
-from tasklane.model.ids import new_task_id
+from tasklane.model.ids import derived_task_id, new_task_id
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
+from tasklane.model.limits import IDEMPOTENCY_KEY_SECONDS, INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count
 from tasklane.task_types import get_task_type
+
+# Only submissions with an Idempotency-Key load the idempotency module (and Powertools' with it).
+if TYPE_CHECKING:
+    from tasklane.data.idempotency import Replayable
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,41 @@ def submit_task(
     queued = scheduled or queue(services, stored, correlation_id, new.task.delay_seconds)
     count(new.task.priority, new.task.task_type, "TaskSubmitted")
     return Accepted(view(stored, services), queued)
+
+
+def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str | None, key: Replayable) -> Accepted:
+    """submit_task under an Idempotency-Key: the task's id follows from the caller, the key and the body.
+    A replay that comes after the key's in-progress window, when the first request stored the task but
+    died before the key's record was saved (its function timed out), then answers with that task
+    instead of making a second one. Past the key's time a new task gets a random id, as for a new key."""
+    owner = key.owner
+    derived = derived_task_id(f"{key.route}\n{owner}\n{key.key}\n{key.fingerprint}")
+    earlier = _keyed_task(services, derived, owner)
+    if earlier is not None and not _key_expired(earlier):
+        return earlier
+    task_id = derived if earlier is None else None
+    try:
+        return submit_task(request, owner, services, correlation_id, task_id)
+    except StoreUnavailable:
+        # A put refused because the item is there: a replay at the same moment stored it first.
+        again = _keyed_task(services, derived, owner) if task_id else None
+        if again is None:
+            raise
+        return again
+
+
+def _keyed_task(services: Services, task_id: str, owner: str) -> Accepted | None:
+    stored = services.store.get(task_id)
+    if stored is None or not stored.belongs_to(owner):
+        return None
+    # Its message, if the first request died before sending it, is sent by the reconciler: the task is
+    # pending in its index.
+    return Accepted(view(stored, services), queued=True)
+
+
+def _key_expired(accepted: Accepted) -> bool:
+    created = datetime.fromisoformat(accepted.task.created_at)
+    return (clock.now() - created).total_seconds() > IDEMPOTENCY_KEY_SECONDS
 
 
 def _item_error(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -25,6 +25,8 @@ WEBHOOK_READ_TIMEOUT_SECONDS = 10
 # receiver that trickles its answer a byte at a time is cut off here, not one read timeout per byte.
 WEBHOOK_TOTAL_TIMEOUT_SECONDS = 15
 WEBHOOK_RETRY_SECONDS = 24 * 3600
+# How long an Idempotency-Key is remembered per caller (its record's TTL, and its task's derived id).
+IDEMPOTENCY_KEY_SECONDS = 24 * 3600
 WEBHOOK_MAX_BACKOFF_SECONDS = 2 * 3600
 
 MAX_BATCH_SIZE = 100

@@ -68,13 +68,13 @@ def submit() -> Response[Task]:
     from tasklane.data.idempotency import Replayable, once  # only requests with an Idempotency-Key load it
 
     done: list[Accepted] = []
+    replayable = Replayable("submit", owner, idempotency_key, values.fingerprint(request.model_dump(mode="json")))
 
     def accept() -> dict[str, Any]:
-        done.append(submission.submit_task(request, owner, services(), cid))
+        done.append(submission.submit_keyed(request, services(), cid, replayable))
         return {"task_id": done[0].task.task_id, "queued": done[0].queued}
 
-    fingerprint = values.fingerprint(request.model_dump(mode="json"))
-    record, _ = once(Replayable("submit", owner, idempotency_key, fingerprint), accept, router.lambda_context)
+    record, _ = once(replayable, accept, router.lambda_context)
     if done:
         return _accepted(done[0].task, done[0].queued)
     return _accepted(queries.get_task(record["task_id"], owner, services()), record["queued"])

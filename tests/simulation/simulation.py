@@ -1,0 +1,165 @@
+"""One scenario: a seed draws the world (its faults, its owner cap, how often invocations are
+interrupted), then `steps` steps each start an actor, move a running invocation on, or move the
+clock; invariants are checked as every change happens. Then the drain: faults off, the clock moves
+on, the queues are worked off and the reconciler runs until every task is finished; then the Jepsen
+check. Everything follows from the seed: `make simulate SEED=n` replays scenario n exactly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from tasklane.data.indexes import TaskIndexes
+from tasklane.data.limits import LimitsTable
+from tasklane.data.queues import LaneQueues
+from tasklane.data.services import Services
+from tasklane.data.store import TaskStore
+from tasklane.model.lanes import Lane
+from tasklane.settings import Settings, settings
+from tests.simulation.world import actors, firings, replays, seams
+from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
+from tests.simulation.world.history import History, Violation
+from tests.simulation.world.runtime import World
+from tests.simulation.world.sqs import FakeSQS, Queue
+
+PROCESSOR_TIMEOUT = 60  # the smallest the template allows: the lease matters most there
+VISIBILITY = 360  # the template's LaneVisibility for it
+DRAIN_ROUNDS = 400
+BATCHES_PER_ROUND = 100
+
+
+def _environment(cap: int) -> dict[str, str]:
+    return {
+        "TABLE_NAME": "tasks", "IDEMPOTENCY_TABLE_NAME": "idempotency", "VALUES_BUCKET": "values",
+        **{f"{lane.name}_QUEUE_URL": f"sqs://{lane.value}" for lane in Lane},
+        "AUTH_MODE": "iam", "TASK_RETENTION_DAYS": "7", "PROCESSOR_TIMEOUT_SECONDS": str(PROCESSOR_TIMEOUT),
+        "MAX_RECEIVE_COUNT": "5", "VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY), "SWEEP_SHARDS": "2",
+        "OWNER_SHARDS": "2", "PENDING_GRACE_SECONDS": "60", "MAX_RESULT_BYTES": "262144",
+        "DEMO_TASK_TYPES": "false", "LIMITS_TABLE_NAME": "limits", "RATE_LIMITS": "",
+        "OWNER_CONCURRENCY_CAP": str(cap), "DUE_SHARDS": "2", "QUEUE_DELAY_HORIZON_SECONDS": "120",
+        "SCHEDULES_TABLE_NAME": "schedules",
+    }  # fmt: skip
+
+
+class _NoBucket:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError("the simulation's payloads and results are small: no bucket call expected")
+
+
+class Simulation:
+    def __init__(self, seed: int) -> None:
+        self.world = world = World(seed)
+        self.processor_timeout = PROCESSOR_TIMEOUT
+        cap = world.rng.choice([0, 0, 1, 2])
+        os.environ.update(_environment(cap))
+        settings.cache_clear()
+        base = Settings.from_env()
+        self.db = FakeDynamoDB(
+            world, {"tasks": ("task_id", TASK_INDEXES), "limits": ("limit_key", []), "idempotency": ("id", [])}
+        )
+        self.sqs = FakeSQS(world)
+        self.lanes: dict[Lane, Queue] = {}
+        for lane in Lane:
+            dead = self.sqs.add_queue(f"sqs://{lane.value}-dlq", 60)
+            self.lanes[lane] = self.sqs.add_queue(base.queue_urls[lane], VISIBILITY, dead, base.max_receive_count)
+        self.schedules = firings.Records()
+        self.services = {lane: self._services(replace(base, lane=lane)) for lane in Lane}
+        world.history = History(
+            world, cap=cap, rates={seams.RATED_TYPE: seams.RATE_PER_SECOND}, items=self.db.items["tasks"]
+        )
+        self.db.observers.append(world.history.changed)
+        seams.install(world)
+        replays.install(world, self.db)
+        self.steps_run = 0
+
+    def _services(self, s: Settings) -> Services:
+        services = Services(s)
+        services.store = TaskStore(self.db, services.layout)
+        services.indexes = TaskIndexes(self.db, services.layout)
+        services.limits = LimitsTable(self.db, s.limits_table_name)
+        services.queues = LaneQueues(self.sqs, s.queue_urls)
+        services.values = _NoBucket()  # type: ignore[assignment]
+        services.schedules = self.schedules  # type: ignore[assignment]
+        return services
+
+    # --- the steps --------------------------------------------------------------------------------
+
+    def _resume(self) -> None:
+        ready = self.world.runnable()
+        if ready:
+            self.world.resume(self.world.rng.choice(ready))
+
+    def _tick(self) -> None:
+        rng = self.world.rng
+        roll = rng.random()
+        ms = (
+            rng.randint(0, 2000)
+            if roll < 0.8
+            else rng.randint(2000, 60_000)
+            if roll < 0.97
+            else rng.randint(60_000, 700_000)
+        )
+        self.world.advance(ms)
+
+    def actions(self) -> list[tuple[float, Callable[[], None]]]:
+        return [
+            (0.16, lambda: actors.submit(self)),
+            (0.02, lambda: actors.submit_batch_of_tasks(self)),
+            (0.04, lambda: replays.submit_with_key(self, actors.request(self.world.rng))),
+            (0.03, lambda: firings.deliver_firing(self, actors.request(self.world.rng))),
+            (0.22, lambda: actors.processor(self)),
+            (0.30, self._resume),
+            (0.15, self._tick),
+            (0.03, lambda: actors.reconciler(self)),
+            (0.04, lambda: actors.promoter(self)),
+            (0.03, lambda: actors.dead_letters(self)),
+            (0.03, lambda: actors.cancel(self)),
+            (0.02, lambda: actors.retry(self)),
+        ]
+
+    def run(self, steps: int) -> dict[str, int]:
+        actions = self.actions()
+        weights = [w for w, _ in actions]
+        for _ in range(steps):
+            ((_, action),) = self.world.rng.choices(actions, weights)
+            action()
+            self.steps_run += 1
+        return self.drain()
+
+    def drain(self) -> dict[str, int]:
+        world = self.world
+        world.faults.quiet = True
+        world.switch_p = 0.0
+        tasks = self.db.items["tasks"]
+        for _ in range(DRAIN_ROUNDS):
+            world.finish_all()
+            if self.sqs.backlog() == 0 and all(
+                item["status"]["S"] in ("completed", "failed", "cancelled") for item in tasks.values()
+            ):
+                break
+            world.advance(30_000)
+            actors.promoter(self)
+            for lane in Lane:
+                for _ in range(BATCHES_PER_ROUND):  # bounded: a message that never settles is a finding, not a hang
+                    if not any(m.visible_ms <= world.now_ms() for m in self.lanes[lane].messages.values()):
+                        break
+                    actors.processor(self, lane)
+                    world.finish_all()
+            actors.dead_letters(self)
+            actors.reconciler(self)
+        world.finish_all()
+        counts = world.history.check_quiescent(tasks)
+        counts["steps"] = self.steps_run
+        counts["faults"] = world.fault_count
+        counts["messages"] = world.history.messages_sent
+        return counts
+
+
+def run_scenario(seed: int, steps: int) -> dict[str, int]:
+    """One scenario; a Violation names its seed."""
+    try:
+        return Simulation(seed).run(steps)
+    except Violation as exc:
+        raise Violation(f"seed {seed}: {exc}\n  replay: make simulate SEED={seed} STEPS={steps}") from exc

@@ -1,0 +1,1 @@
+"""The simulated world tasklane runs in (see tests/simulation/simulation.py)."""
