@@ -14,6 +14,8 @@ help:
 	@echo "make down    stop the local emulator and drop its state"
 	@echo "make logs    follow the emulator's and the functions' logs"
 	@echo "make console open the web console of the local stack (tasklane console)"
+	@echo "make unit    the fast inner loop: the offline tests (unit, functional on moto, template), no stack"
+	@echo "make e2e     the end-to-end tests on the local stack (started and deployed if none runs)"
 	@echo "make test    lint, type-check and every test, the end-to-end ones on the local stack"
 	@echo "make bench   benchmarks (cold start, AWS requests per task, local-stack throughput)"
 
@@ -68,17 +70,24 @@ format: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest -n 2 tests/unit tests/functional tests/template
 
+# The end-to-end tests wait on the stack far more than they compute: E2E_WORKERS files of them run at
+# once against one stack (tests/e2e/run.py), each file on one worker, so that a module's costly fixture
+# (a browser, a second emulator) is made once.
+E2E_WORKERS ?= 4
+E2E := $(VENV)/bin/pytest -n $(E2E_WORKERS) --dist loadfile tests/e2e
+
 e2e: venv
-	$(VENV)/bin/pytest tests/e2e
+	$(E2E) --durations=10
 
 # The whole suite: lint, offline tests on moto, then the end-to-end tests, which start the emulator
-# and deploy the stack when none is running, and stop what they started.
+# and deploy the stack when none is running, and stop what they started. The ten slowest tests of
+# each part are printed at its end.
 test: venv
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint && \
-	$(VENV)/bin/pytest -n 2 tests/unit tests/functional tests/template && \
+	$(VENV)/bin/pytest -n 2 --durations=10 tests/unit tests/functional tests/template && \
 	$(VENV)/bin/pytest -n 2 -p no:cacheprovider tests/simulation && \
-	$(VENV)/bin/pytest tests/e2e; rc=$$?; \
+	$(E2E) --durations=10; rc=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 # The deterministic simulation (tests/simulation): SEED=n replays scenario n exactly; without it,

@@ -33,6 +33,17 @@ LOCAL_PARAMETERS = tomllib.loads((ROOT / "samconfig.toml").read_text())["local"]
 ]
 
 
+# The emulator's log is appended to by every start; past this size a start moves it to <name>.log.1
+# (replacing the one before), so that at most twice this stays on disk.
+LOG_ROTATE_BYTES = 10 * 1024 * 1024
+
+
+def rotate_log(log_file: Path, limit: int = LOG_ROTATE_BYTES) -> None:
+    """Move a log past `limit` bytes to <log>.1, dropping the previous one."""
+    if log_file.exists() and log_file.stat().st_size > limit:
+        log_file.replace(log_file.with_name(log_file.name + ".1"))
+
+
 @dataclass(frozen=True)
 class Outputs:
     api_url: str
@@ -44,7 +55,7 @@ class Emulator:
     """One ministack server: its port, whether it verifies signatures (AUTH=true), its state files."""
 
     def __init__(self, port: int = PORT, *, auth: bool = False, name: str = "ministack") -> None:
-        self.port, self.auth = port, auth
+        self.port, self.auth, self.name = port, auth, name
         self.endpoint = f"http://{HOST}:{port}"
         self.state = ROOT / ".local"
         self.pid_file = self.state / f"{name}.pid"
@@ -82,6 +93,7 @@ class Emulator:
         env = {**os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(self.port), "LOG_LEVEL": "INFO"}
         env["TMPDIR"] = str(self.workers)
         env["AUTH"] = "true" if self.auth else "false"
+        rotate_log(self.log_file)
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(  # noqa: S603
                 [str(ROOT / ".venv-ministack/bin/ministack")],

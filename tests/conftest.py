@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,7 +55,7 @@ class Tasklane:
     """The deployed system as a test sees it: the API handlers, the lanes and their processors."""
 
     def __init__(self, stack: Any, session: Any) -> None:
-        from tasklane.handlers import dead_letter, processor, reconciler, schedules, status, submit
+        from tasklane.handlers import dead_letter, processor, reconciler, schedules, status, submit, task_types
 
         self.stack = stack
         self.sqs = session.client("sqs")
@@ -63,6 +64,7 @@ class Tasklane:
         self.context = FakeContext()
         self.offset = timedelta()
         self._submit, self._status, self._schedules = submit, status, schedules
+        self._task_types = task_types
         self._processor, self._dead_letter, self._reconciler = processor, dead_letter, reconciler
 
     def pass_time(self, seconds: float) -> None:
@@ -75,6 +77,8 @@ class Tasklane:
         # with every write.
         if event["resource"].startswith("/schedules"):
             handler = self._schedules
+        elif event["resource"].startswith("/task-types"):
+            handler = self._task_types
         else:
             reads = event["httpMethod"] == "GET" and not event["resource"].startswith("/webhooks/")
             handler = self._status if reads else self._submit
@@ -159,6 +163,11 @@ def _reset_caches(clients: bool = True) -> None:
     services.services.cache_clear()
     notifications.notifications.cache_clear()
     idempotency._guarded.cache_clear()
+    from tasklane.logic import offered_types
+    from tasklane.settings import task_types as task_type_settings
+
+    task_type_settings.task_type_settings.cache_clear()
+    offered_types.forget_cached()
 
 
 @pytest.fixture
@@ -199,3 +208,18 @@ def visibility_calls(monkeypatch):
 
     monkeypatch.setattr(LaneQueues, "set_visibility_many", spy)
     return calls
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The main process names the run before it starts any pytest-xdist worker (they inherit it), so
+    that the e2e tests of every worker share one local stack (tests/e2e/run.py)."""
+    if not hasattr(config, "workerinput"):
+        os.environ.setdefault("TASKLANE_E2E_RUN", uuid.uuid4().hex)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The main process, once every worker is done, stops the emulator that the run's e2e tests started."""
+    if not hasattr(session.config, "workerinput"):
+        from tests.e2e import run
+
+        run.finish()

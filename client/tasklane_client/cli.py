@@ -20,15 +20,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from tasklane_client import scheduling, workflows
+from tasklane_client import scheduling, task_types, workflows
 from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
 from tasklane_client.errors import NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
-from tasklane_client.lanes import LANES, lane_stats
 from tasklane_client.render import ProgressBar, show, show_task, summary, table
 
 EXIT_ERROR, EXIT_USAGE, EXIT_FAILED, EXIT_CANCELLED, EXIT_TIMEOUT = 1, 2, 3, 4, 5
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
+LANES = ("high", "normal", "low")
 
 
 class UsageError(Exception):
@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--type", dest="task_type")
     listing.add_argument("--limit", type=int, default=20)
 
-    commands.add_parser("stats", help="per lane: queued, in flight, delayed, DLQ depth, age of the oldest message")
+    commands.add_parser(
+        "stats", help="per lane: queued, in flight, delayed, DLQ depth, concurrency, age of the oldest message"
+    )
 
     console = commands.add_parser(
         "console", help="serve the web console on localhost, signing its API calls with your credentials"
@@ -130,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     scheduling.add_parser(commands, _task_options)
     workflows.add_parser(commands)
+    task_types.add_parser(commands)
     return parser
 
 
@@ -220,8 +223,8 @@ def _dlq(c: Context) -> int:
 
 
 def _stats_command(c: Context) -> int:
-    columns = ("lane", "queued", "in_flight", "delayed", "dlq", "oldest_age_s")
-    show(lane_stats(c.target), c.args, c.out, lambda rows: table(rows, columns, c.out))
+    columns = ("lane", "queued", "in_flight", "delayed", "dlq", "concurrency", "oldest_age_seconds")
+    show(c.client.stats()["lanes"], c.args, c.out, lambda rows: table(rows, columns, c.out))
     return 0
 
 
@@ -300,6 +303,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "console": _console,
     "dlq": _dlq,
     "webhook-secret": _webhook_secret,
+    "types": lambda c: task_types.run(c.client, c.args, c.out),
     "schedules": lambda c: scheduling.run(c.client, c.args, _payload(getattr(c.args, "payload", None)), c.out),
     "workflows": lambda c: workflows.run(c.client, c.args, c.out, c.err),
 }
@@ -320,23 +324,22 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, target_for: Callable
 def _wait(c: Context, task_id: str, timeout: float | None) -> int:
     args, out, err = c.args, c.out, c.err
     bar = ProgressBar(err if args.json else out)
+    code, timed_out = 0, None
     try:
         task = c.client.wait(task_id, timeout, on_update=bar)
     except TaskFailed as exc:
-        bar.close()
-        show_task(exc.task, args, out)
-        return EXIT_FAILED
+        task, code = exc.task, EXIT_FAILED
     except TaskCancelled as exc:
-        bar.close()
-        show_task(exc.task, args, out)
-        return EXIT_CANCELLED
+        task, code = exc.task, EXIT_CANCELLED
     except WaitTimeout as exc:
-        bar.close()
-        print(f"tasklane: {exc}", file=err)
-        return EXIT_TIMEOUT
-    bar.close()
-    show_task(task, args, out)
-    return 0
+        task, code, timed_out = {}, EXIT_TIMEOUT, exc
+    finally:
+        bar.close()  # however the wait ends, before anything else is written
+    if timed_out is not None:
+        print(f"tasklane: {timed_out}", file=err)
+    else:
+        show_task(task, args, out)
+    return code
 
 
 def _silence_stdout() -> None:

@@ -1,153 +1,56 @@
-"""The HTTP client: one method per API route, with retries of throttles and server errors."""
+"""The HTTP client: one method per API route, with retries of throttles and server errors. The wire
+is tasklane_client.transport; large values behind presigned URLs, tasklane_client.values."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import random
-import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from tasklane_client.auth import Auth
 from tasklane_client.errors import (
     EndpointError,
-    LargeValueUnavailable,
-    ServerError,
     TaskCancelled,
     TaskFailed,
     TasklaneError,
     WaitTimeout,
     from_answer,
 )
+from tasklane_client.transport import (
+    Answer,
+    Reply,
+    Stream,
+    StreamingTransport,
+    Transport,
+    Urllib3Transport,
+    backoff,
+    header,
+    json_body,
+    urllib3_transport,
+    where,
+)
+from tasklane_client.values import Writable, compact, copy_to, location, storage_error, write_file
+
+# Kept importable from here, where they were first defined.
+__all__ = [
+    "Answer",
+    "Client",
+    "Stream",
+    "StreamingTransport",
+    "SubmitOptions",
+    "Transport",
+    "Urllib3Transport",
+    "Writable",
+    "urllib3_transport",
+]
 
 FINISHED = ("completed", "failed", "cancelled")
-CHUNK_BYTES = 256 * 1024
 MAX_WAIT_SECONDS = 20  # the longest long poll the API takes (GET /tasks/{id}?wait=)
-
-
-def _nothing() -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def close(self) -> None:
-        """Nothing to release: the body is already read."""
-
-
-@dataclass(frozen=True)
-class Stream:
-    """An answer whose body is read chunk by chunk; `close` releases the connection, read or not."""
-
-    status: int
-    headers: dict[str, str]
-    chunks: Iterator[bytes]
-    release: Callable[[], None] = _nothing
-
-    def close(self) -> None:
-        """Release the connection (the rest of the body, if any, is abandoned)."""
-        self.release()
-
-
-class Transport(Protocol):
-    def __call__(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float
-    ) -> Answer: ...
-
-
-class StreamingTransport(Transport, Protocol):
-    """A transport that can also hand out a body chunk by chunk (large values); one without
-    `stream` still works, a large value is then read whole before it is written."""
-
-    def stream(self, method: str, url: str, headers: dict[str, str], timeout: float) -> Stream: ...
-
-
-class Writable(Protocol):
-    """Where a downloaded value goes: a binary file or stream (`open(path, "wb")`, `sys.stdout.buffer`)."""
-
-    def write(self, data: bytes, /) -> object: ...
-
-
-class _Reply(Protocol):
-    @property
-    def status(self) -> int: ...
-    @property
-    def headers(self) -> dict[str, str]: ...
-    def close(self) -> None: ...
-
-
-class Urllib3Transport:
-    """The default transport: one urllib3 pool that neither retries nor follows redirects (the
-    client decides both, and must not carry its credentials to a presigned URL)."""
-
-    def __init__(self) -> None:
-        import urllib3
-
-        self._pool = urllib3.PoolManager(retries=False)
-
-    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float) -> Answer:
-        response = self._open(method, url, headers, body, timeout)
-        try:
-            return Answer(response.status, _lower(response.headers), response.data)
-        finally:
-            response.release_conn()
-
-    def stream(self, method: str, url: str, headers: dict[str, str], timeout: float) -> Stream:
-        """The answer with its body unread: `chunks` reads it, `close` releases the connection."""
-        response = self._open(method, url, headers, None, timeout)
-
-        def release() -> None:
-            # Closing drops a connection whose body was not read to the end, so that the pool
-            # never hands out a socket with the rest of a 10 MiB value still on it.
-            response.close()
-            response.release_conn()
-
-        return Stream(response.status, _lower(response.headers), _read_chunks(response, url), release)
-
-    def _open(self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float) -> Any:
-        """Send a request and leave its body unread: an answer reads it whole, a stream in chunks."""
-        import urllib3
-
-        try:
-            return self._pool.request(
-                method, url, headers=headers, body=body, timeout=timeout, redirect=False, preload_content=False
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise EndpointError(f"cannot reach {_where(url)}: {exc}") from None
-
-
-def urllib3_transport() -> StreamingTransport:
-    """The default transport (kept for callers that built it by name)."""
-    return Urllib3Transport()
-
-
-def _read_chunks(response: Any, url: str) -> Iterator[bytes]:
-    import urllib3
-
-    try:
-        yield from response.stream(CHUNK_BYTES)
-    except urllib3.exceptions.HTTPError as exc:
-        raise EndpointError(f"lost the connection to {_where(url)} while reading: {exc}") from None
-
-
-def _lower(headers: Any) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
-
-
-def _where(url: str) -> str:
-    """The URL without its query: a presigned URL's signature is a credential, kept out of messages."""
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -231,8 +134,8 @@ class Client:
         when the URL has expired or is refused)."""
         answer = self._request("GET", f"/tasks/{_quote(task_id)}/result")
         if answer.status == 303:
-            return self._fetch_value(_location(answer), f"the result of task {task_id}")
-        return _json(answer.body)["result"]
+            return self._fetch_value(location(answer), f"the result of task {task_id}")
+        return json_body(answer.body)["result"]
 
     def download_result(self, task_id: str, destination: Writable | str | os.PathLike[str]) -> int:
         """Write a completed task's result as JSON text to a binary file or a path, chunk by chunk
@@ -243,14 +146,14 @@ class Client:
         """
         answer = self._request("GET", f"/tasks/{_quote(task_id)}/result")
         if answer.status == 303:
-            source = self._open_url(_location(answer), f"the result of task {task_id}")
+            source = self._open_url(location(answer), f"the result of task {task_id}")
         else:
-            inline = _compact(_json(answer.body)["result"])
+            inline = compact(json_body(answer.body)["result"])
             source = Stream(answer.status, answer.headers, iter([inline]))
         try:
             if isinstance(destination, str | os.PathLike):
-                return _write_file(Path(destination), source.chunks)
-            return _copy(source.chunks, destination)
+                return write_file(Path(destination), source.chunks)
+            return copy_to(source.chunks, destination)
         finally:
             source.close()
 
@@ -333,6 +236,23 @@ class Client:
     def delete_schedule(self, name: str) -> None:
         self._call("DELETE", f"/schedules/{_quote(name)}")
 
+    # --- task types of your own -------------------------------------------------------------------
+
+    def put_task_type(self, name: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Register (or replace) your task type `name`: {"target": {"url": ...} | {"lambda": ARN}, "mode",
+        "payload_schema", "priority", "timeout_seconds", "max_attempts", "rate_limit", "description"}."""
+        return self._call("PUT", f"/task-types/{_quote(name)}", definition)
+
+    def list_task_types(self) -> list[dict[str, Any]]:
+        """Every type you may submit: the built-ins (with their payload schemas), then yours."""
+        return self._call("GET", "/task-types")["items"]
+
+    def get_task_type(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/task-types/{_quote(name)}")
+
+    def delete_task_type(self, name: str) -> None:
+        self._call("DELETE", f"/task-types/{_quote(name)}")
+
     def list(
         self, *, status: str | None = None, task_type: str | None = None, page_size: int = 50
     ) -> Iterator[dict[str, Any]]:
@@ -366,7 +286,7 @@ class Client:
         etag = None
         if on_update is not None:  # the task as it is now, and the tag its changes are told by
             answer = self._request("GET", path)
-            task, etag = _json(answer.body), _header(answer, "etag")
+            task, etag = json_body(answer.body), header(answer, "etag")
         while True:
             if task is not None:
                 if on_update:
@@ -384,7 +304,12 @@ class Client:
             conditional = {"if-none-match": etag} if on_update and etag else None
             answer = self._request("GET", f"{path}?wait={seconds}", headers=conditional)
             if answer.status != 304:  # 304: unchanged, the task is as it was
-                task, etag = _json(answer.body), _header(answer, "etag")
+                task, etag = json_body(answer.body), header(answer, "etag")
+
+    def stats(self) -> dict[str, Any]:
+        """The overview `GET /stats` answers: each lane's figures (queued, in flight, delayed, dead
+        letters, concurrency, oldest age), throughput per minute, and the caller's counts by status."""
+        return self._call("GET", "/stats")
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
@@ -416,9 +341,7 @@ class Client:
         try:
             return json.loads(raw)
         except ValueError:
-            raise TasklaneError(
-                f"{what} at {_where(url)} is not JSON ({raw[:80]!r}...)", code="invalid_value"
-            ) from None
+            raise TasklaneError(f"{what} at {where(url)} is not JSON ({raw[:80]!r}...)", code="invalid_value") from None
 
     def _open_url(self, url: str, what: str) -> Stream:
         """GET a presigned URL exactly as given, with no header of ours: it carries its own SigV4
@@ -439,13 +362,13 @@ class Client:
         if opened.status != 200:
             body = b"".join(opened.chunks)
             opened.close()
-            raise _storage_error(opened.status, body, url, what)
+            raise storage_error(opened.status, body, url, what)
         return opened
 
     # --- the wire ---------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None) -> Any:
-        return _json(self._request(method, path, body, idempotency_key=idempotency_key).body)
+        return json_body(self._request(method, path, body, idempotency_key=idempotency_key).body)
 
     def _request(
         self,
@@ -476,10 +399,10 @@ class Client:
         except EndpointError as exc:
             raise EndpointError(f"{exc.message}; check the endpoint (--endpoint or TASKLANE_ENDPOINT)") from None
         if answer.status >= 400:
-            raise from_answer(answer.status, _json(answer.body))
+            raise from_answer(answer.status, json_body(answer.body))
         return answer
 
-    def _retrying[R: _Reply](self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
+    def _retrying[R: Reply](self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
         """Send until the answer is final: 429s, and 5xx when `safe_to_repeat`, are retried with backoff."""
         attempt = 0
         while True:
@@ -488,85 +411,9 @@ class Client:
             if not retryable or attempt == self.max_retries:
                 return answer
             answer.close()
-            time.sleep(_backoff(attempt, answer.headers.get("retry-after")))
+            time.sleep(backoff(attempt, answer.headers.get("retry-after")))
             attempt += 1
-
-
-def _header(answer: Answer, name: str) -> str | None:
-    return next((value for key, value in answer.headers.items() if key.lower() == name), None)
-
-
-def _location(answer: Answer) -> str:
-    """Where a 303 points: its Location header (or, should a proxy drop it, the body's result_url)."""
-    url = answer.headers.get("location") or (_json(answer.body) or {}).get("result_url")
-    if not url:
-        raise ServerError("the API answered 303 without a Location", status=answer.status, code="no_location")
-    return str(url)
-
-
-def _storage_error(status: int, body: bytes, url: str, what: str) -> TasklaneError:
-    """S3 answers errors in XML: <Error><Code>AccessDenied</Code><Message>Request has expired</Message>."""
-    text = body.decode(errors="replace")
-    code = _xml_field(text, "Code") or f"http_{status}"
-    message = _xml_field(text, "Message") or text[:200]
-    details = {"storage_code": code, "storage_message": message, "location": _where(url)}
-    if status == 429 or status >= 500:
-        return from_answer(status, {"error": {"code": code, "message": f"{what}: {message}", "details": details}})
-    return LargeValueUnavailable(
-        f"{what} could not be read from its presigned URL ({code}: {message}); it has expired or was "
-        "refused: ask the API again for a fresh URL",
-        status=status,
-        code="large_value_unavailable",
-        details=details,
-    )
-
-
-def _xml_field(text: str, name: str) -> str | None:
-    # A regex, not an XML parser: the body is untrusted and only two flat fields are wanted.
-    match = re.search(rf"<{name}>([^<]*)</{name}>", text)
-    return match.group(1) if match else None
-
-
-def _compact(value: Any) -> bytes:
-    """A value as the API stores it: compact UTF-8 JSON."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _copy(chunks: Iterable[bytes], sink: Writable) -> int:
-    written = 0
-    for chunk in chunks:
-        sink.write(chunk)
-        written += len(chunk)
-    return written
-
-
-def _write_file(path: Path, chunks: Iterable[bytes]) -> int:
-    if path.exists() and not path.is_file():  # /dev/stdout, a named pipe: no temporary file beside it
-        with path.open("wb") as sink:
-            return _copy(chunks, sink)
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        with partial.open("wb") as sink:
-            written = _copy(chunks, sink)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return written
-
-
-def _backoff(attempt: int, retry_after: str | None) -> float:
-    if retry_after and retry_after.isdigit():
-        return float(retry_after)
-    return min(20.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
 
 
 def _quote(task_id: str) -> str:
     return urllib.parse.quote(task_id, safe="")
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return {"message": raw.decode(errors="replace")[:500]}

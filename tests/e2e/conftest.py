@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 
 from scripts import localstack
+from tests.e2e import run
 
 pytestmark = pytest.mark.e2e
 
 FINISHED = ("completed", "failed", "cancelled")
+
+
+def iso(moment: datetime) -> str:
+    """A moment as the API writes one: ISO 8601 UTC with milliseconds and Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
@@ -80,14 +86,12 @@ class LocalStack:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    started = localstack.start()
-    try:
-        localstack.deploy()
-        yield LocalStack(localstack.outputs(), localstack._aws())
-    finally:
-        if started:
-            localstack.stop()
+def stack() -> LocalStack:
+    """The one stack of this run: the first process to ask (of the pytest-xdist workers) starts the
+    emulator if none answers and deploys, under a file lock; the others wait for it and use it. The
+    run's main process stops an emulator the run started (tests/e2e/run.py)."""
+    run.deployed(localstack.DEFAULT)
+    return LocalStack(localstack.outputs(), localstack._aws())
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +114,23 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             "install Debian's chromium and Python Playwright (.ci/run does both) to run them", red=True
         )
+
+
+# Started first (make e2e hands out whole files: --dist loadfile), so that the run's longest files (a
+# second emulator deployed, the schema-driven cases, schedules that wait for minutes) overlap the rest
+# instead of trailing after it.
+LONG_FIRST = (
+    "tests/e2e/test_security.py",
+    "tests/e2e/test_bad_input.py",
+    "tests/e2e/test_scheduling.py",
+    "tests/e2e/test_recurring_schedules.py",
+    "tests/e2e/test_stack.py",
+    "tests/e2e/test_console.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the others keep their order

@@ -23,7 +23,8 @@ def tasklane(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[st
 
 
 def test_submit_and_wait_on_a_sleep_task_with_a_progress_bar(stack):
-    submitted = tasklane("submit", "sleep", "--payload", '{"seconds": 3}', "--priority", "high")
+    # Long enough for the command to start and see it move on a loaded host (3 s were not).
+    submitted = tasklane("submit", "sleep", "--payload", '{"seconds": 8}', "--priority", "high")
     assert submitted.returncode == 0, submitted.stderr
     task_id = submitted.stdout.strip()
     waited = tasklane("wait", task_id)
@@ -33,7 +34,7 @@ def test_submit_and_wait_on_a_sleep_task_with_a_progress_bar(stack):
     assert "100.0%" in bars[-1]
     assert "completed" in waited.stdout
     result = tasklane("--json", "result", task_id)
-    assert json.loads(result.stdout) == {"slept": 3.0}
+    assert json.loads(result.stdout) == {"slept": 8.0}
 
 
 def test_wait_exits_non_zero_on_a_failed_task(stack):

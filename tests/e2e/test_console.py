@@ -17,6 +17,7 @@ from tests.e2e.browser import Browser, launch_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "console.png"
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ with the stack in its default mode, AuthMode=iam: refusals happen at the gateway
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from scripts.localstack import PORT, Emulator
+from tests.e2e import run
 from tests.e2e.browser import launch_browser
 
 pytestmark = pytest.mark.e2e
@@ -57,16 +58,28 @@ class SignedStack:
 
 
 @pytest.fixture(scope="module")
-def signed() -> Iterator[SignedStack]:
-    # Beside the plain emulator's port (TASKLANE_EMULATOR_PORT, default 4566): the next one.
-    emulator = Emulator(PORT + 1, auth=True, name="ministack-auth")
-    started = emulator.start()
+def signed() -> SignedStack:
+    # Beside the plain emulator's port (TASKLANE_EMULATOR_PORT, default 4566): the next one, unless
+    # TASKLANE_AUTH_EMULATOR_PORT names another (where checkouts side by side use neighbouring ports).
+    # Started and deployed once for the run, after the plain stack's deploy or before it, never beside
+    # it (one .aws-sam); stopped by the run's main process (tests/e2e/run.py).
+    port = int(os.environ.get("TASKLANE_AUTH_EMULATOR_PORT", PORT + 1))
+    emulator = Emulator(port, auth=True, name="ministack-auth")
+    run.deployed(emulator, "AuthMode=iam", quiet=True, check=refuse_unless_it_verifies_signatures)
+    return SignedStack(emulator, emulator.outputs().api_url)
+
+
+def refuse_unless_it_verifies_signatures(emulator: Emulator) -> None:
+    """An emulator already on the port must be one that checks signatures: deploying onto a plain one
+    (another checkout's stack) would overwrite that stack and prove nothing here."""
+    import urllib.error
+    import urllib.request
+
     try:
-        emulator.deploy(quiet=True, overrides="AuthMode=iam")
-        yield SignedStack(emulator, emulator.outputs().api_url)
-    finally:
-        if started:
-            emulator.stop()
+        urllib.request.urlopen(f"{emulator.endpoint}/?Action=ListQueues", timeout=10)  # unsigned
+    except urllib.error.HTTPError:
+        return  # refused (or not understood): not an emulator that takes anything
+    pytest.fail(f"the emulator on {emulator.endpoint} does not verify signatures: set TASKLANE_AUTH_EMULATOR_PORT")
 
 
 def _user(emulator: Emulator, name: str, allowed: bool) -> Principal:

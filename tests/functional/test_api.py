@@ -318,6 +318,8 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/schedules/{name}",
         "/workflows",
         "/workflows/{workflow_id}",
+        "/task-types",
+        "/task-types/{name}",
     }
     assert "SubmitRequest" in document["components"]["schemas"]
     assert "WorkflowRequest" in document["components"]["schemas"]

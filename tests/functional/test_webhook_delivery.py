@@ -300,6 +300,14 @@ def test_deliveries_and_failed_attempts_are_counted_by_lane_and_task_type(
     assert '"task_type":"echo"' in out
 
 
+def test_a_webhook_message_no_deliverer_can_read_is_kept_on_the_dead_letter_queue(tasklane, bus, hooks, receivers):
+    tasklane.sqs.send_message(QueueUrl=tasklane.stack.names["WebhookQueue"], MessageBody='{"task_id": 7}')
+    assert run_webhooks(webhook_messages(tasklane)) == {"batchItemFailures": []}
+    assert receivers.posts == []
+    dead = tasklane.sqs.receive_message(QueueUrl=tasklane.stack.names["WebhookDeadLetterQueue"])["Messages"]
+    assert [m["Body"] for m in dead] == ['{"task_id": 7}']
+
+
 _EXPRESSION_WORDS = {"SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "IN", "BETWEEN"}
 _EXPRESSION_FUNCTIONS = {"list_append", "if_not_exists", "attribute_exists", "attribute_not_exists", "size"}
 

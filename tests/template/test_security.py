@@ -51,10 +51,21 @@ def _policy_name(arn: Any) -> str:
 
 
 def _documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """A role's or a policy's documents; a conditional statement (Fn::If) given as each of its branches."""
     properties = resource["Properties"]
     if resource["Type"] == "AWS::IAM::Role":
-        return [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
-    return [properties["PolicyDocument"]]
+        documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+    else:
+        documents = [properties["PolicyDocument"]]
+    return [{**document, "Statement": list(_branches(document["Statement"]))} for document in documents]
+
+
+def _branches(statements: list[dict[str, Any]]) -> Any:
+    for statement in statements:
+        if "Fn::If" in statement:
+            yield from (branch for branch in statement["Fn::If"][1:] if "Effect" in branch)
+        else:
+            yield statement
 
 
 def _iam() -> dict[str, dict[str, Any]]:

@@ -48,7 +48,7 @@ def test_every_handler_imports_and_exists(name, monkeypatch):
 
 # Only the functions that validate submissions (submit, schedules, and a schedule's firing) load
 # pydantic; the rest start without it.
-WITH_PYDANTIC = {"SubmitFunction", "SchedulesFunction", "FiringFunction"}
+WITH_PYDANTIC = {"SubmitFunction", "SchedulesFunction", "FiringFunction", "TaskTypesFunction"}
 WITHOUT_PYDANTIC = sorted(name for name in FUNCTIONS if name not in WITH_PYDANTIC)
 
 
@@ -58,6 +58,19 @@ def test_functions_that_only_move_or_read_tasks_start_without_pydantic(name):
     env = dict.fromkeys(REQUIRED_ENV, "x") | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
     env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
     probe = f"import sys, {module_name}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
+    result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_function_loads_the_json_schema_validator_before_a_registered_type_needs_it(name):
+    """jsonschema costs ~100 ms of imports: loaded with the first payload of a registered type (submit,
+    schedules, firing, task types), never by a processor, which does not validate payloads."""
+    module_name = FUNCTIONS[name]["Properties"]["Handler"].rsplit(".", 1)[0]
+    env = dict.fromkeys(REQUIRED_ENV, "x") | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
+    env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    loaded = "sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'referencing', 'rpds'))"
+    probe = f"import sys, {module_name}, tasklane.logic.execution, tasklane.logic.targets; print({loaded})"
     result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "[]"
 
@@ -82,13 +95,18 @@ def test_every_setting_the_code_reads_is_set_for_every_function():
 
 def _statements(function):
     """A function's policy statements: its Policies, or those of the role it names (written for the functions
-    SAM would otherwise give a managed policy on "*", tests/template/test_security.py)."""
-    for policy in function["Properties"].get("Policies", []):
-        yield from policy["Statement"]
+    SAM would otherwise give a managed policy on "*", tests/template/test_security.py); a conditional one
+    (Fn::If) by each of its branches."""
+    statements = [s for policy in function["Properties"].get("Policies", []) for s in policy["Statement"]]
     role = function["Properties"].get("Role")
     if role is not None:
         for policy in cfn.template()["Resources"][role["Fn::GetAtt"][0]]["Properties"].get("Policies", []):
-            yield from policy["PolicyDocument"]["Statement"]
+            statements += policy["PolicyDocument"]["Statement"]
+    for statement in statements:
+        if "Fn::If" in statement:
+            yield from (branch for branch in statement["Fn::If"][1:] if "Effect" in branch)
+        else:
+            yield statement
 
 
 # Actions AWS authorizes on "*" only (no resource-level permissions), each reading no task data.
@@ -418,7 +436,10 @@ def test_the_schedules_function_manages_only_its_group_and_passes_only_the_sched
     assert grants["scheduler:CreateSchedule"] == [group]
     assert grants["iam:PassRole"] == [{"Fn::GetAtt": ["SchedulerRole", "Arn"]}]
     tables = {str(r) for a, rs in grants.items() if a.startswith("dynamodb:") for r in rs}
-    assert tables == {str({"Fn::GetAtt": ["SchedulesTable", "Arn"]})}  # never the tasks table
+    # Never the tasks table; the task-types table only read (a schedule's task of a registered type).
+    task_types = str({"Fn::GetAtt": ["TaskTypesTable", "Arn"]})
+    assert tables == {str({"Fn::GetAtt": ["SchedulesTable", "Arn"]}), task_types}
+    assert {a for a, rs in grants.items() if task_types in map(str, rs)} == {"dynamodb:GetItem"}
     variables = FUNCTIONS["SchedulesFunction"]["Properties"]["Environment"]["Variables"]
     assert set(SCHEDULER_REQUIRED_ENV) <= set(variables)
     assert variables["MAX_SCHEDULES_PER_OWNER"] == {"Ref": "MaxSchedulesPerOwner"}
@@ -448,3 +469,71 @@ def test_the_promoter_reads_only_the_due_index_and_writes_only_task_updates_and_
     assert groups == [0, 1, 2, 3]  # every shard group runs each time
     assert {json.loads(e["Properties"]["Input"])["groups"] for e in events.values()} == {4}
     assert cfn.parameter_default("PromoteSchedule") == "rate(1 minute)"
+
+
+def test_only_processors_may_invoke_target_functions_and_only_those_the_stack_names():
+    """TargetFunctionArns decides which functions are targets: never lambda:InvokeFunction on '*', and
+    with the parameter empty (the AWS default) the statement is not there at all."""
+    granted = []
+    for name, function in FUNCTIONS.items():
+        statements = [s for policy in function["Properties"].get("Policies", []) for s in policy["Statement"]]
+        if (role := function["Properties"].get("Role")) is not None:
+            for policy in cfn.template()["Resources"][role["Fn::GetAtt"][0]]["Properties"].get("Policies", []):
+                statements += policy["PolicyDocument"]["Statement"]
+        for statement in statements:
+            conditional = "Fn::If" in statement
+            for branch in statement["Fn::If"][1:] if conditional else [statement]:
+                if "Effect" not in branch or "lambda:InvokeFunction" not in branch["Action"]:
+                    continue
+                granted.append(name)
+                assert function["Properties"]["Handler"].endswith("processor.lambda_handler"), name
+                assert conditional
+                assert statement["Fn::If"][0] == "HasTargetFunctions"
+                assert statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+                assert branch["Resource"] == {"Fn::Split": [",", {"Ref": "TargetFunctionArns"}]}
+    assert sorted(granted) == ["HighProcessorFunction", "LowProcessorFunction", "NormalProcessorFunction"]
+    assert cfn.parameter_default("TargetFunctionArns") == ""
+    assert cfn.template()["Conditions"]["HasTargetFunctions"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "TargetFunctionArns"}, ""]}]
+    }
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "tasklane.settings.Settings",
+        "tasklane.settings.webhooks.WebhookSettings",
+        "tasklane.settings.stats.StatsSettings",
+        "tasklane.settings.scheduler.SchedulerSettings",
+    ],
+)
+def test_each_settings_class_is_set_where_it_says_it_is_read_and_parses_from_that_environment(declared):
+    from tasklane.settings.environment import EVERY_FUNCTION, required_env
+
+    module, name = declared.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    if cls.READ_BY == EVERY_FUNCTION:
+        variables = cfn.template()["Globals"]["Function"]["Environment"]["Variables"]
+    else:
+        variables = FUNCTIONS[cls.READ_BY]["Properties"]["Environment"]["Variables"]
+    required = required_env(cls)
+    assert required
+    assert set(required) <= set(variables)
+    # Every required variable is read: one missing is a KeyError naming it.
+    numbers = dict.fromkeys(required, "1") | {"THROUGHPUT_SOURCE": "tasks", "RATE_LIMITS": ""}
+    assert cls.from_env(numbers) is not None
+    for missing in required:
+        with pytest.raises(KeyError, match=missing):
+            cls.from_env({k: v for k, v in numbers.items() if k != missing})
+
+
+def test_lane_is_a_processor_s_own_setting_and_optional_elsewhere():
+    from tasklane.model.lanes import Lane
+    from tasklane.settings import REQUIRED_ENV, Settings
+
+    env = dict.fromkeys(REQUIRED_ENV, "1") | {"RATE_LIMITS": "", "DEMO_TASK_TYPES": "TRUE"}
+    assert "LANE" not in REQUIRED_ENV
+    assert Settings.from_env(env).lane is None
+    settings = Settings.from_env(env | {"LANE": "low", "PROCESSOR_TIMEOUT_SECONDS": "60"})
+    assert (settings.lane, settings.max_task_timeout_seconds, settings.demo_task_types) == (Lane.LOW, 30, True)
+    assert settings.queue_urls == dict.fromkeys(Lane, "1")

@@ -57,8 +57,16 @@ def scheduler() -> Any:
     return boto3.client("scheduler", config=_CONFIG)
 
 
+@cache
+def lambda_client() -> Any:
+    """Lambda targets' invocations: no SDK retries (a failed call is an attempt, retried by the lane),
+    and a read timeout as long as the longest synchronous target may run (ProcessorTimeout, 900 s)."""
+    return boto3.client("lambda", config=Config(retries={"max_attempts": 0}, connect_timeout=3, read_timeout=900))
+
+
 def reset() -> None:
     """Forget every cached client (for tests that swap the AWS backend)."""
+    lambda_client.cache_clear()
     dynamodb.cache_clear()
     sqs.cache_clear()
     s3.cache_clear()

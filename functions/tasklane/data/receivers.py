@@ -136,3 +136,62 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
     def connect(self) -> None:
         raw = _open(self._address, self.port, self.opened)
         self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A url target's answer: its status, its headers (lower-case names) and its body, read up to a cap."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool  # the body went on past the cap
+
+
+class CallTimedOut(ReceiverUnreachable):
+    """No whole answer by the call's deadline."""
+
+
+def exchange(request: Post, deadline: float, max_body: int) -> Answer:
+    """POST and read the answer: the whole call (connect, send, headers, body) ends by `deadline`
+    (time.monotonic()), not each read; at most `max_body` bytes of the body are read."""
+    import time
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise CallTimedOut("no answer within the task's timeout")
+        return remaining
+
+    target = request.target
+    connection: http.client.HTTPConnection
+    if target.scheme == "https":
+        connection = _PinnedHTTPS(target.host, target.port, request.address, _tls())
+    else:
+        connection = _PinnedHTTP(target.host, target.port, request.address)
+    connection.timeout = min(CONNECT_TIMEOUT_SECONDS, left())
+    try:
+        connection.connect()
+        # Kept: the connection lets go of its socket once the answer says it will close, the answer not.
+        sock = connection.sock
+        sock.settimeout(left())
+        connection.request("POST", target.target, body=request.body, headers=request.headers)
+        sock.settimeout(left())
+        answer = connection.getresponse()
+        chunks, size = [], 0
+        while size <= max_body and not answer.isclosed():  # closed: the whole body is read
+            sock.settimeout(left())
+            chunk = answer.read(min(65536, max_body + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        body = b"".join(chunks)
+        headers = {name.lower(): value for name, value in answer.getheaders()}
+        return Answer(answer.status, headers, body[:max_body], truncated=size > max_body)
+    except TimeoutError:
+        raise CallTimedOut("no answer within the task's timeout") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise ReceiverUnreachable(f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]) from None
+    finally:
+        connection.close()

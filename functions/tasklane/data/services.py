@@ -15,12 +15,14 @@ from tasklane.settings import Settings, settings
 if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
     from tasklane.data.depths import LaneDepths
+    from tasklane.data.functions import TargetFunctions
     from tasklane.data.indexes import TaskIndexes
     from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
     from tasklane.data.queues import LaneQueues
     from tasklane.data.schedules import Scheduler, ScheduleRecords
     from tasklane.data.store import TaskStore
+    from tasklane.data.task_types import TaskTypeRecords
 
 
 class Services:
@@ -92,6 +94,19 @@ class Services:
 
         s = scheduler_settings()
         return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn, s.firing_dead_letter_arn)
+
+    @cached_property
+    def task_types(self) -> TaskTypeRecords:
+        from tasklane.data.task_types import TaskTypeRecords
+        from tasklane.settings.task_types import task_type_settings
+
+        return TaskTypeRecords(aws.dynamodb(), task_type_settings().table_name)
+
+    @cached_property
+    def target_functions(self) -> TargetFunctions:
+        from tasklane.data.functions import TargetFunctions
+
+        return TargetFunctions(aws.lambda_client())
 
     @cached_property
     def metrics(self) -> StackMetrics:

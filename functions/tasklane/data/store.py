@@ -216,9 +216,10 @@ class TaskStore(Table):
             applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
         )
 
-    def mark_waiting(self, task_id: str, reason: str) -> StoredTask | None:
-        """Show why a pending task is held back (written only when the reason changes). None when the
-        task is pending; else the task as it is (finished, running elsewhere, unknown: None inside)."""
+    def mark_waiting(self, task_id: str, reason: str) -> None:
+        """Show why a pending task is held back (written only when the reason changes; a pending task
+        showing it already is left as it is). TransitionRejected, with the task as it is, when the task
+        is not pending (finished, running elsewhere; unknown: None inside)."""
         try:
             self._record(
                 task_id,
@@ -227,18 +228,16 @@ class TaskStore(Table):
                 values={":pending": _s(TaskStatus.PENDING), ":reason": _s(reason)},
             )
         except TransitionRejected as exc:
-            if exc.stored is not None and exc.stored.task.status is TaskStatus.PENDING:
-                return None  # the reason is shown already
-            raise
-        return None
+            if exc.stored is None or exc.stored.task.status is not TaskStatus.PENDING:
+                raise
 
-    def mark_unsent(self, task_id: str, now: int) -> None:
+    def mark_unsent(self, task_id: str, now: datetime) -> None:
         """Note that a pending task's message was never sent, and make it due for the reconciler now."""
         self._record(
             task_id,
             condition="#status = :pending",
             update="SET unsent = :yes, sweep_at = :now",
-            values={":pending": _s(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": _n(now)},
+            values={":pending": _s(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": _n(clock.epoch(now))},
         )
 
     def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> StoredTask | None:

@@ -10,13 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tasklane.data.services import services
 from tasklane.logic.execution import Delivery, process
 from tasklane.logic.redelivery import Redeliveries, redeliveries
+from tasklane.model.lanes import Lane
 from tasklane.observability import logger, metered, traced
 
 # A batch whose every record is deferred is a normal outcome here, not an error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def handle_record(record: SQSRecord, later: Redeliveries) -> None:
+def handle_record(record: SQSRecord, lane: Lane, later: Redeliveries) -> None:
     context = processor.lambda_context
     delivery = Delivery(
         body=record.body,
@@ -24,7 +25,7 @@ def handle_record(record: SQSRecord, later: Redeliveries) -> None:
         receive_count=int(record.attributes.approximate_receive_count),
         remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
     )
-    process(delivery, services(), later)
+    process(delivery, lane, services(), later)
 
 
 @traced
@@ -32,6 +33,7 @@ def handle_record(record: SQSRecord, later: Redeliveries) -> None:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     # The deferred records' visibility changes go to SQS together: before a claim, and before the batch is answered.
-    with redeliveries(services()) as later:
-        handler = partial(handle_record, later=later)
+    lane = services().settings.processor_lane()  # the one lane this function drains (LANE)
+    with redeliveries(services(), lane) as later:
+        handler = partial(handle_record, lane=lane, later=later)
         return process_partial_response(event=event, record_handler=handler, processor=processor, context=context)

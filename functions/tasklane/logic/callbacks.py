@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tasklane.data import receivers
 from tasklane.model.addresses import IPAddress, refusal
-from tasklane.model.callback_urls import CallbackTarget, parse_target
+from tasklane.model.callback_urls import CallbackTarget, CallbackUrl, parse_target
 from tasklane.model.errors import ValidationFailed
 
 
@@ -28,19 +28,33 @@ def destination(
         target = parse_target(url, allow_loopback=allow_loopback, closed_port=closed_port)
     except ValueError as exc:
         raise CallbackRefused(f"callback_url {exc}") from None
+    return target, addresses(target, allow_loopback=allow_loopback, closed_port=closed_port)
+
+
+def addresses(target: CallbackTarget, *, allow_loopback: bool, closed_port: int | None = None) -> list[IPAddress]:
+    """The addresses a parsed target is reached at, each checked (see destination). A target parsed
+    with the loopback allowed is judged here for this deployment, as parse_target would have."""
     if target.literal is not None:
-        return target, [target.literal]  # judged by parse_target, 127.0.0.1 included where it is allowed
-    addresses = receivers.resolve(target.host, target.port)
-    for address in addresses:
+        if target.loopback_only and not allow_loopback:
+            raise CallbackRefused(f"callback_url must not point at {refusal(target.literal)}")
+        if target.loopback_only and target.port == closed_port:
+            raise CallbackRefused(f"callback_url must not point at the local stack's own API (port {target.port})")
+        return [target.literal]  # judged by parse_target, 127.0.0.1 included where it is allowed
+    found = receivers.resolve(target.host, target.port)
+    for address in found:
         if why := refusal(address):
             raise CallbackRefused(f"callback_url host {target.host} resolves to {why}")
-    return target, addresses
+    return found
 
 
 def check_submitted(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
-    """The check at submission: ValidationFailed naming callback_url when the URL may not be used."""
+    """The check at submission: ValidationFailed naming callback_url when the URL may not be used. A
+    URL the request model parsed (CallbackUrl) is not parsed again."""
     try:
-        destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
+        if isinstance(url, CallbackUrl):
+            addresses(url.target, allow_loopback=allow_loopback, closed_port=closed_port)
+        else:
+            destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
     except CallbackRefused as exc:
         raise ValidationFailed(
             "the callback_url is not allowed", [{"field": "callback_url", "message": str(exc)}]

@@ -16,7 +16,7 @@ from typing import Any
 
 from tasklane.data.changes import StatusChange, WorkflowChange, status_change, workflow_change
 from tasklane.data.notifications import Notifications
-from tasklane.model.task import summary
+from tasklane.model.webhook_message import WebhookMessage, detail_type
 from tasklane.observability import count, logger
 
 SOURCE = "tasklane"
@@ -24,11 +24,6 @@ SOURCE = "tasklane"
 
 class EventNotPublished(Exception):
     """The bus did not take this record's event; the stream delivers the record again."""
-
-
-def detail_type(status: str) -> str:
-    """`Task Completed` for completed: every status, present and future, in one rule."""
-    return f"Task {status.capitalize()}"
 
 
 def detail(change: StatusChange) -> dict[str, Any]:
@@ -112,24 +107,18 @@ def settle(record: dict[str, Any], publication: Publication, notifications: Noti
     if sequence in publication.unpublished:
         raise EventNotPublished(f"the event of task {change.text('task_id')} was not taken by the bus")
     if change.terminal and (url := change.text("callback_url")):
-        notifications.webhook_queue.send(json.dumps(webhook_message(change, url), separators=(",", ":")))
+        notifications.webhook_queue.send(webhook_message(change, url).to_json())
 
 
-def webhook_message(change: StatusChange, url: str) -> dict[str, Any]:
-    """What the webhook queue carries: the receiver, and the exact body every attempt posts (the task's
-    summary at the change: no payload, no result, no deliveries)."""
-    task = summary(change.task()).public()
-    del task["callback"]  # the receiver is the callback
-    body = {"event": detail_type(change.status), "event_id": change.event_id, "task": task}
-    return {
-        "event_id": change.event_id,
-        "task_id": change.text("task_id"),
-        "owner": change.text("owner"),
-        "status": change.status,
-        "url": url,
-        "changed_at": change.text("updated_at"),
-        "body": json.dumps(body, separators=(",", ":")),
-    }
+def webhook_message(change: StatusChange, url: str) -> WebhookMessage:
+    """What the webhook queue carries for a terminal change: the receiver and the body every attempt posts."""
+    return WebhookMessage.for_change(
+        change.task(),
+        event_id=change.event_id,
+        owner=change.text("owner") or "",
+        url=url,
+        changed_at=change.text("updated_at") or "",
+    )
 
 
 def _settle_workflow(sequence: str, publication: Publication, notifications: Notifications) -> None:
@@ -142,5 +131,4 @@ def _settle_workflow(sequence: str, publication: Publication, notifications: Not
     if url := ended.text("callback_url"):
         from tasklane.logic.workflows import events as workflow_events
 
-        message = workflow_events.webhook_message(ended, url)
-        notifications.webhook_queue.send(json.dumps(message, separators=(",", ":")))
+        notifications.webhook_queue.send(workflow_events.webhook_message(ended, url).to_json())

@@ -18,7 +18,9 @@ from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
 from tasklane.logic import throttling, workflows
 from tasklane.logic.redelivery import Redeliveries
-from tasklane.logic.running import RunningTask, backoff_seconds, time_limit
+from tasklane.logic.running import BACKOFF_CAP_SECONDS, RunningTask, backoff_seconds, time_limit
+from tasklane.logic.target_outcomes import TargetUnavailable
+from tasklane.logic.targets import runnable_type
 from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable, TasklaneError
@@ -26,7 +28,6 @@ from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage, parse_message
 from tasklane.model.task import TaskError, TaskStatus
 from tasklane.observability import count, logger, task_metrics, throttled
-from tasklane.task_types import get_task_type
 
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
 SAFETY_MARGIN_SECONDS = 10
@@ -71,7 +72,7 @@ class Attempt:
         deliver_later(self, self.message, delay, reason=reason, spare_receives=spare_receives)
 
 
-def process(delivery: Delivery, services: Services, later: Redeliveries) -> None:
+def process(delivery: Delivery, lane: Lane, services: Services, later: Redeliveries) -> None:
     """Handle one delivery of this processor's lane; raise Deferred to leave the message on it (its
     visibility change then collected in `later`)."""
     message = parse_message(delivery.body)
@@ -80,37 +81,35 @@ def process(delivery: Delivery, services: Services, later: Redeliveries) -> None
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id, attempt=message.attempt)
-    attempt = Attempt(message, delivery, services.settings.processor_lane(), services, later)
     needed = (message.timeout_seconds or 0) + SAFETY_MARGIN_SECONDS
     if delivery.remaining_seconds() < needed:
-        attempt.requeue(0, reason="not enough time left in this invocation")
+        Attempt(message, delivery, lane, services, later).requeue(0, reason="not enough time left in this invocation")
         return
     now = clock.now()
-    lease_until = _lease_until(now, delivery)
-    attempt = replace(attempt, lease_until=lease_until)
-    slot = throttling.slot_for(attempt.lane, message, lease_until)
+    handling = Attempt(message, delivery, lane, services, later, lease_until=_lease_until(now, delivery))
+    slot = throttling.slot_for(lane, message, handling.lease_until)
     hold = throttling.admit(message, slot, services, delivery.receive_count)
     if hold is not None:
-        _hold(attempt, hold, now)
+        _hold(handling, hold, now)
         return
     # The messages sent back before this one go now: a hold must not wait for a task to run.
-    attempt.later.flush()
+    later.flush()
     # Admission may have waited in place for its start: the run begins now, and its lease with it.
     now = clock.now()
-    attempt = replace(attempt, lease_until=_lease_until(now, delivery))
+    handling = replace(handling, lease_until=_lease_until(now, delivery))
     try:
         # The sweep time is left where submit put it: moving it would cost two index writes per task,
         # and the reconciler looks at the lease of a running task when the time comes.
-        stored = services.store.mark_processing(message.task_id, message.owner, now, attempt.lease_until)
+        stored = services.store.mark_processing(message.task_id, message.owner, now, handling.lease_until)
     except TransitionRejected as exc:
         throttling.release(slot, services, claimed=False)
-        _not_claimed(attempt, exc.stored, now)
+        _not_claimed(handling, exc.stored, now)
         return
     except Exception:
         throttling.release(slot, services, claimed=False)  # the claim did not happen: the slot goes back with it
         raise
     try:
-        _run(attempt, stored, now)
+        _run(handling, stored, now)
     finally:
         throttling.release(slot, services)
 
@@ -181,22 +180,22 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         waited = (now - datetime.fromisoformat(task.created_at)).total_seconds() - task.delay_seconds
         metrics.add_milliseconds("QueueWait", max(0.0, waited * 1000))
     try:
-        task_type = get_task_type(task.task_type)
+        task_type = runnable_type(stored, attempt.message, attempt.services)
         raw = read_payload(stored, attempt.services)
         logger.debug("task payload", extra={"payload": raw})  # payloads may be personal data: debug only
         payload = task_type.parse_payload(raw)
-        if task.workflow_id is not None:
-            from tasklane.logic.workflows.inputs import read_inputs  # a workflow's tasks only
-
-            running.inputs = read_inputs(stored, attempt.services)
+        running.inputs = workflows.inputs_of(stored, attempt.services)
         with time_limit(task.timeout_seconds):
             result = task_type.run(payload, running)
     except Unfinishable as exc:
         _fail(attempt, stored, number, TaskError(type=exc.type, message=exc.message))
         return
-    except ServiceUnavailable as exc:
-        # The payload could not be read for now: an ordinary failed attempt, retried with backoff.
-        _after_error(attempt, stored, number, TaskError(type=type(exc).__name__, message=exc.message))
+    except (TargetUnavailable, ServiceUnavailable) as exc:
+        # Failed for now, retried with backoff: the payload could not be read, or a registered type's
+        # target failed this attempt (it may ask for a later retry: Retry-After).
+        target = exc if isinstance(exc, TargetUnavailable) else None
+        error = TaskError(type=target.type if target else type(exc).__name__, message=exc.message)
+        _after_error(attempt, stored, number, error, target.retry_after if target else None)
         return
     except TasklaneError as exc:
         # The task cannot succeed on another attempt (unknown type, bad payload).
@@ -250,12 +249,14 @@ def _persist(attempt: Attempt, write: Callable[[], Any]) -> Any:
             pause = min(5.0, pause * 2)
 
 
-def _after_error(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -> None:
+def _after_error(attempt: Attempt, stored: StoredTask, number: int, error: TaskError, asked: int | None = None) -> None:
+    """Fail the attempt: retry after the backoff (or after `asked` seconds, a target's Retry-After,
+    up to the backoff ceiling), or fail the task when its attempts are spent."""
     task = stored.task
     if number >= task.max_attempts:
         _fail(attempt, stored, number, error)
         return
-    delay = backoff_seconds(number)
+    delay = backoff_seconds(number) if asked is None else min(asked, BACKOFF_CAP_SECONDS)
     try:
         _persist(attempt, lambda: attempt.services.store.mark_retrying(task.task_id, number, error, clock.now(), delay))
     except TransitionRejected:
@@ -276,7 +277,7 @@ def _fail(attempt: Attempt, stored: StoredTask, number: int, error: TaskError) -
     except TransitionRejected:
         logger.warning("failure not recorded: the task changed meanwhile")
         return
-    count(stored.task.priority, stored.task.task_type, "TaskFailed")
+    count(attempt.lane, stored.task.task_type, "TaskFailed")
     logger.info("task failed", extra={"error": asdict(error)})
     if fan_in is not None:
         workflows.moves_on(failed, attempt.services, failed=True)  # the task as it failed, with its error

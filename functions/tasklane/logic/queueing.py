@@ -53,7 +53,7 @@ def send_by_lane(services: Services, by_lane: dict[Lane, list[tuple[TaskMessage,
 
 def note_unsent(services: Services, task_ids: list[str]) -> None:
     """Best effort: tell the reconciler these tasks have no message, so it sends them on its next run."""
-    now = clock.epoch(clock.now())
+    now = clock.now()
     for task_id in task_ids:
         try:
             services.store.mark_unsent(task_id, now)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tasklane.data.services import Services
 from tasklane.model import clock
+from tasklane.model.lanes import Lane
 from tasklane.observability import logger
 
 
@@ -27,8 +28,9 @@ class _Change:
 class Redeliveries:
     """The visibility changes of one invocation's deferred messages, made together."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, lane: Lane) -> None:
         self._services = services
+        self._lane = lane  # the processor's lane, whose messages these are
         self._changes: list[_Change] = []
 
     def add(self, task_id: str, receipt_handle: str, delay: int) -> None:
@@ -51,7 +53,7 @@ class Redeliveries:
         seconds = [max(0, math.ceil((c.due_ms - now_ms) / 1000)) for c in changes]
         entries = [(change.receipt_handle, delay) for change, delay in zip(changes, seconds, strict=True)]
         try:
-            failed = self._services.queues.set_visibility_many(self._services.settings.processor_lane(), entries)
+            failed = self._services.queues.set_visibility_many(self._lane, entries)
         except Exception as exc:  # every change is then simply not made (see above)
             failed = dict.fromkeys(range(len(changes)), f"{type(exc).__name__}: {exc}")
         for index, reason in failed.items():
@@ -62,9 +64,9 @@ class Redeliveries:
 
 
 @contextmanager
-def redeliveries(services: Services) -> Iterator[Redeliveries]:
-    """One invocation's redeliveries, flushed (also) when the block ends, however it ends."""
-    later = Redeliveries(services)
+def redeliveries(services: Services, lane: Lane) -> Iterator[Redeliveries]:
+    """One invocation's redeliveries on `lane`, flushed (also) when the block ends, however it ends."""
+    later = Redeliveries(services, lane)
     try:
         yield later
     finally:

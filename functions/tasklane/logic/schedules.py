@@ -26,11 +26,11 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SHOWN_FIRES, LISTED_FIRES = 5, 1
 
 
-def _check_task(request: ScheduleRequest, services: Services) -> dict[str, Any]:
+def _check_task(request: ScheduleRequest, owner: str, services: Services) -> dict[str, Any]:
     """The schedule's task checked as a submission now (its type and payload), so that a firing
     cannot fail on it later; errors name `task.<field>`. Its payload stays inline in the record."""
     try:
-        new = submission.prepare(request.task, services, clock.now())
+        new = submission.prepare(request.task, owner, services, clock.now())
     except ValidationFailed as exc:
         details = [{**d, "field": f"task.{d['field']}"} for d in exc.details or []]
         raise ValidationFailed(f"the schedule's task is not valid: {exc.message}", details) from None
@@ -48,7 +48,7 @@ def _check_task(request: ScheduleRequest, services: Services) -> dict[str, Any]:
 def create_schedule(request: ScheduleRequest, owner: str, services: Services) -> dict[str, Any]:
     """Store the schedule (its name unused by the caller, under the stack's limit), then create its
     EventBridge schedule; when that fails, the record goes again."""
-    task = _check_task(request, services)
+    task = _check_task(request, owner, services)
     now = clock.now()
     schedule = Schedule(
         owner=owner,

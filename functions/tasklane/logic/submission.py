@@ -17,6 +17,7 @@ from tasklane.data.bucket import ValueUnavailable, payload_key
 from tasklane.data.items import StoredTask, StoredValue, new_item
 from tasklane.data.services import Services
 from tasklane.data.table import StoreUnavailable
+from tasklane.logic.offered_types import offered
 from tasklane.logic.queries import view
 from tasklane.logic.queueing import Accepted, queue, send_by_lane
 from tasklane.model import clock, values
@@ -29,7 +30,6 @@ from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count
-from tasklane.task_types import get_task_type
 
 # Only submissions with an Idempotency-Key load the idempotency module (and Powertools' with it).
 if TYPE_CHECKING:
@@ -44,13 +44,16 @@ class NewTask:
     payload_json: bytes
 
 
-def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: str | None = None) -> NewTask:
-    """Check a submission against its task type and limits; the task it becomes: pending, or
-    scheduled when it is due later than a lane message can wait. `task_id`: a firing's own id. A
-    firing leaves its callback alone: it was checked when the schedule was made, and a receiver that
-    cannot be reached now is its webhook's problem (shown on the task), not a reason to drop the task."""
-    task_type = get_task_type(request.task_type)
-    payload = task_type.parse_payload(request.payload).model_dump(mode="json")
+def prepare(
+    request: SubmitRequest, owner: str, services: Services, now: datetime, task_id: str | None = None
+) -> NewTask:
+    """Check a submission against its task type (a built-in or one of the owner's) and limits; the
+    task it becomes: pending, or scheduled when it is due later than a lane message can wait.
+    `task_id`: a firing's own id. A firing leaves its callback alone: it was checked when the schedule
+    was made, and a receiver that cannot be reached now is its webhook's problem (shown on the task),
+    not a reason to drop the task."""
+    task_type = offered(request.task_type, owner, services)
+    payload = task_type.check_payload(request.payload)
     try:
         encoded = values.encode(payload)
     except values.ValueNotStorable as exc:
@@ -60,7 +63,7 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
             f"payload is {len(encoded)} bytes of JSON; the limit is {MAX_PAYLOAD_BYTES}",
             {"field": "payload", "size": len(encoded), "limit": MAX_PAYLOAD_BYTES},
         )
-    limit = services.settings.max_task_timeout_seconds
+    limit = task_type.max_timeout_seconds or services.settings.max_task_timeout_seconds
     # A type's default is capped by this deployment's limit; an explicit request above it is an error.
     timeout = request.timeout_seconds or min(task_type.timeout_seconds, limit)
     if timeout > limit:
@@ -80,7 +83,9 @@ def prepare(request: SubmitRequest, services: Services, now: datetime, task_id: 
     task = Task(
         task_id=task_id or new_task_id(),
         task_type=task_type.name,
-        priority=request.priority,
+        priority=request.priority
+        if task_type.priority is None or "priority" in request.model_fields_set
+        else task_type.priority,
         status=TaskStatus.SCHEDULED if scheduled else TaskStatus.PENDING,
         payload=payload,
         payload_size=len(encoded),
@@ -115,7 +120,7 @@ def submit_task(
 ) -> Accepted:
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
-    new = prepare(request, services, clock.now(), task_id)
+    new = prepare(request, owner, services, clock.now(), task_id)
     kept = keep_payload(new, services)
     services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)
@@ -180,7 +185,7 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
     ready: list[tuple[int, NewTask, StoredValue]] = []
     for index, raw in enumerate(items):
         try:
-            new = prepare(SubmitRequest.model_validate(raw), services, now)
+            new = prepare(SubmitRequest.model_validate(raw), owner, services, now)
             ready.append((index, new, keep_payload(new, services)))
         except ValidationError as exc:
             details = field_details(exc.errors(include_url=False))

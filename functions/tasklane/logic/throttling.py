@@ -14,7 +14,7 @@ from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable, UnknownTaskType
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
-from tasklane.model.rates import Rate
+from tasklane.model.rates import Rate, parse_rate
 from tasklane.observability import logger
 from tasklane.task_types import get_task_type, rate_limit
 
@@ -59,9 +59,8 @@ def admit(message: TaskMessage, slot: Slot, services: Services, receives: int = 
     cap = services.settings.owner_concurrency_cap
     if cap and not _hold_slot(slot, cap, services):
         return Hold(OWNER_CONCURRENCY, max(slot_retry_seconds(receives), _flood_seconds(slot.key)))
-    rate = _rate(message.task_type)
+    rate, key = _rate(message, services)
     if rate is not None:
-        key = f"rate#{message.task_type}"
         wait_ms, granted_ms = _take_start(key, rate, services)
         if wait_ms:
             release(slot, services)
@@ -163,10 +162,19 @@ def release(slot: Slot, services: Services, *, claimed: bool = True) -> None:
             logger.warning("a rate start not given back; it stays spent", extra={"rate_key": key})
 
 
-def _rate(task_type: str | None) -> Rate | None:
+def _rate(message: TaskMessage, services: Services) -> tuple[Rate | None, str]:
+    """The rate the message's type is held to and the limit's key: a built-in's (shared by every
+    owner), or a registered type's (its owner's own: two owners' types of one name do not share)."""
+    task_type = message.task_type
     if task_type is None:
-        return None  # a message from before messages named their type: not held
+        return None, ""  # a message from before messages named their type: not held
     try:
-        return rate_limit(get_task_type(task_type))
+        return rate_limit(get_task_type(task_type)), f"rate#{task_type}"
     except UnknownTaskType:
-        return None  # the claim fails it with the reason
+        pass
+    from tasklane.logic.offered_types import registered_type
+
+    found = registered_type(message.owner, task_type, services)
+    if found is None or found.rate_limit is None:
+        return None, ""  # unknown: the claim fails it with the reason
+    return parse_rate(found.rate_limit), f"rate#{message.owner}#{task_type}"

@@ -8,7 +8,6 @@ failed attempt. Redirects are not followed: a 3xx is a failure like a 500.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from tasklane.logic.webhook_secrets import secret_for
 from tasklane.model import clock
 from tasklane.model.callbacks import SIGNATURE_HEADER, CallbackDelivery, signature
 from tasklane.model.limits import WEBHOOK_MAX_BACKOFF_SECONDS, WEBHOOK_RETRY_SECONDS
+from tasklane.model.webhook_message import WebhookMessage
 from tasklane.observability import count, logger
 
 RETRY_FOR = timedelta(seconds=WEBHOOK_RETRY_SECONDS)
@@ -51,54 +51,53 @@ def backoff(attempt: int, base_seconds: int) -> int:
 
 def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
     """One attempt; returns when the webhook is delivered or given up, DeliveryFailed to come back."""
-    message = json.loads(delivery.body)
+    message = WebhookMessage.from_json(delivery.body)
+    if message is None:
+        # Kept, not lost: a body no deliverer can read goes to the dead-letter queue as it came.
+        logger.error("malformed webhook message given up", extra={"body_prefix": delivery.body[:200]})
+        notifications.webhook_queue.give_up(delivery.body)
+        return
     now = clock.now()
     code, error = _attempt(message, notifications, now)
     delivered = code is not None and 200 <= code < 300
-    outcome = CallbackDelivery(clock.iso(now), delivery.attempt, message["status"], delivered, code, error)
-    notifications.deliveries.record(message["task_id"], outcome)
+    outcome = CallbackDelivery(clock.iso(now), delivery.attempt, message.status, delivered, code, error)
+    notifications.deliveries.record(message.task_id, outcome)
     # Never the URL (it may carry a token) nor the signature.
-    facts = {"task_id": message["task_id"], "attempt": delivery.attempt, "status_code": code, "error": error}
-    # A workflow's webhook counts under the workflow's own names (tasklane.logic.workflows.events).
-    task = json.loads(message["body"]).get("task") or {"priority": "workflow", "task_type": "workflow"}
+    facts = {"task_id": message.task_id, "attempt": delivery.attempt, "status_code": code, "error": error}
     if delivered:
         logger.info("webhook delivered", extra=facts)
-        count(task["priority"], task["task_type"], "WebhookDelivered")
+        count(message.priority, message.task_type, "WebhookDelivered")
         return
     logger.info("webhook attempt failed", extra=facts)
-    count(task["priority"], task["task_type"], "WebhookFailed")
-    deadline = datetime.fromisoformat(message["changed_at"]) + RETRY_FOR
+    count(message.priority, message.task_type, "WebhookFailed")
+    deadline = datetime.fromisoformat(message.changed_at) + RETRY_FOR
     left = int((deadline - now).total_seconds())
     if left <= 0:
-        logger.warning(
-            "webhook given up after a day", extra={"task_id": message["task_id"], "attempts": delivery.attempt}
-        )
+        logger.warning("webhook given up after a day", extra={"task_id": message.task_id, "attempts": delivery.attempt})
         notifications.webhook_queue.give_up(delivery.body)
-        count(task["priority"], task["task_type"], "WebhookGivenUp")
+        count(message.priority, message.task_type, "WebhookGivenUp")
         return
     wait = min(backoff(delivery.attempt, notifications.settings.retry_base_seconds), left)
     notifications.webhook_queue.postpone(delivery.receipt_handle, wait)
-    raise DeliveryFailed(f"webhook of task {message['task_id']} failed ({code or error}); next attempt in {wait}s")
+    raise DeliveryFailed(f"webhook of task {message.task_id} failed ({code or error}); next attempt in {wait}s")
 
 
-def _attempt(message: dict[str, str], notifications: Notifications, now: datetime) -> tuple[int | None, str | None]:
+def _attempt(message: WebhookMessage, notifications: Notifications, now: datetime) -> tuple[int | None, str | None]:
     """The receiver's status code, or why there was none."""
     try:
         hooks = notifications.settings
-        target, addresses = destination(
-            message["url"], allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port
-        )
+        target, addresses = destination(message.url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
     except (CallbackRefused, receivers.NameNotResolved) as exc:
         return None, str(exc)
-    body = message["body"].encode()
-    secret = secret_for(message["owner"], notifications).secret
+    body = message.body.encode()
+    secret = secret_for(message.owner, notifications).secret
     timestamp = clock.epoch(now)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         SIGNATURE_HEADER: signature(secret, timestamp, body),
-        "Tasklane-Event-Id": message["event_id"],
-        "Tasklane-Task-Id": message["task_id"],
+        "Tasklane-Event-Id": message.event_id,
+        "Tasklane-Task-Id": message.task_id,
     }
     error = None
     # Each was checked; the next one only when this one gives no answer, and at most a few of them:

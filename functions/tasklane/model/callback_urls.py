@@ -34,6 +34,21 @@ class CallbackTarget:
         return self.literal == LOOPBACK_ALLOWED
 
 
+class CallbackUrl(str):
+    """A callback URL as written (it is the text), carrying where it points: parsed once, when a request
+    is validated, with loopback allowed; the submission judges loopback (and the closed port) for its
+    deployment."""
+
+    target: CallbackTarget
+
+    @classmethod
+    def parse(cls, url: str) -> CallbackUrl:
+        """The URL with its target, or ValueError saying what is wrong as written."""
+        checked = cls(url)
+        checked.target = parse_target(url, allow_loopback=True)
+        return checked
+
+
 def parse_target(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> CallbackTarget:
     """The destination of a callback URL, or ValueError saying what is wrong (no name is resolved here).
     `closed_port`: a loopback port refused even where the loopback is allowed (the local stack's own API)."""

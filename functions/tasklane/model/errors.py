@@ -157,3 +157,24 @@ def field_details(errors: Iterable[Mapping[str, Any]], prefix: tuple[str, ...] =
     if len(errors) > MAX_ERROR_DETAILS:
         details.append({"field": "", "message": f"and {len(errors) - MAX_ERROR_DETAILS} more problems"})
     return details
+
+
+class TaskTypeNotFound(TasklaneError):
+    code, status = "task_type_not_found", 404
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"task type {name!r} not found", {"name": name})
+
+
+class BuiltinTaskType(TasklaneError):
+    code, status = "builtin_task_type", 409
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} is a built-in task type: choose another name", {"name": name})
+
+
+class TaskTypeLimitReached(TasklaneError):
+    code, status = "task_type_limit_reached", 409
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"you have {limit} task types, the most this stack allows: delete one first", {"limit": limit})

@@ -58,11 +58,11 @@ class SubmitRequest(Model):
         """As written: https, no credentials, no private address. Loopback (http://127.0.0.1) passes here
         and is judged with the name's addresses by the submission itself, which knows whether this
         deployment allows it (CallbackAllowLoopback): the model reads no settings."""
-        if url is not None:
-            from tasklane.model.callback_urls import parse_target  # loaded with the first callback URL
+        if url is None:
+            return None
+        from tasklane.model.callback_urls import CallbackUrl  # loaded with the first callback URL
 
-            parse_target(url, allow_loopback=True)
-        return url
+        return CallbackUrl.parse(url)  # still a str, with where it points (the submission reads it)
 
     @field_validator("run_at", mode="before")
     @classmethod

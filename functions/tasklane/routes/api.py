@@ -33,9 +33,9 @@ def build_app(*routers: Router, validate: bool = False) -> APIGatewayRestResolve
 def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them. Loads
     pydantic: the status function pays for it on its first request for the document only."""
-    from tasklane.routes import reads, schedules, stats, webhooks, workflows, writes
+    from tasklane.routes import reads, schedules, stats, task_types, webhooks, workflows, writes
 
-    routers = (writes.router, reads.router, stats.router, webhooks.router, schedules.router)
+    routers = (writes.router, reads.router, stats.router, webhooks.router, schedules.router, task_types.router)
     document: dict[str, Any] = (
         build_app(*routers, workflows.writes, workflows.reads, validate=True)
         .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")

@@ -2,8 +2,9 @@
 here; what only some functions read in a module of its own (stats, webhooks, scheduler), which the
 others never load.
 
-The template is the one source of every value and default: each variable below is required, and a
-template test checks that every function gets each one.
+The template is the one source of every value and default: each setting is declared once, as a field
+naming its variable and parser (tasklane.settings.environment), from which parsing and the list of
+required variables derive; a template test checks that every function gets each one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from tasklane.model.lanes import Lane
+from tasklane.settings.environment import EVERY_FUNCTION, flag, from_env, required_env, variable
 
 if TYPE_CHECKING:
     from tasklane.model.rates import Rate
@@ -24,63 +26,12 @@ if TYPE_CHECKING:
 OUTCOME_RESERVE_SECONDS = 30
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What every function reads from its environment (see REQUIRED_ENV)."""
+def _per_lane(*values: str) -> dict[Lane, str]:
+    return dict(zip(Lane, values, strict=True))
 
-    table_name: str
-    idempotency_table_name: str
-    values_bucket: str
-    queue_urls: dict[Lane, str]
-    auth_mode: str
-    retention_days: int
-    max_task_timeout_seconds: int
-    max_receive_count: int
-    visibility_timeout_seconds: int
-    sweep_shards: int
-    owner_shards: int
-    pending_grace_seconds: int
-    max_result_bytes: int
-    demo_task_types: bool
-    limits_table_name: str
-    rate_limits: dict[str, Rate | None]  # the stack's overrides of task types' declared rates
-    owner_concurrency_cap: int  # tasks one owner may run at once per lane; 0 = no cap
-    due_shards: int  # partition keys of the due-time index of scheduled tasks
-    queue_delay_horizon_seconds: int  # the longest delay a lane message carries; later tasks are scheduled
-    schedules_table_name: str
-    lane: Lane | None  # the lane a processor drains (set on processors only)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        return cls(
-            table_name=env["TABLE_NAME"],
-            idempotency_table_name=env["IDEMPOTENCY_TABLE_NAME"],
-            values_bucket=env["VALUES_BUCKET"],
-            queue_urls={lane: env[f"{lane.name}_QUEUE_URL"] for lane in Lane},
-            auth_mode=env["AUTH_MODE"],
-            retention_days=int(env["TASK_RETENTION_DAYS"]),
-            max_task_timeout_seconds=int(env["PROCESSOR_TIMEOUT_SECONDS"]) - OUTCOME_RESERVE_SECONDS,
-            max_receive_count=int(env["MAX_RECEIVE_COUNT"]),
-            visibility_timeout_seconds=int(env["VISIBILITY_TIMEOUT_SECONDS"]),
-            sweep_shards=int(env["SWEEP_SHARDS"]),
-            owner_shards=int(env["OWNER_SHARDS"]),
-            pending_grace_seconds=int(env["PENDING_GRACE_SECONDS"]),
-            max_result_bytes=int(env["MAX_RESULT_BYTES"]),
-            demo_task_types=env["DEMO_TASK_TYPES"].lower() == "true",
-            limits_table_name=env["LIMITS_TABLE_NAME"],
-            rate_limits=_rate_overrides(env["RATE_LIMITS"]),
-            owner_concurrency_cap=int(env["OWNER_CONCURRENCY_CAP"]),
-            due_shards=int(env["DUE_SHARDS"]),
-            queue_delay_horizon_seconds=int(env["QUEUE_DELAY_HORIZON_SECONDS"]),
-            schedules_table_name=env["SCHEDULES_TABLE_NAME"],
-            lane=Lane(env["LANE"]) if "LANE" in env else None,
-        )
-
-    def processor_lane(self) -> Lane:
-        """The lane of this processor; an error anywhere else."""
-        if self.lane is None:
-            raise RuntimeError("LANE is not set: only a lane's processor function runs tasks")
-        return self.lane
+def _max_task_timeout(processor_timeout: str) -> int:
+    return int(processor_timeout) - OUTCOME_RESERVE_SECONDS
 
 
 def _rate_overrides(text: str) -> dict[str, Rate | None]:
@@ -92,29 +43,51 @@ def _rate_overrides(text: str) -> dict[str, Rate | None]:
     return parse_overrides(text)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What every function reads from its environment: each field names its variable and parser."""
+
+    READ_BY: ClassVar[str] = EVERY_FUNCTION
+
+    table_name: str = variable("TABLE_NAME")
+    idempotency_table_name: str = variable("IDEMPOTENCY_TABLE_NAME")
+    values_bucket: str = variable("VALUES_BUCKET")
+    queue_urls: dict[Lane, str] = variable(*(f"{lane.name}_QUEUE_URL" for lane in Lane), parse=_per_lane)
+    auth_mode: str = variable("AUTH_MODE")
+    retention_days: int = variable("TASK_RETENTION_DAYS", parse=int)
+    max_task_timeout_seconds: int = variable("PROCESSOR_TIMEOUT_SECONDS", parse=_max_task_timeout)
+    max_receive_count: int = variable("MAX_RECEIVE_COUNT", parse=int)
+    visibility_timeout_seconds: int = variable("VISIBILITY_TIMEOUT_SECONDS", parse=int)
+    sweep_shards: int = variable("SWEEP_SHARDS", parse=int)
+    owner_shards: int = variable("OWNER_SHARDS", parse=int)
+    pending_grace_seconds: int = variable("PENDING_GRACE_SECONDS", parse=int)
+    max_result_bytes: int = variable("MAX_RESULT_BYTES", parse=int)
+    demo_task_types: bool = variable("DEMO_TASK_TYPES", parse=flag)
+    limits_table_name: str = variable("LIMITS_TABLE_NAME")
+    # The stack's overrides of task types' declared rates.
+    rate_limits: dict[str, Rate | None] = variable("RATE_LIMITS", parse=_rate_overrides)
+    # Tasks one owner may run at once per lane; 0 = no cap.
+    owner_concurrency_cap: int = variable("OWNER_CONCURRENCY_CAP", parse=int)
+    due_shards: int = variable("DUE_SHARDS", parse=int)  # partition keys of the due-time index of scheduled tasks
+    # The longest delay a lane message carries; later tasks are scheduled.
+    queue_delay_horizon_seconds: int = variable("QUEUE_DELAY_HORIZON_SECONDS", parse=int)
+    schedules_table_name: str = variable("SCHEDULES_TABLE_NAME")
+    # The lane a processor drains: set on each lane's processor only, so not required of the others.
+    lane: Lane | None = variable("LANE", parse=Lane, optional=True)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        return from_env(cls, env)
+
+    def processor_lane(self) -> Lane:
+        """The lane of this processor; an error anywhere else."""
+        if self.lane is None:
+            raise RuntimeError("LANE is not set: only a lane's processor function runs tasks")
+        return self.lane
+
+
 # Every variable Settings.from_env requires (LANE is the processors' own); the template sets each.
-REQUIRED_ENV = (
-    "TABLE_NAME",
-    "IDEMPOTENCY_TABLE_NAME",
-    "VALUES_BUCKET",
-    *(f"{lane.name}_QUEUE_URL" for lane in Lane),
-    "AUTH_MODE",
-    "TASK_RETENTION_DAYS",
-    "PROCESSOR_TIMEOUT_SECONDS",
-    "MAX_RECEIVE_COUNT",
-    "VISIBILITY_TIMEOUT_SECONDS",
-    "SWEEP_SHARDS",
-    "OWNER_SHARDS",
-    "PENDING_GRACE_SECONDS",
-    "MAX_RESULT_BYTES",
-    "DEMO_TASK_TYPES",
-    "LIMITS_TABLE_NAME",
-    "RATE_LIMITS",
-    "OWNER_CONCURRENCY_CAP",
-    "DUE_SHARDS",
-    "QUEUE_DELAY_HORIZON_SECONDS",
-    "SCHEDULES_TABLE_NAME",
-)
+REQUIRED_ENV = required_env(Settings)
 
 
 @cache

@@ -6,35 +6,41 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 
 from tasklane.model.lanes import Lane
+from tasklane.settings.environment import from_env, required_env, variable
+
+
+def _per_lane(*values: str) -> dict[Lane, str]:
+    return dict(zip(Lane, values, strict=True))
+
+
+def _per_lane_int(*values: str) -> dict[Lane, int]:
+    return {lane: int(value) for lane, value in zip(Lane, values, strict=True)}
 
 
 @dataclass(frozen=True)
 class StatsSettings:
     """What GET /stats reads besides the task table: set on the status function only."""
 
-    dead_letter_queue_urls: dict[Lane, str]
-    lane_concurrency: dict[Lane, int]
+    READ_BY: ClassVar[str] = "StatusFunction"
+
+    dead_letter_queue_urls: dict[Lane, str] = variable(*(f"{lane.name}_DLQ_URL" for lane in Lane), parse=_per_lane)
+    lane_concurrency: dict[Lane, int] = variable(
+        *(f"{lane.name}_LANE_CONCURRENCY" for lane in Lane), parse=_per_lane_int
+    )
     # "cloudwatch" where the stack's EMF metrics exist (AWS), "tasks" where they do not (the local
     # emulator extracts no EMF): the chart then counts the caller's finished tasks from the listing index.
-    throughput_source: str
+    throughput_source: str = variable("THROUGHPUT_SOURCE")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StatsSettings:
-        return cls(
-            dead_letter_queue_urls={lane: env[f"{lane.name}_DLQ_URL"] for lane in Lane},
-            lane_concurrency={lane: int(env[f"{lane.name}_LANE_CONCURRENCY"]) for lane in Lane},
-            throughput_source=env["THROUGHPUT_SOURCE"],
-        )
+        return from_env(cls, env)
 
 
 # Every variable StatsSettings.from_env requires; the template sets each on the status function.
-STATS_REQUIRED_ENV = (
-    *(f"{lane.name}_DLQ_URL" for lane in Lane),
-    *(f"{lane.name}_LANE_CONCURRENCY" for lane in Lane),
-    "THROUGHPUT_SOURCE",
-)
+STATS_REQUIRED_ENV = required_env(StatsSettings)
 
 
 @cache

@@ -7,40 +7,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 from urllib.parse import urlsplit
 
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """Completion events and webhooks (tasklane.logic.events, tasklane.logic.webhooks): set in Globals."""
-
-    event_bus_name: str
-    webhook_queue_url: str
-    webhook_dead_letter_queue_url: str
-    secrets_table_name: str
-    # CallbackAllowLoopback: http://127.0.0.1 (and nothing else private) may be a callback, for local stacks.
-    allow_loopback: bool
-    retry_base_seconds: int  # the first backoff of a failed delivery; it doubles up to a cap
-    # The local stack's own API port, never a callback's even where the loopback is allowed: the
-    # emulator gives its functions AWS_ENDPOINT_URL (on AWS it is unset, and no port is closed).
-    emulator_port: int | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> WebhookSettings:
-        return cls(
-            event_bus_name=env["EVENT_BUS_NAME"],
-            webhook_queue_url=env["WEBHOOK_QUEUE_URL"],
-            webhook_dead_letter_queue_url=env["WEBHOOK_DEAD_LETTER_QUEUE_URL"],
-            secrets_table_name=env["WEBHOOK_SECRETS_TABLE_NAME"],
-            allow_loopback=env["CALLBACK_ALLOW_LOOPBACK"].lower() == "true",
-            retry_base_seconds=int(env["WEBHOOK_RETRY_BASE_SECONDS"]),
-            emulator_port=_port(env.get("AWS_ENDPOINT_URL", "")),
-        )
-
-    @property
-    def closed_port(self) -> int | None:
-        """The loopback port no callback may use: the emulator's, where the loopback is open at all."""
-        return self.emulator_port if self.allow_loopback else None
+from tasklane.settings.environment import EVERY_FUNCTION, flag, from_env, required_env, variable
 
 
 def _port(url: str) -> int | None:
@@ -54,14 +24,35 @@ def _port(url: str) -> int | None:
         return None
 
 
-WEBHOOK_REQUIRED_ENV = (
-    "EVENT_BUS_NAME",
-    "WEBHOOK_QUEUE_URL",
-    "WEBHOOK_DEAD_LETTER_QUEUE_URL",
-    "WEBHOOK_SECRETS_TABLE_NAME",
-    "CALLBACK_ALLOW_LOOPBACK",
-    "WEBHOOK_RETRY_BASE_SECONDS",
-)
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Completion events and webhooks (tasklane.logic.events, tasklane.logic.webhooks): set in Globals."""
+
+    READ_BY: ClassVar[str] = EVERY_FUNCTION
+
+    event_bus_name: str = variable("EVENT_BUS_NAME")
+    webhook_queue_url: str = variable("WEBHOOK_QUEUE_URL")
+    webhook_dead_letter_queue_url: str = variable("WEBHOOK_DEAD_LETTER_QUEUE_URL")
+    secrets_table_name: str = variable("WEBHOOK_SECRETS_TABLE_NAME")
+    # CallbackAllowLoopback: http://127.0.0.1 (and nothing else private) may be a callback, for local stacks.
+    allow_loopback: bool = variable("CALLBACK_ALLOW_LOOPBACK", parse=flag)
+    # The first backoff of a failed delivery; it doubles up to a cap.
+    retry_base_seconds: int = variable("WEBHOOK_RETRY_BASE_SECONDS", parse=int)
+    # The local stack's own API port, never a callback's even where the loopback is allowed: the
+    # emulator gives its functions AWS_ENDPOINT_URL (on AWS it is unset, and no port is closed).
+    emulator_port: int | None = variable("AWS_ENDPOINT_URL", parse=_port, optional=True)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> WebhookSettings:
+        return from_env(cls, env)
+
+    @property
+    def closed_port(self) -> int | None:
+        """The loopback port no callback may use: the emulator's, where the loopback is open at all."""
+        return self.emulator_port if self.allow_loopback else None
+
+
+WEBHOOK_REQUIRED_ENV = required_env(WebhookSettings)
 
 
 @cache

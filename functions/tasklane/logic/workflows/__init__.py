@@ -3,7 +3,7 @@ reconciler) call, loading the rest only for a workflow's task: a lone task impor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tasklane.data.items import StoredTask
@@ -25,3 +25,12 @@ def moves_on(stored: StoredTask, services: Services, *, failed: bool) -> None:
     from tasklane.logic.workflows.progress import after_end
 
     after_end(stored, services, failed=failed)
+
+
+def inputs_of(stored: StoredTask, services: Services) -> list[Any]:
+    """What a task waited for, in order (see workflows.inputs); [] for a lone task."""
+    if stored.task.workflow_id is None:
+        return []
+    from tasklane.logic.workflows.inputs import read_inputs
+
+    return read_inputs(stored, services)

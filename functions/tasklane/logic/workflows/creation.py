@@ -45,7 +45,7 @@ def _prefixed(path: str, details: Any) -> list[dict[str, str]]:
     return [{"field": f"{path}.{d['field']}" if d.get("field") else path, "message": d["message"]} for d in details]
 
 
-def _check(request: WorkflowRequest, services: Services, workflow_id: str) -> list[submission.NewTask]:
+def _check(request: WorkflowRequest, owner: str, services: Services, workflow_id: str) -> list[submission.NewTask]:
     """Every task of the tree as a checked submission, or one ValidationFailed naming each bad node."""
     problems, entries = check_shape(request.root)
     if len(entries) > MAX_WORKFLOW_TASKS:
@@ -71,7 +71,7 @@ def _check(request: WorkflowRequest, services: Services, workflow_id: str) -> li
                 field = "delay_seconds" if task_request.delay_seconds is not None else "run_at"
                 message = "a workflow starts its tasks when their turn comes: no delay"
                 raise ValidationFailed(message, [{"field": field, "message": message}])
-            new = submission.prepare(task_request, services, now, task_id_of(workflow_id, index))
+            new = submission.prepare(task_request, owner, services, now, task_id_of(workflow_id, index))
             tasks.append(replace(new, task=replace(new.task, status=TaskStatus.WAITING, workflow_id=workflow_id)))
         except ValidationError as exc:
             problems += field_details(exc.errors(include_url=False), prefix=(path,))
@@ -88,7 +88,7 @@ def _check(request: WorkflowRequest, services: Services, workflow_id: str) -> li
 def submit_workflow(request: WorkflowRequest, owner: str, services: Services, correlation_id: str | None) -> Workflow:
     """Check the tree, store it (record, tasks, barriers), then start the tasks that can start."""
     workflow_id = new_workflow_id()
-    tasks = _check(request, services, workflow_id)
+    tasks = _check(request, owner, services, workflow_id)
     layout, store = services.store.layout, services.store.workflows()
     the_plan = plan(request.root)
     now = clock.now()

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from tasklane.data.changes import WorkflowChange
+from tasklane.model.webhook_message import WebhookMessage
 from tasklane.model.workflow import record_key
 
 
@@ -45,16 +46,19 @@ def event_entry(change: WorkflowChange, source: str) -> dict[str, Any]:
     return entry
 
 
-def webhook_message(change: WorkflowChange, url: str) -> dict[str, Any]:
-    """What the webhook queue carries for a workflow's end: the deliveries are recorded on its record."""
+def webhook_message(change: WorkflowChange, url: str) -> WebhookMessage:
+    """What the webhook queue carries for a workflow's end: the deliveries are recorded on its record,
+    and counted under the workflow's own names."""
     workflow = {k: v for k, v in detail(change).items() if k not in ("owner", "event_id", "has_callback")}
     body = {"event": detail_type(change.status), "event_id": change.event_id, "workflow": workflow}
-    return {
-        "event_id": change.event_id,
-        "task_id": record_key(workflow["workflow_id"] or ""),
-        "owner": change.text("owner"),
-        "status": change.status,
-        "url": url,
-        "changed_at": change.text("updated_at"),
-        "body": json.dumps(body, separators=(",", ":")),
-    }
+    return WebhookMessage(
+        event_id=change.event_id,
+        task_id=record_key(workflow["workflow_id"] or ""),
+        owner=change.text("owner") or "",
+        status=change.status,
+        priority="workflow",
+        task_type="workflow",
+        url=url,
+        changed_at=change.text("updated_at") or "",
+        body=json.dumps(body, separators=(",", ":")),
+    )

@@ -28,10 +28,10 @@ def read_inputs(stored: StoredTask, services: Services) -> list[Any]:
     return [input_value(found.get(task_id), services) for task_id in ids]
 
 
-def envelope_inputs(stored: StoredTask, attempt: int, services: Services) -> dict[str, Any]:
-    """The inputs as a target's envelope carries them: inline up to the inline threshold, beyond it in
-    the values bucket with a short-lived URL (`inputs_url`, `inputs_size`), as large values go."""
-    inputs = read_inputs(stored, services)
+def envelope_inputs(stored: StoredTask, attempt: int, inputs: list[Any], services: Services) -> dict[str, Any]:
+    """The inputs (as read_inputs read them) as a target's envelope carries them: inline up to the
+    inline threshold, beyond it in the values bucket with a short-lived URL (`inputs_url`,
+    `inputs_size`), as large values go."""
     encoded = values.encode(inputs)
     if len(encoded) <= INLINE_VALUE_BYTES:
         return {"inputs": inputs}

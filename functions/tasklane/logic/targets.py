@@ -1,0 +1,34 @@
+"""Running a task of a registered type: its target (a URL or a Lambda function) gets the envelope,
+and its answer becomes the attempt's outcome. The lane machinery around it (claim, time limit,
+retries and backoff, rate limits, DLQ, events, webhooks) is the built-ins', unchanged."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tasklane.logic.offered_types import registered_type
+from tasklane.logic.target_outcomes import TaskTypeRemoved
+from tasklane.model.errors import UnknownTaskType
+from tasklane.task_types import get_task_type, task_types
+
+if TYPE_CHECKING:
+    from tasklane.data.items import StoredTask
+    from tasklane.data.services import Services
+    from tasklane.model.message import TaskMessage
+
+
+def runnable_type(stored: StoredTask, message: TaskMessage, services: Services) -> Any:
+    """What runs the task: its built-in type, or a TargetRun of the owner's registered type (from the
+    processor's cache); TaskTypeRemoved when that type was deleted."""
+    name = stored.task.task_type
+    try:
+        return get_task_type(name)
+    except UnknownTaskType:
+        if name in task_types(demo=True):
+            raise  # a built-in this stack does not offer (a demo type with DemoTaskTypes off)
+    found = registered_type(stored.owner, name, services)
+    if found is None:
+        raise TaskTypeRemoved(name)
+    from tasklane.logic.target_calls import TargetRun
+
+    return TargetRun(found, stored, message, services)

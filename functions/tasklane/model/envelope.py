@@ -1,0 +1,85 @@
+"""What a target gets: the body POSTed to a url target, or the event a Lambda target is invoked with.
+The envelope's `task_id` + `attempt` is a target's idempotency key (delivery is at least once)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """How an async target finishes its attempt: the attempt's token and the three routes."""
+
+    token: str
+    complete_url: str
+    fail_url: str
+    heartbeat_url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """One attempt of a task handed to its target."""
+
+    task_id: str
+    task_type: str
+    attempt: int
+    max_attempts: int
+    deadline: str  # ISO 8601 UTC: the attempt fails if no result comes by then
+    payload: dict[str, Any] | None = None  # inline, or (a large payload) None and payload_url
+    payload_url: str | None = None
+    inputs: list[Any] | None = None  # the results a workflow step waited for; None outside workflows
+    inputs_url: str | None = None  # inputs too large to travel inline: a short-lived URL, and their size
+    inputs_size: int | None = None
+    correlation_id: str | None = None
+    completion: Completion | None = None  # async mode only
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "task_id": self.task_id,
+            "task_type": self.task_type,
+            "attempt": self.attempt,
+            "max_attempts": self.max_attempts,
+            "deadline": self.deadline,
+        }
+        if self.payload_url is not None:
+            body["payload_url"] = self.payload_url
+        else:
+            body["payload"] = self.payload
+        body["inputs"] = self.inputs
+        if self.inputs_url is not None:
+            body["inputs_url"], body["inputs_size"] = self.inputs_url, self.inputs_size
+        body["correlation_id"] = self.correlation_id
+        if self.completion is not None:
+            c = self.completion
+            body["completion"] = {
+                "token": c.token,
+                "complete_url": c.complete_url,
+                "fail_url": c.fail_url,
+                "heartbeat_url": c.heartbeat_url,
+            }
+        return body
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Envelope:
+        """The one parser (targets written in Python, and the tests)."""
+        data = json.loads(text)
+        completion = data.get("completion")
+        return cls(
+            task_id=data["task_id"],
+            task_type=data["task_type"],
+            attempt=data["attempt"],
+            max_attempts=data["max_attempts"],
+            deadline=data["deadline"],
+            payload=data.get("payload"),
+            payload_url=data.get("payload_url"),
+            inputs=data.get("inputs"),
+            inputs_url=data.get("inputs_url"),
+            inputs_size=data.get("inputs_size"),
+            correlation_id=data.get("correlation_id"),
+            completion=Completion(**completion) if completion else None,
+        )

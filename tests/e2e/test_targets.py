@@ -1,0 +1,119 @@
+"""Task types of your own on the local stack: a url target (a receiver on 127.0.0.1, the loopback the
+local stack may reach) and a Lambda target (a function this test creates on the emulator)."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tasklane_client.webhooks import verify_signature
+
+SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+
+
+class Target(http.server.BaseHTTPRequestHandler):
+    """Answers each envelope with its payload's n doubled; keeps what it got."""
+
+    seen: list[tuple[dict[str, str], bytes]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        answer = json.dumps({"doubled": json.loads(body)["payload"]["n"] * 2}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def target() -> Iterator[tuple[str, type[Target]]]:
+    handler = type("E2ETarget", (Target,), {"seen": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/run", handler
+    server.shutdown()
+    server.server_close()
+
+
+def _put(caller: Any, name: str, body: dict[str, Any]) -> Any:
+    return caller.request("PUT", f"/task-types/{name}", json=body)
+
+
+def test_a_url_type_runs_on_a_receiver_and_its_answer_is_the_result(alice, bob, target):
+    url, handler = target
+    name = f"e2e-url-{uuid.uuid4().hex[:6]}"
+    created = _put(alice, name, {"target": {"url": url}, "payload_schema": SCHEMA, "timeout_seconds": 20})
+    assert created.status_code == 201, created.text
+    listed = alice.request("GET", "/task-types").json()["items"]
+    assert listed[0]["kind"] == "builtin"
+    assert name in [t["name"] for t in listed]
+    assert bob.request("GET", f"/task-types/{name}").status_code == 404
+    refused = alice.request("POST", "/tasks", json={"task_type": name, "payload": {"n": "two"}})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "payload.n"
+    task = alice.submit(name, {"n": 21})
+    done = alice.wait(task["task_id"])
+    assert (done["status"], done["result"]) == ("completed", {"doubled": 42}), done
+    headers, body = handler.seen[0]
+    secret = alice.request("GET", "/webhooks/secret").json()["secret"]
+    assert verify_signature(secret, headers["tasklane-signature"], body)
+    assert json.loads(body)["task_id"] == task["task_id"]
+    assert alice.request("DELETE", f"/task-types/{name}").status_code == 204
+
+
+HANDLER = """
+def handler(event, context):
+    if event["payload"].get("fail"):
+        raise ValueError("asked to fail on attempt %d" % event["attempt"])
+    return {"doubled": event["payload"]["n"] * 2, "attempt": event["attempt"]}
+"""
+
+
+@pytest.fixture
+def function(stack: Any) -> Iterator[str]:
+    client = stack.session.client("lambda")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("target.py", HANDLER)
+    name = f"e2e-target-{uuid.uuid4().hex[:6]}"
+    arn = client.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role="arn:aws:iam::000000000000:role/e2e-target",
+        Handler="target.handler",
+        Code={"ZipFile": code.getvalue()},
+        Timeout=10,
+    )["FunctionArn"]
+    yield arn
+    client.delete_function(FunctionName=name)
+
+
+def test_a_lambda_type_runs_the_function_and_its_errors_fail_the_attempt(alice, function):
+    name = f"e2e-fn-{uuid.uuid4().hex[:6]}"
+    created = _put(alice, name, {"target": {"lambda": function}, "max_attempts": 2, "timeout_seconds": 20})
+    assert created.status_code == 201, created.text
+    done = alice.wait(alice.submit(name, {"n": 4})["task_id"])
+    assert (done["status"], done["result"]) == ("completed", {"doubled": 8, "attempt": 1}), done
+    failing = alice.submit(name, {"n": 1, "fail": True}, max_attempts=1)
+    failed = alice.wait(failing["task_id"])
+    assert failed["status"] == "failed"
+    assert "asked to fail on attempt 1" in failed["error"]["message"]
+
+
+def test_a_function_outside_target_function_arns_is_refused(alice):
+    other = "arn:aws:lambda:us-east-1:111111111111:function:elsewhere"
+    refused = _put(alice, "e2e-other", {"target": {"lambda": other}})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "target.lambda"
