@@ -15,7 +15,10 @@ recurring schedule firing every minute (scripts/soak_schedule.py: each due firin
 and completes), webhooks to a receiver on 127.0.0.1 that answers some calls 5xx and tarpits some
 (scripts/soak_receiver.py: every finished task's webhook delivered and signed, no call held past the
 webhook deadline), and `send_email` at its 5/s (scripts/soak_timing.py: no sliding second over it,
-from the tasks' started_at). SOAK_TASKS=600 runs a smaller soak; the default is 2,000.
+from the tasks' started_at); where the stack offers them, workflows (scripts/soak_workflows.py: a chain
+and a chord per 40 tasks, each node started after its inputs finished) and a url-target type whose
+target is a receiver on 127.0.0.1 (scripts/soak_target.py). SOAK_TASKS=600 runs a smaller soak; the
+default is 2,000.
 
 At the end it prints how many were submitted, completed, failed, cancelled, lost, run to completion
 more than once, started before their delay was over, and ended otherwise than planned, with the faults
