@@ -93,9 +93,22 @@ def plan(rate: float) -> list[tuple[str, str, str]]:
     return rows
 
 
+def rates_of(args: list[str]) -> list[float]:
+    """The submit rates asked for (tasks per second, each > 0); SystemExit with a usage line otherwise."""
+    rates = []
+    for arg in args:
+        try:
+            rate = float(arg)
+        except ValueError:
+            rate = math.nan
+        if not math.isfinite(rate) or rate <= 0:
+            raise SystemExit(f"capacity.py: {arg!r} is not a rate: give tasks per second, e.g. 1000 10000")
+        rates.append(rate)
+    return rates or [1000.0, 10000.0]
+
+
 def main() -> None:
-    rates = [float(a) for a in sys.argv[1:]] or [1000.0, 10000.0]
-    for rate in rates:
+    for rate in rates_of(sys.argv[1:]):
         print(f"\n== {rate:,.0f} tasks/s")
         for name, need, note in plan(rate):
             print(f"{name:<32} {need:<34} {note}")

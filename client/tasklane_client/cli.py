@@ -20,10 +20,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from tasklane_client import scheduling, task_types, workflows
+from tasklane_client import bulk, scheduling, task_types, workflows
 from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
-from tasklane_client.errors import NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
+from tasklane_client.errors import AuthError, NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
 from tasklane_client.render import ProgressBar, show, show_task, summary, table
 
 EXIT_ERROR, EXIT_USAGE, EXIT_FAILED, EXIT_CANCELLED, EXIT_TIMEOUT = 1, 2, 3, 4, 5
@@ -67,15 +67,7 @@ def _dead_lettered(client: Client, all_failed: bool) -> list[dict[str, Any]]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tasklane", description="Submit, watch and operate tasklane tasks.")
-    where = parser.add_argument_group(
-        "where (flags, then TASKLANE_* environment, then stack outputs, then the local stack)"
-    )
-    where.add_argument("--endpoint", help="API base URL, e.g. https://abc.execute-api.us-east-1.amazonaws.com/v1")
-    where.add_argument("--api-key", help="API key (AuthMode=api_key); otherwise requests are signed with SigV4")
-    where.add_argument("--stack-name", help="read the endpoint and queues from this stack's outputs")
-    where.add_argument("--region")
-    where.add_argument("--profile", help="AWS profile for SigV4 and for the stack's outputs")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
     submit = commands.add_parser("submit", help="submit a task")
@@ -114,13 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=20)
 
     commands.add_parser(
-        "stats", help="per lane: queued, in flight, delayed, DLQ depth, concurrency, age of the oldest message"
+        "stats",
+        help="per lane: queued, in flight, delayed, messages in its DLQ now, your tasks dead-lettered in the "
+        "last hour, age of the oldest message",
     )
 
     console = commands.add_parser(
         "console", help="serve the web console on localhost, signing its API calls with your credentials"
     )
-    console.add_argument("--port", type=int, default=8765, help="local port (0: any free one); default 8765")
+    console.add_argument("--port", type=_port, default=8765, help="local port (0: any free one); default 8765")
     console.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
 
     secret = commands.add_parser("webhook-secret", help="print your webhook signing secret (made on first use)")
@@ -129,11 +123,56 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = commands.add_parser("dlq", help="the tasks failed by their dead-letter queue")
     dlq.add_argument("action", choices=("list", "retry"))
     dlq.add_argument("--all-failed", action="store_true", help="every failed task, not only dead-lettered ones")
+    dlq.add_argument("--dry-run", action="store_true", help="retry: list what would be retried, change nothing")
+    dlq.add_argument("--yes", "-y", action="store_true", help="retry: do not ask for confirmation")
 
     scheduling.add_parser(commands, _task_options)
+    bulk.add_parser(commands, LANES)
     workflows.add_parser(commands)
     task_types.add_parser(commands)
+    for command in _subcommands(parser):
+        _global_options(command, after_command=True)
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """Where the API is, and --json: taken before the subcommand or after it (`tasklane get ID --json`).
+    After it they default to nothing, so that a flag given before is not overwritten."""
+    default: Any = argparse.SUPPRESS if after_command else None
+    where = parser.add_argument_group(
+        "where (flags, then TASKLANE_* environment, then stack outputs, then the local stack)"
+    )
+    where.add_argument(
+        "--endpoint", default=default, help="API base URL, e.g. https://abc.execute-api.us-east-1.amazonaws.com/v1"
+    )
+    where.add_argument(
+        "--api-key", default=default, help="API key (AuthMode=api_key); otherwise requests are signed with SigV4"
+    )
+    where.add_argument("--stack-name", default=default, help="read the endpoint and queues from this stack's outputs")
+    where.add_argument("--region", default=default)
+    where.add_argument("--profile", default=default, help="AWS profile for SigV4 and for the stack's outputs")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if after_command else False,
+        help="machine-readable output",
+    )
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser, nested ones (`schedules get`) included."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:  # argparse offers no public list of its subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += [sub, *_subcommands(sub)]
+    return found
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 0 to 65535 (0: any free one)")
+    return int(text)
 
 
 def _task_options(command: argparse.ArgumentParser) -> None:
@@ -216,15 +255,45 @@ def _dlq(c: Context) -> int:
     if c.args.action == "list":
         columns = ("task_id", "type", "priority", "attempts", "created_at", "error")
         show(failed, c.args, c.out, lambda ts: table(map(summary, ts), columns, c.out))
-    else:
-        retried = [c.client.retry(t["task_id"]) for t in failed]
-        show(retried, c.args, c.out, lambda ts: print(f"retried {len(ts)} task(s)", file=c.out))
+        return 0
+    which = "failed" if c.args.all_failed else "dead-lettered"
+    if c.args.dry_run or not failed:
+        show(failed, c.args, c.out, lambda ts: print(f"would retry {len(ts)} {which} task(s)", file=c.out))
+        return 0
+    if not c.args.yes and not _confirmed(f"retry {len(failed)} {which} task(s)?", c.err):
+        print("tasklane: nothing retried (pass --yes to retry without asking)", file=c.err)
+        return EXIT_USAGE
+    retried = [c.client.retry(t["task_id"]) for t in failed]
+    show(retried, c.args, c.out, lambda ts: print(f"retried {len(ts)} task(s)", file=c.out))
     return 0
 
 
+def _confirmed(question: str, err: TextIO) -> bool:
+    """Ask on the terminal; without one (a script, a pipe) the answer is no: scripts pass --yes."""
+    if not sys.stdin.isatty():
+        print(f"tasklane: {question} needs confirmation: pass --yes (stdin is not a terminal)", file=err)
+        return False
+    print(f"{question} [y/N] ", end="", file=err, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def _stats_command(c: Context) -> int:
-    columns = ("lane", "queued", "in_flight", "delayed", "dlq", "concurrency", "oldest_age_seconds")
-    show(c.client.stats()["lanes"], c.args, c.out, lambda rows: table(rows, columns, c.out))
+    """Per lane, from GET /stats: what sits in its DLQ now, and your tasks it dead-lettered in the last hour
+    (the dead-letter function fails a task and empties the DLQ, so the first is mostly 0)."""
+    rows = [
+        {
+            "lane": lane["lane"],
+            "queued": lane["queued"],
+            "in_flight": lane["in_flight"],
+            "delayed": lane["delayed"],
+            "in_dlq_now": lane["dlq"],
+            "dead_lettered_1h": lane.get("dead_lettered_last_hour", 0),
+            "oldest_age_s": lane.get("oldest_age_seconds"),
+        }
+        for lane in c.client.stats()["lanes"]
+    ]
+    columns = ("lane", "queued", "in_flight", "delayed", "in_dlq_now", "dead_lettered_1h", "oldest_age_s")
+    show(rows, c.args, c.out, lambda rs: table(rs, columns, c.out))
     return 0
 
 
@@ -303,6 +372,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "console": _console,
     "dlq": _dlq,
     "webhook-secret": _webhook_secret,
+    "bulk": lambda c: bulk.run(c.client, c.args, c.out, c.err),
     "types": lambda c: task_types.run(c.client, c.args, c.out),
     "schedules": lambda c: scheduling.run(c.client, c.args, _payload(getattr(c.args, "payload", None)), c.out),
     "workflows": lambda c: workflows.run(c.client, c.args, c.out, c.err),
@@ -353,6 +423,33 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+def _what_to_check(code: str | None) -> str:
+    """What a 404 asks its reader to check, by what was not found."""
+    if code == "schedule_not_found":
+        return "check the schedule's name (tasklane schedules list) and the credentials or API key you use"
+    if code == "task_not_found":
+        return "check the task id and the credentials or API key you use"
+    return "check the endpoint, and the credentials or API key you use"
+
+
+def _error_lines(exc: TasklaneError) -> list[str]:
+    """An API error as the CLI prints it: its fields inline (as `batch` shows them), other details below."""
+    fields = [d for d in exc.details if isinstance(d, dict) and "field" in d] if isinstance(exc.details, list) else []
+    if fields:
+        inline = "; ".join(f"{d['field']}: {d['message']}" for d in fields)
+        return [f"tasklane: {exc} ({inline})"]
+    lines = [f"tasklane: {exc}"]
+    if exc.details:
+        lines.append(json.dumps(exc.details, indent=2))
+    return lines
+
+
+MISSING_KEY = (
+    "pass --api-key KEY or set TASKLANE_API_KEY (the stack's API key: "
+    "aws apigateway get-api-key --include-value --api-key <ApiKeyId output>)"
+)
+
+
 def main(argv: Sequence[str] | None = None, target_for: Callable[..., Target] = resolve) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -368,14 +465,20 @@ def main(argv: Sequence[str] | None = None, target_for: Callable[..., Target] = 
         print(f"tasklane: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NotFound as exc:
-        print(
-            f"tasklane: {exc.message} (for this caller: check the task id and the credentials or API key you use)",
-            file=sys.stderr,
-        )
-    except TasklaneError as exc:
+        print(f"tasklane: {exc.message} (for this caller: {_what_to_check(exc.code)})", file=sys.stderr)
+    except AuthError as exc:
         print(f"tasklane: {exc}", file=sys.stderr)
-        if exc.details:
-            print(json.dumps(exc.details, indent=2), file=sys.stderr)
+        if exc.code in ("invalid_api_key", "no_route_or_unsigned", None) or "API key" in exc.message:
+            print(f"tasklane: {MISSING_KEY}", file=sys.stderr)
+    except TasklaneError as exc:
+        for line in _error_lines(exc):
+            print(line, file=sys.stderr)
+    except Exception as exc:  # no input may end in a traceback: say what failed, and how to see more
+        if os.environ.get("TASKLANE_DEBUG"):
+            raise
+        print(
+            f"tasklane: unexpected error: {type(exc).__name__}: {exc} (TASKLANE_DEBUG=1 shows where)", file=sys.stderr
+        )
     return EXIT_ERROR
 
 

@@ -10,7 +10,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from tasklane_client.auth import Auth
 from tasklane_client.errors import (
@@ -51,6 +51,8 @@ __all__ = [
 
 FINISHED = ("completed", "failed", "cancelled")
 MAX_WAIT_SECONDS = 20  # the longest long poll the API takes (GET /tasks/{id}?wait=)
+# A TypeVar, not `def f[R: ...]`: the client runs on Python 3.11 too (where apps run).
+R = TypeVar("R", bound=Reply)
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -162,6 +164,40 @@ class Client:
 
     def retry(self, task_id: str) -> dict[str, Any]:
         return self._call("POST", f"/tasks/{_quote(task_id)}/retry")
+
+    # --- bulk actions -------------------------------------------------------------------------------
+
+    def start_bulk(self, action: str, filter: dict[str, Any] | None = None, *, dry_run: bool = False) -> dict[str, Any]:
+        """Cancel ("cancel") or retry ("retry") every task of yours that `filter` selects ({"status",
+        "task_type", "priority", "created_after", "created_before"}), on the server, in the background;
+        `dry_run` only counts them. {"bulk_id", "status": "running", "dry_run"}: follow get_bulk."""
+        body = {"action": action, "filter": filter or {}, "dry_run": dry_run}
+        return self._call("POST", "/tasks/bulk", body)
+
+    def get_bulk(self, bulk_id: str) -> dict[str, Any]:
+        """A bulk action's progress: {"status": "running" | "done", "matched", "changed", "skipped", ...}."""
+        return self._call("GET", f"/tasks/bulk/{_quote(bulk_id)}")
+
+    def wait_bulk(
+        self,
+        bulk_id: str,
+        timeout: float | None = None,
+        *,
+        poll_seconds: float = 1.0,
+        on_update: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Poll a bulk action until it is done (WaitTimeout after `timeout` seconds); its last progress."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            progress = self.get_bulk(bulk_id)
+            if on_update:
+                on_update(progress)
+            if progress["status"] == "done":
+                return progress
+            if deadline is not None and time.monotonic() >= deadline:
+                message = f"bulk action {bulk_id} still running after {timeout:g}s"
+                raise TasklaneError(message, code="wait_timeout", details=progress)
+            time.sleep(poll_seconds)
 
     # --- workflows ---------------------------------------------------------------------------------
 
@@ -402,7 +438,7 @@ class Client:
             raise from_answer(answer.status, json_body(answer.body))
         return answer
 
-    def _retrying[R: Reply](self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
+    def _retrying(self, send: Callable[[], R], *, safe_to_repeat: bool) -> R:
         """Send until the answer is final: 429s, and 5xx when `safe_to_repeat`, are retried with backoff."""
         attempt = 0
         while True:

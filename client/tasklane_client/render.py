@@ -57,10 +57,22 @@ def _callback(callback: dict[str, Any]) -> str:
     return f"{callback['url']} (attempt {last['attempt']} {outcome})"
 
 
+def _outcome(h: dict[str, Any]) -> str:
+    error = h.get("error") or {}
+    reason = f": {error.get('type')}: {error.get('message')}" if error else ""
+    return f"{h['outcome']} at {h['at']}{reason}"
+
+
 def show_task(task: dict[str, Any], args: argparse.Namespace, out: TextIO) -> None:
     def render(t: dict[str, Any]) -> None:
         for key, value in summary(t).items():
             print(f"{key:<11} {value}", file=out)
+        if t.get("next_attempt_at"):  # waiting after a failed attempt: its error is shown above
+            print(f"{'next try':<11} {t['next_attempt_at']}", file=out)
+        if t.get("deadline"):  # running: when its time limit ends
+            print(f"{'deadline':<11} {t['deadline']}", file=out)
+        for h in t.get("attempt_history") or []:
+            print(f"{'attempt ' + str(h['attempt']):<11} {_outcome(h)}", file=out)
         if t.get("waiting_for"):  # held back by its type's rate or its owner's share of the lane
             print(f"{'waiting for':<11} {t['waiting_for'].replace('_', ' ')}", file=out)
         if t.get("callback"):  # its webhook, and how the last delivery went

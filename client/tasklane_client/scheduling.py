@@ -70,8 +70,15 @@ def add_parser(commands: Any, task_options: Callable[[argparse.ArgumentParser], 
 COLUMNS = ("name", "when", "timezone", "task_type", "paused", "next_fire_time")
 
 
+def _fire_times(schedule: dict[str, Any]) -> list[str]:
+    """Each next fire time in the schedule's zone, then in UTC: `2026-12-01T09:00:00+01:00 (08:00:00Z)`."""
+    utc = schedule.get("next_fire_times") or []
+    local = schedule.get("next_fire_times_local") or utc
+    return [f"{here} ({there[11:19]}Z)" if here != there else there for here, there in zip(local, utc, strict=False)]
+
+
 def _row(schedule: dict[str, Any]) -> dict[str, Any]:
-    fires = schedule.get("next_fire_times") or []
+    fires = _fire_times(schedule)
     return {
         "name": schedule["name"],
         "when": f"cron({schedule['cron']})" if schedule.get("cron") else f"rate({schedule['rate']})",
@@ -86,7 +93,7 @@ def _show_one(schedule: dict[str, Any], args: argparse.Namespace, out: TextIO) -
     def render(s: dict[str, Any]) -> None:
         for key, value in _row(s).items():
             print(f"{key:<15} {value}", file=out)
-        for fire in s.get("next_fire_times", [])[1:]:
+        for fire in _fire_times(s)[1:]:
             print(f"{'':<15} {fire}", file=out)
 
     show(schedule, args, out, render)

@@ -204,8 +204,8 @@ def test_payload_nesting_is_accepted_to_64_levels_then_named_in_a_422(tasklane, 
     assert answer.status == status, answer.body
     if status == 422:
         [detail] = answer.body["error"]["details"]
-        assert detail["field"] == "payload"
-        assert "nested deeper than 64 levels" in detail["message"]
+        assert detail["field"] == "payload" + ".a" * 64  # where the 65th level starts
+        assert detail["message"] == "nested deeper than 64 levels"
 
 
 @pytest.mark.parametrize("depth", [10_000, 100_000])
@@ -238,8 +238,8 @@ def test_numbers_json_cannot_carry_are_a_422_naming_the_field(tasklane, number, 
         return
     assert answer.status == 422, answer.body
     [detail] = answer.body["error"]["details"]
-    assert detail["field"] == "payload"
-    assert "payload.deep.n" in detail["message"]
+    assert detail["field"] == "payload.deep.n"
+    assert "payload" not in detail["message"]
 
 
 @pytest.mark.parametrize("field", ["max_attempts", "delay_seconds", "timeout_seconds"])

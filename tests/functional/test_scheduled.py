@@ -229,14 +229,17 @@ def test_the_promoted_message_waits_out_what_remains_of_the_delay(tasklane, monk
     assert 29 <= sent[0][1] <= 31
 
 
-def test_a_retried_cancelled_scheduled_task_runs_now_and_shows_no_start_time(tasklane):
+def test_a_retried_cancelled_scheduled_task_is_scheduled_again_for_its_time(tasklane):
     task = submit(tasklane, run_at=at(7200)).body
     tasklane.call(api_event("cancel_task", task_id=task["task_id"]))
     retried = tasklane.call(api_event("retry_task", task_id=task["task_id"]))
     assert retried.status == 202
-    assert retried.body["status"] == "pending"
-    assert retried.body["run_at"] is None
-    assert tasklane.drain("normal") == 1
+    assert retried.body["status"] == "scheduled"
+    assert retried.body["run_at"] == task["run_at"]
+    assert tasklane.drain("normal") == 0  # not before its time: the promoter queues it when due
+    tasklane.pass_time(7200)
+    assert promote(tasklane)["promoted"] == 1
+    tasklane.drain("normal")
     assert tasklane.call(api_event("get_task", task_id=task["task_id"])).body["status"] == "completed"
 
 

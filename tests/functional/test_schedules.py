@@ -4,6 +4,7 @@ the per-owner limit, pause and resume, and one task per firing."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,7 +78,7 @@ def details(answer):
 def test_a_schedule_is_created_with_its_eventbridge_schedule_and_next_fire_times(tasklane):
     answer = create(tasklane, cron="0 9 ? * MON-FRI *", rate=None, timezone="Europe/Paris")
     assert answer.status == 201, answer.body
-    assert answer.headers["location"] == f"/v1/schedules/{NAME}"
+    assert answer.headers["location"] == f"schedules/{NAME}"  # relative to POST .../v1/schedules
     body = answer.body
     assert body["cron"] == "0 9 ? * MON-FRI *"
     assert body["paused"] is False
@@ -218,6 +219,7 @@ def test_each_firing_submits_one_ordinary_task_owned_by_the_schedules_owner(task
     task = tasklane.call(api_event("get_task", task_id=first)).body
     assert task["payload"] == {"hello": "world"}
     assert task["priority"] == "high"
+    assert task["schedule"] == NAME  # the task says which schedule submitted it
     assert tasklane.call(api_event("get_task", owner=BOB, task_id=first)).status == 404
     assert tasklane.drain("high") == 2
     assert tasklane.call(api_event("get_task", task_id=first)).body["status"] == "completed"
@@ -373,3 +375,23 @@ def test_any_cron_text_is_accepted_or_refused_with_a_reason_never_an_error(parts
         return
     start = datetime(2026, 11, 25, tzinfo=UTC)
     Recurrence(cron.expression, None, "Europe/Paris", start).next_fires(start, 3)
+
+
+def test_fire_times_are_shown_in_the_schedules_zone_and_in_utc(tasklane):
+    answer = create(tasklane, rate=None, cron="0 9 * * ? *", timezone="Europe/Paris")
+    assert answer.status == 201, answer.body
+    utc, local = answer.body["next_fire_times"], answer.body["next_fire_times_local"]
+    assert len(utc) == len(local) == 5
+    for there, here in zip(utc, local, strict=True):
+        assert here[11:] in ("09:00:00+01:00", "09:00:00+02:00")  # winter or summer time in Paris
+        assert datetime.fromisoformat(here) == datetime.fromisoformat(there)
+
+
+def test_the_cli_shows_a_schedules_fire_times_in_its_zone_then_utc(tasklane):
+    from tests.functional.test_client import cli
+
+    create(tasklane, rate=None, cron="0 9 * * ? *", timezone="Europe/Paris")
+    code, out, _ = cli(tasklane, "schedules", "get", NAME)
+    assert code == 0
+    fire_line = next(line for line in out.splitlines() if line.startswith("next_fire_time"))
+    assert re.search(r"T09:00:00\+0[12]:00 \(0[78]:00:00Z\)$", fire_line), fire_line

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasklane.data.items import to_stored
-from tasklane.model.task import Task
+from tasklane.data.items import task_fields, to_stored
+from tasklane.model.task import TASK_FIELDS, Task, role, shown
 from tasklane.model.workflow import WORKFLOW_KIND
+
+# The fields a status-change event tells, as Task declares them (never the payload or the result).
+EVENT_FIELDS = tuple(f.name for f in TASK_FIELDS if role(f).in_event)
 
 TERMINAL = ("completed", "failed", "cancelled")
 
@@ -25,10 +28,6 @@ class StatusChange:
         value = self.image.get(name, {})
         return value.get("S")
 
-    def number(self, name: str) -> int | None:
-        value = self.image.get(name, {})
-        return int(value["N"]) if "N" in value else None
-
     @property
     def status(self) -> str:
         return self.image["status"]["S"]
@@ -37,9 +36,10 @@ class StatusChange:
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
-    def error(self) -> dict[str, str] | None:
-        error = self.image.get("error", {}).get("M")
-        return {"type": error["type"]["S"], "message": error["message"]["S"]} if error else None
+    def told(self) -> dict[str, Any]:
+        """The task fields its event tells, as the API shows them (None where the item has none)."""
+        read = task_fields(self.image, EVENT_FIELDS)
+        return {name: shown(read.get(name)) for name in EVENT_FIELDS}
 
     def task(self) -> Task:
         """The task after the change, as its owner reads it."""

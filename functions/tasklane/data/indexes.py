@@ -28,7 +28,7 @@ from tasklane.data.items import (
 )
 from tasklane.data.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane
-from tasklane.model.task import TaskStatus
+from tasklane.model.task import DEAD_LETTERED, TaskStatus
 
 if TYPE_CHECKING:
     from tasklane.model.listing import ListQuery
@@ -74,9 +74,10 @@ class RecentTask:
     priority: Lane
     created_at: str
     finished_at: str | None
+    dead_lettered: bool = False  # failed by its lane's dead-letter queue (error type DeadLettered)
 
 
-_RECENT = ("status", "priority", "created_at", "finished_at")
+_RECENT = ("status", "priority", "created_at", "finished_at", "error")
 
 
 class TaskIndexes:
@@ -194,6 +195,7 @@ class TaskIndexes:
                             priority=Lane(item["priority"]["S"]),
                             created_at=item["created_at"]["S"],
                             finished_at=item.get("finished_at", {}).get("S"),
+                            dead_lettered=item.get("error", {}).get("M", {}).get("type", {}).get("S") == DEAD_LETTERED,
                         )
                         for item in items
                     ]

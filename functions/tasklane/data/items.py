@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +12,17 @@ from typing import Any
 from tasklane.data.callbacks import callback_of
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
-from tasklane.model.task import Progress, Task, TaskError, TaskStatus
+from tasklane.model.task import (
+    ATTEMPTS_KEPT,
+    TASK_FIELDS,
+    AttemptOutcome,
+    Kept,
+    Progress,
+    Task,
+    TaskError,
+    TaskStatus,
+    role,
+)
 
 BY_OWNER_INDEX = "ByOwner"
 SWEEP_INDEX = "Sweep"
@@ -19,12 +30,12 @@ DUE_INDEX = "Due"
 
 # What a listing shows of a task, read from the table by BatchGetItem after the ByOwner index gave the
 # page's keys (the index projects only what never changes, so that claims and completions do not
-# write it): every attribute but the payload and the result.
+# write it): the fields Task declares as listed, and the keys.
 LISTED_ATTRIBUTES = (
-    "task_id", "owner", "created_key", "task_type", "priority", "status", "error", "progress", "attempts",
-    "max_attempts", "timeout_seconds", "delay_seconds", "created_at", "started_at", "finished_at", "updated_at",
-    "waiting_for", "run_at", "workflow_id",
-)  # fmt: skip
+    "owner",
+    "created_key",
+    *(f.name for f in TASK_FIELDS if role(f).listed and role(f).kept is not Kept.NOT_KEPT),
+)
 
 
 @dataclass(frozen=True)
@@ -113,38 +124,94 @@ def _int(item: dict[str, Any], name: str) -> int | None:
     return int(item[name]["N"]) if name in item else None
 
 
+def _error(m: dict[str, Any]) -> TaskError:
+    return TaskError(type=m["type"]["S"], message=m["message"]["S"])
+
+
+def _progress(m: dict[str, Any]) -> Progress:
+    return Progress(percent=float(m["percent"]["N"]), message=m.get("message", {}).get("S"))
+
+
+def error_value(error: TaskError) -> dict[str, Any]:
+    return {"M": {"type": _s(error.type), "message": _s(error.message)}}
+
+
+def attempt_slot(attempt: int) -> str:
+    """The attribute that keeps an attempt's outcome: one of ATTEMPTS_KEPT, reused in turn, so that a
+    task keeps its last attempts with one SET each and no read."""
+    return f"attempt_{attempt % ATTEMPTS_KEPT}"
+
+
+def outcome_value(outcome: AttemptOutcome) -> dict[str, Any]:
+    m: dict[str, Any] = {"attempt": _n(outcome.attempt), "outcome": _s(outcome.outcome), "at": _s(outcome.at)}
+    if outcome.error is not None:
+        m["error"] = error_value(outcome.error)
+    return {"M": m}
+
+
+def _outcome(m: dict[str, Any]) -> AttemptOutcome:
+    error = m.get("error", {}).get("M")
+    return AttemptOutcome(int(m["attempt"]["N"]), m["outcome"]["S"], m["at"]["S"], _error(error) if error else None)
+
+
+def attempt_history(item: dict[str, Any]) -> tuple[AttemptOutcome, ...]:
+    """The outcomes an item keeps, oldest first."""
+    slots = (item.get(f"attempt_{i}", {}).get("M") for i in range(ATTEMPTS_KEPT))
+    return tuple(sorted((_outcome(m) for m in slots if m), key=lambda o: o.attempt))
+
+
+# Each kind of Task field read from its item attribute (present: the field's default stands otherwise).
+_READ: dict[Kept, Callable[[dict[str, Any]], Any]] = {
+    Kept.TEXT: lambda a: a["S"],
+    Kept.NUMBER: lambda a: int(a["N"]),
+    Kept.LANE: lambda a: Lane(a["S"]),
+    Kept.STATUS: lambda a: TaskStatus(a["S"]),
+    Kept.VALUE: lambda a: json.loads(a["S"]),
+    Kept.ERROR: lambda a: _error(a["M"]),
+    Kept.PROGRESS: lambda a: _progress(a["M"]),
+}
+
+# ... and written as its attribute (VALUE and CALLBACK have their own writers: StoredValue, callback_url).
+_WRITE: dict[Kept, Callable[[Any], dict[str, Any]]] = {
+    Kept.TEXT: _s,
+    Kept.NUMBER: _n,
+    Kept.LANE: lambda v: _s(v.value),
+    Kept.STATUS: lambda v: _s(v.value),
+    Kept.ERROR: error_value,
+    Kept.PROGRESS: lambda v: {"M": {"percent": _n(v.percent), **({"message": _s(v.message)} if v.message else {})}},
+}
+
+
+def task_fields(item: dict[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+    """The Task fields an item holds (all, or those named), as Task takes them."""
+    wanted = None if names is None else set(names)
+    read: dict[str, Any] = {}
+    for f in TASK_FIELDS:
+        kept = role(f).kept
+        if wanted is not None and f.name not in wanted:
+            continue
+        if kept is Kept.CALLBACK:
+            read[f.name] = callback_of(item)
+        elif kept is Kept.HISTORY:
+            read[f.name] = attempt_history(item)
+        elif kept in _READ and f.name in item:
+            read[f.name] = _READ[kept](item[f.name])
+    return read
+
+
+def task_attributes(task: Task) -> dict[str, Any]:
+    """The item attributes of a task's fields that are set (not its payload, result or callback)."""
+    return {
+        f.name: _WRITE[role(f).kept](value)
+        for f in TASK_FIELDS
+        if role(f).kept in _WRITE and (value := getattr(task, f.name)) is not None
+    }
+
+
 def to_stored(item: dict[str, Any]) -> StoredTask:
     """Read a DynamoDB item (full, or a listing projection without payload)."""
-    error = item.get("error", {}).get("M")
-    progress = item.get("progress", {}).get("M")
-    task = Task(
-        task_id=item["task_id"]["S"],
-        task_type=item["task_type"]["S"],
-        priority=Lane(item["priority"]["S"]),
-        status=TaskStatus(item["status"]["S"]),
-        payload=json.loads(item["payload"]["S"]) if "payload" in item else None,
-        result=json.loads(item["result"]["S"]) if "result" in item else None,
-        waiting_for=_ts(item, "waiting_for"),
-        payload_size=_int(item, "payload_size"),
-        result_size=_int(item, "result_size"),
-        error=TaskError(type=error["type"]["S"], message=error["message"]["S"]) if error else None,
-        progress=Progress(percent=float(progress["percent"]["N"]), message=progress.get("message", {}).get("S"))
-        if progress
-        else None,
-        attempts=int(item["attempts"]["N"]),
-        max_attempts=int(item["max_attempts"]["N"]),
-        timeout_seconds=int(item["timeout_seconds"]["N"]),
-        delay_seconds=int(item.get("delay_seconds", {"N": "0"})["N"]),
-        run_at=_ts(item, "run_at"),
-        created_at=item["created_at"]["S"],
-        started_at=_ts(item, "started_at"),
-        finished_at=_ts(item, "finished_at"),
-        updated_at=item["updated_at"]["S"],
-        callback=callback_of(item),
-        workflow_id=_ts(item, "workflow_id"),
-    )
     return StoredTask(
-        task=task,
+        task=Task(**task_fields(item)),
         owner=item["owner"]["S"],
         lease_until=_int(item, "lease_until"),
         created_key=item["created_key"]["S"],
@@ -156,10 +223,6 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         workflow_before=_int(item, "wf_before"),
         workflow_inputs=tuple(int(n["N"]) for n in item.get("wf_inputs", {}).get("L", [])),
     )
-
-
-def error_value(error: TaskError) -> dict[str, Any]:
-    return {"M": {"type": _s(error.type), "message": _s(error.message)}}
 
 
 def new_item(
@@ -177,29 +240,16 @@ def new_item(
     else:
         timing = {"sweep_shard": _s(sweep_shard(task.task_id, layout.sweep_shards)), "sweep_at": _n(sweep_at)}
     return {
-        "task_id": _s(task.task_id),
+        **task_attributes(task),
         "owner": _s(owner),
         "owner_shard": _s(owner_shard(owner, task.task_id, layout.owner_shards)),
         "created_key": _s(f"{created}#{sequence:03d}#{task.task_id}"),
-        "task_type": _s(task.task_type),
-        "priority": _s(task.priority.value),
-        "status": _s(task.status.value),
         **payload.attributes("payload"),
-        "attempts": _n(0),
-        "max_attempts": _n(task.max_attempts),
         # Attempts never go back: an explicit retry raises max_attempts by this budget instead.
         "attempt_budget": _n(task.max_attempts),
-        "timeout_seconds": _n(task.timeout_seconds),
-        "delay_seconds": _n(task.delay_seconds),
-        "created_at": _s(created),
-        "updated_at": _s(created),
         **timing,
         **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
         **({"callback_url": _s(task.callback.url)} if task.callback else {}),
         # SQS holds a delayed message back, but a duplicate may come early: the claim checks this.
-        **(
-            {"run_at": _s(task.run_at), "not_before_ms": _n(clock.epoch_ms(datetime.fromisoformat(task.run_at)))}
-            if task.run_at
-            else {}
-        ),
+        **({"not_before_ms": _n(clock.epoch_ms(datetime.fromisoformat(task.run_at)))} if task.run_at else {}),
     }

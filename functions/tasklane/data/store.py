@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.items import StoredTask, StoredValue, _n, _s, error_value, sweep_shard
-from tasklane.data.table import Change, Table, TransitionRejected
+from tasklane.data.caller_changes import CallerChanges
+from tasklane.data.items import (
+    StoredTask,
+    StoredValue,
+    _n,
+    _s,
+    attempt_slot,
+    error_value,
+    outcome_value,
+    sweep_shard,
+)
+from tasklane.data.table import Change, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
-from tasklane.model.task import Progress, TaskError, TaskStatus
+from tasklane.model.task import AttemptOutcome, Progress, TaskError, TaskStatus
 
 # The index entries are read by the reconciler and the promoter only: the other functions never load them.
 if TYPE_CHECKING:
@@ -24,22 +34,28 @@ if TYPE_CHECKING:
     from tasklane.data.workflows import WorkflowStore
 
 
-class TaskStore(Table):
-    """The lifecycle transitions of task items."""
+class TaskStore(CallerChanges):
+    """The lifecycle transitions of task items (a caller's cancel and retry: tasklane.data.caller_changes)."""
 
-    def mark_processing(self, task_id: str, owner: str, now: datetime, lease_until: int) -> StoredTask:
+    def mark_processing(
+        self, task_id: str, owner: str, now: datetime, lease_until: int, timeout_seconds: int | None = None
+    ) -> StoredTask:
         """pending → processing once its not-before time has come, or take over a processing task
         whose lease ran out (a crashed run). The claim token is new for every call: a write the SDK
-        retried is recognised by it, a second delivery in the same millisecond is not."""
+        retried is recognised by it, a second delivery in the same millisecond is not. The task shows
+        its run's deadline (now + timeout_seconds) while it runs."""
         claim = uuid.uuid4().hex
+        deadline = clock.iso(now + timedelta(seconds=timeout_seconds)) if timeout_seconds else None
         return self._update(
             task_id,
             condition="#owner = :owner AND attempts < max_attempts AND "
             "((#status = :pending AND (attribute_not_exists(not_before_ms) OR not_before_ms <= :now_ms)) "
             "OR (#status = :processing AND lease_until < :now_epoch))",
             update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
-            "lease_until = :lease, claim = :claim REMOVE progress, waiting_for",
+            f"lease_until = :lease, claim = :claim{', deadline = :deadline' if deadline else ''} "
+            f"REMOVE progress, waiting_for, next_attempt_at{'' if deadline else ', deadline'}",
             values={
+                **({":deadline": _s(deadline)} if deadline else {}),
                 ":owner": _s(owner),
                 ":pending": _s(TaskStatus.PENDING),
                 ":processing": _s(TaskStatus.PROCESSING),
@@ -78,14 +94,16 @@ class TaskStore(Table):
         change = Change(
             condition="#status = :processing AND attempts = :attempt",
             update=f"SET #status = :completed, {sets}, finished_at = :finished, updated_at = :finished, "
-            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, #error, not_before_ms",
+            "expires_at = :expires, #slot = :outcome "
+            "REMOVE lease_until, sweep_shard, sweep_at, #error, not_before_ms, deadline, next_attempt_at",
             values={
                 **self._running(attempt),
                 **self._finished(now),
                 ":completed": _s(TaskStatus.COMPLETED),
                 **{f":v{i}": value for i, value in enumerate(attributes.values())},
+                ":outcome": outcome_value(AttemptOutcome(attempt, "completed", clock.iso(now))),
             },
-            names={**names, "#error": "error"},
+            names={**names, "#error": "error", "#slot": attempt_slot(attempt)},
             applied=lambda t: t.task.status is TaskStatus.COMPLETED and t.task.attempts == attempt,
         )
         if fan_in is not None:
@@ -106,7 +124,7 @@ class TaskStore(Table):
             task_id,
             condition="#status = :processing AND attempts = :attempt",
             update="SET #status = :pending, #error = :error, updated_at = :now, sweep_at = :sweep, "
-            "not_before_ms = :not_before REMOVE lease_until",
+            "not_before_ms = :not_before, next_attempt_at = :next, #slot = :outcome REMOVE lease_until, deadline",
             values={
                 **self._running(attempt),
                 ":pending": _s(TaskStatus.PENDING),
@@ -114,8 +132,10 @@ class TaskStore(Table):
                 ":now": _s(clock.iso(now)),
                 ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
                 ":not_before": _n(clock.epoch_ms(now) + delay * 1000),
+                ":next": _s(clock.iso(now + timedelta(seconds=delay))),
+                ":outcome": outcome_value(AttemptOutcome(attempt, "failed", clock.iso(now), error)),
             },
-            names={"#error": "error"},
+            names={"#error": "error", "#slot": attempt_slot(attempt)},
             applied=lambda t: (
                 t.task.status is TaskStatus.PENDING and t.task.attempts == attempt and t.task.error == error
             ),
@@ -137,12 +157,25 @@ class TaskStore(Table):
         else:
             condition = "#status = :processing AND attempts = :attempt"
             values = self._running(attempt)
+        # The attempt that ran keeps its outcome; a failure from outside a run (dead letter) has none.
+        outcome = (
+            {}
+            if attempt is None
+            else {":outcome": outcome_value(AttemptOutcome(attempt, "failed", clock.iso(now), error))}
+        )
         change = Change(
             condition=condition,
             update="SET #status = :failed, #error = :error, finished_at = :finished, updated_at = :finished, "
-            "expires_at = :expires REMOVE lease_until, sweep_shard, sweep_at, not_before_ms, waiting_for",
-            values={**values, **self._finished(now), ":failed": _s(TaskStatus.FAILED), ":error": error_value(error)},
-            names={"#error": "error"},
+            f"expires_at = :expires{', #slot = :outcome' if outcome else ''} "
+            "REMOVE lease_until, sweep_shard, sweep_at, not_before_ms, waiting_for, deadline, next_attempt_at",
+            values={
+                **values,
+                **self._finished(now),
+                ":failed": _s(TaskStatus.FAILED),
+                ":error": error_value(error),
+                **outcome,
+            },
+            names={"#error": "error", **({"#slot": attempt_slot(attempt)} if attempt is not None else {})},
             applied=lambda t: (
                 t.task.status is TaskStatus.FAILED and t.task.error == error and t.task.finished_at == clock.iso(now)
             ),
@@ -170,49 +203,6 @@ class TaskStore(Table):
                 ":sweep": _n(self.layout.pending_sweep_at(now)),
             },
             names={"#owner": "owner"},
-            applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
-        )
-
-    def cancel(self, task_id: str, owner: str, now: datetime) -> StoredTask:
-        """pending | scheduled → cancelled."""
-        return self._update(
-            task_id,
-            # A workflow's task is cancelled with its workflow only (tasklane.data.workflows).
-            condition="#owner = :owner AND #status IN (:pending, :scheduled) AND attribute_not_exists(workflow_id)",
-            update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
-            "REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for",
-            values={
-                ":owner": _s(owner),
-                ":pending": _s(TaskStatus.PENDING),
-                ":scheduled": _s(TaskStatus.SCHEDULED),
-                ":cancelled": _s(TaskStatus.CANCELLED),
-                **self._finished(now),
-            },
-            names={"#owner": "owner"},
-            applied=lambda t: t.task.status is TaskStatus.CANCELLED and t.task.finished_at == clock.iso(now),
-        )
-
-    def reopen(self, task_id: str, owner: str, now: datetime, correlation_id: str) -> StoredTask:
-        """failed | cancelled → pending for an explicit retry. Attempts keep counting (a late outcome
-        of an earlier run can never pass for the new run's); max_attempts grows by the task's budget."""
-        return self._update(
-            task_id,
-            condition="#owner = :owner AND #status IN (:failed, :cancelled) AND attribute_not_exists(workflow_id)",
-            update="SET #status = :pending, max_attempts = attempts + if_not_exists(attempt_budget, max_attempts), "
-            "updated_at = :now, sweep_shard = :shard, sweep_at = :sweep, correlation_id = :cid "
-            "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, run_at, "
-            "lease_until, not_before_ms, claim, unsent, waiting_for, redrives",
-            values={
-                ":owner": _s(owner),
-                ":failed": _s(TaskStatus.FAILED),
-                ":cancelled": _s(TaskStatus.CANCELLED),
-                ":pending": _s(TaskStatus.PENDING),
-                ":now": _s(clock.iso(now)),
-                ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
-                ":sweep": _n(self.layout.pending_sweep_at(now)),
-                ":cid": _s(correlation_id),
-            },
-            names={"#owner": "owner", "#error": "error", "#result": "result"},
             applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
         )
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from math import ceil
+
 from tasklane.data.bucket import ValueMissing
+from tasklane.data.caller_changes import LaterStart
 from tasklane.data.services import Services
 from tasklane.data.table import TransitionRejected
 from tasklane.logic.queries import owned, require_id, view
@@ -23,7 +27,7 @@ def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) ->
 
 def cancel_task(task_id: str, owner: str, services: Services) -> Task:
     """pending or scheduled → cancelled; a task already picked up cannot be cancelled."""
-    require_id(task_id)
+    task_id = require_id(task_id)
     try:
         stored = services.store.cancel(task_id, owner, clock.now())
     except TransitionRejected as exc:
@@ -32,9 +36,17 @@ def cancel_task(task_id: str, owner: str, services: Services) -> Task:
     return view(stored, services)
 
 
+def _still_ahead(task: Task, now: datetime) -> datetime | None:
+    """The run_at of a cancelled task that has not come yet: its retry waits for it again."""
+    if task.status is not TaskStatus.CANCELLED or task.run_at is None:
+        return None
+    start_at = datetime.fromisoformat(task.run_at)
+    return start_at if start_at > now else None
+
+
 def retry_task(task_id: str, owner: str, services: Services, correlation_id: str) -> Accepted:
     """failed | cancelled → pending, with a fresh budget of attempts, and queue it again."""
-    require_id(task_id)
+    task_id = require_id(task_id)
     current = owned(services, owner, task_id)
     if current.task.workflow_id is not None:
         # Decided: a workflow's task is not retried on its own (its workflow has moved on without it).
@@ -44,10 +56,16 @@ def retry_task(task_id: str, owner: str, services: Services, correlation_id: str
             services.values.renew(current.payload_key)
         except ValueMissing:
             raise InvalidTransition(task_id, "expired", "retry") from None
+    now = clock.now()
+    start_at = _still_ahead(current.task, now)
+    delay = ceil((start_at - now).total_seconds()) if start_at else 0
+    scheduled = delay > services.settings.queue_delay_horizon_seconds
     try:
-        stored = services.store.reopen(task_id, owner, clock.now(), correlation_id)
+        later = LaterStart(start_at, scheduled) if start_at else None
+        stored = services.store.reopen(task_id, owner, now, correlation_id, later)
     except TransitionRejected as exc:
         raise _rejected(task_id, owner, exc, "retry") from None
-    queued = queue(services, stored, correlation_id)
+    # A scheduled task has no message until the promoter queues it when it is due.
+    queued = True if scheduled else queue(services, stored, correlation_id, delay)
     count(stored.task.priority, stored.task.task_type, "TaskRetried")
     return Accepted(view(stored, services), queued)

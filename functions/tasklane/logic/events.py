@@ -31,19 +31,9 @@ def detail(change: StatusChange) -> dict[str, Any]:
     the payload or the result."""
     return {
         "event_id": change.event_id,
-        "task_id": change.text("task_id"),
-        "task_type": change.text("task_type"),
+        **change.told(),
         "owner": change.text("owner"),
-        "priority": change.text("priority"),
-        "status": change.status,
         "previous_status": change.previous,
-        "attempts": change.number("attempts"),
-        "max_attempts": change.number("max_attempts"),
-        "error": change.error(),
-        "created_at": change.text("created_at"),
-        "started_at": change.text("started_at"),
-        "finished_at": change.text("finished_at"),
-        "updated_at": change.text("updated_at"),
         "correlation_id": change.text("correlation_id"),
         "has_callback": "callback_url" in change.image,
     }

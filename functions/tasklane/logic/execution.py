@@ -98,9 +98,9 @@ def process(delivery: Delivery, lane: Lane, services: Services, later: Redeliver
     now = clock.now()
     handling = replace(handling, lease_until=_lease_until(now, delivery))
     try:
-        # The sweep time is left where submit put it: moving it would cost two index writes per task,
-        # and the reconciler looks at the lease of a running task when the time comes.
-        stored = services.store.mark_processing(message.task_id, message.owner, now, handling.lease_until)
+        # The sweep time stays where submit put it (moving it costs two index writes; the reconciler reads the lease).
+        limit = message.timeout_seconds or services.settings.max_task_timeout_seconds  # shown as its deadline
+        stored = services.store.mark_processing(message.task_id, message.owner, now, handling.lease_until, limit)
     except TransitionRejected as exc:
         throttling.release(slot, services, claimed=False)
         _not_claimed(handling, exc.stored, now)
@@ -288,11 +288,10 @@ def deliver_later(
 ) -> None:
     """Deliver `message` again after `delay` seconds.
 
-    Normally the record is reported as a batch item failure and its message's visibility timeout set
-    to the delay, with the batch's other deferrals, before its next claim or at its end (Redeliveries). With
+    Normally the record is reported as a batch item failure and its visibility set to the delay with
+    the batch's other deferrals, before its next claim or at its end (Redeliveries). With
     spare_receives, when one more receive would send it to the DLQ (whose receive budget is for
-    crashes, not for retries), a fresh message carries the task on instead and this one is
-    acknowledged.
+    crashes, not retries), a fresh message carries the task on and this one is acknowledged.
     """
     services, delivery = attempt.services, attempt.delivery
     if not spare_receives or delivery.receive_count < services.settings.max_receive_count - 1:

@@ -59,7 +59,7 @@ def fire(event: dict[str, Any], services: Services, correlation_id: str | None) 
         return None
     try:
         request = SubmitRequest.model_validate(schedule.task)
-        submission.submit_task(request, owner, services, correlation_id, task_id=task_id)
+        submission.submit_task(request, owner, services, correlation_id, submission.Origin(task_id, schedule.name))
     except (ValidationError, ValidationFailed) as exc:
         # Valid when the schedule was made; a later deployment dropped its type or tightened a limit.
         # Retrying cannot help: the firing is logged and dropped. Only where and why it failed is

@@ -12,7 +12,7 @@ from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
 from tasklane.model import clock, cursor
 from tasklane.model.errors import BadRequest, ResultNotReady, TaskFailed, TaskNotFound
-from tasklane.model.ids import is_task_id
+from tasklane.model.ids import task_id_of
 from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
 from tasklane.model.task import Task, TaskStatus
 
@@ -20,14 +20,17 @@ if TYPE_CHECKING:
     from tasklane.model.listing import ListQuery, ResultAnswer, TaskPage
 
 
-def require_id(task_id: str) -> None:
-    if not is_task_id(task_id):
+def require_id(task_id: str) -> str:
+    """The task id a path names (lower case), or a 400 when it is not a UUID."""
+    named = task_id_of(task_id)
+    if named is None:
         raise BadRequest(f"malformed task id {task_id!r}: expected a UUID", {"field": "task_id"})
+    return named
 
 
 def owned(services: Services, owner: str, task_id: str) -> StoredTask:
     """The caller's task; another caller's task is as unknown as a missing one."""
-    require_id(task_id)
+    task_id = require_id(task_id)
     stored = services.store.get(task_id)
     if stored is None or not stored.belongs_to(owner):
         raise TaskNotFound(task_id)
@@ -73,7 +76,7 @@ def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
     from tasklane.model.listing import ResultAnswer  # only the status function reads results
 
     stored = owned(services, owner, task_id)
-    task = stored.task
+    task, task_id = stored.task, stored.task.task_id
     if task.status is TaskStatus.COMPLETED:
         if stored.result_key is None:
             return ResultAnswer(task_id, json_text=json.dumps(task.result, separators=(",", ":"), ensure_ascii=False))
@@ -92,6 +95,8 @@ def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
     if task.status is TaskStatus.FAILED:
         error = {"type": task.error.type, "message": task.error.message} if task.error else None
         raise TaskFailed(f"task {task_id} failed", {**details, "error": error})
+    if task.status is TaskStatus.CANCELLED:
+        raise ResultNotReady(f"task {task_id} was cancelled: it has no result (retry it to run it)", details)
     raise ResultNotReady(f"task {task_id} is {task.status.value}; it has no result yet", details)
 
 

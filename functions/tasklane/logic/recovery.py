@@ -15,7 +15,7 @@ from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage, parse_message
-from tasklane.model.task import TaskError, TaskStatus
+from tasklane.model.task import DEAD_LETTERED, TaskError, TaskStatus
 from tasklane.observability import count, logger
 
 # Only the reconciler reads the sweep index (through services.indexes); the dead-letter function does not.
@@ -72,15 +72,18 @@ def _settle(stored: StoredTask | None, message: TaskMessage, services: Services)
         # A run holds a live lease: let it finish; this record returns after the DLQ's visibility timeout.
         raise StillRunning(message.task_id)
     receives = services.settings.max_receive_count
+    task = stored.task
     reason = (
-        f"the processor stopped without an outcome on each of {receives} deliveries (a crash or the Lambda timeout)"
+        f"the processor stopped without an outcome (a crash or the Lambda timeout): its lane gave up on the "
+        f"task's message after {receives} deliveries, which started {task.attempts} of its {task.max_attempts} "
+        f"attempts (a delivery that finds a run still holding the task starts none)"
         if status is TaskStatus.PROCESSING
         else f"delivered {receives} times on each of {MAX_REDRIVES + 1} messages without ever being claimed"
     )
     fan_in = workflows.fan_in(stored, stored.task.attempts, failed=True)
     try:
         failed = services.store.mark_failed(
-            message.task_id, TaskError(type="DeadLettered", message=reason), clock.now(), fan_in=fan_in
+            message.task_id, TaskError(type=DEAD_LETTERED, message=reason), clock.now(), fan_in=fan_in
         )
     except TransitionRejected as exc:
         _settle(exc.stored, message, services)

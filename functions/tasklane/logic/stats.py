@@ -29,6 +29,7 @@ def overview(owner: str, services: Services, stats: StatsSettings, now: datetime
     recent, complete = services.indexes.recent_by_owner(owner, clock.iso(now - LOOKBACK), RECENT_TASKS_CAP)
     hour_ago = clock.iso(now - timedelta(minutes=THROUGHPUT_MINUTES))
     counts = Counter(t.status.value for t in recent if t.created_at >= hour_ago)
+    dead_lettered = Counter(t.priority for t in recent if t.dead_lettered and (t.finished_at or "") >= hour_ago)
 
     oldest_age: dict[Lane, int | None]
     if stats.throughput_source == "cloudwatch":
@@ -57,6 +58,7 @@ def overview(owner: str, services: Services, stats: StatsSettings, now: datetime
                 dead_letters=depth.dead_letters,
                 concurrency=stats.lane_concurrency[lane],
                 oldest_age_seconds=oldest_age.get(lane),
+                dead_lettered_last_hour=dead_lettered.get(lane, 0),
             )
         )
     return Overview(

@@ -44,14 +44,23 @@ class NewTask:
     payload_json: bytes
 
 
+@dataclass(frozen=True)
+class Origin:
+    """A task whose id is not random: a firing's, a workflow node's or a keyed submission's own id, and
+    the name of the schedule that fired it (which the task carries)."""
+
+    task_id: str
+    schedule: str | None = None
+
+
 def prepare(
-    request: SubmitRequest, owner: str, services: Services, now: datetime, task_id: str | None = None
+    request: SubmitRequest, owner: str, services: Services, now: datetime, origin: Origin | None = None
 ) -> NewTask:
     """Check a submission against its task type (a built-in or one of the owner's) and limits; the
     task it becomes: pending, or scheduled when it is due later than a lane message can wait.
-    `task_id`: a firing's own id. A firing leaves its callback alone: it was checked when the schedule
-    was made, and a receiver that cannot be reached now is its webhook's problem (shown on the task),
-    not a reason to drop the task."""
+    `origin`: the task's own id (and schedule) when it is not random. A firing leaves its callback
+    alone: it was checked when the schedule was made, and a receiver that cannot be reached now is its
+    webhook's problem (shown on the task), not a reason to drop the task."""
     task_type = offered(request.task_type, owner, services)
     payload = task_type.check_payload(request.payload)
     try:
@@ -71,7 +80,7 @@ def prepare(
             "timeout_seconds is above the processor's limit",
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
-    if request.callback_url is not None and task_id is None:
+    if request.callback_url is not None and (origin is None or origin.schedule is None):
         # Loaded with the first submission that has a callback: the name resolution and address rules.
         from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
@@ -81,7 +90,8 @@ def prepare(
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(
-        task_id=task_id or new_task_id(),
+        task_id=origin.task_id if origin else new_task_id(),
+        schedule=origin.schedule if origin else None,
         task_type=task_type.name,
         priority=request.priority
         if task_type.priority is None or "priority" in request.model_fields_set
@@ -116,11 +126,11 @@ def _stored(new: NewTask, owner: str, kept: StoredValue) -> StoredTask:
 
 
 def submit_task(
-    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, task_id: str | None = None
+    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, origin: Origin | None = None
 ) -> Accepted:
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
-    new = prepare(request, owner, services, clock.now(), task_id)
+    new = prepare(request, owner, services, clock.now(), origin)
     kept = keep_payload(new, services)
     services.store.put_new(new_item(StoredTask(new.task, owner), correlation_id, kept, services.store.layout))
     stored = _stored(new, owner, kept)
@@ -142,7 +152,7 @@ def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str
         return earlier
     task_id = derived if earlier is None else None
     try:
-        return submit_task(request, owner, services, correlation_id, task_id)
+        return submit_task(request, owner, services, correlation_id, Origin(task_id) if task_id else None)
     except StoreUnavailable:
         # A put refused because the item is there: a replay at the same moment stored it first.
         again = _keyed_task(services, derived, owner) if task_id else None
@@ -175,6 +185,9 @@ NOT_CONFIRMED = _item_error(
 )
 
 
+ONE_TASK = "must be a JSON object (one task)"
+
+
 def submit_batch(items: list[Any], owner: str, services: Services, correlation_id: str | None) -> list[dict[str, Any]]:
     """Accept the valid items of a batch in bulk writes; answer per item, in order, with summaries.
 
@@ -185,6 +198,8 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
     ready: list[tuple[int, NewTask, StoredValue]] = []
     for index, raw in enumerate(items):
         try:
+            if not isinstance(raw, dict):
+                raise ValidationFailed("the task is not valid", [{"field": "body", "message": ONE_TASK}])
             new = prepare(SubmitRequest.model_validate(raw), owner, services, now)
             ready.append((index, new, keep_payload(new, services)))
         except ValidationError as exc:

@@ -65,6 +65,13 @@ class ScheduleLimitReached(TasklaneError):
         super().__init__(f"you have {limit} schedules, the most this stack allows: delete one first", {"limit": limit})
 
 
+class BulkNotFound(TasklaneError):
+    code, status = "bulk_not_found", 404
+
+    def __init__(self, bulk_id: str) -> None:
+        super().__init__(f"bulk action {bulk_id} not found", {"bulk_id": bulk_id})
+
+
 class WorkflowNotFound(TasklaneError):
     code, status = "workflow_not_found", 404
 
@@ -143,19 +150,72 @@ class ServiceUnavailable(TasklaneError):
         self.message = self.public_message
 
 
+# Every request problem in tasklane's words, whatever library found it: by pydantic's error type, then its
+# message's library phrasing turned into ours ("Input should be 'high'..." reads "must be 'high'...").
+_OBJECT = "must be a JSON object"
+_BY_TYPE = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field tasklane knows",
+    "model_type": _OBJECT,
+    "model_attributes_type": _OBJECT,
+    "dict_type": _OBJECT,
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "list_type": "must be a JSON array",
+}
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+_PHRASES = (
+    ("Input should be", "must be"),
+    ("String should have", "must have"),
+    ("List should have", "must have"),
+    ("Dictionary should have", "must have"),
+    ("Value should have", "must have"),
+    ("Input should", "must"),
+    ("Field required", "is required"),
+)
+
+
+def plain_message(err: Mapping[str, Any]) -> str:
+    """One validation problem's message as tasklane says it: no library prefix, class name or jargon."""
+    kind, message = err.get("type"), str(err.get("msg", ""))
+    if kind in _BY_TYPE:
+        message = _BY_TYPE[str(kind)]
+        if isinstance(err.get("input"), bool) and "number" in message:
+            message += ", not true or false"  # JSON's booleans are not numbers
+        return message
+    for prefix in _PREFIXES:
+        message = message.removeprefix(prefix)
+    for library, ours in _PHRASES:
+        if message.startswith(library):
+            message = ours + message[len(library) :]
+    return message
+
+
 def field_details(errors: Iterable[Mapping[str, Any]], prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """pydantic-style errors as [{field, message}], the field a dotted path; at most MAX_ERROR_DETAILS
-    of them (then one line counting the rest), each bounded, so that every answer stays small."""
-    details: list[dict[str, str]] = []
-    errors = list(errors)
-    for err in errors[:MAX_ERROR_DETAILS]:
+    of them (then one line counting the rest), each bounded, so that every answer stays small. A value
+    that cannot be stored (tasklane.model.values) names each of its own places (`payload.n`)."""
+    found: list[tuple[str, str]] = []
+    for err in errors:
+        problems = (err.get("ctx") or {}).get("problems") if err.get("type") == "value_not_storable" else None
+        if problems:
+            found += [(".".join([*prefix, p["field"]]), p["message"]) for p in problems]
+            continue
         loc = [str(p) for p in err.get("loc", ())]
         if loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:]
-        field = ".".join([*prefix, *loc]) or "body"
-        details.append({"field": field[:MAX_ERROR_TEXT], "message": str(err.get("msg", ""))[:MAX_ERROR_TEXT]})
-    if len(errors) > MAX_ERROR_DETAILS:
-        details.append({"field": "", "message": f"and {len(errors) - MAX_ERROR_DETAILS} more problems"})
+        found.append((".".join([*prefix, *loc]) or "body", plain_message(err)))
+    details = [
+        {"field": field[:MAX_ERROR_TEXT], "message": message[:MAX_ERROR_TEXT]}
+        for field, message in found[:MAX_ERROR_DETAILS]
+    ]
+    if len(found) > MAX_ERROR_DETAILS:
+        details.append({"field": "", "message": f"and {len(found) - MAX_ERROR_DETAILS} more problems"})
     return details
 
 

@@ -1,10 +1,11 @@
-"""Task ids: random UUIDs, checked before any lookup."""
+"""Task ids: random UUIDs when tasklane makes them; any UUID names a task, in its lower-case form."""
 
 import hashlib
 import re
 import uuid
 
-_TASK_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# The hyphenated form of any UUID (any version, the nil one too), in either case.
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def new_task_id() -> str:
@@ -16,5 +17,11 @@ def derived_task_id(text: str) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(text.encode()).digest()[:16], version=4))
 
 
+def task_id_of(value: str) -> str | None:
+    """The task id `value` names (its lower-case form), or None when it is not a UUID."""
+    return value.lower() if _UUID.match(value) else None
+
+
 def is_task_id(value: str) -> bool:
-    return bool(_TASK_ID.match(value))
+    """Whether `value` is a task id as tasklane keeps it (a UUID in lower case)."""
+    return task_id_of(value) == value

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from math import ceil
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from tasklane.model import clock, values
 from tasklane.model.errors import ValidationFailed, field_details
@@ -35,15 +36,20 @@ class SubmitRequest(Model):
     payload: dict[str, Any] = Field(default_factory=dict, examples=[{"n": 1000000}])
     priority: Lane = Lane.NORMAL
     delay_seconds: int | None = Field(
-        default=None, ge=0, le=MAX_DELAY_SECONDS, description="Start no sooner than this many seconds from now"
+        default=None,
+        ge=0,
+        le=MAX_DELAY_SECONDS,
+        strict=True,
+        description="Start no sooner than this many seconds from now",
     )
     run_at: AwareDatetime | None = Field(
         default=None,
         description="Start no sooner than this moment: ISO 8601 with its zone (Z or an offset); a past moment runs now",
         examples=["2026-12-01T09:00:00Z"],
     )
-    max_attempts: int | None = Field(default=None, ge=1, le=10)
-    timeout_seconds: int | None = Field(default=None, ge=1)
+    # strict: JSON's true and false are not numbers (lax pydantic would read true as 1)
+    max_attempts: int | None = Field(default=None, ge=1, le=10, strict=True)
+    timeout_seconds: int | None = Field(default=None, ge=1, strict=True)
     callback_url: str | None = Field(
         default=None,
         max_length=MAX_CALLBACK_URL_CHARS,
@@ -103,7 +109,8 @@ class SubmitRequest(Model):
         """Refuse what JSON, DynamoDB or the answer could not carry, naming where it is."""
         found = values.problems(payload, "payload")
         if found:
-            raise ValueError("; ".join(f"{p['field'][:100]}: {p['message']}" for p in found[:3]))
+            # Each problem keeps its own field (payload.n): tasklane.model.errors.field_details lists them.
+            raise PydanticCustomError("value_not_storable", "the payload cannot be stored", {"problems": found})
         return payload
 
 
@@ -111,6 +118,7 @@ class BatchRequest(Model):
     """Items are validated one by one so that valid items are accepted beside invalid ones."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
+    OUTLINE: ClassVar[str] = '{"tasks": [{"task_type": ...}, ...]}'  # what a body that is no object is told
 
     tasks: list[Any] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
@@ -130,7 +138,7 @@ class WriteHeaders(Model):
     )
 
 
-_NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+_NOT_AN_OBJECT = "must be a JSON object"
 
 
 def parse_request[M: BaseModel](shape: type[M], body: Any, headers: Mapping[str, str]) -> tuple[M, WriteHeaders]:
@@ -146,7 +154,8 @@ def parse_request[M: BaseModel](shape: type[M], body: Any, headers: Mapping[str,
     if body is None:
         errors.append({"loc": ("body",), "msg": "Field required"})
     elif not isinstance(body, dict):
-        errors.append({"loc": ("body",), "msg": _NOT_AN_OBJECT})
+        outline = getattr(shape, "OUTLINE", None)
+        errors.append({"loc": ("body",), "msg": f"{_NOT_AN_OBJECT}: {outline}" if outline else _NOT_AN_OBJECT})
     else:
         try:
             request = shape.model_validate(body)

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from tasklane.model import clock
 
@@ -50,7 +51,10 @@ class Schedule:
         }
         if now is not None:
             fires = [] if self.paused else self.recurrence.next_fires(now, count)
-            shown["next_fire_times"] = [clock.iso(t) for t in fires]
+            shown["next_fire_times"] = [clock.iso(t) for t in fires]  # UTC
+            # the same moments as the schedule's zone reads them, with its offset (daylight saving shows)
+            zone = ZoneInfo(self.timezone)
+            shown["next_fire_times_local"] = [t.astimezone(zone).isoformat(timespec="seconds") for t in fires]
         return shown
 
 

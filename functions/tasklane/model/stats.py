@@ -19,9 +19,10 @@ class LaneFigures:
     queued: int
     in_flight: int
     delayed: int
-    dead_letters: int
+    dead_letters: int  # messages in the lane's DLQ now (the dead-letter function empties it as it fails them)
     concurrency: int
     oldest_age_seconds: int | None = None  # None where no figure exists (e.g. no CloudWatch locally)
+    dead_lettered_last_hour: int = 0  # the caller's tasks of this lane failed by the DLQ in the last hour
 
     def public(self) -> dict[str, Any]:
         return {
@@ -32,6 +33,7 @@ class LaneFigures:
             "dlq": self.dead_letters,
             "concurrency": self.concurrency,
             "oldest_age_seconds": self.oldest_age_seconds,
+            "dead_lettered_last_hour": self.dead_lettered_last_hour,
         }
 
 

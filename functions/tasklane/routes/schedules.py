@@ -24,7 +24,8 @@ def _answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Re
 def create(request: Annotated[ScheduleRequest, Body()]) -> Response[dict[str, Any]]:
     require_json(router)
     schedule = schedules.create_schedule(request, caller(router), services())
-    return _answer(201, schedule, {"Location": f"/v1/schedules/{request.name}"})
+    # relative to the request (POST .../schedules): resolves under any prefix the stage is served at
+    return _answer(201, schedule, {"Location": f"schedules/{request.name}"})
 
 
 @router.get("/schedules", summary="List your schedules")

@@ -51,8 +51,10 @@ def request_of[M: Model](router: Router, shape: type[M]) -> tuple[M, str | None]
     return request, headers.idempotency_key
 
 
-def _accepted(task: Task, queued: bool) -> Response[Any]:
-    headers = {"Location": f"/v1/tasks/{task.task_id}"}
+def _accepted(task: Task, queued: bool, location: str) -> Response[Any]:
+    """202 with the task. Its Location is relative to the request's own URL (RFC 9110 allows it), so it
+    resolves under whatever prefix the stage is served at: `/v1` on AWS, a longer path on the local stack."""
+    headers = {"Location": location}
     if not queued:
         headers["Tasklane-Queued"] = "false"  # stored; the reconciler queues it within minutes
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=task.public(), headers=headers)
@@ -64,7 +66,7 @@ def submit() -> Response[Task]:
     owner, cid = caller(router), correlation_id(router)
     if idempotency_key is None:
         accepted = submission.submit_task(request, owner, services(), cid)
-        return _accepted(accepted.task, accepted.queued)
+        return _accepted(accepted.task, accepted.queued, f"tasks/{accepted.task.task_id}")  # from /tasks
     from tasklane.data.idempotency import Replayable, once  # only requests with an Idempotency-Key load it
 
     done: list[Accepted] = []
@@ -76,8 +78,10 @@ def submit() -> Response[Task]:
 
     record, _ = once(replayable, accept, router.lambda_context)
     if done:
-        return _accepted(done[0].task, done[0].queued)
-    return _accepted(queries.get_task(record["task_id"], owner, services()), record["queued"])
+        return _accepted(done[0].task, done[0].queued, f"tasks/{done[0].task.task_id}")
+    return _accepted(
+        queries.get_task(record["task_id"], owner, services()), record["queued"], f"tasks/{record['task_id']}"
+    )
 
 
 @router.post("/tasks/batch", summary="Submit up to 100 tasks", responses={202: {"description": "One result per item"}})
@@ -144,4 +148,4 @@ def cancel(task_id: str) -> Response[Task]:
 @router.post("/tasks/<task_id>/retry", summary="Retry a failed or cancelled task")
 def retry(task_id: str) -> Response[Task]:
     accepted = commands.retry_task(task_id, caller(router), services(), correlation_id(router))
-    return _accepted(accepted.task, accepted.queued)
+    return _accepted(accepted.task, accepted.queued, f"../{accepted.task.task_id}")  # from /tasks/{id}/retry

@@ -41,10 +41,20 @@ class TaskType:
     rate_limit: Rate | None = None  # starts across every processor; a stack may override it (RateLimits)
 
     def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
-        """Validate a payload against this type's model; field paths start at `payload`."""
+        """Validate a payload against this type's model; field paths start at `payload`. Strictly, as JSON:
+        true and false are not numbers, nor "5" a number (lax pydantic would read true as 1). A payload
+        the JSON reader cannot take (an integer past its range, which tasklane accepts up to
+        MAX_INTEGER_DIGITS) is validated as before, laxly."""
+        import json
+
         from pydantic import ValidationError  # loaded with the payload models, by the first task
 
         try:
+            try:
+                return self.payload.model_validate_json(json.dumps(payload), strict=True)
+            except ValidationError as exc:
+                if not any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
+                    raise
             return self.payload.model_validate(payload)
         except ValidationError as exc:
             raise ValidationFailed(

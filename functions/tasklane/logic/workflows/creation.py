@@ -71,7 +71,9 @@ def _check(request: WorkflowRequest, owner: str, services: Services, workflow_id
                 field = "delay_seconds" if task_request.delay_seconds is not None else "run_at"
                 message = "a workflow starts its tasks when their turn comes: no delay"
                 raise ValidationFailed(message, [{"field": field, "message": message}])
-            new = submission.prepare(task_request, owner, services, now, task_id_of(workflow_id, index))
+            new = submission.prepare(
+                task_request, owner, services, now, submission.Origin(task_id_of(workflow_id, index))
+            )
             tasks.append(replace(new, task=replace(new.task, status=TaskStatus.WAITING, workflow_id=workflow_id)))
         except ValidationError as exc:
             problems += field_details(exc.errors(include_url=False), prefix=(path,))
