@@ -139,10 +139,12 @@ MIX = [
         "failed",
     ),
     Kind("cancel", 9, {"task_type": "echo", "payload": {"cancel": True}, "delay_seconds": 600}, "cancelled", "cancel"),
+    # A retry of a cancelled task keeps its run_at: due 240 s after submission, it is cancelled and
+    # retried long before (the cancels go out within the first two minutes), and runs within the soak.
     Kind(
         "cancel+retry",
         3,
-        {"task_type": "echo", "payload": {"cancel": "retry"}, "delay_seconds": 600},
+        {"task_type": "echo", "payload": {"cancel": "retry"}, "delay_seconds": 240},
         "completed",
         "cancel+retry",
     ),
