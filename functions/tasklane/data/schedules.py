@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.data.owned_items import COUNT_ITEM, every_named_item
 from tasklane.model.errors import (
     ScheduleExists,
     ScheduleLimitReached,
@@ -19,7 +20,7 @@ from tasklane.model.errors import (
 from tasklane.model.schedule import Schedule, scheduler_name
 
 # The item that counts an owner's schedules; no schedule name can hold '#'.
-_COUNT = "#count"
+_COUNT = COUNT_ITEM
 # What Scheduler says of a refused schedule is shown without the ARNs and account ids it may quote.
 _ARN_OR_ACCOUNT = re.compile(r"arn:[^\s\"',]+|\b\d{12}\b")
 
@@ -125,19 +126,7 @@ class ScheduleRecords:
 
     def list(self, owner: str) -> list[Schedule]:
         """Every schedule of `owner`, by name (at most the stack's limit per owner: a few pages at most)."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":owner": _s(owner)},
-        }
-        found: list[Schedule] = []
-        while True:
-            response = self._call("query", **request)
-            found += [_schedule(i) for i in response.get("Items", []) if i["name"]["S"] != _COUNT]
-            if not response.get("LastEvaluatedKey"):
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [_schedule(item) for item in every_named_item(self._call, self._table, owner)]
 
     def set_paused(self, owner: str, name: str, paused: bool, now: str) -> Schedule:
         try:

@@ -8,11 +8,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.data.owned_items import COUNT_ITEM, every_named_item
 from tasklane.model.errors import ServiceUnavailable, TaskTypeLimitReached
 from tasklane.model.registered_types import RegisteredType
 
 # The item that counts an owner's types; no type name can start with '#'.
-_COUNT = "#count"
+_COUNT = COUNT_ITEM
 
 
 class TaskTypesUnavailable(ServiceUnavailable):
@@ -112,19 +113,7 @@ class TaskTypeRecords:
 
     def list(self, owner: str) -> list[RegisteredType]:
         """Every type of `owner`, by name (at most the stack's limit per owner)."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":owner": _s(owner)},
-        }
-        found: list[RegisteredType] = []
-        while True:
-            response = self._call("query", **request)
-            found += [_read(i) for i in response.get("Items", []) if i["name"]["S"] != _COUNT]
-            if not response.get("LastEvaluatedKey"):
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [_read(item) for item in every_named_item(self._call, self._table, owner)]
 
     def delete(self, owner: str, name: str) -> bool:
         """Remove a type and count it out; False when the owner has none of that name."""
