@@ -218,3 +218,72 @@ def test_the_completion_routes_need_no_caller_identity(tasklane, receiver, route
     event = api_event(f"{route}_task", owner=None, task_id=task_id, body=body)
     event["requestContext"]["identity"] = {}
     assert tasklane.call(event).status == 200
+
+
+class Bridge:
+    """The API on 127.0.0.1 as API Gateway serves the completion routes: a POST becomes the submit
+    function's event (no identity: the token alone)."""
+
+    def __init__(self, system) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                _, _, task_id, route = self.path.split("/")[-4:]
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                event = api_event(f"{route}_task", owner=None, task_id=task_id, raw_body=body.decode())
+                event["requestContext"]["identity"] = {}
+                answer = system.call(event)
+                data = json.dumps(answer.body).encode()
+                self.send_response(answer.status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def bridge(tasklane, monkeypatch):
+    found = Bridge(tasklane)
+    monkeypatch.setenv("API_URL", found.url)
+    from tasklane.settings.task_types import task_type_settings
+
+    task_type_settings.cache_clear()
+    yield found
+    found.server.shutdown()
+    found.server.server_close()
+    task_type_settings.cache_clear()
+
+
+def test_a_worker_finishes_its_attempt_with_the_client_helpers_and_the_envelope_alone(tasklane, receiver, bridge):
+    from tasklane_client import Conflict, NotFound, worker
+
+    task_id, envelope = start(tasklane, receiver, timeout_seconds=3600, heartbeat_seconds=60)
+    attempt = envelope["completion"]
+    assert attempt["complete_url"] == f"{bridge.url}/tasks/{task_id}/complete"
+    assert worker.heartbeat(task_id, attempt, 25)["alive_until"] > 0
+    assert read(tasklane, task_id)["progress"]["percent"] == 25
+    with pytest.raises(NotFound):
+        worker.complete(task_id, {**attempt, "token": "forged"}, 1)
+    assert worker.complete(task_id, attempt, {"frames": 240}) == {"task_id": task_id, "status": "completed"}
+    assert read(tasklane, task_id)["result"] == {"frames": 240}
+    with pytest.raises(Conflict):
+        worker.fail(task_id, attempt, "Late", "after the end")
+
+
+def test_a_worker_fails_its_attempt_by_token_and_the_api_url(tasklane, receiver, bridge, monkeypatch):
+    from tasklane_client import worker
+
+    task_id, envelope = start(tasklane, receiver, max_attempts=1)
+    monkeypatch.setenv("TASKLANE_API_URL", bridge.url)
+    answer = worker.fail(task_id, envelope["completion"]["token"], "RenderCrashed", "oom", retry=True)
+    assert answer["status"] == "failed"  # its one attempt is spent: retry does not apply
+    assert read(tasklane, task_id)["error"] == {"type": "RenderCrashed", "message": "oom"}
