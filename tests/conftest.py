@@ -155,8 +155,9 @@ def _reset_caches(clients: bool = True) -> None:
 
     for memory in (throttling._AT_CAP, throttling._HELD, throttling._SHOWN):  # a processor's own memory
         memory.clear()
-    from tasklane.settings import scheduler, stats, webhooks
+    from tasklane.settings import bulk, scheduler, stats, webhooks
 
+    bulk.bulk_settings.cache_clear()
     stats.stats_settings.cache_clear()
     webhooks.webhook_settings.cache_clear()
     scheduler.scheduler_settings.cache_clear()

@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from tasklane_client import scheduling, task_types, workflows
+from tasklane_client import bulk, scheduling, task_types, workflows
 from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
 from tasklane_client.errors import AuthError, NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--yes", "-y", action="store_true", help="retry: do not ask for confirmation")
 
     scheduling.add_parser(commands, _task_options)
+    bulk.add_parser(commands, LANES)
     workflows.add_parser(commands)
     task_types.add_parser(commands)
     for command in _subcommands(parser):
@@ -371,6 +372,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "console": _console,
     "dlq": _dlq,
     "webhook-secret": _webhook_secret,
+    "bulk": lambda c: bulk.run(c.client, c.args, c.out, c.err),
     "types": lambda c: task_types.run(c.client, c.args, c.out),
     "schedules": lambda c: scheduling.run(c.client, c.args, _payload(getattr(c.args, "payload", None)), c.out),
     "workflows": lambda c: workflows.run(c.client, c.args, c.out, c.err),

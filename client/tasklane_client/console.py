@@ -131,6 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._proxy()
 
+    def do_PATCH(self) -> None:  # pause and resume a schedule
+        self._proxy()
+
     def _host_refusal(self) -> str | None:
         return None if self.headers.get("Host", "") in self.server.allowed_hosts() else "unknown host"
 

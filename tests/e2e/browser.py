@@ -47,9 +47,13 @@ class Browser:
         self._chromium = chromium
         self._errors: dict[int, list[str]] = {}
 
-    def new_page(self) -> Any:
-        # A context per page: sessionStorage (the API key) is the page's own.
-        page = self._chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    def new_page(self, width: int = 1440, height: int = 900) -> Any:
+        """A page in a window `width` pixels wide (1440: a laptop; 390: a phone)."""
+        # A context per page: sessionStorage (the API key) is the page's own. The clipboard: the
+        # console's copy buttons.
+        context = self._chromium.new_context(viewport={"width": width, "height": height})
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = context.new_page()
         errors = self._errors.setdefault(id(page), [])
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))

@@ -312,6 +312,8 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
     assert set(document["paths"]) == {
         "/tasks",
         "/tasks/batch",
+        "/tasks/bulk",
+        "/tasks/bulk/{bulk_id}",
         "/tasks/{task_id}",
         "/tasks/{task_id}/result",
         "/tasks/{task_id}/retry",

@@ -89,7 +89,7 @@ def test_the_console_page_is_served_without_auth_and_names_the_auth_mode(tasklan
     assert '<meta name="tasklane-auth" content="iam">' in page["body"]
     script = status.lambda_handler(api_event("console_asset", owner=None), tasklane.context)
     assert script["statusCode"] == 200
-    assert "refreshOverview" in script["body"]
+    assert "const VIEWS = " in script["body"]
 
 
 @pytest.mark.parametrize("asset", ["../settings.py", "index.htm", "app.js.map"])
@@ -166,7 +166,7 @@ class _Upstream:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_DELETE = _answer
+            do_GET = do_POST = do_DELETE = do_PATCH = _answer
 
             def log_message(self, *args):
                 pass
@@ -209,10 +209,25 @@ def test_the_proxy_serves_the_page_unsigned_and_signs_api_calls_with_sigv4(proxi
     assert "/us-east-1/execute-api/aws4_request" in headers["Authorization"]
 
 
+def test_the_proxy_forwards_a_schedules_pause_signed(proxied):
+    """PATCH /schedules/{name}: the schedules view pauses and resumes through the proxy too."""
+    proxy, upstream = proxied
+    browser = requests.Session()
+    browser.get(proxy.url, timeout=10)  # the page, and this run's secret as a cookie
+    upstream.seen.clear()
+    origin = f"http://127.0.0.1:{proxy.port}"
+    answer = browser.patch(origin + "/schedules/nightly", json={"paused": True}, headers={"Origin": origin}, timeout=10)
+    assert answer.status_code == 200
+    ((method, path, headers, body),) = upstream.seen
+    assert (method, path, body) == ("PATCH", "/v1/schedules/nightly", b'{"paused": true}')
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+
+
 @pytest.mark.parametrize(
     ("method", "headers", "why"),
     [
         ("POST", {}, "no origin"),
+        ("PATCH", {}, "no origin"),
         ("POST", {"Origin": "https://evil.example"}, "another origin"),
         ("GET", {"Origin": "https://evil.example"}, "another origin"),
         ("GET", {"Host": "evil.example"}, "unknown host"),

@@ -381,3 +381,22 @@ def test_a_registered_types_rate_holds_its_owners_tasks_only(tasklane, receiver)
     bob_task = tasklane.call(api_event("get_task", task_id=bobs, owner=BOB)).body
     assert bob_task["status"] == "completed"  # alice's rate is not bob's
     assert len(receiver.requests) == 2
+
+
+def test_a_workflow_step_of_a_registered_type_gets_what_it_waited_for_in_its_envelope(tasklane, receiver):
+    """A chain's url step gets the previous step's result as `inputs`; a lone task of the type, none."""
+    from tests.functional import workflow_helpers as flows
+
+    receiver.answers = [(200, {"Content-Type": "application/json"}, b'{"sum": 6}', 0)]
+    put_type(tasklane, "job", definition(target={"url": receiver.url}))
+    body = flows.submit(tasklane, {"chain": [flows.add(1), flows.add(2), flows.task("job", payload={"width": 3})]})
+    flows.run_all(tasklane)
+    done = flows.read(tasklane, body["workflow_id"])
+    assert done["status"] == "completed", done
+    assert done["result"] == {"sum": 6}
+    envelope = receiver.envelope()
+    assert envelope["inputs"] == [3]  # 1, then 2 + [1]
+    assert envelope["payload"] == {"width": 3}
+
+    assert run_once(tasklane)["status"] == "completed"
+    assert receiver.envelope()["inputs"] is None

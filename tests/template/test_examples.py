@@ -65,7 +65,9 @@ def test_every_import_of_the_example_is_an_export_of_tasklane() -> None:
 
 
 def test_tasklane_exports_what_another_stack_needs() -> None:
-    assert {"{stack}-ApiUrl", "{stack}-ApiId", "{stack}-ApiExecuteArn", "{stack}-EventBusArn"} <= exports()
+    assert {
+        "{stack}-ApiUrl", "{stack}-ApiId", "{stack}-ApiExecuteArn", "{stack}-EventBusArn", "{stack}-TargetFunctionArns"
+    } <= exports()  # fmt: skip
 
 
 def test_the_nested_application_reads_outputs_tasklane_has() -> None:

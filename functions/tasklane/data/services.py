@@ -14,6 +14,7 @@ from tasklane.settings import Settings, settings
 # (the status function never the limits or the queues, a processor never the metrics).
 if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
+    from tasklane.data.bulk import BulkJobs, BulkQueue
     from tasklane.data.depths import LaneDepths
     from tasklane.data.functions import TargetFunctions
     from tasklane.data.indexes import TaskIndexes
@@ -94,6 +95,20 @@ class Services:
 
         s = scheduler_settings()
         return Scheduler(aws.scheduler(), s.group, s.role_arn, s.firing_function_arn, s.firing_dead_letter_arn)
+
+    @cached_property
+    def bulk_jobs(self) -> BulkJobs:
+        from tasklane.data.bulk import BulkJobs
+        from tasklane.settings.bulk import bulk_settings
+
+        return BulkJobs(aws.dynamodb(), bulk_settings().table_name)
+
+    @cached_property
+    def bulk_queue(self) -> BulkQueue:
+        from tasklane.data.bulk import BulkQueue
+        from tasklane.settings.bulk import bulk_settings
+
+        return BulkQueue(aws.sqs(), bulk_settings().queue_url)
 
     @cached_property
     def task_types(self) -> TaskTypeRecords:

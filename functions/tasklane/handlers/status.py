@@ -6,10 +6,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.observability import logger, metered, traced
-from tasklane.routes import console, reads, stats, workflows
+from tasklane.routes import bulk, console, reads, stats, workflows
 from tasklane.routes.api import build_app, openapi_document
 
-app = build_app(reads.router, stats.router, console.router, workflows.reads)
+app = build_app(reads.router, stats.router, console.router, bulk.reads_router, workflows.reads)
 
 
 @app.get("/openapi.json", include_in_schema=False)

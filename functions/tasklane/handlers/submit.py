@@ -5,11 +5,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.observability import logger, metered, traced
-from tasklane.routes import completions, webhooks, workflows
+from tasklane.routes import bulk, completions, webhooks, workflows
 from tasklane.routes.api import build_app
 from tasklane.routes.writes import router
 
-app = build_app(router, webhooks.router, workflows.writes, completions.router)
+app = build_app(router, webhooks.router, bulk.router, workflows.writes, completions.router)
 
 
 @traced

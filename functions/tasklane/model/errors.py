@@ -65,6 +65,13 @@ class ScheduleLimitReached(TasklaneError):
         super().__init__(f"you have {limit} schedules, the most this stack allows: delete one first", {"limit": limit})
 
 
+class BulkNotFound(TasklaneError):
+    code, status = "bulk_not_found", 404
+
+    def __init__(self, bulk_id: str) -> None:
+        super().__init__(f"bulk action {bulk_id} not found", {"bulk_id": bulk_id})
+
+
 class WorkflowNotFound(TasklaneError):
     code, status = "workflow_not_found", 404
 

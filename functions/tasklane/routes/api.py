@@ -33,12 +33,12 @@ def build_app(*routers: Router, validate: bool = False) -> APIGatewayRestResolve
 def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them. Loads
     pydantic: the status function pays for it on its first request for the document only."""
-    from tasklane.routes import completions, reads, schedules, stats, task_types, webhooks, workflows, writes
+    from tasklane.routes import bulk, completions, reads, schedules, stats, task_types, webhooks, workflows, writes
 
     routers = (writes.router, reads.router, stats.router, webhooks.router, schedules.router, task_types.router)
-    routers_too = (completions.router,)
+    routers_too = (completions.router, bulk.router, bulk.reads_router, workflows.writes, workflows.reads)
     document: dict[str, Any] = (
-        build_app(*routers, *routers_too, workflows.writes, workflows.reads, validate=True)
+        build_app(*routers, *routers_too, validate=True)
         .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
@@ -66,7 +66,24 @@ def openapi_document() -> dict[str, Any]:
             for name, schema in declared["properties"].items()
         ]
         operation["responses"].setdefault("422", VALIDATION_ERROR)
+    _describe_bulk(document["paths"], schemas)
     return document
+
+
+def _describe_bulk(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """The bulk routes validate their body themselves (and the status function's has no pydantic):
+    their shapes come from tasklane.model.bulk_requests."""
+    from tasklane.model.bulk_requests import BulkAccepted, BulkProgress, BulkRequest
+
+    def content(model: Any) -> dict[str, Any]:
+        return {"application/json": {"schema": _schema(model, schemas)}}
+
+    start = paths["/tasks/bulk"]["post"]
+    start["requestBody"] = {"required": True, "content": content(BulkRequest)}
+    start["responses"]["202"]["content"] = content(BulkAccepted)
+    start["responses"].pop("200", None)
+    start["responses"].setdefault("422", VALIDATION_ERROR)
+    paths["/tasks/bulk/{bulk_id}"]["get"]["responses"]["200"]["content"] = content(BulkProgress)
 
 
 REF = "#/components/schemas/{model}"

@@ -19,13 +19,16 @@ from tasklane.settings import settings
 router = Router()
 
 ASSETS = Path(__file__).resolve().parent.parent / "console"
-# Only these files are served; nothing is looked up from a name the caller sends.
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+# Only the files the console folder holds when the function loads are served: a view added there (a
+# module and its section) is served with no change here, and nothing is looked up from a name the
+# caller sends.
 CONTENT_TYPES = {
-    "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "app.css": "text/css; charset=utf-8",
-    "uplot.min.js": "text/javascript; charset=utf-8",
-    "uplot.min.css": "text/css; charset=utf-8",
+    path.name: TYPES[path.suffix] for path in sorted(ASSETS.iterdir()) if path.is_file() and path.suffix in TYPES
 }
 AUTH_MODE_MARK = "{{auth_mode}}"
 # Scripts from the page's own origin only; uPlot sizes its elements through style attributes.
