@@ -115,7 +115,15 @@ def test_the_overview_shows_lanes_a_readable_chart_and_fits_the_window(browser, 
     assert unlabelled == []
     # The menu names every view; the one shown is marked.
     menu = page.get_by_role("navigation", name="Views")
-    assert menu.get_by_role("link").all_inner_texts() == ["Overview", "Tasks", "Scheduled", "Failed", "Schedules"]
+    assert menu.get_by_role("link").all_inner_texts() == [
+        "Overview",
+        "Tasks",
+        "Scheduled",
+        "Failed",
+        "Schedules",
+        "Workflows",
+        "Task types",
+    ]
     assert menu.locator("[aria-current=page]").inner_text() == "Overview"
     browser.assert_no_errors(page)
 

@@ -12,9 +12,12 @@ import overview from "./view-overview.js";
 import scheduled from "./view-scheduled.js";
 import schedules from "./view-schedules.js";
 import task from "./view-task.js";
+import taskTypes from "./view-task-types.js";
 import tasks from "./view-tasks.js";
+import workflow from "./view-workflow.js";
+import workflows from "./view-workflows.js";
 
-const VIEWS = [overview, tasks, scheduled, failed, schedules, task];
+const VIEWS = [overview, tasks, scheduled, failed, schedules, workflows, taskTypes, task, workflow];
 let current = null;
 
 function parseHash() {

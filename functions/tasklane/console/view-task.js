@@ -3,8 +3,9 @@
 import {
   $, api, authProblem, bytes, confirmAction, el, errorText, FINISHED, progressText, showAnswer, statusBadge, when,
 } from "./core.js";
+import { taskTypes } from "./view-task-types.js";
 
-const watch = { id: null, timer: null, delay: 1000, last: "" };
+const watch = { id: null, timer: null, delay: 1000, last: "", kind: null };
 const SLOWEST_MS = 10000; // a finished task is still read now and then: a retry from elsewhere shows
 
 function valueBlock(container, value, size, url, name) {
@@ -28,7 +29,8 @@ function seconds(from, to) { return `${((new Date(to) - new Date(from)) / 1000).
 
 function fieldList(task) {
   const fields = [
-    ["Status", statusBadge(task.status)], ["Type", task.task_type], ["Priority", task.priority],
+    ["Status", statusBadge(task.status)], ["Type", task.task_type], ["Kind", watch.kind || "…"],
+    ["Priority", task.priority],
     ["Attempts", `${task.attempts} of ${task.max_attempts}`], ["Timeout", `${task.timeout_seconds} s`],
   ];
   if (task.run_at) fields.push(["Runs at", when(task.run_at)]);
@@ -41,12 +43,18 @@ function fieldList(task) {
   if (task.started_at && task.finished_at) fields.push(["Ran for", seconds(task.started_at, task.finished_at)]);
   if (task.started_at) fields.push(["Waited", seconds(task.created_at, task.started_at)]);
   if (task.schedule) fields.push(["Schedule", task.schedule]);
+  if (task.workflow_id) {
+    const link = el("a", task.workflow_id);
+    link.href = `#/workflows/${task.workflow_id}`;
+    link.setAttribute("aria-label", `workflow ${task.workflow_id}`);
+    fields.push(["Workflow", link]);
+  }
   return fields;
 }
 
-// Each attempt's outcome, where the API keeps them (the last ten).
+// Each attempt's outcome (attempt_history: the last ten), when each ended and how.
 function renderAttempts(task) {
-  const history = task.attempt_history || task.history || [];
+  const history = task.attempt_history || [];
   const box = $("#task-attempts");
   if (!history.length) {
     box.replaceChildren(el("p", task.attempts ? "Only the last attempt's error is kept for this task (above)." : "Not run yet.", "muted"));
@@ -54,19 +62,22 @@ function renderAttempts(task) {
   }
   const table = el("table", null, "attempts");
   const head = el("tr");
-  for (const name of ["Attempt", "Outcome", "Started", "Finished", "Error"]) head.append(el("th", name));
+  for (const name of ["Attempt", "Outcome", "Ended", "Error"]) head.append(el("th", name));
   table.append(el("thead"), el("tbody"));
   table.tHead.append(head);
   for (const attempt of history) {
     const row = el("tr");
-    row.append(el("td", attempt.attempt), el("td", attempt.outcome || attempt.status || ""),
-      el("td", when(attempt.started_at)), el("td", when(attempt.finished_at)),
+    row.append(el("td", attempt.attempt), el("td", attempt.outcome), el("td", when(attempt.at)),
       el("td", errorText(attempt.error), "error"));
     table.tBodies[0].append(row);
   }
   const scroller = el("div", null, "scroll");
   scroller.append(table);
-  box.replaceChildren(scroller);
+  const notes = [scroller];
+  if (task.next_attempt_at && !FINISHED.includes(task.status)) {
+    notes.push(el("p", `Next attempt at ${when(task.next_attempt_at)}.`, "muted next-attempt"));
+  }
+  box.replaceChildren(...notes);
 }
 
 function renderDeliveries(task) {
@@ -89,6 +100,16 @@ function renderDeliveries(task) {
   const scroller = el("div", null, "scroll");
   scroller.append(table);
   box.replaceChildren(scroller, el("p", "The URL itself stays out of the page.", "muted"));
+}
+
+// The type's kind (builtin, url, lambda) from the types list; a type since deleted is said so.
+async function kindOf(name) {
+  try {
+    const found = (await taskTypes()).find((type) => type.name === name);
+    return found ? found.kind : "unknown (no such type now)";
+  } catch (error) {
+    return `unknown (the types could not be read: ${error.message})`;
+  }
 }
 
 function renderTask(task) {
@@ -117,6 +138,8 @@ async function poll() {
   if (!id) return;
   try {
     const task = await api("GET", `/tasks/${id}`);
+    if (watch.id !== id) return;
+    if (!watch.kind) watch.kind = await kindOf(task.task_type);
     if (watch.id !== id) return;
     renderTask(task);
     const fingerprint = JSON.stringify([task.status, task.progress, task.attempts]);
@@ -165,6 +188,7 @@ export default {
     watch.id = id;
     watch.delay = 1000;
     watch.last = "";
+    watch.kind = null;
     $("#task-title").textContent = `Task ${id}`;
     $("#task-fields").replaceChildren();
     poll();
