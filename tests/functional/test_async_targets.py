@@ -287,3 +287,22 @@ def test_a_worker_fails_its_attempt_by_token_and_the_api_url(tasklane, receiver,
     answer = worker.fail(task_id, envelope["completion"]["token"], "RenderCrashed", "oom", retry=True)
     assert answer["status"] == "failed"  # its one attempt is spent: retry does not apply
     assert read(tasklane, task_id)["error"] == {"type": "RenderCrashed", "message": "oom"}
+
+
+def test_a_duplicate_delivery_of_an_accepted_task_is_acknowledged_and_changes_nothing(tasklane, receiver):
+    from tasklane.data.services import services
+    from tasklane.model.lanes import Lane
+    from tasklane.model.message import TaskMessage
+
+    task_id, envelope = start(tasklane, receiver, max_attempts=1)
+    stored = services().store.get(task_id)
+    duplicate = TaskMessage(task_id, stored.owner, 1, None, stored.task.timeout_seconds, "render")
+    services().queues.send(Lane(stored.task.priority), duplicate)
+    messages = tasklane.receive(stored.task.priority)
+    assert len(messages) == 1
+    # Acknowledged, not deferred for the days its target may hold it.
+    assert tasklane.process(stored.task.priority, messages)["batchItemFailures"] == []
+    assert len(receiver.requests) == 1  # the target was not called again
+    assert read(tasklane, task_id)["status"] == "processing"
+    token = envelope["completion"]["token"]
+    assert finish(tasklane, "complete", task_id, {"token": token, "result": 1}).status == 200

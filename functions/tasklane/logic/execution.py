@@ -155,15 +155,16 @@ def _not_claimed(attempt: Attempt, stored: StoredTask | None, now: datetime) -> 
         attempt.requeue(math.ceil(early_ms / 1000), reason="not due yet")
         return
     lease_left = (stored.lease_until or 0) - clock.epoch(now)
-    if task.status is TaskStatus.PROCESSING and lease_left >= 0:
+    if task.status is TaskStatus.PROCESSING and lease_left >= 0 and stored.async_until is None:
         logger.info("task is running elsewhere; delivery deferred until its lease ends")
         # Counts toward the DLQ on purpose: a run that keeps crashing shows up as repeated deferrals.
         attempt.requeue(lease_left + 1, reason="running elsewhere", spare_receives=False)
         return
-    if task.status is TaskStatus.PROCESSING and task.attempts >= task.max_attempts:
+    if task.status is TaskStatus.PROCESSING and lease_left < 0 and task.attempts >= task.max_attempts:
         error = TaskError(type="TaskTimedOut", message=f"attempt {task.attempts} stopped without finishing")
         _fail(attempt, stored, task.attempts, error)
         return
+    # (An async attempt its target holds needs no message: it ends through the API or the reconciler.)
     logger.warning("lane message not claimed", extra={"status": task.status.value, "attempts": task.attempts})
 
 
