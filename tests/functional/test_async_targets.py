@@ -306,3 +306,37 @@ def test_a_duplicate_delivery_of_an_accepted_task_is_acknowledged_and_changes_no
     assert read(tasklane, task_id)["status"] == "processing"
     token = envelope["completion"]["token"]
     assert finish(tasklane, "complete", task_id, {"token": token, "result": 1}).status == 200
+
+
+def test_a_workflows_async_step_completed_by_token_moves_the_workflow_on(tasklane, receiver):
+    """complete counts down the step's barrier as a run's end does: the chain's next step runs."""
+    from tests.functional import workflow_helpers as flows
+
+    receiver.answers = [ACCEPTED]
+    put_type(tasklane, "render", definition(target={"url": receiver.url}, mode="async"))
+    body = flows.submit(tasklane, {"chain": [flows.add(1), flows.task("render", payload={"width": 3}), flows.add(2)]})
+    flows.run_all(tasklane)
+    assert flows.statuses(tasklane, body["workflow_id"]) == ["completed", "processing", "waiting"]
+    envelope = receiver.envelope()
+    assert envelope["inputs"] == [1]
+    answer = finish(tasklane, "complete", envelope["task_id"], {"token": envelope["completion"]["token"], "result": 10})
+    assert answer.status == 200, answer.body
+    flows.run_all(tasklane)
+    done = flows.read(tasklane, body["workflow_id"])
+    assert done["status"] == "completed", done
+    assert done["result"] == 12  # 2 + [10]
+
+
+def test_a_workflows_async_step_failed_by_token_fails_the_workflow(tasklane, receiver):
+    from tests.functional import workflow_helpers as flows
+
+    receiver.answers = [ACCEPTED]
+    put_type(tasklane, "render", definition(target={"url": receiver.url}, mode="async", max_attempts=1))
+    body = flows.submit(tasklane, {"chain": [flows.task("render", payload={"width": 3}), flows.add(2)]})
+    flows.run_all(tasklane)
+    envelope = receiver.envelope()
+    failure = {"token": envelope["completion"]["token"], "error": {"type": "Broken", "message": "no"}, "retry": True}
+    assert finish(tasklane, "fail", envelope["task_id"], failure).body["status"] == "failed"
+    flows.run_all(tasklane)
+    done = flows.read(tasklane, body["workflow_id"])
+    assert done["status"] == "failed", done
