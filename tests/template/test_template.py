@@ -539,3 +539,16 @@ def test_lane_is_a_processor_s_own_setting_and_optional_elsewhere():
     settings = Settings.from_env(env | {"LANE": "low", "PROCESSOR_TIMEOUT_SECONDS": "60"})
     assert (settings.lane, settings.max_task_timeout_seconds, settings.demo_task_types) == (Lane.LOW, 30, True)
     assert settings.queue_urls == dict.fromkeys(Lane, "1")
+
+
+def test_the_token_routes_are_throttled_by_the_stage_for_every_caller_together():
+    api = cfn.template()["Resources"]["TasklaneApi"]["Properties"]
+    throttled = {
+        (m["ResourcePath"], m["HttpMethod"]): (m["ThrottlingRateLimit"], m["ThrottlingBurstLimit"])
+        for m in api["MethodSettings"]
+    }
+    for route in ("complete", "fail", "heartbeat"):
+        assert throttled[(f"/~1tasks~1{{task_id}}~1{route}", "POST")] == (
+            {"Ref": "CompletionRateLimit"},
+            {"Ref": "CompletionBurstLimit"},
+        )

@@ -115,8 +115,7 @@ def _end(stored: StoredTask, error: TaskError, retry: bool, services: Services) 
         if retry and number < task.max_attempts:
             delay = min(backoff_seconds(number), BACKOFF_CAP_SECONDS)
             services.store.mark_retrying(task.task_id, number, error, now, delay)
-            message = TaskMessage(task.task_id, stored.owner, number + 1, None, task.timeout_seconds, task.task_type)
-            services.queues.send(task.priority, message, delay)
+            services.queues.send(task.priority, TaskMessage.for_task(task, stored.owner, None), delay)
             count(task.priority, task.task_type, "TaskRetried")
             return True
         fan_in = workflows.fan_in(stored, number, failed=True)
