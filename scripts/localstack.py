@@ -149,9 +149,9 @@ class Emulator:
         env = {**os.environ, **self.aws_env}
         output = subprocess.DEVNULL if quiet else None
         subprocess.run([sam, "build", "--config-env", "local"], cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
-        deploy = [sam, "deploy", "--config-env", "local"]
-        if overrides:
-            deploy += ["--parameter-overrides", f"{LOCAL_PARAMETERS} {overrides}"]
+        # An async envelope's completion routes: this emulator's URL (its port differs per checkout).
+        overrides = f"CompletionApiBase={self.endpoint}/_aws/execute-api {overrides}".strip()
+        deploy = [sam, "deploy", "--config-env", "local", "--parameter-overrides", f"{LOCAL_PARAMETERS} {overrides}"]
         subprocess.run(deploy, cwd=ROOT, env=env, check=True, stdout=output)  # noqa: S603
         self._coerce_scaling_config()
         self._republish_aliases()

@@ -117,3 +117,50 @@ def test_a_function_outside_target_function_arns_is_refused(alice):
     refused = _put(alice, "e2e-other", {"target": {"lambda": other}})
     assert refused.status_code == 422
     assert refused.json()["error"]["details"][0]["field"] == "target.lambda"
+
+
+class AsyncTarget(http.server.BaseHTTPRequestHandler):
+    """Accepts each envelope with a 202, then finishes it from another thread as a worker would: a
+    heartbeat, then complete, over HTTP to the envelope's own routes with its token alone."""
+
+    finished: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        envelope = json.loads(body)
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        threading.Thread(target=self.work, args=(envelope,), daemon=True).start()
+
+    def work(self, envelope: dict[str, Any]) -> None:
+        from tasklane_client import worker
+
+        attempt = envelope["completion"]
+        worker.heartbeat(envelope["task_id"], attempt, 50)
+        self.finished.append(worker.complete(envelope["task_id"], attempt, {"tripled": envelope["payload"]["n"] * 3}))
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_async_url_type_is_finished_through_the_api_with_its_token(alice):
+    handler = type("E2EAsyncTarget", (AsyncTarget,), {"finished": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/run"
+        name = f"e2e-async-{uuid.uuid4().hex[:6]}"
+        body = {"target": {"url": url}, "mode": "async", "payload_schema": SCHEMA, "timeout_seconds": 3600}
+        created = _put(alice, name, {**body, "heartbeat_seconds": 600})
+        assert created.status_code == 201, created.text
+        task = alice.submit(name, {"n": 7})
+        done = alice.wait(task["task_id"])
+        assert (done["status"], done["result"]) == ("completed", {"tripled": 21}), done
+        assert handler.finished == [{"task_id": task["task_id"], "status": "completed"}]
+        # The finished task's token is spent.
+        again = alice.request("POST", f"/tasks/{task['task_id']}/complete", json={"token": "x" * 43, "result": 1})
+        assert again.status_code == 404
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -317,6 +317,9 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/tasks/{task_id}",
         "/tasks/{task_id}/result",
         "/tasks/{task_id}/retry",
+        "/tasks/{task_id}/complete",
+        "/tasks/{task_id}/fail",
+        "/tasks/{task_id}/heartbeat",
         "/stats",
         "/health",
         "/webhooks/secret",
@@ -330,6 +333,7 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
     }
     assert "SubmitRequest" in document["components"]["schemas"]
     assert "WorkflowRequest" in document["components"]["schemas"]
+    assert {"CompleteRequest", "FailRequest", "HeartbeatRequest"} <= set(document["components"]["schemas"])
     assert set(document["paths"]["/workflows"]) == {"get", "post"}
     assert set(document["paths"]["/workflows/{workflow_id}"]) == {"get", "delete"}
     assert "Task" in document["components"]["schemas"]

@@ -194,10 +194,11 @@ def test_a_sync_type_may_not_outlast_a_processor(tasklane, receiver_name):
     assert put_type(tasklane, "b", definition(heartbeat_seconds=60)).status == 422  # heartbeat: async only
 
 
-def test_async_mode_is_refused_until_its_completion_routes_exist(tasklane, receiver_name):
+def test_an_async_type_may_outlast_a_processor(tasklane, receiver_name):
     answer = put_type(tasklane, "a", definition(mode="async", timeout_seconds=3600, heartbeat_seconds=600))
-    assert answer.status == 422
-    assert answer.body["error"]["details"][0]["field"] == "mode"
+    assert answer.status == 201, answer.body
+    shown = answer.body
+    assert (shown["mode"], shown["timeout_seconds"], shown["heartbeat_seconds"]) == ("async", 3600, 600)
 
 
 def test_the_cache_holds_a_definition_for_its_ttl_then_reads_it_again(tasklane, receiver_name, monkeypatch):

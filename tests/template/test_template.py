@@ -289,10 +289,12 @@ def test_the_api_requires_auth_on_every_route_but_health_and_the_console_page():
         for operation in operations.values():
             # The console's page and files carry no secret: they load before the page asks for a key.
             public = path in ("/health", "/console", "/console/{asset}")
-            assert ("security" in operation) == public, path
-            if public:
+            # An async attempt's routes: the token in the body is their only credential.
+            by_token = path in ("/tasks/{task_id}/complete", "/tasks/{task_id}/fail", "/tasks/{task_id}/heartbeat")
+            assert ("security" in operation) == (public or by_token), path
+            if public or by_token:
                 assert operation["security"] == [], path
-                assert list(operations) == ["get"], path
+                assert list(operations) == (["post"] if by_token else ["get"]), path
 
 
 @pytest.mark.parametrize("lane", LANES)
@@ -537,3 +539,16 @@ def test_lane_is_a_processor_s_own_setting_and_optional_elsewhere():
     settings = Settings.from_env(env | {"LANE": "low", "PROCESSOR_TIMEOUT_SECONDS": "60"})
     assert (settings.lane, settings.max_task_timeout_seconds, settings.demo_task_types) == (Lane.LOW, 30, True)
     assert settings.queue_urls == dict.fromkeys(Lane, "1")
+
+
+def test_the_token_routes_are_throttled_by_the_stage_for_every_caller_together():
+    api = cfn.template()["Resources"]["TasklaneApi"]["Properties"]
+    throttled = {
+        (m["ResourcePath"], m["HttpMethod"]): (m["ThrottlingRateLimit"], m["ThrottlingBurstLimit"])
+        for m in api["MethodSettings"]
+    }
+    for route in ("complete", "fail", "heartbeat"):
+        assert throttled[(f"/~1tasks~1{{task_id}}~1{route}", "POST")] == (
+            {"Ref": "CompletionRateLimit"},
+            {"Ref": "CompletionBurstLimit"},
+        )

@@ -69,6 +69,9 @@ class StoredTask:
     result_key: str | None = None
     workflow_before: int | None = None  # the barrier of its workflow that its end counts down
     workflow_inputs: tuple[int, ...] = ()  # the workflow's tasks whose results are its inputs, in order
+    tokens: tuple[tuple[int, str], ...] = ()  # async: (attempt, hash of its completion token)
+    async_until: int | None = None  # async: epoch seconds by which the accepted attempt must finish
+    heartbeat_seconds: int | None = None  # async: the longest silence an accepted attempt may keep
 
     def belongs_to(self, owner: str) -> bool:
         """Whether `owner` may see this task: to anyone else it does not exist."""
@@ -222,6 +225,9 @@ def to_stored(item: dict[str, Any]) -> StoredTask:
         result_key=_ts(item, "result_key"),
         workflow_before=_int(item, "wf_before"),
         workflow_inputs=tuple(int(n["N"]) for n in item.get("wf_inputs", {}).get("L", [])),
+        tokens=tuple(sorted((int(k[6:]), v["S"]) for k, v in item.items() if k.startswith("token_"))),
+        async_until=_int(item, "async_until"),
+        heartbeat_seconds=_int(item, "heartbeat_seconds"),
     )
 
 

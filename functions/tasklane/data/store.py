@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tasklane.data.async_changes import AsyncChanges
 from tasklane.data.caller_changes import CallerChanges
 from tasklane.data.items import (
     StoredTask,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from tasklane.data.workflows import WorkflowStore
 
 
-class TaskStore(CallerChanges):
+class TaskStore(CallerChanges, AsyncChanges):
     """The lifecycle transitions of task items (a caller's cancel and retry: tasklane.data.caller_changes)."""
 
     def mark_processing(
@@ -53,7 +54,8 @@ class TaskStore(CallerChanges):
             "OR (#status = :processing AND lease_until < :now_epoch))",
             update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
             f"lease_until = :lease, claim = :claim{', deadline = :deadline' if deadline else ''} "
-            f"REMOVE progress, waiting_for, next_attempt_at{'' if deadline else ', deadline'}",
+            "REMOVE progress, waiting_for, next_attempt_at, async_until, heartbeat_seconds"
+            f"{'' if deadline else ', deadline'}",
             values={
                 **({":deadline": _s(deadline)} if deadline else {}),
                 ":owner": _s(owner),

@@ -1,5 +1,4 @@
 """Running one lane message: claim the task, run its function under a time limit, record the outcome.
-
 The claim (pending → processing) is a conditional write, so a duplicate or late delivery never runs
 a task twice at once, never starts a cancelled task and never touches a finished one.
 """
@@ -23,6 +22,7 @@ from tasklane.logic.target_outcomes import TargetUnavailable
 from tasklane.logic.targets import runnable_type
 from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
 from tasklane.model import clock
+from tasklane.model.async_answers import ACCEPTED
 from tasklane.model.errors import ServiceUnavailable, TasklaneError
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage, parse_message
@@ -68,7 +68,6 @@ class Attempt:
     lease_until: int = 0  # epoch seconds; set once the claim is tried
 
     def requeue(self, delay: int, *, reason: str, spare_receives: bool = True) -> None:
-        """Deliver this message again after `delay` seconds (see deliver_later)."""
         deliver_later(self, self.message, delay, reason=reason, spare_receives=spare_receives)
 
 
@@ -81,7 +80,7 @@ def process(delivery: Delivery, lane: Lane, services: Services, later: Redeliver
         return
     logger.set_correlation_id(message.correlation_id)
     logger.append_keys(task_id=message.task_id, attempt=message.attempt)
-    needed = (message.timeout_seconds or 0) + SAFETY_MARGIN_SECONDS
+    needed = min(message.timeout_seconds or 0, services.settings.max_task_timeout_seconds) + SAFETY_MARGIN_SECONDS
     if delivery.remaining_seconds() < needed:
         Attempt(message, delivery, lane, services, later).requeue(0, reason="not enough time left in this invocation")
         return
@@ -156,21 +155,21 @@ def _not_claimed(attempt: Attempt, stored: StoredTask | None, now: datetime) -> 
         attempt.requeue(math.ceil(early_ms / 1000), reason="not due yet")
         return
     lease_left = (stored.lease_until or 0) - clock.epoch(now)
-    if task.status is TaskStatus.PROCESSING and lease_left >= 0:
+    if task.status is TaskStatus.PROCESSING and lease_left >= 0 and stored.async_until is None:
         logger.info("task is running elsewhere; delivery deferred until its lease ends")
         # Counts toward the DLQ on purpose: a run that keeps crashing shows up as repeated deferrals.
         attempt.requeue(lease_left + 1, reason="running elsewhere", spare_receives=False)
         return
-    if task.status is TaskStatus.PROCESSING and task.attempts >= task.max_attempts:
+    if task.status is TaskStatus.PROCESSING and lease_left < 0 and task.attempts >= task.max_attempts:
         error = TaskError(type="TaskTimedOut", message=f"attempt {task.attempts} stopped without finishing")
         _fail(attempt, stored, task.attempts, error)
         return
+    # (An async attempt its target holds needs no message: it ends through the API or the reconciler.)
     logger.warning("lane message not claimed", extra={"status": task.status.value, "attempts": task.attempts})
 
 
 def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
-    task = stored.task
-    number = task.attempts
+    task, number = stored.task, stored.task.attempts
     logger.debug("task started", extra={"task_type": task.task_type, "lane": attempt.lane.value})
     started = time.monotonic()
     running = RunningTask(task.task_id, number, attempt.services, deadline=started + task.timeout_seconds)
@@ -187,9 +186,6 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         running.inputs = workflows.inputs_of(stored, attempt.services)
         with time_limit(task.timeout_seconds):
             result = task_type.run(payload, running)
-    except Unfinishable as exc:
-        _fail(attempt, stored, number, TaskError(type=exc.type, message=exc.message))
-        return
     except (TargetUnavailable, ServiceUnavailable) as exc:
         # Failed for now, retried with backoff: the payload could not be read, or a registered type's
         # target failed this attempt (it may ask for a later retry: Retry-After).
@@ -198,8 +194,9 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
         _after_error(attempt, stored, number, error, target.retry_after if target else None)
         return
     except TasklaneError as exc:
-        # The task cannot succeed on another attempt (unknown type, bad payload).
-        _fail(attempt, stored, number, TaskError(type=type(exc).__name__, message=exc.message))
+        # The task cannot succeed on another attempt (unknown type, bad payload, an Unfinishable's type).
+        kind = exc.type if isinstance(exc, Unfinishable) else type(exc).__name__
+        _fail(attempt, stored, number, TaskError(type=kind, message=exc.message))
         return
     except Exception as exc:
         error = TaskError(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
@@ -209,6 +206,8 @@ def _run(attempt: Attempt, stored: StoredTask, now: datetime) -> None:
     finally:
         duration_ms = (time.monotonic() - started) * 1000
         metrics.add_milliseconds("TaskDuration", duration_ms)
+    if result is ACCEPTED:  # an async target finishes it later (tasklane.logic.async_tasks)
+        return
     fan_in = workflows.fan_in(stored, number, failed=False)
     finished = clock.now()  # one moment for every try of the write: its transaction token stays valid
     try:

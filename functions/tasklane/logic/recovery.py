@@ -167,7 +167,16 @@ def _resend(entry: SweepEntry, services: Services, now: int, lane_backlog: int, 
 
 def _check_running(entry: SweepEntry, services: Services, now: int, report: SweepReport) -> None:
     """A running task is stuck once its lease and one more visibility timeout (the redelivery that
-    would have taken it over) have passed; until then its sweep time moves to that deadline."""
+    would have taken it over) have passed; until then its sweep time moves to that deadline. An async
+    attempt (accepted by its target, no Lambda holds it) is settled once its lease ends: its deadline
+    or a missed heartbeat (tasklane.logic.async_tasks)."""
+    if (entry.lease_until or 0) < now:
+        from tasklane.logic import async_tasks
+
+        held = services.store.get(entry.task_id)
+        if held is not None and async_tasks.sweep(held, services):
+            report.failed += 1
+            return
     deadline = (entry.lease_until or 0) + services.settings.visibility_timeout_seconds
     if deadline > now:
         if services.store.claim_sweep(entry, deadline) is None:

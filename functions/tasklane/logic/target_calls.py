@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from tasklane.logic.target_outcomes import TargetUnavailable, rejected, retry_after
 from tasklane.logic.task_values import Unfinishable, read_payload
 from tasklane.model import clock
+from tasklane.model.async_answers import ACCEPTED
 from tasklane.model.envelope import Envelope
 from tasklane.model.registered_types import RegisteredType
 
@@ -47,11 +48,22 @@ class TargetRun:
     def run(self, payload: dict[str, Any], ctx: TaskContext) -> Any:
         # Ends a little before the task's own time limit, so that the call's typed error (TargetTimedOut)
         # is what the task shows; the limit's alarm stays the backstop.
-        deadline = time.monotonic() + ctx.remaining_seconds() * 0.8
+        # An async type's call is bounded as a sync one's: its own deadline (days) is the attempt's.
+        call_seconds = min(ctx.remaining_seconds(), self.services.settings.max_task_timeout_seconds)
+        deadline = time.monotonic() + call_seconds * 0.8
         envelope = self.envelope(ctx.attempt, ctx.remaining_seconds(), ctx.inputs)
-        if self.task_type.kind == "url":
-            return call_url(self, envelope, deadline)
-        return call_function(self, envelope)
+        if self.task_type.mode == "async":
+            from tasklane.logic import async_tasks
+            from tasklane.settings.task_types import task_type_settings
+
+            completion = async_tasks.arm(self.stored, ctx.attempt, self.services, task_type_settings().api_url)
+            envelope = replace(envelope, completion=completion)
+        result = call_url(self, envelope, deadline) if self.task_type.kind == "url" else call_function(self, envelope)
+        if self.task_type.mode == "async" and result is ACCEPTED:
+            from tasklane.logic import async_tasks
+
+            async_tasks.accepted(self.stored, ctx.attempt, self.task_type.heartbeat_seconds, self.services)
+        return result
 
     def envelope(self, attempt: int, seconds_left: float, inputs: list[Any] | None = None) -> Envelope:
         task = self.stored.task
@@ -110,6 +122,8 @@ def call_url(run: TargetRun, envelope: Envelope, deadline: float) -> Any:
         except receivers.ReceiverUnreachable as exc:
             error = str(exc)
             continue
+        if answer.status == 202 and run.task_type.mode == "async":
+            return ACCEPTED  # the target finishes it later through the completion routes
         return _result(answer, limit)
     raise TargetUnavailable("TargetUnreachable", f"the target could not be reached: {error}")
 
@@ -154,4 +168,7 @@ def call_function(run: TargetRun, envelope: Envelope) -> Any:
     limit = run.services.settings.max_result_bytes
     if len(answer.payload) > limit:
         raise Unfinishable("ResultTooLarge", f"the function returned {len(answer.payload)} bytes; the limit is {limit}")
-    return parse_json(answer.payload, "the function's return value")
+    value = parse_json(answer.payload, "the function's return value")
+    if run.task_type.mode == "async" and value == {"tasklane": "accepted"}:
+        return ACCEPTED
+    return value

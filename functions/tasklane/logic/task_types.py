@@ -69,10 +69,6 @@ def check_url(url: str, *, allow_loopback: bool, closed_port: int | None = None)
 def register(name: str, request: TaskTypeRequest, owner: str, services: Services) -> tuple[RegisteredType, bool]:
     """Create or replace the owner's type `name`; the type and whether it is new."""
     check_name(name)
-    if request.mode == "async":
-        # Not built yet: the completion routes (/tasks/{id}/complete|fail|heartbeat) and the reconciler's
-        # heartbeat sweep. Refused rather than run as sync, which would take a 202 for a finished task.
-        raise _invalid("mode", "async mode is not available on this deployment yet: use sync")
     settings = task_type_settings()
     if request.target.url is not None:
         from tasklane.settings.webhooks import webhook_settings
@@ -85,7 +81,7 @@ def register(name: str, request: TaskTypeRequest, owner: str, services: Services
         target = Target("lambda", request.target.function or "")
     limit = services.settings.max_task_timeout_seconds
     timeout = request.timeout_seconds or min(DEFAULT_TIMEOUT_SECONDS, limit)
-    if timeout > limit:
+    if timeout > limit and request.mode != "async":  # async: up to 7 days (the request model caps it)
         raise _invalid("timeout_seconds", f"a sync type runs inside a processor: at most {limit} seconds here")
     payload_schemas.check(request.payload_schema)
     now = clock.iso(clock.now())

@@ -33,11 +33,12 @@ def build_app(*routers: Router, validate: bool = False) -> APIGatewayRestResolve
 def openapi_document() -> dict[str, Any]:
     """Generated from the routes and models themselves, so it cannot drift from them. Loads
     pydantic: the status function pays for it on its first request for the document only."""
-    from tasklane.routes import bulk, reads, schedules, stats, task_types, webhooks, workflows, writes
+    from tasklane.routes import bulk, completions, reads, schedules, stats, task_types, webhooks, workflows, writes
 
     routers = (writes.router, reads.router, stats.router, webhooks.router, schedules.router, task_types.router)
+    routers_too = (completions.router, bulk.router, bulk.reads_router, workflows.writes, workflows.reads)
     document: dict[str, Any] = (
-        build_app(*routers, bulk.router, bulk.reads_router, workflows.writes, workflows.reads, validate=True)
+        build_app(*routers, *routers_too, validate=True)
         .get_openapi_schema(title=TITLE, version=VERSION, description="A serverless task queue for AWS")
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
@@ -53,7 +54,8 @@ def openapi_document() -> dict[str, Any]:
     ]
     # The write routes validate their bodies and headers themselves, from models declared per route.
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for (path, method), (body, headers) in (writes.REQUESTS | workflows.model_requests()).items():
+    declared_requests = writes.REQUESTS | completions.REQUESTS | workflows.model_requests()
+    for (path, method), (body, headers) in declared_requests.items():
         operation = document["paths"][path][method]
         content = {"application/json": {"schema": _schema(body, schemas)}}
         operation["requestBody"] = {"required": True, "content": content}

@@ -19,6 +19,7 @@ class TaskTypeSettings:
     # by default. The processors' role may invoke exactly these.
     target_function_arns: tuple[str, ...]
     account_id: str  # the stack's own account: a target function must be in it
+    api_url: str = ""  # the API's base URL, for an async envelope's completion routes (processors only)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> TaskTypeSettings:
@@ -28,6 +29,7 @@ class TaskTypeSettings:
             max_per_owner=int(env["MAX_TASK_TYPES_PER_OWNER"]),
             target_function_arns=patterns,
             account_id=env["STACK_ACCOUNT_ID"],
+            api_url=env.get("API_URL", "").rstrip("/"),
         )
 
 

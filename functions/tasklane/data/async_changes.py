@@ -1,0 +1,74 @@
+"""The writes of an async attempt: its token's hash before the target is called, its acceptance (the
+task then holds no Lambda, and its lease is its deadline or its next heartbeat), and its heartbeats.
+Its end is the run's own: mark_completed, mark_retrying, mark_failed (tasklane.data.store)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tasklane.data.items import StoredTask, _n, _s
+from tasklane.data.table import Table
+from tasklane.model import clock
+from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
+from tasklane.model.task import Progress, TaskStatus
+
+_RUNNING = "#status = :processing AND attempts = :attempt"
+
+
+def token_attribute(attempt: int) -> str:
+    """The attribute that keeps the hash of an attempt's completion token."""
+    return f"token_{attempt}"
+
+
+class AsyncChanges(Table):
+    """The attempts that a target finishes later through the API."""
+
+    def arm_token(self, task_id: str, attempt: int, token_hash: str) -> None:
+        """Keep the hash of this attempt's token (never the token), before the target sees it."""
+        self._record(
+            task_id,
+            condition=_RUNNING,
+            update="SET #token = :hash",
+            values={":processing": _s(TaskStatus.PROCESSING), ":attempt": _n(attempt), ":hash": _s(token_hash)},
+            names={"#token": token_attribute(attempt)},
+        )
+
+    def mark_accepted(
+        self, task_id: str, attempt: int, now: datetime, until: int, heartbeat_seconds: int | None
+    ) -> StoredTask:
+        """The target took the attempt: the task holds no Lambda; its lease (and sweep time) becomes
+        its deadline `until`, or its next heartbeat when sooner."""
+        lease = min(until, clock.epoch(now) + heartbeat_seconds) if heartbeat_seconds else until
+        hb = ", heartbeat_seconds = :hb" if heartbeat_seconds else ""
+        return self._update(
+            task_id,
+            condition=_RUNNING + " AND attribute_exists(#token)",
+            update=f"SET lease_until = :lease, sweep_at = :lease, async_until = :until, updated_at = :now{hb}",
+            values={
+                ":processing": _s(TaskStatus.PROCESSING),
+                ":attempt": _n(attempt),
+                ":lease": _n(lease),
+                ":until": _n(until),
+                ":now": _s(clock.iso(now)),
+                **({":hb": _n(heartbeat_seconds)} if heartbeat_seconds else {}),
+            },
+            names={"#token": token_attribute(attempt)},
+        )
+
+    def beat(self, task_id: str, attempt: int, lease: int, now: datetime, progress: Progress | None) -> None:
+        """A heartbeat of the accepted attempt: its lease (and sweep time) moves to `lease`."""
+        shown = ", progress = :progress" if progress is not None else ""
+        values: dict[str, Any] = {":processing": _s(TaskStatus.PROCESSING), ":attempt": _n(attempt)}
+        values[":lease"] = _n(lease)
+        if progress is not None:
+            kept = {"percent": _n(round(progress.percent, 2))}
+            if progress.message:
+                kept["message"] = _s(progress.message[:MAX_PROGRESS_MESSAGE_CHARS])
+            values[":progress"] = {"M": kept}
+        self._record(
+            task_id,
+            condition=_RUNNING + " AND attribute_exists(async_until) AND lease_until >= :now_epoch",
+            update=f"SET lease_until = :lease, sweep_at = :lease, updated_at = :now{shown}",
+            values={**values, ":now": _s(clock.iso(now)), ":now_epoch": _n(clock.epoch(now))},
+        )

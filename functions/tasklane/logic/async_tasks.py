@@ -1,0 +1,149 @@
+"""Async attempts: a target accepts (HTTP 202, or a Lambda's {"tasklane": "accepted"}) and finishes
+later through POST /tasks/{id}/complete, /fail or /heartbeat, authenticated by the attempt's token
+alone. The token is random (256 bits), given once in the envelope; the task keeps only its hash.
+
+A wrong token (or an unknown task) is a 404; a token of an earlier attempt, or of a finished task, a
+409. The end is the run's own conditional transition (processing, this attempt), so a completion
+races a sweep, a heartbeat or a second completion safely: one wins, the other is a 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from tasklane.data.table import TransitionRejected
+from tasklane.logic import workflows
+from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
+from tasklane.logic.task_values import Unfinishable, keep_result
+from tasklane.model import clock
+from tasklane.model.envelope import Completion
+from tasklane.model.errors import InvalidTransition, TaskNotFound
+from tasklane.model.message import TaskMessage
+from tasklane.model.task import Progress, TaskError, TaskStatus
+from tasklane.observability import count, logger
+
+if TYPE_CHECKING:
+    from tasklane.data.items import StoredTask
+    from tasklane.data.services import Services
+
+TOKEN_BYTES = 32  # 256 bits
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def arm(stored: StoredTask, attempt: int, services: Services, api_url: str) -> Completion:
+    """A fresh token for this attempt (its hash stored first) and the routes that take it."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    services.store.arm_token(stored.task.task_id, attempt, token_hash(token))
+    base = f"{api_url}/tasks/{stored.task.task_id}"
+    return Completion(token, f"{base}/complete", f"{base}/fail", f"{base}/heartbeat")
+
+
+def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, services: Services) -> None:
+    """The target took the attempt: it now holds no Lambda, up to its deadline (timeout from its start)."""
+    task = stored.task
+    started = datetime.fromisoformat(task.started_at or clock.iso(clock.now()))
+    until = clock.epoch(started) + task.timeout_seconds
+    services.store.mark_accepted(task.task_id, attempt, clock.now(), until, heartbeat_seconds)
+    logger.info("task accepted by its target", extra={"until": until, "heartbeat_seconds": heartbeat_seconds})
+
+
+def _attempt_of(task_id: str, token: Any, services: Services) -> StoredTask:
+    """The task whose current attempt `token` belongs to; TaskNotFound (404) or InvalidTransition (409)."""
+    stored = services.store.get(task_id) if isinstance(token, str) and token else None
+    if stored is None:
+        raise TaskNotFound(task_id)
+    given = token_hash(token)
+    matched = [n for n, kept in stored.tokens if hmac.compare_digest(kept, given)]
+    if not matched:
+        raise TaskNotFound(task_id)
+    task = stored.task
+    if task.status is not TaskStatus.PROCESSING or matched[0] != task.attempts or stored.async_until is None:
+        raise InvalidTransition(task_id, task.status.value if task.status.finished else "stale", "finish")
+    return stored
+
+
+def complete(task_id: str, token: Any, result: Any, services: Services) -> None:
+    stored = _attempt_of(task_id, token, services)
+    number = stored.task.attempts
+    fan_in = workflows.fan_in(stored, number, failed=False)
+    try:
+        value = keep_result(stored, number, result, services)
+    except Unfinishable as exc:
+        _end(stored, TaskError(type=exc.type, message=exc.message), False, services)
+        raise
+    try:
+        services.store.mark_completed(task_id, number, value, clock.now(), fan_in=fan_in)
+    except TransitionRejected:
+        raise InvalidTransition(task_id, "stale", "complete") from None
+    count(stored.task.priority, stored.task.task_type, "TaskCompleted")
+    if fan_in is not None:
+        workflows.moves_on(stored, services, failed=False)
+
+
+def fail(task_id: str, token: Any, error: TaskError, retry: bool, services: Services) -> bool:
+    """Fail the attempt; whether it is retried."""
+    return _end(_attempt_of(task_id, token, services), error, retry, services)
+
+
+def heartbeat(task_id: str, token: Any, progress: Progress | None, services: Services) -> int:
+    """Keep the attempt alive: its lease moves to now + heartbeat_seconds (never past its deadline).
+    The lease it now has, in epoch seconds."""
+    stored = _attempt_of(task_id, token, services)
+    until = stored.async_until or 0
+    now = clock.now()
+    lease = min(until, clock.epoch(now) + stored.heartbeat_seconds) if stored.heartbeat_seconds else until
+    try:
+        services.store.beat(task_id, stored.task.attempts, lease, now, progress)
+    except TransitionRejected:
+        raise InvalidTransition(task_id, "stale", "heartbeat") from None
+    return lease
+
+
+def _end(stored: StoredTask, error: TaskError, retry: bool, services: Services) -> bool:
+    """Fail this attempt: retried with backoff (a fresh lane message) while attempts remain and
+    `retry`, else the task fails (a workflow's counting down its barrier)."""
+    task, now = stored.task, clock.now()
+    number = task.attempts
+    try:
+        if retry and number < task.max_attempts:
+            delay = min(backoff_seconds(number), BACKOFF_CAP_SECONDS)
+            services.store.mark_retrying(task.task_id, number, error, now, delay)
+            services.queues.send(task.priority, TaskMessage.for_task(task, stored.owner, None), delay)
+            count(task.priority, task.task_type, "TaskRetried")
+            return True
+        fan_in = workflows.fan_in(stored, number, failed=True)
+        failed = services.store.mark_failed(task.task_id, error, now, attempt=number, fan_in=fan_in)
+    except TransitionRejected:
+        raise InvalidTransition(task.task_id, "stale", "fail") from None
+    count(task.priority, task.task_type, "TaskFailed")
+    if fan_in is not None:
+        workflows.moves_on(failed, services, failed=True)
+    return False
+
+
+def sweep(stored: StoredTask, services: Services) -> bool:
+    """The reconciler's turn on an accepted attempt whose lease ran out (deadline or heartbeat missed):
+    retried while attempts remain, else failed. False when it was not an async attempt."""
+    if stored.async_until is None or stored.task.status is not TaskStatus.PROCESSING:
+        return False
+    now = clock.epoch(clock.now())
+    if (stored.lease_until or 0) >= now:
+        return True
+    missed = stored.lease_until is not None and stored.lease_until < stored.async_until
+    error = (
+        TaskError(type="HeartbeatMissed", message=f"no heartbeat within {stored.heartbeat_seconds} s")
+        if missed
+        else TaskError(type="TaskTimedOut", message=f"not finished within {stored.task.timeout_seconds} s")
+    )
+    try:
+        _end(stored, error, True, services)
+    except InvalidTransition:
+        logger.info("async attempt ended meanwhile", extra={"task_id": stored.task.task_id})
+    return True

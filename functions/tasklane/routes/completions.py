@@ -1,0 +1,68 @@
+"""POST /tasks/{task_id}/complete, /fail, /heartbeat: an async target finishes (or keeps alive) the
+attempt it accepted. The attempt's token in the body is the only credential: API Gateway asks these
+routes for no API key or IAM signature (as /health), and the stage's throttling bounds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from tasklane.data.services import services
+from tasklane.logic import async_tasks
+from tasklane.logic.queries import require_id
+from tasklane.logic.task_values import Unfinishable
+from tasklane.model.completion_requests import CompleteRequest, FailRequest, HeartbeatRequest
+from tasklane.model.errors import ValidationFailed
+from tasklane.model.requests import Model, WriteHeaders
+from tasklane.model.task import Progress, TaskError
+
+router = Router()
+
+REQUESTS: dict[tuple[str, str], tuple[type[Model], type[Model]]] = {
+    ("/tasks/{task_id}/complete", "post"): (CompleteRequest, WriteHeaders),
+    ("/tasks/{task_id}/fail", "post"): (FailRequest, WriteHeaders),
+    ("/tasks/{task_id}/heartbeat", "post"): (HeartbeatRequest, WriteHeaders),
+}
+
+
+def _ok(body: dict[str, Any]) -> Response[Any]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@router.post("/tasks/<task_id>/complete", summary="Complete an async attempt (its token authenticates)")
+def complete(task_id: str) -> Response[Any]:
+    from tasklane.routes.writes import request_of
+
+    request, _ = request_of(router, CompleteRequest)
+    task_id = require_id(task_id)
+    try:
+        async_tasks.complete(task_id, request.token, request.result, services())
+    except Unfinishable as exc:  # the result cannot be kept (too large): the task failed with it
+        message = f"{exc.type}: {exc.message}; the task failed with this error"
+        raise ValidationFailed("the result cannot be kept", [{"field": "result", "message": message}]) from None
+    return _ok({"task_id": task_id, "status": "completed"})
+
+
+@router.post("/tasks/<task_id>/fail", summary="Fail an async attempt (its token authenticates)")
+def fail(task_id: str) -> Response[Any]:
+    from tasklane.routes.writes import request_of
+
+    request, _ = request_of(router, FailRequest)
+    task_id = require_id(task_id)
+    error = TaskError(type=request.error.type, message=request.error.message or request.error.type)
+    retried = async_tasks.fail(task_id, request.token, error, request.retry, services())
+    return _ok({"task_id": task_id, "status": "pending" if retried else "failed"})
+
+
+@router.post("/tasks/<task_id>/heartbeat", summary="Keep an async attempt alive (its token authenticates)")
+def heartbeat(task_id: str) -> Response[Any]:
+    from tasklane.routes.writes import request_of
+
+    request, _ = request_of(router, HeartbeatRequest)
+    task_id = require_id(task_id)
+    given = request.progress
+    progress = Progress(given.percent, given.message) if given is not None else None
+    lease = async_tasks.heartbeat(task_id, request.token, progress, services())
+    return _ok({"task_id": task_id, "alive_until": lease})
