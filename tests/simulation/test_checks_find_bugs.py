@@ -29,16 +29,22 @@ def test_a_lease_that_ends_before_the_run_is_found(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_rate_not_held_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(throttling, "_rate", lambda task_type: None)
+    monkeypatch.setattr(throttling, "_rate", lambda message, services: (None, ""))
     assert "without a start granted" in _first_violation(range(20))
 
 
 def test_a_rate_granted_twice_as_fast_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
     real = throttling._rate
     monkeypatch.setattr(
-        throttling, "_rate", lambda task_type: (r := real(task_type)) and type(r)(r.count * 2, r.per_seconds)
+        throttling,
+        "_rate",
+        lambda message, services: (
+            ((r := found[0]) and type(r)(r.count * 2, r.per_seconds), found[1])
+            if (found := real(message, services))
+            else found
+        ),
     )
-    assert "starts within" in _first_violation(range(40))
+    assert "starts within" in _first_violation(range(200))
 
 
 def test_no_reconciler_loses_tasks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -136,14 +136,14 @@ def processor(sim: Simulation, lane: Lane | None = None) -> None:
 
     def body(inv: Invocation) -> None:
         failed = set()
-        with redeliveries(services) as later:
+        with redeliveries(services, lane) as later:
             for message in messages:
                 delivery = Delivery(
                     message.body, message.handle or "", message.receives,
                     lambda: (inv.deadline_ms - sim.world.now_ms()) / 1000,
                 )  # fmt: skip
                 try:
-                    process(delivery, services, later)
+                    process(delivery, lane, services, later)
                 except Deferred:
                     failed.add(message.message_id)
                 except Exception:

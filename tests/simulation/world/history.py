@@ -17,8 +17,11 @@ if TYPE_CHECKING:
 
 P, R, C, F, X, S = (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.COMPLETED, TaskStatus.FAILED,
                     TaskStatus.CANCELLED, TaskStatus.SCHEDULED)  # fmt: skip
-# SPEC's lifecycle, and the changes within one status (a takeover, progress, a sweep time moved).
-EDGES = {(P, R), (R, C), (R, F), (R, P), (P, X), (F, P), (X, P), (S, P), (S, X), (P, F)} | {(s, s) for s in TaskStatus}
+# SPEC's lifecycle, and the changes within one status (a takeover, progress, a sweep time moved); an
+# explicit retry of a cancelled task whose run_at is still ahead puts it back to scheduled (X, S).
+EDGES = {(P, R), (R, C), (R, F), (R, P), (P, X), (F, P), (X, P), (X, S), (S, P), (S, X), (P, F)} | {
+    (s, s) for s in TaskStatus
+}
 # A pending task failed without a run of its own: only the dead-letter function does that.
 WINDOW_MS = 1000
 
