@@ -62,7 +62,7 @@ def test_dlq_retry_requeues_dead_lettered_tasks_through_the_api(stack):
         sqs.send_message(QueueUrl=stack.outputs.raw["NormalDeadLetterQueueUrl"], MessageBody=body)
     listed = _wait_for_dead_letters(ids)
     assert sorted(listed) == sorted(ids)
-    retried = tasklane("dlq", "retry")
+    retried = tasklane("dlq", "retry", "--yes")
     assert retried.returncode == 0, retried.stderr
     for task_id in ids:
         waited = tasklane("--json", "wait", task_id, "--timeout", "60")

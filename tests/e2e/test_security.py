@@ -151,7 +151,7 @@ def test_tasklane_console_signs_the_pages_calls_in_iam_mode(signed, users, monke
             page = browser.new_page()
             page.goto(proxy.url)
             page.locator("#lanes tbody tr[data-lane=high] td").nth(4).filter(has_text="10").wait_for()
-            page.locator(f'#tasks tbody tr[data-task-id="{task["task_id"]}"]').wait_for()
+            page.locator(f'#overview-view tbody tr[data-task-id="{task["task_id"]}"]').wait_for()
             browser.assert_no_errors(page)
     finally:
         proxy.shutdown()

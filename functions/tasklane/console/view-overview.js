@@ -18,7 +18,8 @@ function renderLanes(lanes) {
     const row = el("tr");
     row.dataset.lane = lane.lane;
     row.append(el("th", lane.lane), el("td", lane.queued), el("td", lane.in_flight), el("td", lane.delayed),
-      el("td", age(lane.oldest_age_seconds)), el("td", lane.concurrency), el("td", lane.dlq, lane.dlq > 0 ? "error" : ""));
+      el("td", age(lane.oldest_age_seconds)), el("td", lane.concurrency), el("td", lane.dlq, lane.dlq > 0 ? "error" : ""),
+      el("td", lane.dead_lettered_last_hour ?? 0, lane.dead_lettered_last_hour > 0 ? "error" : ""));
     row.firstChild.scope = "row";
     return row;
   }));
