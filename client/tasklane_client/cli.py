@@ -23,16 +23,20 @@ from typing import Any, TextIO
 from tasklane_client import bulk, scheduling, task_types, workflows
 from tasklane_client.client import Client, Writable
 from tasklane_client.discovery import Target, resolve
-from tasklane_client.errors import AuthError, NotFound, TaskCancelled, TaskFailed, TasklaneError, WaitTimeout
+from tasklane_client.errors import (
+    AuthError,
+    NotFound,
+    TaskCancelled,
+    TaskFailed,
+    TasklaneError,
+    UsageError,
+    WaitTimeout,
+)
 from tasklane_client.render import ProgressBar, show, show_task, summary, table
 
 EXIT_ERROR, EXIT_USAGE, EXIT_FAILED, EXIT_CANCELLED, EXIT_TIMEOUT = 1, 2, 3, 4, 5
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 LANES = ("high", "normal", "low")
-
-
-class UsageError(Exception):
-    """What the command was given cannot be used (exit 2)."""
 
 
 def _read_input(name: str) -> bytes:

@@ -130,3 +130,7 @@ def from_answer(status: int, body: Any) -> TasklaneError:
     else:
         kind = TasklaneError
     return kind(message, status=status, code=code, details=details)
+
+
+class UsageError(Exception):
+    """What a command of `tasklane` was given cannot be used (exit 2)."""

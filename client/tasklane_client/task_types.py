@@ -37,7 +37,7 @@ def add_parser(commands: Any) -> None:
 def _schema(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
-    from tasklane_client.cli import UsageError  # the command line's own error (cli imports this module)
+    from tasklane_client.errors import UsageError
 
     source = Path(text[1:]).read_text() if text.startswith("@") else text
     try:
