@@ -65,7 +65,15 @@ def test_a_failing_chord_fails_the_workflow_and_never_runs_its_callback(alice):
     done = wait(alice, body["workflow_id"])
     assert done["status"] == "failed", done
     assert done["error"]["task_error"]["type"] == "IntentionalFailure"
-    assert leaves(done["tree"])[3]["status"] == "cancelled"
+    # The workflow fails first, then what had not started is cancelled (the step after it, or the
+    # reconciler's): wait for that, and the callback never ran.
+    deadline = time.monotonic() + 60
+    while leaves(done["tree"])[3]["status"] == "waiting" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        done = alice.request("GET", f"/workflows/{body['workflow_id']}").json()
+    callback = leaves(done["tree"])[3]
+    assert callback["status"] == "cancelled", done
+    assert alice.get(callback["task_id"])["started_at"] is None
 
 
 def test_a_cancelled_workflow_never_starts_the_rest(alice):
