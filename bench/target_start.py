@@ -1,0 +1,132 @@
+"""The processor's cold start with a registered type: its first task is of an owner's url type, so it
+resolves the type through tasklane.logic.offered_types' cache (a miss: the definition is read) and
+calls the target, a receiver on 127.0.0.1 run by the benchmark.
+
+The real handler runs on a real SQS event in bench/cold_start.py's fresh, Lambda-like process. Only
+the network to AWS is replaced: the DynamoDB answers the same task got on moto (recorded here, in
+the order the processor asked) are given back by a botocore `before-call` handler, botocore's own
+way to answer a call without sending it (its Stubber's). The HTTP call to the target is real.
+
+The JSON Schema validator (jsonschema) checks payloads at submission only: this path must not load it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDING = ROOT / ".aws-sam" / "bench" / "first-target-task.json"
+
+
+ANSWER = b'{"ok": true}'
+
+
+class _Target(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(ANSWER)))
+        self.end_headers()
+        self.wfile.write(ANSWER)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def start_target() -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Target)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def record(target_url: str, lane: str) -> Path:
+    """Run one task of a url type on moto, as a fresh processor container would; keep its SQS event and
+    the processor's AWS answers, in order."""
+    sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    from moto import mock_aws
+
+    import tests.conftest as harness
+    from tasklane.data import aws
+    from tests import cfn
+    from tests.events import api_event, sqs_event
+
+    answers: list[dict[str, Any]] = []
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        stack = cfn.build(session)
+        os.environ.update(stack.environment(), POWERTOOLS_TRACE_DISABLED="true", CALLBACK_ALLOW_LOOPBACK="true")
+        harness._reset_caches()
+        system = harness.Tasklane(stack, session)
+        schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+        put = api_event("put_task_type", body={"target": {"url": target_url}, "payload_schema": schema})
+        put["pathParameters"], put["path"] = {"name": "resize"}, "/task-types/resize"
+        assert system.call(put).status == 201
+        assert system.call(api_event("webhook_secret")).status == 200  # the owner has a secret already
+        body = {"task_type": "resize", "payload": {"n": 1}, "priority": lane}
+        assert system.call(api_event("submit_task", body=body, headers={"Idempotency-Key": None})).status == 202
+        messages = system.receive(lane)
+        harness._reset_caches()  # a fresh container: no cached type, no cached client
+        system.use_lane(lane)
+
+        def keep(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+            kept = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+            answers.append({"service": model.service_model.service_name, "operation": model.name, "parsed": kept})
+
+        for client in (aws.dynamodb(), aws.sqs(), aws.s3()):
+            client.meta.events.register("after-call", keep)
+        event = sqs_event(messages)
+        response = system.process(lane, messages)
+        assert response["batchItemFailures"] == [], response
+    harness._reset_caches()
+    aws.reset()
+    RECORDING.parent.mkdir(parents=True, exist_ok=True)
+    RECORDING.write_text(json.dumps({"event": event, "answers": answers}))
+    return RECORDING
+
+
+# Run in the fresh process after the handler's import (bench/cold_start.py's body): the recorded
+# answers are given back in order, each to the call it answered; the handler must take the task.
+REPLAY = """
+import json
+from tasklane.data import aws
+from tasklane.handlers import processor
+recording = json.load(open({path!r}))
+answers = recording['answers']
+class _Http:
+    status_code = 200
+    headers = {{}}
+def _answer(model, **_):
+    given = answers.pop(0)
+    assert (given['service'], given['operation']) == (model.service_model.service_name, model.name), given
+    return _Http(), given['parsed']
+for service in sorted({{a['service'] for a in answers}}):
+    getattr(aws, service)().meta.events.register('before-call', _answer)
+class _Context:
+    function_name = 'tasklane-processor'
+    memory_limit_in_mb = 512
+    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:tasklane-processor'
+    aws_request_id = '5b3f2c9e-0000-4000-8000-000000000000'
+    def get_remaining_time_in_millis(self):
+        return 300000
+answer = processor.lambda_handler(recording['event'], _Context())
+assert answer['batchItemFailures'] == [] and not answers, (answer, answers)
+"""
+
+
+def replay_body(path: Path) -> str:
+    """One statement for `python -c`: the replay above, compiled and run."""
+    return "exec(compile(" + repr(REPLAY.format(path=str(path))) + ", 'first-target-task', 'exec'))"
+
+
+# The processor's environment for this task: the local stack's loopback rule (the target is on 127.0.0.1).
+ENVIRONMENT = {"CALLBACK_ALLOW_LOOPBACK": "true"}
