@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.capacity import index_units, item_size  # noqa: E402
+from bench.capacity import index_units, item_size
 
 KEYS = ["sweep_shard", "sweep_at"]
 INCLUDED = {"status", "lease_until"}
