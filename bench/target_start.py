@@ -78,11 +78,18 @@ def record(target_url: str, lane: str) -> Path:
         harness._reset_caches()  # a fresh container: no cached type, no cached client
         system.use_lane(lane)
 
+        asked: list[dict[str, Any]] = []
+
         def keep(model: Any, parsed: dict[str, Any], **_: Any) -> None:
             kept = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
             answers.append({"service": model.service_model.service_name, "operation": model.name, "parsed": kept})
+            answers[-1]["params"] = asked.pop()
+
+        def ask(params: dict[str, Any], **_: Any) -> None:
+            asked.append(json.loads(json.dumps(params)))
 
         for client in (aws.dynamodb(), aws.sqs(), aws.s3()):
+            client.meta.events.register("before-parameter-build", ask)
             client.meta.events.register("after-call", keep)
         event = sqs_event(messages)
         response = system.process(lane, messages)
@@ -121,6 +128,59 @@ class _Context:
 answer = processor.lambda_handler(recording['event'], _Context())
 assert answer['batchItemFailures'] == [] and not answers, (answer, answers)
 """
+
+
+# The floor for the same task done without tasklane: a Powertools handler (its logger's context, its
+# batch processor) whose record handler makes the same AWS requests (the recorded ones, on the clients
+# the floor made, answered the same way), one POST to the same target with the standard library, and
+# one log line. Its difference from the real handler's body is tasklane's own code.
+CALLS = """
+import json, http.client
+from botocore import xform_name
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+recording = json.load(open({path!r}))
+answers = recording['answers']
+class _Http:
+    status_code = 200
+    headers = {{}}
+def _answer(model, **_):
+    return _Http(), answers[0]['parsed']
+def _work(record):
+    for given in list(answers):
+        client = _clients[given['service']]
+        client.meta.events.register('before-call', _answer)
+        getattr(client, xform_name(given['operation']))(**given['params'])
+        client.meta.events.unregister('before-call', _answer)
+        answers.pop(0)
+    connection = http.client.HTTPConnection('127.0.0.1', {port})
+    body = json.dumps({{'task': record.body, 'payload': {{'n': 1}}}}).encode()
+    connection.request('POST', '/run', body=body, headers={{'Content-Type': 'application/json'}})
+    json.loads(connection.getresponse().read())
+    logger.info('task completed', extra={{'task_id': 't', 'attempt': 1}})
+class _Context:
+    function_name = 'tasklane-processor'
+    memory_limit_in_mb = 512
+    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:tasklane-processor'
+    aws_request_id = '5b3f2c9e-0000-4000-8000-000000000000'
+    def get_remaining_time_in_millis(self):
+        return 300000
+logger = Logger()
+batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+@logger.inject_lambda_context
+def handler(event, context):
+    return process_partial_response(event=event, record_handler=_work, processor=batch, context=context)
+assert handler(recording['event'], _Context())['batchItemFailures'] == []
+"""
+
+
+def calls_floor(libraries_floor: str, clients: tuple[str, ...], path: Path, port: int) -> str:
+    """A libraries floor (bench/cold_start.py's) that then runs the handler above on the recorded event."""
+    made = "import boto3; " + "; ".join(f"boto3.client({c!r})" for c in clients)
+    assert libraries_floor.startswith(made), libraries_floor
+    named = f"import boto3; _clients = {{c: boto3.client(c) for c in {clients!r}}}"
+    code = repr(CALLS.format(path=str(path), port=port))
+    return f"{named}{libraries_floor[len(made) :]}; exec(compile({code}, 'calls-floor', 'exec'))"
 
 
 def replay_body(path: Path) -> str:
