@@ -55,7 +55,7 @@ def test_a_new_rate_is_stored_set_on_scheduler_and_counted_from_the_edit(tasklan
     assert answer.body["cron"] is None
     fires = [datetime.fromisoformat(t) for t in answer.body["next_fire_times"]]
     edited = datetime.fromisoformat(answer.body["updated_at"])
-    assert fires[0] - edited == timedelta(hours=1)  # an hour after the edit, as Scheduler counts
+    assert fires[0] - edited == timedelta(hours=1)  # an hour after the edit, counted from it
     assert [b - a for a, b in itertools.pairwise(fires)] == [timedelta(hours=1)] * 4
     assert on_scheduler(tasklane)["ScheduleExpression"] == "rate(1 hour)"
     assert read(tasklane)["next_fire_times"] == answer.body["next_fire_times"]  # GET shows what PATCH did

@@ -124,7 +124,7 @@ def _edited_task(current: dict[str, Any], changes: dict[str, Any], owner: str, s
 
 
 def _edited(schedule: Schedule, patch: SchedulePatch, services: Services, now: str) -> Schedule:
-    """`schedule` with the patch's fields; a new cron or rate counts from now, as Scheduler does."""
+    """`schedule` with the patch's fields; the fire times of a new cron or rate are counted from now."""
     changes: dict[str, Any] = {"version": schedule.version + 1, "updated_at": now}
     if patch.cron is not None and patch.cron != schedule.cron:
         changes.update(cron=patch.cron, rate=None, recurrence_from=now)
