@@ -442,3 +442,14 @@ def test_fire_times_after_an_edit_are_those_get_shows_later(tasklane):
     tasklane.pass_time(11 * 60)
     later = read(tasklane)["next_fire_times"]
     assert later[0] == edited["next_fire_times"][1]
+
+
+def test_the_cli_with_nothing_to_change_is_the_apis_422(tasklane):
+    from tasklane_client.errors import InvalidRequest
+
+    from tests.functional.test_client import cli
+
+    create(tasklane)
+    with pytest.raises(InvalidRequest) as invalid:
+        cli(tasklane, "schedules", "edit", NAME)
+    assert [d["field"] for d in invalid.value.details] == ["body"]
