@@ -4,6 +4,7 @@ index or, for a status, read on until the page is full; the cursor walks every m
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -108,7 +109,7 @@ def test_the_issue_example_completed_echo_high_fills_its_page(tasklane):
         + [{"task_type": "compute", "priority": "high", "payload": {"n": 2}}] * 20  # completed, another type
         + [{"task_type": "echo", "priority": "high", "delay_seconds": 1}] * 40  # cancelled below
     )
-    tasks = others[:50] + [echo_high] + others[50:] + [echo_high]
+    tasks = [*others[:50], echo_high, *others[50:], echo_high]
     ids = submit_batch(tasklane, tasks)
     for task_id, task in zip(ids, tasks, strict=True):
         if task.get("delay_seconds"):
@@ -136,7 +137,8 @@ def test_boundaries_limit_one_limit_max_and_no_match(tasklane):
     # Limits just past the bounds are refused, naming the field.
     for limit in ("0", "101"):
         answer = tasklane.call(api_event("list_tasks", query={"task_type": "compute", "limit": limit}))
-        assert answer.status == 422 and answer.body["error"]["details"][0]["field"] == "limit"
+        assert answer.status == 422
+        assert answer.body["error"]["details"][0]["field"] == "limit"
 
 
 def test_a_schedules_tasks_are_listed_by_its_name_newest_first(tasklane):
@@ -157,7 +159,8 @@ def test_a_schedules_tasks_are_listed_by_its_name_newest_first(tasklane):
     # Another caller's schedule of the same name is not theirs to list.
     assert walk(tasklane, {"schedule": "nightly-report"}, owner=BOB) == [[]]
     too_long = tasklane.call(api_event("list_tasks", query={"schedule": "x" * 65}))
-    assert too_long.status == 422 and too_long.body["error"]["details"][0]["field"] == "schedule"
+    assert too_long.status == 422
+    assert too_long.body["error"]["details"][0]["field"] == "schedule"
 
 
 def test_each_filter_is_served_by_the_index_whose_key_carries_it(tasklane):
@@ -199,3 +202,19 @@ def test_the_plan_puts_the_most_selective_filter_in_the_key():
         "task_type = :task_type AND #priority = :priority",
         1,
     )
+
+
+def test_the_cli_lists_a_schedules_tasks_and_a_lane(tasklane):
+    from tests.functional.test_client import cli
+
+    assert create_schedule(tasklane).status == 201
+    submit_batch(tasklane, [{"task_type": "echo", "priority": "low"}] * 3 + [{"task_type": "echo"}] * SPREAD)
+    fired = [fire(tasklane, scheduled_time=f"2026-11-24T0{hour}:00:00Z") for hour in range(2)]
+    code, out, _ = cli(tasklane, "--json", "list", "--schedule", "nightly-report", "--limit", "5")
+    assert code == 0
+    assert [t["task_id"] for t in json.loads(out)] == fired[::-1]
+    code, out, _ = cli(tasklane, "--json", "list", "--priority", "low", "--limit", "2")
+    assert [t["priority"] for t in json.loads(out)] == ["low", "low"]
+    with pytest.raises(SystemExit) as refused:
+        cli(tasklane, "list", "--priority", "urgent")
+    assert refused.value.code == 2

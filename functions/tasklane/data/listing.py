@@ -98,41 +98,41 @@ class TaskListing:
 
     def page(self, query: ListQuery) -> tuple[list[StoredTask], str | None]:
         """Up to `query.limit` of the caller's matching tasks created before `query.before`, newest
-        first, and the position to continue from (None when no task is left to look at)."""
+        first, and the position to continue from: given only when another match was seen past the
+        page (or the read budget ran out first), so that a cursor never leads to an empty page."""
         index_plan = plan(query, self._owner_shards)
-        page: list[StoredTask] = []
+        want = query.limit + 1  # one more than the page: whether a next page exists
+        found: list[StoredTask] = []
         before, budget = query.before, _Budget()
         while True:
             budget.rounds += 1
-            keys, floor = self._round(index_plan, query, before)
-            chunk_size = query.limit if query.status is None else min(_BATCH_GET_LIMIT, query.limit)
+            keys, floor = self._round(index_plan, query, before, want)
+            chunk_size = min(_BATCH_GET_LIMIT, want)
             start = 0
-            while start < len(keys):
+            while start < len(keys) and len(found) < want:
                 chunk = keys[start : start + chunk_size]
-                found = {t.task.task_id: t for t in self._tasks([task_id for _, task_id in chunk], query)}
+                read = {t.task.task_id: t for t in self._tasks([task_id for _, task_id in chunk], query)}
                 budget.task_reads += len(chunk)
-                for position, (created_key, task_id) in enumerate(chunk, start):
-                    if task_id in found:
-                        page.append(found[task_id])
-                    if len(page) == query.limit:
-                        return page, (created_key if position < len(keys) - 1 or floor else None)
+                found += [read[task_id] for _, task_id in chunk if task_id in read]
                 start += len(chunk)
-                # A rare status: read more of the listed keys at once (up to BatchGetItem's 100).
-                chunk_size = min(_BATCH_GET_LIMIT, chunk_size * 4)
+                if query.status is not None:  # a rare status: read more of the keys at once
+                    chunk_size = min(_BATCH_GET_LIMIT, chunk_size * 4)
+            if len(found) >= want:
+                return found[: query.limit], found[query.limit - 1].created_key
             if floor is None or budget.spent():
-                return page, floor
+                return found, floor
             before = floor
 
     def _round(
-        self, index_plan: IndexPlan, query: ListQuery, before: str | None
+        self, index_plan: IndexPlan, query: ListQuery, before: str | None, want: int
     ) -> tuple[list[tuple[str, str]], str | None]:
         """One query per partition, newest first below `before`; the (created_key, task_id) pairs
         every partition has given in full (newest first) and where the next round starts."""
         keys: list[tuple[str, str]] = []
         stopped: list[str] = []  # where a partition stopped before its end
-        limit = query.limit if index_plan.filter_expression is None and query.status is None else FILTERED_QUERY_LIMIT
+        limit = want if index_plan.filter_expression is None and query.status is None else FILTERED_QUERY_LIMIT
         for partition in index_plan.partitions:
-            found, stopped_at = self._read_partition(index_plan, partition, before, max(limit, query.limit))
+            found, stopped_at = self._read_partition(index_plan, partition, before, max(limit, want))
             keys += found
             if stopped_at:
                 stopped.append(stopped_at)
