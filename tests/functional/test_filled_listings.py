@@ -218,3 +218,17 @@ def test_the_cli_lists_a_schedules_tasks_and_a_lane(tasklane):
     with pytest.raises(SystemExit) as refused:
         cli(tasklane, "list", "--priority", "urgent")
     assert refused.value.code == 2
+
+
+def test_a_page_that_spends_its_read_budget_is_short_and_its_cursor_goes_on(tasklane, monkeypatch):
+    from tasklane.data import listing
+
+    monkeypatch.setattr(listing, "MAX_TASK_READS", 20)
+    monkeypatch.setattr(listing, "MAX_ROUNDS", 2)
+    tasks = [{"task_type": "echo", "delay_seconds": 1}] + [{"task_type": "echo"}] * 99
+    ids = submit_batch(tasklane, tasks)
+    assert tasklane.call(api_event("cancel_task", task_id=ids[0])).status == 200  # the oldest of 100
+    pages = walk(tasklane, {"status": "cancelled", "limit": "2"})
+    assert len(pages) > 1  # the budget ran out before the match: short pages, each with a cursor
+    assert [task_id for page in pages for task_id in page] == [ids[0]]
+    assert pages[-1] == [ids[0]]  # and the last page has no cursor

@@ -117,6 +117,8 @@ class TaskListing:
                 start += len(chunk)
                 if query.status is not None:  # a rare status: read more of the keys at once
                     chunk_size = min(_BATCH_GET_LIMIT, chunk_size * 4)
+                if budget.spent() and len(found) < want and start < len(keys):
+                    return found, keys[start - 1][0]  # every key newer than this one was looked at
             if len(found) >= want:
                 return found[: query.limit], found[query.limit - 1].created_key
             if floor is None or budget.spent():
