@@ -27,21 +27,23 @@ PRICES = {
 }
 PRICES_DATE = "2026-11-23"
 
-# Write units of each write of a small task item (< 1 KB), counting the two indexes:
+# Write units of each write of a small task item (< 1 KB), counting the indexes:
 # ByOwner (owner_shard, created_key; projects only task_type, priority, created_at, which never
-# change, so only the put writes it) and Sweep (sweep_shard, sweep_at; sparse: only unfinished tasks
-# carry its key). An update that changes an index's key is a delete plus a put there (2); one that
+# change, so only the put writes it), ByType (type_shard, created_key; projects priority: likewise
+# written once, by the put), BySchedule (sparse: only a schedule's firings carry its key, so it is
+# priced with the schedules, not here) and Sweep (sweep_shard, sweep_at; sparse: only unfinished
+# tasks carry its key). An update that changes an index's key is a delete plus a put there (2); one that
 # changes only projected attributes is 1; one that changes neither is 0; entering or leaving a
 # sparse index is 1.
 WRITE_UNITS = {
-    "PutItem": 1 + 1 + 1,  # table, ByOwner, Sweep (enters)
+    "PutItem": 1 + 1 + 1 + 1,  # table, ByOwner, ByType, Sweep (enters)
     "UpdateItem:claim": 1 + 0 + 0,  # status -> processing; the sweep time stays where it was
     "UpdateItem:complete": 1 + 0 + 1,  # status -> completed; leaves Sweep
     "UpdateItem:retry": 1 + 0 + 2,
     "UpdateItem:fail": 1 + 0 + 1,
     "UpdateItem:redrive": 1 + 0 + 2,
     "UpdateItem:requeue": 1 + 0 + 1,  # failed -> pending; enters Sweep again
-    "BatchWriteItem": 3,  # per item, as PutItem
+    "BatchWriteItem": 4,  # per item, as PutItem
 }
 # Read units: a strongly consistent read of <= 4 KB is 1, an eventually consistent one 0.5; a Query
 # is charged on the bytes it reads, each listing's shard query reads well under 4 KB of keys.
