@@ -203,6 +203,10 @@ def measure() -> list[dict[str, object]]:
     ) + (2 * PRICES["dynamodb_write_units_per_million"])
     poll = dollars_per_million(scenarios["one status poll"], 1, {"status": 1}, 1)
     listing = dollars_per_million(scenarios["a listing page of 20 (of 100 tasks)"], 1, {"status": 1}, 1)
+    # The round-2 targets ($9.70, $4.20) plus the one write unit per task of the ByType index, which a
+    # filled filtered page needs (docs/cost.md, "Listing"): a target moved by exactly what was asked.
+    by_type = PRICES["dynamodb_write_units_per_million"]
+    single_target, batch_target = 9.70 + by_type, 4.20 + by_type
     rows += [
         {
             "figure": "$ per million tasks, single submit (batch of 1 in the lane)",
@@ -210,8 +214,8 @@ def measure() -> list[dict[str, object]]:
             "reference": round(floor_single, 2),
             "unit": "USD",
             "ratio": round(ours_single / floor_single, 2),
-            "target": "<= 9.70",
-            "pass": ours_single <= 9.70,
+            "target": f"<= {single_target:.2f} (9.70 + ByType)",
+            "pass": ours_single <= single_target,
         },
         {
             "figure": "$ per million tasks, batch submit of 100 (lanes batch 10)",
@@ -219,8 +223,8 @@ def measure() -> list[dict[str, object]]:
             "reference": round(floor_batch, 2),
             "unit": "USD",
             "ratio": round(ours_batch / floor_batch, 2),
-            "target": "<= 4.20",
-            "pass": ours_batch <= 4.20,
+            "target": f"<= {batch_target:.2f} (4.20 + ByType)",
+            "pass": ours_batch <= batch_target,
         },
         {"figure": "$ per million status polls", "tasklane": round(poll, 2), "unit": "USD"},
         {
