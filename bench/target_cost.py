@@ -88,6 +88,7 @@ def count_requests() -> dict[str, Counter[str]]:  # noqa: PLR0915 (one kind afte
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     found: dict[str, Counter[str]] = {}
+    saved = dict(os.environ)
     try:
         with mock_aws():
             session = boto3.Session(region_name="us-east-1")
@@ -161,6 +162,8 @@ def count_requests() -> dict[str, Counter[str]]:  # noqa: PLR0915 (one kind afte
         if "real_lambda_client" in locals():
             restored.lambda_client = real_lambda_client  # type: ignore[assignment]
         restored.reset()
+        os.environ.clear()
+        os.environ.update(saved)  # the suites after this one see the environment they had
     return found
 
 

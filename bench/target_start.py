@@ -61,6 +61,7 @@ def record(target_url: str, lane: str) -> Path:
     from tests.events import api_event, sqs_event
 
     answers: list[dict[str, Any]] = []
+    saved = dict(os.environ)
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         stack = cfn.build(session)
@@ -96,6 +97,8 @@ def record(target_url: str, lane: str) -> Path:
         assert response["batchItemFailures"] == [], response
     harness._reset_caches()
     aws.reset()
+    os.environ.clear()
+    os.environ.update(saved)  # the suites after this one see the environment they had
     RECORDING.parent.mkdir(parents=True, exist_ok=True)
     RECORDING.write_text(json.dumps({"event": event, "answers": answers}))
     return RECORDING
