@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from tasklane.data.table import TransitionRejected
 from tasklane.logic import workflows
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
-from tasklane.logic.task_values import Unfinishable, keep_result
+from tasklane.logic.task_values import Unfinishable, keep_result, uploaded_result
 from tasklane.model import clock
-from tasklane.model.envelope import Completion
+from tasklane.model.envelope import RESULT_UPLOADED, Completion
 from tasklane.model.errors import AttemptOver, InvalidTransition, TaskNotFound
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Progress, TaskError, TaskStatus
@@ -97,13 +97,16 @@ def _refused(stored: StoredTask, exc: TransitionRejected, now: datetime, action:
 
 
 def complete(task_id: str, token: Any, result: Any, services: Services) -> None:
-    """Finish the attempt with its result, in one write conditional on its lease holding at this request's time."""
+    """Finish the attempt with its result, in one write conditional on its lease holding at this request's
+    time. A result of {"tasklane": "result_uploaded"} is the object PUT to the envelope's result_upload
+    URL (ResultUploadInvalid when there is none or it is not JSON: the attempt goes on)."""
     now = clock.now()
     stored = _attempt_of(task_id, token, services, now)
     number = stored.task.attempts
     fan_in = workflows.fan_in(stored, number, failed=False)
     try:
-        value = keep_result(stored, number, result, services)
+        given = uploaded_result(stored, number, services) if result == RESULT_UPLOADED else result
+        value = keep_result(stored, number, given, services)
     except Unfinishable as exc:
         _end(stored, TaskError(type=exc.type, message=exc.message), False, services, alive_at=now)
         raise
