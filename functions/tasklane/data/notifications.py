@@ -12,8 +12,8 @@ from tasklane.settings.webhooks import WebhookSettings, webhook_settings
 
 if TYPE_CHECKING:
     from tasklane.data.bus import EventBus
-    from tasklane.data.callbacks import DeliveryLog
     from tasklane.data.secrets import WebhookSecrets
+    from tasklane.data.tasks.deliveries import DeliveryLog
     from tasklane.data.webhook_queue import WebhookQueue
 
 
@@ -43,7 +43,7 @@ class Notifications:
 
     @cached_property
     def deliveries(self) -> DeliveryLog:
-        from tasklane.data.callbacks import DeliveryLog
+        from tasklane.data.tasks.deliveries import DeliveryLog
 
         return DeliveryLog(aws.dynamodb(), self._table_name)
 

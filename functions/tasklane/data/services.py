@@ -7,7 +7,7 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from tasklane.data import aws
-from tasklane.data.items import TableLayout
+from tasklane.data.tasks.codec import TableLayout
 from tasklane.settings import Settings, settings
 
 # Each data-access module is imported with its first use: a function loads only what it touches
@@ -17,13 +17,13 @@ if TYPE_CHECKING:
     from tasklane.data.bulk import BulkJobs, BulkQueue
     from tasklane.data.depths import LaneDepths
     from tasklane.data.functions import TargetFunctions
-    from tasklane.data.indexes import TaskIndexes
-    from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
     from tasklane.data.queues import LaneQueues
+    from tasklane.data.rates import LimitsTable
     from tasklane.data.schedules import Scheduler, ScheduleRecords
-    from tasklane.data.store import TaskStore
     from tasklane.data.task_types import TaskTypeRecords
+    from tasklane.data.tasks.indexes import TaskIndexes
+    from tasklane.data.tasks.store import TaskStore
 
 
 class Services:
@@ -47,19 +47,19 @@ class Services:
 
     @cached_property
     def store(self) -> TaskStore:
-        from tasklane.data.store import TaskStore
+        from tasklane.data.tasks.store import TaskStore
 
         return TaskStore(aws.dynamodb(), self.layout)
 
     @cached_property
     def indexes(self) -> TaskIndexes:
-        from tasklane.data.indexes import TaskIndexes
+        from tasklane.data.tasks.indexes import TaskIndexes
 
         return TaskIndexes(aws.dynamodb(), self.layout)
 
     @cached_property
     def limits(self) -> LimitsTable:
-        from tasklane.data.limits import LimitsTable
+        from tasklane.data.rates import LimitsTable
 
         return LimitsTable(aws.dynamodb(), self.settings.limits_table_name)
 

@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic import workflows
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
 from tasklane.logic.task_values import Unfinishable, keep_result
@@ -27,8 +27,8 @@ from tasklane.model.task import Progress, TaskError, TaskStatus
 from tasklane.observability import count, logger
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
     from tasklane.data.services import Services
+    from tasklane.data.tasks.codec import StoredTask
 
 TOKEN_BYTES = 32  # 256 bits
 

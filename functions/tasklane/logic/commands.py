@@ -6,9 +6,9 @@ from datetime import datetime
 from math import ceil
 
 from tasklane.data.bucket import ValueMissing
-from tasklane.data.caller_changes import LaterStart
 from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.caller_changes import LaterStart
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic.queries import owned, require_id, view
 from tasklane.logic.queueing import Accepted, queue
 from tasklane.model import clock

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.changes import StatusChange, WorkflowChange, status_change, workflow_change
 from tasklane.data.notifications import Notifications
+from tasklane.data.tasks.changes import StatusChange, WorkflowChange, status_change, workflow_change
 from tasklane.model.webhook_message import WebhookMessage, detail_type
 from tasklane.observability import count, logger
 

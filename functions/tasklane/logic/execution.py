@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic import throttling, workflows
 from tasklane.logic.redelivery import Redeliveries
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, RunningTask, backoff_seconds, time_limit

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tasklane.data.services import Services
-from tasklane.data.table import StoreUnavailable
+from tasklane.data.tasks.table import StoreUnavailable
 from tasklane.logic import submission
 from tasklane.model import clock
 from tasklane.model.errors import ValidationFailed

@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from math import ceil
 
-from tasklane.data.indexes import DueEntry
 from tasklane.data.services import Services
+from tasklane.data.tasks.indexes import DueEntry
+from tasklane.limits import MAX_QUEUE_DELAY_SECONDS
 from tasklane.logic.queueing import send_by_lane
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_QUEUE_DELAY_SECONDS
 from tasklane.model.message import TaskMessage
 from tasklane.observability import count, logger
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from tasklane.data.bucket import ValueMissing
-from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.limits import MAX_INLINE_ANSWER_BYTES
 from tasklane.model import clock, cursor
 from tasklane.model.errors import BadRequest, ResultNotReady, TaskFailed, TaskNotFound
 from tasklane.model.ids import task_id_of
-from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
 from tasklane.model.task import Task, TaskStatus
 
 if TYPE_CHECKING:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
-from tasklane.data.table import StoreUnavailable, TransitionRejected
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.table import StoreUnavailable, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage

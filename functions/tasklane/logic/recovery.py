@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
 from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic import workflows
 from tasklane.logic.queueing import note_unsent
 from tasklane.model import clock
@@ -20,7 +20,7 @@ from tasklane.observability import count, logger
 
 # Only the reconciler reads the sweep index (through services.indexes); the dead-letter function does not.
 if TYPE_CHECKING:
-    from tasklane.data.indexes import SweepEntry
+    from tasklane.data.tasks.indexes import SweepEntry
 
 MIN_RESEND_INTERVAL_SECONDS = 60
 # A pending task older than this is re-sent even while its lane is busy: its message may be lost.

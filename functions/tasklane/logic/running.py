@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import Progress
 from tasklane.observability import logger

@@ -13,10 +13,10 @@ import uuid
 from typing import Any
 
 from tasklane.data.services import Services
+from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.logic import submission
 from tasklane.model import clock
 from tasklane.model.errors import PayloadTooLarge, ScheduleNotFound, TasklaneError, ValidationFailed
-from tasklane.model.limits import INLINE_VALUE_BYTES
 from tasklane.model.schedule import Schedule
 from tasklane.model.schedule_requests import ScheduleRequest
 from tasklane.settings.scheduler import scheduler_settings

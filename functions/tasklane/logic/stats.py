@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from tasklane.data.indexes import RecentTask
 from tasklane.data.services import Services
+from tasklane.data.tasks.indexes import RecentTask
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.stats import THROUGHPUT_MINUTES, LaneFigures, Overview, Throughput

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from tasklane.data.bucket import ValueUnavailable, payload_key
-from tasklane.data.items import StoredTask, StoredValue, new_item
 from tasklane.data.services import Services
-from tasklane.data.table import StoreUnavailable
+from tasklane.data.tasks.codec import StoredTask, StoredValue, new_item
+from tasklane.data.tasks.table import StoreUnavailable
+from tasklane.limits import IDEMPOTENCY_KEY_SECONDS, INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.logic.offered_types import offered
 from tasklane.logic.queries import view
 from tasklane.logic.queueing import Accepted, queue, send_by_lane
@@ -25,7 +26,6 @@ from tasklane.model.callbacks import Callback
 from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
 from tasklane.model.ids import derived_task_id, new_task_id
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import IDEMPOTENCY_KEY_SECONDS, INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
@@ -81,12 +81,10 @@ def prepare(
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
     if request.callback_url is not None and (origin is None or origin.schedule is None):
-        # Loaded with the first submission that has a callback: the name resolution and address rules.
-        from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
 
         hooks = webhook_settings()
-        check_submitted(request.callback_url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
+        check_callback(request.callback_url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(
@@ -237,3 +235,29 @@ def submit_batch(items: list[Any], owner: str, services: Services, correlation_i
         count(lane, task_type, "TaskSubmitted", n)
     send_by_lane(services, by_lane)
     return results
+
+
+def check_callback(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
+    """The check at submission: ValidationFailed naming callback_url when the URL may not be used. A
+    URL the request model parsed (CallbackUrl) is not parsed again. A name DNS says does not exist is
+    refused (almost always a typo, better told now than after a day of failed deliveries); a name that
+    could not be resolved *now* (a passing DNS failure) is accepted, since every delivery checks again."""
+    # Loaded with the first callback URL: the name resolution and address rules.
+    from tasklane.destinations.check import CallbackRefused, addresses, destination
+    from tasklane.destinations.receivers import NameNotResolved
+    from tasklane.destinations.urls import CallbackUrl
+
+    try:
+        if isinstance(url, CallbackUrl):
+            addresses(url.target, allow_loopback=allow_loopback, closed_port=closed_port)
+        else:
+            destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
+    except CallbackRefused as exc:
+        raise ValidationFailed(
+            "the callback_url is not allowed", [{"field": "callback_url", "message": str(exc)}]
+        ) from None
+    except NameNotResolved as exc:
+        if exc.lasting:
+            raise ValidationFailed(
+                "the callback_url host does not resolve", [{"field": "callback_url", "message": str(exc)}]
+            ) from None

@@ -24,8 +24,8 @@ from tasklane.model.envelope import Envelope
 from tasklane.model.registered_types import RegisteredType
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
     from tasklane.data.services import Services
+    from tasklane.data.tasks.codec import StoredTask
     from tasklane.model.message import TaskMessage
     from tasklane.task_types.registry import TaskContext
 
@@ -87,9 +87,9 @@ class TargetRun:
 
 
 def call_url(run: TargetRun, envelope: Envelope, deadline: float) -> Any:
-    from tasklane.data import receivers
     from tasklane.data.notifications import notifications
-    from tasklane.logic.callbacks import CallbackRefused, destination
+    from tasklane.destinations import receivers
+    from tasklane.destinations.check import CallbackRefused, destination
     from tasklane.logic.webhook_secrets import secret_for
     from tasklane.model.callbacks import SIGNATURE_HEADER, signature
 

@@ -12,8 +12,8 @@ from tasklane.model.errors import UnknownTaskType
 from tasklane.task_types import get_task_type, task_types
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
     from tasklane.data.services import Services
+    from tasklane.data.tasks.codec import StoredTask
     from tasklane.model.message import TaskMessage
 
 

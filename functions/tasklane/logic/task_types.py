@@ -54,8 +54,8 @@ def check_function(arn: str, settings: TaskTypeSettings) -> None:
 
 def check_url(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
     """ValidationFailed naming target.url unless a webhook could be posted there (the same rules)."""
-    from tasklane.data.receivers import NameNotResolved
-    from tasklane.logic.callbacks import CallbackRefused, destination
+    from tasklane.destinations.check import CallbackRefused, destination
+    from tasklane.destinations.receivers import NameNotResolved
 
     try:
         destination(url, allow_loopback=allow_loopback, closed_port=closed_port)

@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from tasklane.data.bucket import ValueMissing, result_key
-from tasklane.data.items import StoredTask, StoredValue
 from tasklane.data.services import Services
+from tasklane.data.tasks.codec import StoredTask, StoredValue
+from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.model import values
 from tasklane.model.errors import TasklaneError
-from tasklane.model.limits import INLINE_VALUE_BYTES
 
 # Inline results deeper than this are kept in the values bucket, whose text is never parsed again.
 MAX_INLINE_RESULT_DEPTH = 200

@@ -12,13 +12,13 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tasklane.data import receivers
 from tasklane.data.notifications import Notifications
-from tasklane.logic.callbacks import CallbackRefused, destination
+from tasklane.destinations import receivers
+from tasklane.destinations.check import CallbackRefused, destination
+from tasklane.limits import WEBHOOK_MAX_BACKOFF_SECONDS, WEBHOOK_RETRY_SECONDS
 from tasklane.logic.webhook_secrets import secret_for
 from tasklane.model import clock
 from tasklane.model.callbacks import SIGNATURE_HEADER, CallbackDelivery, signature
-from tasklane.model.limits import WEBHOOK_MAX_BACKOFF_SECONDS, WEBHOOK_RETRY_SECONDS
 from tasklane.model.webhook_message import WebhookMessage
 from tasklane.observability import count, logger
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
     from tasklane.data.services import Services
-    from tasklane.data.workflow_tasks import FanIn
+    from tasklane.data.tasks.codec import StoredTask
+    from tasklane.data.tasks.workflow_tasks import FanIn
 
 
 def fan_in(stored: StoredTask, attempt: int, *, failed: bool) -> FanIn | None:

@@ -14,13 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tasklane.data.items import StoredTask, new_item
 from tasklane.data.services import Services
+from tasklane.data.tasks.codec import StoredTask, new_item
+from tasklane.limits import MAX_ERROR_DETAILS
 from tasklane.logic import submission
 from tasklane.logic.workflows.progress import advance
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable, TasklaneError, ValidationFailed, field_details
-from tasklane.model.limits import MAX_ERROR_DETAILS
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import TaskStatus
 from tasklane.model.workflow import (
@@ -51,11 +51,10 @@ def _check(request: WorkflowRequest, owner: str, services: Services, workflow_id
     if len(entries) > MAX_WORKFLOW_TASKS:
         problems.append({"field": "root", "message": f"has {len(entries)} tasks; at most {MAX_WORKFLOW_TASKS}"})
     if request.callback_url is not None:
-        from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
 
         try:
-            check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
+            submission.check_callback(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
         except ValidationFailed as exc:
             problems += exc.details
     now = clock.now()

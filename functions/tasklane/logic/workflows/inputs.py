@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.logic.workflows.views import input_value
 from tasklane.model import values
-from tasklane.model.limits import INLINE_VALUE_BYTES
 from tasklane.model.workflow import task_id_of
 
 

@@ -1,5 +1,5 @@
 """How a workflow moves on: a task's end counts down its barrier (in the task's own terminal
-transaction, see tasklane.data.workflows), and whoever finds a barrier at zero does what follows it.
+transaction, see tasklane.data.tasks.workflows), and whoever finds a barrier at zero does what follows it.
 
 Every step here may run twice, or be cut short and run again by the reconciler: releasing a task is
 a conditional waiting → pending (a second release finds it pending and skips it), a lane message sent
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasklane.data.items import StoredTask
 from tasklane.data.services import Services
-from tasklane.data.workflow_tasks import FanIn
-from tasklane.data.workflows import WorkflowStore
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.workflow_tasks import FanIn
+from tasklane.data.tasks.workflows import WorkflowStore
 from tasklane.logic.queueing import send_by_lane
 from tasklane.model import clock
 from tasklane.model.lanes import Lane

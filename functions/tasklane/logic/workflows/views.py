@@ -7,8 +7,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from tasklane.data.items import LISTED_ATTRIBUTES, StoredTask, to_stored
 from tasklane.data.services import Services
+from tasklane.data.tasks.codec import LISTED_ATTRIBUTES, StoredTask, to_stored
 from tasklane.logic.queries import view
 from tasklane.model.errors import WorkflowNotFound
 from tasklane.model.ids import is_task_id

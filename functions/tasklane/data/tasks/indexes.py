@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import (
+from tasklane.data.tasks.codec import (
     BY_OWNER_INDEX,
     DUE_INDEX,
     LISTED_ATTRIBUTES,
     SWEEP_INDEX,
     StoredTask,
     TableLayout,
-    _n,
-    _s,
+    n_attr,
+    s_attr,
     to_stored,
 )
-from tasklane.data.table import StoreUnavailable, Table
+from tasklane.data.tasks.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane
 from tasklane.model.task import DEAD_LETTERED, TaskStatus
 
@@ -126,18 +126,18 @@ class TaskIndexes:
     def _read_shard(self, shard: str, query: ListQuery, max_reads: int) -> tuple[list[tuple[str, str]], str | None]:
         """The (created_key, task_id) of one shard's tasks matching the query's type and priority."""
         before, limit, task_type, priority = query.before, query.limit, query.task_type, query.priority
-        values: dict[str, Any] = {":shard": _s(shard)}
+        values: dict[str, Any] = {":shard": s_attr(shard)}
         condition = "owner_shard = :shard"
         if before:
             condition += " AND created_key < :before"
-            values[":before"] = _s(before)
+            values[":before"] = s_attr(before)
         filters, names = [], {}
         if task_type:
             filters.append("task_type = :task_type")
-            values[":task_type"] = _s(task_type)
+            values[":task_type"] = s_attr(task_type)
         if priority:
             filters.append("#priority = :priority")
-            values[":priority"], names["#priority"] = _s(priority.value), "priority"
+            values[":priority"], names["#priority"] = s_attr(priority.value), "priority"
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": BY_OWNER_INDEX,
@@ -181,7 +181,7 @@ class TaskIndexes:
                 "TableName": self._table,
                 "IndexName": BY_OWNER_INDEX,
                 "KeyConditionExpression": "owner_shard = :shard AND created_key >= :since",
-                "ExpressionAttributeValues": {":shard": _s(f"{owner}#{shard}"), ":since": _s(since)},
+                "ExpressionAttributeValues": {":shard": s_attr(f"{owner}#{shard}"), ":since": s_attr(since)},
                 "ProjectionExpression": "task_id",
             }
             while True:
@@ -212,7 +212,7 @@ class TaskIndexes:
                 "TableName": self._table,
                 "IndexName": SWEEP_INDEX,
                 "KeyConditionExpression": "sweep_shard = :shard AND sweep_at <= :now",
-                "ExpressionAttributeValues": {":shard": _s(shard), ":now": _n(now)},
+                "ExpressionAttributeValues": {":shard": s_attr(shard), ":now": n_attr(now)},
                 "Limit": limit,
             }
         )
@@ -241,7 +241,7 @@ class TaskIndexes:
             "TableName": self._table,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "due_shard = :shard AND due_at <= :horizon",
-            "ExpressionAttributeValues": {":shard": _s(shard), ":horizon": _n(horizon)},
+            "ExpressionAttributeValues": {":shard": s_attr(shard), ":horizon": n_attr(horizon)},
         }
         if start:
             request["ExclusiveStartKey"] = start
