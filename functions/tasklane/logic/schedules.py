@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
-from tasklane.data.services import Services
+from tasklane.data.services import HasScheduler, HasSchedules
 from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.logic import submission
 from tasklane.model import clock
@@ -26,7 +26,15 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SHOWN_FIRES, LISTED_FIRES = 5, 1
 
 
-def _check_task(request: ScheduleRequest, owner: str, services: Services) -> dict[str, Any]:
+class ScheduleChanges(HasSchedules, HasScheduler, Protocol):
+    """What changing a schedule touches: its record (schedules table) and EventBridge Scheduler."""
+
+
+class Scheduling(ScheduleChanges, submission.Preparing, Protocol):
+    """What creating a schedule touches: its task checked as a submission, its record and Scheduler."""
+
+
+def _check_task(request: ScheduleRequest, owner: str, services: submission.Preparing) -> dict[str, Any]:
     """The schedule's task checked as a submission now (its type and payload), so that a firing
     cannot fail on it later; errors name `task.<field>`. Its payload stays inline in the record."""
     try:
@@ -45,7 +53,7 @@ def _check_task(request: ScheduleRequest, owner: str, services: Services) -> dic
     return task
 
 
-def create_schedule(request: ScheduleRequest, owner: str, services: Services) -> dict[str, Any]:
+def create_schedule(request: ScheduleRequest, owner: str, services: Scheduling) -> dict[str, Any]:
     """Store the schedule (its name unused by the caller, under the stack's limit), then create its
     EventBridge schedule; when that fails, the record goes again."""
     task = _check_task(request, owner, services)
@@ -73,24 +81,24 @@ def create_schedule(request: ScheduleRequest, owner: str, services: Services) ->
     return schedule.public(now, SHOWN_FIRES)
 
 
-def _owned(owner: str, name: str, services: Services) -> Schedule:
+def _owned(owner: str, name: str, services: HasSchedules) -> Schedule:
     schedule = services.schedules.get(owner, name) if _NAME.match(name) else None
     if schedule is None:
         raise ScheduleNotFound(name)
     return schedule
 
 
-def list_schedules(owner: str, services: Services) -> dict[str, Any]:
+def list_schedules(owner: str, services: HasSchedules) -> dict[str, Any]:
     now = clock.now()
     return {"items": [s.public(now, LISTED_FIRES) for s in services.schedules.list(owner)]}
 
 
-def get_schedule(owner: str, name: str, services: Services) -> dict[str, Any]:
+def get_schedule(owner: str, name: str, services: HasSchedules) -> dict[str, Any]:
     """One of the caller's schedules with its next fire times; anyone else's is not found."""
     return _owned(owner, name, services).public(clock.now(), SHOWN_FIRES)
 
 
-def set_paused(owner: str, name: str, paused: bool, services: Services) -> dict[str, Any]:
+def set_paused(owner: str, name: str, paused: bool, services: ScheduleChanges) -> dict[str, Any]:
     """Pause or resume: the record first (a paused record stops firings even before Scheduler knows)."""
     _owned(owner, name, services)
     now = clock.now()
@@ -99,7 +107,7 @@ def set_paused(owner: str, name: str, paused: bool, services: Services) -> dict[
     return schedule.public(now, SHOWN_FIRES)
 
 
-def delete_schedule(owner: str, name: str, services: Services) -> None:
+def delete_schedule(owner: str, name: str, services: ScheduleChanges) -> None:
     """The EventBridge schedule first, then the record: a failure between leaves a record to delete again."""
     _owned(owner, name, services)
     services.scheduler.delete(owner, name)

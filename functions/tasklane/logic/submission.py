@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
 from tasklane.data.bucket import ValueUnavailable, payload_key
-from tasklane.data.services import Services
+from tasklane.data.services import HasSettings, HasTaskTypes, HasValues
 from tasklane.data.tasks.codec import StoredTask, StoredValue, new_item
 from tasklane.data.tasks.table import StoreUnavailable
 from tasklane.limits import IDEMPOTENCY_KEY_SECONDS, INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.logic.offered_types import offered
-from tasklane.logic.queries import view
-from tasklane.logic.queueing import Accepted, queue, send_by_lane
+from tasklane.logic.queries import TaskReads, view
+from tasklane.logic.queueing import Accepted, Queueing, queue, send_by_lane
 from tasklane.model import clock, values
 from tasklane.model.callbacks import Callback
 from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
@@ -34,6 +34,14 @@ from tasklane.observability import count
 # Only submissions with an Idempotency-Key load the idempotency module (and Powertools' with it).
 if TYPE_CHECKING:
     from tasklane.data.idempotency import Replayable
+
+
+class Preparing(HasTaskTypes, HasSettings, Protocol):
+    """What checking a submission touches: the owner's task types (the settings' limits beside them)."""
+
+
+class Submitting(Preparing, TaskReads, Queueing, Protocol):
+    """What a submission touches: its checks, the values bucket, the tasks table and the lane queues."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Origin:
 
 
 def prepare(
-    request: SubmitRequest, owner: str, services: Services, now: datetime, origin: Origin | None = None
+    request: SubmitRequest, owner: str, services: Preparing, now: datetime, origin: Origin | None = None
 ) -> NewTask:
     """Check a submission against its task type (a built-in or one of the owner's) and limits; the
     task it becomes: pending, or scheduled when it is due later than a lane message can wait.
@@ -108,7 +116,7 @@ def prepare(
     return NewTask(task, encoded)
 
 
-def keep_payload(new: NewTask, services: Services) -> StoredValue:
+def keep_payload(new: NewTask, services: HasValues) -> StoredValue:
     """Inline up to the threshold; above it, in the values bucket first, then referred to by the item."""
     size = len(new.payload_json)
     if size <= INLINE_VALUE_BYTES:
@@ -124,7 +132,7 @@ def _stored(new: NewTask, owner: str, kept: StoredValue) -> StoredTask:
 
 
 def submit_task(
-    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, origin: Origin | None = None
+    request: SubmitRequest, owner: str, services: Submitting, correlation_id: str | None, origin: Origin | None = None
 ) -> Accepted:
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
@@ -138,7 +146,7 @@ def submit_task(
     return Accepted(view(stored, services), queued)
 
 
-def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str | None, key: Replayable) -> Accepted:
+def submit_keyed(request: SubmitRequest, services: Submitting, correlation_id: str | None, key: Replayable) -> Accepted:
     """submit_task under an Idempotency-Key: the task's id follows from the caller, the key and the body.
     A replay that comes after the key's in-progress window, when the first request stored the task but
     died before the key's record was saved (its function timed out), then answers with that task
@@ -159,7 +167,7 @@ def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str
         return again
 
 
-def _keyed_task(services: Services, task_id: str, owner: str) -> Accepted | None:
+def _keyed_task(services: TaskReads, task_id: str, owner: str) -> Accepted | None:
     stored = services.store.get(task_id)
     if stored is None or not stored.belongs_to(owner):
         return None
@@ -186,7 +194,9 @@ NOT_CONFIRMED = _item_error(
 ONE_TASK = "must be a JSON object (one task)"
 
 
-def submit_batch(items: list[Any], owner: str, services: Services, correlation_id: str | None) -> list[dict[str, Any]]:
+def submit_batch(
+    items: list[Any], owner: str, services: Submitting, correlation_id: str | None
+) -> list[dict[str, Any]]:
     """Accept the valid items of a batch in bulk writes; answer per item, in order, with summaries.
 
     Nothing an item holds can fail another: each is checked on its own, its large payload stored on

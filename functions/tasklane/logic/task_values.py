@@ -4,10 +4,10 @@ result kept as the item will hold it (inline when small, else in the values buck
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from tasklane.data.bucket import ValueMissing, result_key
-from tasklane.data.services import Services
+from tasklane.data.services import HasSettings, HasValues
 from tasklane.data.tasks.codec import StoredTask, StoredValue
 from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.model import values
@@ -15,6 +15,10 @@ from tasklane.model.errors import TasklaneError
 
 # Inline results deeper than this are kept in the values bucket, whose text is never parsed again.
 MAX_INLINE_RESULT_DEPTH = 200
+
+
+class ResultKeeping(HasValues, HasSettings, Protocol):
+    """What keeping a result touches: the values bucket (and the result size limit of the settings)."""
 
 
 class Unfinishable(TasklaneError):
@@ -25,7 +29,7 @@ class Unfinishable(TasklaneError):
         self.type = error_type
 
 
-def read_payload(stored: StoredTask, services: Services) -> dict[str, Any]:
+def read_payload(stored: StoredTask, services: HasValues) -> dict[str, Any]:
     if stored.payload_key is None:
         return stored.task.payload or {}
     try:
@@ -35,7 +39,7 @@ def read_payload(stored: StoredTask, services: Services) -> dict[str, Any]:
     return payload
 
 
-def keep_result(stored: StoredTask, attempt: int, result: Any, services: Services) -> StoredValue:
+def keep_result(stored: StoredTask, attempt: int, result: Any, services: ResultKeeping) -> StoredValue:
     """The result as the item will keep it: inline when small, else its object, written first."""
     try:
         encoded = values.encode(result)

@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tasklane.data.services import Services
 from tasklane.data.tasks.codec import StoredTask, new_item
 from tasklane.limits import MAX_ERROR_DETAILS
 from tasklane.logic import submission
@@ -45,7 +44,9 @@ def _prefixed(path: str, details: Any) -> list[dict[str, str]]:
     return [{"field": f"{path}.{d['field']}" if d.get("field") else path, "message": d["message"]} for d in details]
 
 
-def _check(request: WorkflowRequest, owner: str, services: Services, workflow_id: str) -> list[submission.NewTask]:
+def _check(
+    request: WorkflowRequest, owner: str, services: submission.Preparing, workflow_id: str
+) -> list[submission.NewTask]:
     """Every task of the tree as a checked submission, or one ValidationFailed naming each bad node."""
     problems, entries = check_shape(request.root)
     if len(entries) > MAX_WORKFLOW_TASKS:
@@ -86,7 +87,9 @@ def _check(request: WorkflowRequest, owner: str, services: Services, workflow_id
     return tasks
 
 
-def submit_workflow(request: WorkflowRequest, owner: str, services: Services, correlation_id: str | None) -> Workflow:
+def submit_workflow(
+    request: WorkflowRequest, owner: str, services: submission.Submitting, correlation_id: str | None
+) -> Workflow:
     """Check the tree, store it (record, tasks, barriers), then start the tasks that can start."""
     workflow_id = new_workflow_id()
     tasks = _check(request, owner, services, workflow_id)
