@@ -58,7 +58,7 @@ class HasIndexes(Protocol):
 class HasLimits(Protocol):
     @property
     def limits(self) -> LimitsTable:
-        """The rates table."""
+        """The limits table: rates per task type, running slots per owner."""
 
 
 class HasValues(Protocol):

@@ -28,13 +28,13 @@ from tasklane.observability import count, logger
 
 if TYPE_CHECKING:
     from tasklane.data.services import HasStore
+    from tasklane.data.tasks.codec import StoredTask
     from tasklane.logic.queueing import Queueing
     from tasklane.logic.task_values import ResultKeeping
 
     class Completing(ResultKeeping, Queueing, Protocol):
         """What completing an async attempt touches: the values bucket, the tasks table, the lanes."""
 
-    from tasklane.data.tasks.codec import StoredTask
 
 TOKEN_BYTES = 32  # 256 bits
 

@@ -34,7 +34,7 @@ class TypeRunning(HasTaskTypes, HasSettings, HasValues, HasStore, HasTargetFunct
 
 class Processing(TypeRunning, HasQueues, HasLimits, Protocol):
     """What processing a lane message touches: besides a registered type's run, the lane queues and
-    the rates table (the throttles)."""
+    the limits table (the throttles)."""
 
 
 def runnable_type(stored: StoredTask, message: TaskMessage, services: TypeRunning) -> Any:

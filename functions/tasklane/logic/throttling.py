@@ -30,11 +30,11 @@ SLOT_RETRY_MAX_SECONDS = 60
 
 
 class Releasing(HasLimits, HasSettings, Protocol):
-    """What freeing a slot touches: the rates table (the settings say whether owners are capped)."""
+    """What freeing a slot touches: the limits table (the settings say whether owners are capped)."""
 
 
 class Throttling(Releasing, HasTaskTypes, Protocol):
-    """What admitting a delivery touches: the rates table, and the owner's task types for their rates."""
+    """What admitting a delivery touches: the limits table, and the owner's task types for their rates."""
 
 
 @dataclass(frozen=True)
