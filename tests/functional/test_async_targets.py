@@ -436,9 +436,9 @@ def test_the_finishing_write_itself_refuses_an_attempt_whose_lease_ended(tasklan
     read raced the lease's end cannot finish the task."""
     from datetime import UTC, datetime
 
-    from tasklane.data.items import StoredValue
     from tasklane.data.services import services
-    from tasklane.data.table import TransitionRejected
+    from tasklane.data.tasks.codec import StoredValue
+    from tasklane.data.tasks.table import TransitionRejected
     from tasklane.model.task import TaskError
 
     task_id, _ = start(tasklane, receiver, timeout_seconds=3600, heartbeat_seconds=60)

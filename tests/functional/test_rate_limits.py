@@ -194,7 +194,7 @@ def test_an_owners_flood_stays_away_longer_each_time_it_is_held_and_says_why_onc
     """Held for its owner's share, a message comes back after 2-6 s, then 4-12 s, 8-24 s, ... up to a
     minute: a flood spreads out behind other owners' messages instead of standing in front of them.
     Its waiting reason is written on its first hold, not on every one."""
-    from tasklane.data.store import TaskStore
+    from tasklane.data.tasks.store import TaskStore
     from tasklane.logic import throttling
     from tasklane.model import clock
 

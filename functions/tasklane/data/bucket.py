@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.limits import VALUE_URL_SECONDS
 from tasklane.model.errors import ServiceUnavailable
-from tasklane.model.limits import VALUE_URL_SECONDS
 
 
 class ValueUnavailable(ServiceUnavailable):

@@ -13,9 +13,9 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic import workflows
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
 from tasklane.logic.task_values import Unfinishable, keep_result, uploaded_result
@@ -27,8 +27,14 @@ from tasklane.model.task import Progress, TaskError, TaskStatus
 from tasklane.observability import count, logger
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
-    from tasklane.data.services import Services
+    from tasklane.data.services import HasStore
+    from tasklane.data.tasks.codec import StoredTask
+    from tasklane.logic.queueing import Queueing
+    from tasklane.logic.task_values import ResultKeeping
+
+    class Completing(ResultKeeping, Queueing, Protocol):
+        """What completing an async attempt touches: the values bucket, the tasks table, the lanes."""
+
 
 TOKEN_BYTES = 32  # 256 bits
 
@@ -37,7 +43,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def arm(stored: StoredTask, attempt: int, services: Services, api_url: str) -> Completion:
+def arm(stored: StoredTask, attempt: int, services: HasStore, api_url: str) -> Completion:
     """A fresh token for this attempt (its hash stored first) and the routes that take it."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     services.store.arm_token(stored.task.task_id, attempt, token_hash(token))
@@ -45,7 +51,7 @@ def arm(stored: StoredTask, attempt: int, services: Services, api_url: str) -> C
     return Completion(token, f"{base}/complete", f"{base}/fail", f"{base}/heartbeat")
 
 
-def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, services: Services) -> None:
+def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, services: HasStore) -> None:
     """The target took the attempt: it now holds no Lambda, up to its deadline (timeout from its start)."""
     task = stored.task
     started = datetime.fromisoformat(task.started_at or clock.iso(clock.now()))
@@ -54,7 +60,7 @@ def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, se
     logger.info("task accepted by its target", extra={"until": until, "heartbeat_seconds": heartbeat_seconds})
 
 
-def _attempt_of(task_id: str, token: Any, services: Services, now: datetime) -> StoredTask:
+def _attempt_of(task_id: str, token: Any, services: HasStore, now: datetime) -> StoredTask:
     """The task whose current attempt `token` belongs to, its lease holding at `now`; TaskNotFound (404),
     InvalidTransition or AttemptOver (409)."""
     stored = services.store.get(task_id) if isinstance(token, str) and token else None
@@ -96,7 +102,7 @@ def _refused(stored: StoredTask, exc: TransitionRejected, now: datetime, action:
     return InvalidTransition(task_id, "stale", action)
 
 
-def complete(task_id: str, token: Any, result: Any, services: Services) -> None:
+def complete(task_id: str, token: Any, result: Any, services: Completing) -> None:
     """Finish the attempt with its result, in one write conditional on its lease holding at this request's
     time. A result of {"tasklane": "result_uploaded"} is the object PUT to the envelope's result_upload
     URL (ResultUploadInvalid when there is none or it is not JSON: the attempt goes on)."""
@@ -119,13 +125,13 @@ def complete(task_id: str, token: Any, result: Any, services: Services) -> None:
         workflows.moves_on(stored, services, failed=False)
 
 
-def fail(task_id: str, token: Any, error: TaskError, retry: bool, services: Services) -> bool:
+def fail(task_id: str, token: Any, error: TaskError, retry: bool, services: Queueing) -> bool:
     """Fail the attempt; whether it is retried."""
     now = clock.now()
     return _end(_attempt_of(task_id, token, services, now), error, retry, services, alive_at=now)
 
 
-def heartbeat(task_id: str, token: Any, progress: Progress | None, services: Services) -> int:
+def heartbeat(task_id: str, token: Any, progress: Progress | None, services: HasStore) -> int:
     """Keep the attempt alive: its lease moves to now + heartbeat_seconds (never past its deadline).
     The lease it now has, in epoch seconds."""
     now = clock.now()
@@ -140,7 +146,7 @@ def heartbeat(task_id: str, token: Any, progress: Progress | None, services: Ser
 
 
 def _end(
-    stored: StoredTask, error: TaskError, retry: bool, services: Services, alive_at: datetime | None = None
+    stored: StoredTask, error: TaskError, retry: bool, services: Queueing, alive_at: datetime | None = None
 ) -> bool:
     """Fail this attempt: retried with backoff (a fresh lane message) while attempts remain and
     `retry`, else the task fails (a workflow's counting down its barrier). `alive_at`: a call from the
@@ -165,7 +171,7 @@ def _end(
     return False
 
 
-def sweep(stored: StoredTask, services: Services) -> bool:
+def sweep(stored: StoredTask, services: Queueing) -> bool:
     """The reconciler's turn on an accepted attempt whose lease ran out (deadline or heartbeat missed):
     retried while attempts remain, else failed. False when it was not an async attempt."""
     if stored.async_until is None or stored.task.status is not TaskStatus.PROCESSING:

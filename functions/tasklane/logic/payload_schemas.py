@@ -17,10 +17,10 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tasklane.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
 from tasklane.logic import schema_patterns
 from tasklane.model import values
 from tasklane.model.errors import ValidationFailed
-from tasklane.model.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
 from tasklane.model.registered_types import MAX_SCHEMA_BYTES
 
 if TYPE_CHECKING:

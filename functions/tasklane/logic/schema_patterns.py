@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tasklane.limits import MAX_ERROR_TEXT
 from tasklane.model.errors import ValidationFailed
-from tasklane.model.limits import MAX_ERROR_TEXT
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

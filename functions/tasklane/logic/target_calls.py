@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tasklane.logic.target_outcomes import TargetUnavailable, rejected, retry_after
 from tasklane.logic.task_values import ResultUploadInvalid, Unfinishable, read_payload, upload_url, uploaded_result
@@ -25,14 +25,22 @@ from tasklane.model.envelope import RESULT_UPLOADED, Envelope, ResultUpload
 from tasklane.model.registered_types import RegisteredType
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
-    from tasklane.data.services import Services
+    from tasklane.data.services import HasNotifications, HasSettings, HasStore, HasTargetFunctions, HasValues
+    from tasklane.data.tasks.codec import StoredTask
     from tasklane.model.message import TaskMessage
     from tasklane.task_types.registry import TaskContext
 
 USER_AGENT = "tasklane-targets/1"
 RETRIED_STATUSES = frozenset({408, 429})
 MAX_UPLOAD_URL_SECONDS = 7 * 24 * 3600  # SigV4's longest (the signing role's session may end sooner)
+
+
+if TYPE_CHECKING:
+
+    class TargetCalls(HasSettings, HasValues, HasStore, HasTargetFunctions, HasNotifications, Protocol):
+        """What a target call touches: the values bucket (payload, inputs), the tasks table (an async
+        attempt's token), the target's Lambda function, the owner's signing secret and the webhook settings
+        (a url target's call is signed and checked as a webhook), and the settings' limits."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class TargetRun:
     task_type: RegisteredType
     stored: StoredTask
     message: TaskMessage
-    services: Services
+    services: TargetCalls
 
     def parse_payload(self, raw: dict[str, Any]) -> dict[str, Any]:
         return raw  # checked against the type's schema at submission
@@ -102,13 +110,12 @@ class TargetRun:
 
 
 def call_url(run: TargetRun, envelope: Envelope, deadline: float) -> Any:
-    from tasklane.data import receivers
-    from tasklane.data.notifications import notifications
-    from tasklane.logic.callbacks import CallbackRefused, destination
+    from tasklane.destinations import receivers
+    from tasklane.destinations.check import CallbackRefused, destination
     from tasklane.logic.webhook_secrets import secret_for
     from tasklane.model.callbacks import SIGNATURE_HEADER, signature
 
-    alerts = notifications()
+    alerts = run.services.notifications
     try:
         hooks = alerts.settings
         target, addresses = destination(

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tasklane.data.bucket import ValueMissing, result_key
-from tasklane.data.items import StoredTask, StoredValue
-from tasklane.data.services import Services
+from tasklane.data.services import HasSettings, HasValues
+from tasklane.data.tasks.codec import StoredTask, StoredValue
+from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.model import values
 from tasklane.model.errors import TasklaneError
-from tasklane.model.limits import INLINE_VALUE_BYTES
 
 # Inline results deeper than this are kept in the values bucket, whose text is never parsed again.
 MAX_INLINE_RESULT_DEPTH = 200
+
+
+class ResultKeeping(HasValues, HasSettings, Protocol):
+    """What keeping a result touches: the values bucket (and the result size limit of the settings)."""
 
 
 class Unfinishable(TasklaneError):
@@ -27,7 +31,7 @@ class Unfinishable(TasklaneError):
         self.type = error_type
 
 
-def read_payload(stored: StoredTask, services: Services) -> dict[str, Any]:
+def read_payload(stored: StoredTask, services: HasValues) -> dict[str, Any]:
     if stored.payload_key is None:
         return stored.task.payload or {}
     try:
@@ -44,12 +48,12 @@ class UploadedResult:
     value: StoredValue
 
 
-def upload_url(stored: StoredTask, attempt: int, seconds: int, services: Services) -> str:
+def upload_url(stored: StoredTask, attempt: int, seconds: int, services: HasValues) -> str:
     """Where the attempt's target may PUT its result: the key the result is kept under."""
     return services.values.upload_url(result_key(stored.task.task_id, attempt), seconds)
 
 
-def uploaded_result(stored: StoredTask, attempt: int, services: Services) -> UploadedResult:
+def uploaded_result(stored: StoredTask, attempt: int, services: ResultKeeping) -> UploadedResult:
     """The result the target says it uploaded: Unfinishable when over the limit; ResultUploadInvalid
     (an attempt's failure, retried) when nothing was uploaded or it is not JSON."""
     key = result_key(stored.task.task_id, attempt)
@@ -84,7 +88,7 @@ class ResultUploadInvalid(Exception):
         self.message = message
 
 
-def keep_result(stored: StoredTask, attempt: int, result: Any, services: Services) -> StoredValue:
+def keep_result(stored: StoredTask, attempt: int, result: Any, services: ResultKeeping) -> StoredValue:
     """The result as the item will keep it: inline when small, else its object, written first (an
     UploadedResult: as its target left it)."""
     if isinstance(result, UploadedResult):

@@ -8,8 +8,9 @@ import math
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
-from tasklane.data.services import Services
+from tasklane.data.services import HasLimits, HasSettings, HasTaskTypes
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable, UnknownTaskType
 from tasklane.model.lanes import Lane
@@ -26,6 +27,14 @@ RATE_LIMIT, OWNER_CONCURRENCY = "rate_limit", "owner_concurrency"
 # costs the others a wait.
 SLOT_RETRY_SECONDS = (2, 6)
 SLOT_RETRY_MAX_SECONDS = 60
+
+
+class Releasing(HasLimits, HasSettings, Protocol):
+    """What freeing a slot touches: the limits table (the settings say whether owners are capped)."""
+
+
+class Throttling(Releasing, HasTaskTypes, Protocol):
+    """What admitting a delivery touches: the limits table, and the owner's task types for their rates."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
     return Slot(f"slots#{lane.value}#{message.owner}", f"{message.task_id}@{lease_until}@{uuid.uuid4().hex[:12]}")
 
 
-def admit(message: TaskMessage, slot: Slot, services: Services, receives: int = 1) -> Hold | None:
+def admit(message: TaskMessage, slot: Slot, services: Throttling, receives: int = 1) -> Hold | None:
     """None when the delivery may go on to claim its task (its slot then held), else why it waits.
     `receives` counts this message's deliveries, this one included."""
     # The owner's slot first: a start of the type's rate is spent only on a delivery that may run.
@@ -118,7 +127,7 @@ def shown(key: str, reason: str) -> None:
 WAIT_IN_PLACE_MS = 2000
 
 
-def _take_start(key: str, rate: Rate, services: Services) -> tuple[int, int]:
+def _take_start(key: str, rate: Rate, services: HasLimits) -> tuple[int, int]:
     """(0, when) once a start is granted (after waiting in place for one due soon), else the wait left."""
     waited = 0
     while True:
@@ -136,7 +145,7 @@ _AT_CAP: dict[str, int] = {}  # slot key -> epoch ms until which it counts as fu
 AT_CAP_MEMORY_MS = 1000
 
 
-def _hold_slot(slot: Slot, cap: int, services: Services) -> bool:
+def _hold_slot(slot: Slot, cap: int, services: HasLimits) -> bool:
     now = clock.now()
     if _AT_CAP.get(slot.key, 0) > clock.epoch_ms(now):
         return False
@@ -147,7 +156,7 @@ def _hold_slot(slot: Slot, cap: int, services: Services) -> bool:
     return False
 
 
-def release(slot: Slot, services: Services, *, claimed: bool = True) -> None:
+def release(slot: Slot, services: Releasing, *, claimed: bool = True) -> None:
     """Free the owner's slot once the run is over (a no-op without a cap). A delivery that claimed
     nothing (a duplicate, an early or a finished task's) gives its type's start back too: only a
     start that runs a task counts against the rate."""
@@ -162,7 +171,7 @@ def release(slot: Slot, services: Services, *, claimed: bool = True) -> None:
             logger.warning("a rate start not given back; it stays spent", extra={"rate_key": key})
 
 
-def _rate(message: TaskMessage, services: Services) -> tuple[Rate | None, str]:
+def _rate(message: TaskMessage, services: HasTaskTypes) -> tuple[Rate | None, str]:
     """The rate the message's type is held to and the limit's key: a built-in's (shared by every
     owner), or a registered type's (its owner's own: two owners' types of one name do not share)."""
     task_type = message.task_type

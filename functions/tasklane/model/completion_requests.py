@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
+from tasklane.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.requests import Model
 
 # A token is 43 characters (32 bytes, URL-safe base64); anything much longer is not one.

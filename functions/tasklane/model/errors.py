@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tasklane.model.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
+from tasklane.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
 
 
 class TasklaneError(Exception):

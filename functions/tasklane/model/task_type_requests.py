@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from tasklane.limits import MAX_CALLBACK_URL_CHARS
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_CALLBACK_URL_CHARS
 from tasklane.model.registered_types import MAX_ASYNC_TIMEOUT_SECONDS
 from tasklane.model.requests import Model
 

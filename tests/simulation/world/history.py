@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.items import to_stored
+from tasklane.data.tasks.codec import to_stored
 from tasklane.model.task import TaskStatus
 
 if TYPE_CHECKING:

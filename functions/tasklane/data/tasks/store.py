@@ -11,32 +11,32 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.async_changes import AsyncChanges
-from tasklane.data.caller_changes import CallerChanges
-from tasklane.data.items import (
+from tasklane.data.tasks.async_changes import AsyncChanges
+from tasklane.data.tasks.caller_changes import CallerChanges
+from tasklane.data.tasks.codec import (
     StoredTask,
     StoredValue,
-    _n,
-    _s,
     attempt_slot,
     error_value,
+    n_attr,
     outcome_value,
+    s_attr,
     sweep_shard,
 )
-from tasklane.data.table import Change, TransitionRejected
+from tasklane.data.tasks.table import Change, TransitionRejected
+from tasklane.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model import clock
-from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.task import AttemptOutcome, Progress, TaskError, TaskStatus
 
 # The index entries are read by the reconciler and the promoter only: the other functions never load them.
 if TYPE_CHECKING:
-    from tasklane.data.indexes import DueEntry, SweepEntry
-    from tasklane.data.workflow_tasks import FanIn
-    from tasklane.data.workflows import WorkflowStore
+    from tasklane.data.tasks.indexes import DueEntry, SweepEntry
+    from tasklane.data.tasks.workflow_tasks import FanIn
+    from tasklane.data.tasks.workflows import WorkflowStore
 
 
 class TaskStore(CallerChanges, AsyncChanges):
-    """The lifecycle transitions of task items (a caller's cancel and retry: tasklane.data.caller_changes)."""
+    """The lifecycle transitions of task items (a caller's cancel and retry: tasklane.data.tasks.caller_changes)."""
 
     def mark_processing(
         self, task_id: str, owner: str, now: datetime, lease_until: int, timeout_seconds: int | None = None
@@ -57,33 +57,33 @@ class TaskStore(CallerChanges, AsyncChanges):
             "REMOVE progress, waiting_for, next_attempt_at, async_until, heartbeat_seconds"
             f"{'' if deadline else ', deadline'}",
             values={
-                **({":deadline": _s(deadline)} if deadline else {}),
-                ":owner": _s(owner),
-                ":pending": _s(TaskStatus.PENDING),
-                ":processing": _s(TaskStatus.PROCESSING),
-                ":now_epoch": _n(clock.epoch(now)),
-                ":now_ms": _n(clock.epoch_ms(now)),
-                ":now": _s(clock.iso(now)),
-                ":one": _n(1),
-                ":lease": _n(lease_until),
-                ":claim": _s(claim),
+                **({":deadline": s_attr(deadline)} if deadline else {}),
+                ":owner": s_attr(owner),
+                ":pending": s_attr(TaskStatus.PENDING),
+                ":processing": s_attr(TaskStatus.PROCESSING),
+                ":now_epoch": n_attr(clock.epoch(now)),
+                ":now_ms": n_attr(clock.epoch_ms(now)),
+                ":now": s_attr(clock.iso(now)),
+                ":one": n_attr(1),
+                ":lease": n_attr(lease_until),
+                ":claim": s_attr(claim),
             },
             names={"#owner": "owner"},
             applied=lambda t: t.task.status is TaskStatus.PROCESSING and t.claim == claim,
         )
 
     def _running(self, attempt: int) -> dict[str, Any]:
-        return {":processing": _s(TaskStatus.PROCESSING), ":attempt": _n(attempt)}
+        return {":processing": s_attr(TaskStatus.PROCESSING), ":attempt": n_attr(attempt)}
 
     def record_progress(self, task_id: str, attempt: int, progress: Progress, now: datetime) -> None:
-        value: dict[str, Any] = {"percent": _n(round(progress.percent, 2))}
+        value: dict[str, Any] = {"percent": n_attr(round(progress.percent, 2))}
         if progress.message:
-            value["message"] = _s(progress.message[:MAX_PROGRESS_MESSAGE_CHARS])
+            value["message"] = s_attr(progress.message[:MAX_PROGRESS_MESSAGE_CHARS])
         self._record(
             task_id,
             condition="#status = :processing AND attempts = :attempt",
             update="SET progress = :progress, updated_at = :now",
-            values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
+            values={**self._running(attempt), ":progress": {"M": value}, ":now": s_attr(clock.iso(now))},
         )
 
     def mark_completed(
@@ -103,7 +103,7 @@ class TaskStore(CallerChanges, AsyncChanges):
                 **self._running(attempt),
                 **held_values,
                 **self._finished(now),
-                ":completed": _s(TaskStatus.COMPLETED),
+                ":completed": s_attr(TaskStatus.COMPLETED),
                 **{f":v{i}": value for i, value in enumerate(attributes.values())},
                 ":outcome": outcome_value(AttemptOutcome(attempt, "completed", clock.iso(now))),
             },
@@ -117,7 +117,7 @@ class TaskStore(CallerChanges, AsyncChanges):
 
     def workflows(self) -> WorkflowStore:
         """The workflow writes on this store's client and table (loaded only where a workflow's task ends)."""
-        from tasklane.data.workflows import WorkflowStore
+        from tasklane.data.tasks.workflows import WorkflowStore
 
         return WorkflowStore(self._db, self.layout)
 
@@ -133,12 +133,12 @@ class TaskStore(CallerChanges, AsyncChanges):
             values={
                 **self._running(attempt),
                 **held_values,
-                ":pending": _s(TaskStatus.PENDING),
+                ":pending": s_attr(TaskStatus.PENDING),
                 ":error": error_value(error),
-                ":now": _s(clock.iso(now)),
-                ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
-                ":not_before": _n(clock.epoch_ms(now) + delay * 1000),
-                ":next": _s(clock.iso(now + timedelta(seconds=delay))),
+                ":now": s_attr(clock.iso(now)),
+                ":sweep": n_attr(self.layout.pending_sweep_at(now, delay)),
+                ":not_before": n_attr(clock.epoch_ms(now) + delay * 1000),
+                ":next": s_attr(clock.iso(now + timedelta(seconds=delay))),
                 ":outcome": outcome_value(AttemptOutcome(attempt, "failed", clock.iso(now), error)),
             },
             names={"#error": "error", "#slot": attempt_slot(attempt)},
@@ -156,9 +156,9 @@ class TaskStore(CallerChanges, AsyncChanges):
         if attempt is None:
             condition = "#status = :pending OR (#status = :processing AND lease_until < :now_epoch)"
             values = {
-                ":pending": _s(TaskStatus.PENDING),
-                ":processing": _s(TaskStatus.PROCESSING),
-                ":now_epoch": _n(clock.epoch(now)),
+                ":pending": s_attr(TaskStatus.PENDING),
+                ":processing": s_attr(TaskStatus.PROCESSING),
+                ":now_epoch": n_attr(clock.epoch(now)),
             }
         else:
             held, held_values = self.lease_condition(now)
@@ -178,7 +178,7 @@ class TaskStore(CallerChanges, AsyncChanges):
             values={
                 **values,
                 **self._finished(now),
-                ":failed": _s(TaskStatus.FAILED),
+                ":failed": s_attr(TaskStatus.FAILED),
                 ":error": error_value(error),
                 **outcome,
             },
@@ -201,13 +201,13 @@ class TaskStore(CallerChanges, AsyncChanges):
             condition="#owner = :owner AND #status = :pending AND (attribute_not_exists(redrives) OR redrives < :max)",
             update="SET redrives = if_not_exists(redrives, :zero) + :one, updated_at = :now, sweep_at = :sweep",
             values={
-                ":owner": _s(owner),
-                ":pending": _s(TaskStatus.PENDING),
-                ":max": _n(max_redrives),
-                ":zero": _n(0),
-                ":one": _n(1),
-                ":now": _s(clock.iso(now)),
-                ":sweep": _n(self.layout.pending_sweep_at(now)),
+                ":owner": s_attr(owner),
+                ":pending": s_attr(TaskStatus.PENDING),
+                ":max": n_attr(max_redrives),
+                ":zero": n_attr(0),
+                ":one": n_attr(1),
+                ":now": s_attr(clock.iso(now)),
+                ":sweep": n_attr(self.layout.pending_sweep_at(now)),
             },
             names={"#owner": "owner"},
             applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
@@ -222,7 +222,7 @@ class TaskStore(CallerChanges, AsyncChanges):
                 task_id,
                 condition="#status = :pending AND (attribute_not_exists(waiting_for) OR waiting_for <> :reason)",
                 update="SET waiting_for = :reason",
-                values={":pending": _s(TaskStatus.PENDING), ":reason": _s(reason)},
+                values={":pending": s_attr(TaskStatus.PENDING), ":reason": s_attr(reason)},
             )
         except TransitionRejected as exc:
             if exc.stored is None or exc.stored.task.status is not TaskStatus.PENDING:
@@ -234,7 +234,7 @@ class TaskStore(CallerChanges, AsyncChanges):
             task_id,
             condition="#status = :pending",
             update="SET unsent = :yes, sweep_at = :now",
-            values={":pending": _s(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": _n(clock.epoch(now))},
+            values={":pending": s_attr(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": n_attr(clock.epoch(now))},
         )
 
     def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> StoredTask | None:
@@ -247,10 +247,10 @@ class TaskStore(CallerChanges, AsyncChanges):
                 condition="#status = :status AND sweep_at = :seen",
                 update="SET sweep_at = :next, sweep_token = :token REMOVE unsent",
                 values={
-                    ":status": _s(entry.status),
-                    ":seen": _n(entry.sweep_at),
-                    ":next": _n(next_sweep_at),
-                    ":token": _s(token),
+                    ":status": s_attr(entry.status),
+                    ":seen": n_attr(entry.sweep_at),
+                    ":next": n_attr(next_sweep_at),
+                    ":token": s_attr(token),
                 },
                 # Two reconcilers in the same second would move it to the same time: the token is ours.
                 applied=lambda t: t.sweep_token == token,
@@ -270,12 +270,12 @@ class TaskStore(CallerChanges, AsyncChanges):
                 update="SET #status = :pending, updated_at = :now, sweep_shard = :shard, sweep_at = :sweep "
                 "REMOVE due_shard, due_at",
                 values={
-                    ":scheduled": _s(TaskStatus.SCHEDULED),
-                    ":pending": _s(TaskStatus.PENDING),
-                    ":seen": _n(entry.due_at),
-                    ":now": _s(clock.iso(now)),
-                    ":shard": _s(sweep_shard(entry.task_id, self.layout.sweep_shards)),
-                    ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
+                    ":scheduled": s_attr(TaskStatus.SCHEDULED),
+                    ":pending": s_attr(TaskStatus.PENDING),
+                    ":seen": n_attr(entry.due_at),
+                    ":now": s_attr(clock.iso(now)),
+                    ":shard": s_attr(sweep_shard(entry.task_id, self.layout.sweep_shards)),
+                    ":sweep": n_attr(self.layout.pending_sweep_at(now, delay)),
                 },
                 applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
             )
@@ -292,5 +292,5 @@ class TaskStore(CallerChanges, AsyncChanges):
                 task_id,
                 condition="#status <> :scheduled AND attribute_exists(due_at)",
                 update="REMOVE due_shard, due_at",
-                values={":scheduled": _s(TaskStatus.SCHEDULED)},
+                values={":scheduled": s_attr(TaskStatus.SCHEDULED)},
             )

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.table import StoreUnavailable
+from tasklane.data.tasks.table import StoreUnavailable
 from tasklane.model.rates import Rate
 
 
