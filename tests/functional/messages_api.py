@@ -427,7 +427,13 @@ API: list[Message] = [
         _bad_cursor,
     ),
     Message("bad_request", 400, "the body is not valid JSON", "send a JSON body", _not_json),
-    Message("bad_request", 400, "the body is nested too deeply", "nest values at most 32 levels deep", _too_deep),
+    Message(
+        "bad_request",
+        400,
+        "the body is nested too deeply",
+        "send a body nested less deeply (a payload: at most 64 levels)",
+        _too_deep,
+    ),
     Message("bad_request", 400, "the body is not UTF-8", "encode the body as UTF-8", _not_utf8),
     Message(
         "unauthenticated",
@@ -454,7 +460,7 @@ API: list[Message] = [
         "bulk_not_found",
         404,
         "bulk action {bulk_id} not found",
-        "use the bulk_id POST /tasks/bulk answered (kept 7 days)",
+        "use the bulk_id POST /tasks/bulk answered (kept TaskRetentionDays)",
         _bulk_not_found,
     ),
     Message(
@@ -732,5 +738,103 @@ API: list[Message] = [
         "a service tasklane depends on did not answer; try again shortly",
         RETRY,
         _unavailable("dynamodb", "list_task_types"),
+    ),
+]
+
+
+# --- API Gateway's own answers (no function ran): rendered from the template as API Gateway renders them ----
+
+
+def gateway_answer(kind: str, auth_mode: str = "api_key") -> Callable[[Any], Produced]:
+    def produce(t: Any) -> Produced:
+        from tests import cfn
+        from tests.template.test_gateway_responses import CONTEXT, EXTENSION, render
+
+        body = cfn.template()["Resources"]["TasklaneApi"]["Properties"]["DefinitionBody"][EXTENSION][kind]
+
+        def chosen(node: Any) -> Any:  # the template's Fn::If on UseApiKey, for this AuthMode
+            if isinstance(node, dict) and set(node) == {"Fn::If"}:
+                return chosen(node["Fn::If"][1 if auth_mode == "api_key" else 2])
+            return node
+
+        status = int(chosen(body.get("statusCode", "0")) or 0)
+        error = render(chosen(body["responseTemplates"]["application/json"]))["error"]
+        path = CONTEXT["path"]
+        return (status, error["code"], error["message"]), {"method": CONTEXT["httpMethod"], "path": path}
+
+    produce.__name__ = f"gateway_{kind.lower()}_{auth_mode}"
+    return produce
+
+
+GATEWAY: list[Message] = [
+    Message(
+        "no_route",
+        404,
+        "no route {method} {path}: the routes are listed by GET /openapi.json (tasks are under /tasks, schedules under /schedules)",
+        "check the method and the path",
+        gateway_answer("MISSING_AUTHENTICATION_TOKEN"),
+    ),
+    Message(
+        "no_route_or_unsigned",
+        403,
+        "no route {method} {path}, or the request is not signed: sign it with SigV4 (service execute-api), and see GET /openapi.json for the routes",
+        "sign the request; check the method and the path",
+        gateway_answer("MISSING_AUTHENTICATION_TOKEN", "iam"),
+    ),
+    Message(
+        "invalid_api_key",
+        403,
+        "API key missing or not valid for this stage: send it in the x-api-key header (tasklane CLI: --api-key or TASKLANE_API_KEY)",
+        "send the stack's API key",
+        gateway_answer("INVALID_API_KEY"),
+    ),
+    Message(
+        "access_denied",
+        403,
+        "these credentials may not call this API: their IAM policy must allow execute-api:Invoke on it",
+        "grant execute-api:Invoke on the API",
+        gateway_answer("ACCESS_DENIED", "iam"),
+    ),
+    Message(
+        "invalid_signature",
+        403,
+        "the request signature does not match: check the credentials, the region and this machine's clock",
+        "check the credentials, the region and the clock",
+        gateway_answer("INVALID_SIGNATURE", "iam"),
+    ),
+    Message(
+        "expired_token",
+        403,
+        "the credentials have expired: refresh them (e.g. aws sso login) and retry",
+        "refresh the credentials",
+        gateway_answer("EXPIRED_TOKEN", "iam"),
+    ),
+    Message(
+        "throttled",
+        429,
+        "too many requests for this API key or stage: retry after a pause, with backoff",
+        "retry with backoff (the client does)",
+        gateway_answer("THROTTLED"),
+    ),
+    Message(
+        "quota_exceeded",
+        429,
+        "this API key has used its daily quota (ApiKeyQuotaLimit): it renews at the start of the next UTC day",
+        "wait for the next UTC day, or raise ApiKeyQuotaLimit",
+        gateway_answer("QUOTA_EXCEEDED"),
+    ),
+    Message(
+        "request_too_large",
+        413,
+        "the request is larger than API Gateway accepts (10 MB): send fewer tasks per batch or smaller payloads",
+        "send less per request",
+        gateway_answer("REQUEST_TOO_LARGE"),
+    ),
+    Message(
+        "timeout",
+        504,
+        "the API did not answer within 29 s: retry (a submission with an idempotency key is not made twice); a wait should ask for at most 20 s",
+        "retry, with an idempotency key for a submission",
+        gateway_answer("INTEGRATION_TIMEOUT"),
     ),
 ]
