@@ -333,6 +333,19 @@ def _result_not_kept(t: Any) -> Produced:
     return said(finish(t.tasklane, "complete", task_id, body))
 
 
+def _stale_token(t: Any) -> Produced:
+    """An async attempt failed with a retry: its token no longer finishes the task."""
+    from tests.functional.test_async_targets import finish, start
+
+    task_id, envelope = start(t.tasklane, t.receiver, max_attempts=2)
+    token = envelope["completion"]["token"]
+    failed = {"token": token, "error": {"type": "RenderCrashed", "message": "out of memory"}, "retry": True}
+    assert finish(t.tasklane, "fail", task_id, failed).status == 200
+    return said(
+        finish(t.tasklane, "complete", task_id, {"token": token, "result": 1}), action="finish", task_id=task_id
+    )
+
+
 def _task_type_not_found(t: Any) -> Produced:
     return said(types.get_type(t, "nope"), name="nope")
 
@@ -492,6 +505,13 @@ API: list[Message] = [
         "cannot {action} task {task_id}: it is {status}",
         "read the task: only a pending or scheduled task is cancelled, a failed or cancelled one retried",
         _retry_pending,
+    ),
+    Message(
+        "invalid_transition",
+        409,
+        "cannot {action} task {task_id}: this token's attempt is over (a later attempt or a retry has its own token)",
+        "finish an attempt with the token of its own envelope; this one's outcome is not needed",
+        _stale_token,
     ),
     Message(
         "schedule_exists",

@@ -21,7 +21,7 @@ from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
 from tasklane.logic.task_values import Unfinishable, keep_result
 from tasklane.model import clock
 from tasklane.model.envelope import Completion
-from tasklane.model.errors import InvalidTransition, TaskNotFound
+from tasklane.model.errors import STALE, InvalidTransition, TaskNotFound
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Progress, TaskError, TaskStatus
 from tasklane.observability import count, logger
@@ -65,7 +65,7 @@ def _attempt_of(task_id: str, token: Any, services: Services) -> StoredTask:
         raise TaskNotFound(task_id)
     task = stored.task
     if task.status is not TaskStatus.PROCESSING or matched[0] != task.attempts or stored.async_until is None:
-        raise InvalidTransition(task_id, task.status.value if task.status.finished else "stale", "finish")
+        raise InvalidTransition(task_id, task.status.value if task.status.finished else STALE, "finish")
     return stored
 
 
@@ -81,7 +81,7 @@ def complete(task_id: str, token: Any, result: Any, services: Services) -> None:
     try:
         services.store.mark_completed(task_id, number, value, clock.now(), fan_in=fan_in)
     except TransitionRejected:
-        raise InvalidTransition(task_id, "stale", "complete") from None
+        raise InvalidTransition(task_id, STALE, "complete") from None
     count(stored.task.priority, stored.task.task_type, "TaskCompleted")
     if fan_in is not None:
         workflows.moves_on(stored, services, failed=False)
@@ -102,7 +102,7 @@ def heartbeat(task_id: str, token: Any, progress: Progress | None, services: Ser
     try:
         services.store.beat(task_id, stored.task.attempts, lease, now, progress)
     except TransitionRejected:
-        raise InvalidTransition(task_id, "stale", "heartbeat") from None
+        raise InvalidTransition(task_id, STALE, "heartbeat") from None
     return lease
 
 
@@ -121,7 +121,7 @@ def _end(stored: StoredTask, error: TaskError, retry: bool, services: Services) 
         fan_in = workflows.fan_in(stored, number, failed=True)
         failed = services.store.mark_failed(task.task_id, error, now, attempt=number, fan_in=fan_in)
     except TransitionRejected:
-        raise InvalidTransition(task.task_id, "stale", "fail") from None
+        raise InvalidTransition(task.task_id, STALE, "fail") from None
     count(task.priority, task.task_type, "TaskFailed")
     if fan_in is not None:
         workflows.moves_on(failed, services, failed=True)
