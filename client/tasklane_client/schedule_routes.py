@@ -35,6 +35,13 @@ class ScheduleRoutes:
         """One of your schedules with its next five fire times."""
         return self.connection.call("GET", f"/schedules/{quote(name)}")
 
+    def edit_schedule(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Change what is given of `cron`, `rate` (one replaces the other), `timezone`, `task` (its
+        fields merged into the task; a task field given as None is removed) and `paused`; the rest
+        stays. The schedule as edited, with its next fire times."""
+        body = {k: v for k, v in changes.items() if v is not None}
+        return self.connection.call("PATCH", f"/schedules/{quote(name)}", body)
+
     def pause_schedule(self, name: str) -> dict[str, Any]:
         return self.connection.call("PATCH", f"/schedules/{quote(name)}", {"paused": True})
 

@@ -206,6 +206,25 @@ def _schedule_exists(t: Any) -> Produced:
     return said(create_schedule(t), name="nightly-report")
 
 
+def _schedule_changed(t: Any) -> Produced:
+    """Every write of an edit loses to another edit made meanwhile."""
+    from tasklane.data.schedules import ScheduleRecords
+    from tests.functional.test_schedule_edits import edit
+
+    assert create_schedule(t).status == 201
+    original, inside = ScheduleRecords.replace, []
+
+    def raced(self: Any, schedule: Any, expected_version: int) -> Any:
+        if not inside:  # another request's whole edit comes first
+            inside.append(True)
+            assert edit(t.tasklane, {"timezone": "Europe/Paris"}).status == 200
+            inside.clear()
+        return original(self, schedule, expected_version)
+
+    t.monkeypatch.setattr(ScheduleRecords, "replace", raced)
+    return said(edit(t.tasklane, {"rate": "1 hour"}), name="nightly-report")
+
+
 def _schedule_limit(t: Any) -> Produced:
     from tasklane.settings import scheduler
 
@@ -519,6 +538,13 @@ API: list[Message] = [
         "you have a schedule named {name!r} already",
         "choose another name, or delete the schedule first",
         _schedule_exists,
+    ),
+    Message(
+        "schedule_changed",
+        409,
+        "schedule {name!r} is being changed by another request: read it and try again",
+        "read the schedule, then send the edit again",
+        _schedule_changed,
     ),
     Message(
         "schedule_limit_reached",
