@@ -14,6 +14,7 @@ from tasklane_client.command import (
     EXIT_ERROR,
     EXIT_FAILED,
     EXIT_TIMEOUT,
+    LANES,
     Context,
     payload,
     read_input,
@@ -60,6 +61,8 @@ def add_parsers(commands: Any) -> None:
     listing = commands.add_parser("list", help="list your tasks, newest first")
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--type", dest="task_type")
+    listing.add_argument("--priority", choices=LANES)
+    listing.add_argument("--schedule", metavar="NAME", help="the tasks of this recurring schedule")
     listing.add_argument("--limit", type=int, default=20)
 
 
@@ -115,7 +118,13 @@ def _batch(c: Context) -> int:
 
 
 def _list(c: Context) -> int:
-    pages = c.client.list(status=c.args.status, task_type=c.args.task_type, page_size=min(100, c.args.limit))
+    pages = c.client.list(
+        status=c.args.status,
+        task_type=c.args.task_type,
+        priority=c.args.priority,
+        schedule=c.args.schedule,
+        page_size=min(100, c.args.limit),
+    )
     tasks = list(islice(pages, c.args.limit))
     columns = ("task_id", "type", "priority", "status", "attempts", "progress", "created_at", "error")
     show(tasks, c.args, c.out, lambda ts: table(map(summary, ts), columns, c.out))
