@@ -365,6 +365,19 @@ def _stale_token(t: Any) -> Produced:
     )
 
 
+def _attempt_over(t: Any) -> Produced:
+    """An async attempt finished after its deadline: its token is spent."""
+    from tests.functional.test_async_targets import finish, start
+
+    task_id, envelope = start(t.tasklane, t.receiver, max_attempts=1, timeout_seconds=60)
+    t.pass_time(3600)
+    answer = finish(t.tasklane, "complete", task_id, {"token": envelope["completion"]["token"], "result": 1})
+    details = answer.body["error"]["details"]
+    return said(
+        answer, task_id=task_id, missed=details["missed"], at=details["at"], then="tasklane fails the task", attempt=1
+    )
+
+
 def _task_type_not_found(t: Any) -> Produced:
     return said(types.get_type(t, "nope"), name="nope")
 
@@ -531,6 +544,13 @@ API: list[Message] = [
         "cannot {action} task {task_id}: this token's attempt is over (a later attempt or a retry has its own token)",
         "finish an attempt with the token of its own envelope; this one's outcome is not needed",
         _stale_token,
+    ),
+    Message(
+        "attempt_over",
+        409,
+        "attempt {attempt} of task {task_id} is over: its {missed} at {at}; {then}",
+        "nothing to send: the task has moved on (read it)",
+        _attempt_over,
     ),
     Message(
         "schedule_exists",

@@ -228,9 +228,12 @@ def test_a_processor_passing_over_a_flood_sends_it_away_for_longer(tasklane, mon
         submit(tasklane, "echo", {})
     while messages := tasklane.receive("normal"):
         tasklane.process("normal", messages)
-    assert len(visibility_calls) == 40
-    assert max(visibility_calls[:4]) <= 6  # the first few: as any held message
-    assert min(visibility_calls[-5:]) >= 15
+    # The pass over the flood holds each message once (on a slow machine, a message held for 2 s may
+    # come back before the pass ends and be held again: the pass is its first 40 holds).
+    assert len(visibility_calls) >= 40
+    first_pass = visibility_calls[:40]
+    assert max(first_pass[:4]) <= 6  # the first few: as any held message
+    assert min(first_pass[-5:]) >= 15
     assert max(visibility_calls) <= 60
 
 

@@ -4,8 +4,9 @@ Its end is the run's own: mark_completed, mark_retrying, mark_failed (tasklane.d
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from tasklane.data.items import StoredTask, _n, _s
 from tasklane.data.table import Table
@@ -16,6 +17,12 @@ from tasklane.model.task import Progress, TaskStatus
 _RUNNING = "#status = :processing AND attempts = :attempt"
 
 
+def lease_holds(at: datetime) -> tuple[str, dict[str, Any]]:
+    """The condition (and its value) that an accepted attempt's lease has not ended at `at`, to the
+    millisecond: an attempt is over from the second its lease (deadline or next heartbeat) names."""
+    return " AND lease_until > :alive_at", {":alive_at": {"N": f"{at.timestamp():.3f}"}}
+
+
 def token_attribute(attempt: int) -> str:
     """The attribute that keeps the hash of an attempt's completion token."""
     return f"token_{attempt}"
@@ -23,6 +30,20 @@ def token_attribute(attempt: int) -> str:
 
 class AsyncChanges(Table):
     """The attempts that a target finishes later through the API."""
+
+    leased = False  # set on the view within_lease() gives
+
+    def within_lease(self) -> Self:
+        """This store, its ends of a run (mark_completed, mark_retrying, mark_failed of an attempt)
+        written only while the accepted attempt's lease holds at their `now`: a target's late call
+        loses to the lease in the very write that would have finished the task."""
+        view = copy.copy(self)
+        view.leased = True
+        return view
+
+    def lease_condition(self, now: datetime) -> tuple[str, dict[str, Any]]:
+        """The lease's part of an end's condition: none outside within_lease()."""
+        return lease_holds(now) if self.leased else ("", {})
 
     def arm_token(self, task_id: str, attempt: int, token_hash: str) -> None:
         """Keep the hash of this attempt's token (never the token), before the target sees it."""
@@ -66,9 +87,10 @@ class AsyncChanges(Table):
             if progress.message:
                 kept["message"] = _s(progress.message[:MAX_PROGRESS_MESSAGE_CHARS])
             values[":progress"] = {"M": kept}
+        alive, alive_values = lease_holds(now)
         self._record(
             task_id,
-            condition=_RUNNING + " AND attribute_exists(async_until) AND lease_until >= :now_epoch",
+            condition=_RUNNING + " AND attribute_exists(async_until)" + alive,
             update=f"SET lease_until = :lease, sweep_at = :lease, updated_at = :now{shown}",
-            values={**values, ":now": _s(clock.iso(now)), ":now_epoch": _n(clock.epoch(now))},
+            values={**values, ":now": _s(clock.iso(now)), **alive_values},
         )

@@ -91,15 +91,17 @@ class TaskStore(CallerChanges, AsyncChanges):
     ) -> None:
         """processing → completed, the result inline or its object's key (`fan_in`: with its barrier's countdown)."""
         attributes = result.attributes("result")
+        held, held_values = self.lease_condition(now)
         names = {f"#v{i}": name for i, name in enumerate(attributes)}
         sets = ", ".join(f"#v{i} = :v{i}" for i in range(len(attributes)))
         change = Change(
-            condition="#status = :processing AND attempts = :attempt",
+            condition="#status = :processing AND attempts = :attempt" + held,
             update=f"SET #status = :completed, {sets}, finished_at = :finished, updated_at = :finished, "
             "expires_at = :expires, #slot = :outcome "
             "REMOVE lease_until, sweep_shard, sweep_at, #error, not_before_ms, deadline, next_attempt_at",
             values={
                 **self._running(attempt),
+                **held_values,
                 **self._finished(now),
                 ":completed": _s(TaskStatus.COMPLETED),
                 **{f":v{i}": value for i, value in enumerate(attributes.values())},
@@ -122,13 +124,15 @@ class TaskStore(CallerChanges, AsyncChanges):
     def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, delay: int) -> StoredTask:
         """processing → pending after a failed attempt; the queue redelivers after the backoff `delay`,
         and no delivery starts it before then."""
+        held, held_values = self.lease_condition(now)
         return self._update(
             task_id,
-            condition="#status = :processing AND attempts = :attempt",
+            condition="#status = :processing AND attempts = :attempt" + held,
             update="SET #status = :pending, #error = :error, updated_at = :now, sweep_at = :sweep, "
             "not_before_ms = :not_before, next_attempt_at = :next, #slot = :outcome REMOVE lease_until, deadline",
             values={
                 **self._running(attempt),
+                **held_values,
                 ":pending": _s(TaskStatus.PENDING),
                 ":error": error_value(error),
                 ":now": _s(clock.iso(now)),
@@ -157,8 +161,9 @@ class TaskStore(CallerChanges, AsyncChanges):
                 ":now_epoch": _n(clock.epoch(now)),
             }
         else:
-            condition = "#status = :processing AND attempts = :attempt"
-            values = self._running(attempt)
+            held, held_values = self.lease_condition(now)
+            condition = "#status = :processing AND attempts = :attempt" + held
+            values = {**self._running(attempt), **held_values}
         # The attempt that ran keeps its outcome; a failure from outside a run (dead letter) has none.
         outcome = (
             {}

@@ -1,9 +1,11 @@
 """A task's values as a run uses them: its payload read back (from the item or the values bucket), its
-result kept as the item will hold it (inline when small, else in the values bucket, written first)."""
+result kept as the item will hold it (inline when small, else in the values bucket, written first),
+or the result a target uploaded itself (to the envelope's result_upload URL: the attempt's own key)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from tasklane.data.bucket import ValueMissing, result_key
@@ -35,8 +37,58 @@ def read_payload(stored: StoredTask, services: Services) -> dict[str, Any]:
     return payload
 
 
+@dataclass(frozen=True)
+class UploadedResult:
+    """A result its target PUT to the attempt's key, checked (present, within the limit, JSON)."""
+
+    value: StoredValue
+
+
+def upload_url(stored: StoredTask, attempt: int, seconds: int, services: Services) -> str:
+    """Where the attempt's target may PUT its result: the key the result is kept under."""
+    return services.values.upload_url(result_key(stored.task.task_id, attempt), seconds)
+
+
+def uploaded_result(stored: StoredTask, attempt: int, services: Services) -> UploadedResult:
+    """The result the target says it uploaded: Unfinishable when over the limit; ResultUploadInvalid
+    (an attempt's failure, retried) when nothing was uploaded or it is not JSON."""
+    key = result_key(stored.task.task_id, attempt)
+    limit = services.settings.max_result_bytes
+    try:
+        size = services.values.size(key)
+        if size > limit:
+            raise Unfinishable("ResultTooLarge", f"the uploaded result is {size} bytes; the limit is {limit}")
+        data = services.values.get_head(key, limit + 1)
+    except ValueMissing:
+        raise ResultUploadInvalid(
+            "ResultUploadMissing", "the target answered result_uploaded, but nothing was PUT to its result_upload url"
+        ) from None
+    if len(data) > limit:  # it grew after its size was read
+        raise Unfinishable("ResultTooLarge", f"the uploaded result is over the limit of {limit} bytes")
+    try:
+        result = json.loads(data)
+    except (ValueError, RecursionError):
+        start = data[:100].decode("utf-8", "replace")
+        raise ResultUploadInvalid("ResultUploadNotJSON", f"the uploaded result is not JSON: {start}") from None
+    if len(data) <= INLINE_VALUE_BYTES and values.depth(result) <= MAX_INLINE_RESULT_DEPTH:
+        return UploadedResult(StoredValue(len(data), text=values.encode(result).decode()))
+    return UploadedResult(StoredValue(len(data), key=key))
+
+
+class ResultUploadInvalid(Exception):
+    """The attempt's uploaded result is missing or unreadable: this attempt failed, another may not."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.type = error_type
+        self.message = message
+
+
 def keep_result(stored: StoredTask, attempt: int, result: Any, services: Services) -> StoredValue:
-    """The result as the item will keep it: inline when small, else its object, written first."""
+    """The result as the item will keep it: inline when small, else its object, written first (an
+    UploadedResult: as its target left it)."""
+    if isinstance(result, UploadedResult):
+        return result.value
     try:
         encoded = values.encode(result)
     except values.ValueNotStorable as exc:

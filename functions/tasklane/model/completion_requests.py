@@ -16,7 +16,11 @@ MAX_TOKEN_CHARS = 128
 
 class CompleteRequest(Model):
     token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS, description="the attempt's completion token")
-    result: Any = Field(default=None, description="the task's result (any JSON value)")
+    result: Any = Field(
+        default=None,
+        description='the task\'s result (any JSON value), or {"tasklane": "result_uploaded"} once the result '
+        "was PUT to the envelope's result_upload URL (results of any size up to the result limit)",
+    )
 
 
 class FailureError(Model):

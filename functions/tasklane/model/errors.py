@@ -54,6 +54,19 @@ class InvalidTransition(TasklaneError):
         )
 
 
+class AttemptOver(TasklaneError):
+    """An async attempt whose lease (its deadline, or its next heartbeat) has passed: its token is spent."""
+
+    code, status = "attempt_over", 409
+
+    def __init__(self, task_id: str, attempt: int, missed: str, at: str, retried: bool) -> None:
+        then = "tasklane retries the task with a new token" if retried else "tasklane fails the task"
+        super().__init__(
+            f"attempt {attempt} of task {task_id} is over: its {missed} at {at}; {then}",
+            {"task_id": task_id, "attempt": attempt, "status": "over", "missed": missed, "at": at},
+        )
+
+
 class ScheduleNotFound(TasklaneError):
     code, status = "schedule_not_found", 404
 
