@@ -21,7 +21,7 @@ from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
 from tasklane.logic.task_values import Unfinishable, keep_result, uploaded_result
 from tasklane.model import clock
 from tasklane.model.envelope import RESULT_UPLOADED, Completion
-from tasklane.model.errors import AttemptOver, InvalidTransition, TaskNotFound
+from tasklane.model.errors import STALE, AttemptOver, InvalidTransition, TaskNotFound
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Progress, TaskError, TaskStatus
 from tasklane.observability import count, logger
@@ -72,7 +72,7 @@ def _attempt_of(task_id: str, token: Any, services: HasStore, now: datetime) -> 
         raise TaskNotFound(task_id)
     task = stored.task
     if task.status is not TaskStatus.PROCESSING or matched[0] != task.attempts or stored.async_until is None:
-        raise InvalidTransition(task_id, task.status.value if task.status.finished else "stale", "finish")
+        raise InvalidTransition(task_id, task.status.value if task.status.finished else STALE, "finish")
     if not _holds(stored, now):
         raise _over(stored)
     return stored
@@ -99,7 +99,7 @@ def _refused(stored: StoredTask, exc: TransitionRejected, now: datetime, action:
     same = current is not None and current.task.attempts == stored.task.attempts
     if current is not None and same and current.task.status is TaskStatus.PROCESSING and not _holds(current, now):
         return _over(current)
-    return InvalidTransition(task_id, "stale", action)
+    return InvalidTransition(task_id, STALE, action)
 
 
 def complete(task_id: str, token: Any, result: Any, services: Completing) -> None:

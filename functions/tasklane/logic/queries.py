@@ -98,7 +98,8 @@ def get_result(task_id: str, owner: str, services: TaskReads) -> ResultAnswer:
     details = {"task_id": task_id, "status": task.status.value}
     if task.status is TaskStatus.FAILED:
         error = {"type": task.error.type, "message": task.error.message} if task.error else None
-        raise TaskFailed(f"task {task_id} failed", {**details, "error": error})
+        why = f"{task.error.type}: {task.error.message}" if task.error else "no error recorded"
+        raise TaskFailed(f"task {task_id} failed ({why}): it has no result", {**details, "error": error})
     if task.status is TaskStatus.CANCELLED:
         raise ResultNotReady(f"task {task_id} was cancelled: it has no result (retry it to run it)", details)
     raise ResultNotReady(f"task {task_id} is {task.status.value}; it has no result yet", details)

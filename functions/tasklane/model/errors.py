@@ -35,13 +35,23 @@ class TaskNotFound(TasklaneError):
         super().__init__(f"task {task_id} not found", {"task_id": task_id})
 
 
+# The status InvalidTransition is given when an async attempt's token no longer names the current attempt.
+STALE = "stale"
+
+
 class InvalidTransition(TasklaneError):
     """A lifecycle change the task's current status does not allow."""
 
     code, status = "invalid_transition", 409
 
     def __init__(self, task_id: str, status: str, action: str) -> None:
-        super().__init__(f"cannot {action} task {task_id}: it is {status}", {"task_id": task_id, "status": status})
+        super().__init__(
+            f"cannot {action} task {task_id}: this token's attempt is over "
+            "(a later attempt or a retry has its own token)"
+            if status == STALE
+            else f"cannot {action} task {task_id}: it is {status}",
+            {"task_id": task_id, "status": status},
+        )
 
 
 class AttemptOver(TasklaneError):
