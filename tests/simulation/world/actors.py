@@ -94,7 +94,8 @@ def submit_batch_of_tasks(sim: Simulation) -> None:
 
 def _some_task(sim: Simulation, statuses: tuple[TaskStatus, ...]) -> tuple[str, str] | None:
     items = sim.db.items["tasks"]
-    ids = sorted(i for i, item in items.items() if item["status"]["S"] in {s.value for s in statuses})
+    wanted = {s.value for s in statuses}
+    ids = sorted(i for i, item in items.items() if item.get("status", {}).get("S") in wanted and "kind" not in item)
     if not ids:
         return None
     task_id = sim.world.rng.choice(ids)
