@@ -111,6 +111,7 @@ class Simulation:
             (0.03, lambda: firings.deliver_firing(self, actors.request(self.world.rng))),
             (0.03, lambda: workflows.submit(self, actors.request)),
             (0.02, lambda: replays.submit_batch_with_key(self, actors.request)),
+            (0.02, lambda: actors.rated_burst(self)),
             (0.22, lambda: actors.processor(self)),
             (0.30, self._resume),
             (0.15, self._tick),
