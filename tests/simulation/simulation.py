@@ -18,7 +18,7 @@ from tasklane.data.tasks.indexes import TaskIndexes
 from tasklane.data.tasks.store import TaskStore
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
-from tests.simulation.world import actors, firings, replays, seams
+from tests.simulation.world import actors, firings, replays, seams, workflows
 from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
 from tests.simulation.world.history import History, Violation
 from tests.simulation.world.runtime import World
@@ -109,6 +109,9 @@ class Simulation:
             (0.02, lambda: actors.submit_batch_of_tasks(self)),
             (0.04, lambda: replays.submit_with_key(self, actors.request(self.world.rng))),
             (0.03, lambda: firings.deliver_firing(self, actors.request(self.world.rng))),
+            (0.03, lambda: workflows.submit(self, actors.request)),
+            (0.02, lambda: replays.submit_batch_with_key(self, actors.request)),
+            (0.02, lambda: actors.rated_burst(self)),
             (0.22, lambda: actors.processor(self)),
             (0.30, self._resume),
             (0.15, self._tick),
@@ -136,7 +139,9 @@ class Simulation:
         for _ in range(DRAIN_ROUNDS):
             world.finish_all()
             if self.sqs.backlog() == 0 and all(
-                item["status"]["S"] in ("completed", "failed", "cancelled") for item in tasks.values()
+                item["status"]["S"] in ("completed", "failed", "cancelled")
+                for item in tasks.values()
+                if "status" in item  # a workflow's barriers have none
             ):
                 break
             world.advance(30_000)
