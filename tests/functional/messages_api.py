@@ -139,7 +139,7 @@ def _media_type_schedules(t: Any) -> Produced:
 
 
 def _payload_too_large(t: Any) -> Produced:
-    from tasklane.model.limits import MAX_PAYLOAD_BYTES
+    from tasklane.limits import MAX_PAYLOAD_BYTES
 
     answer = submit(t, body={"task_type": "echo", "payload": {"x": "a" * MAX_PAYLOAD_BYTES}})
     size = len(json.dumps({"x": "a" * MAX_PAYLOAD_BYTES}, separators=(",", ":")).encode())
@@ -147,14 +147,14 @@ def _payload_too_large(t: Any) -> Produced:
 
 
 def _batch_too_large(t: Any) -> Produced:
-    from tasklane.model.limits import MAX_BATCH_BODY_BYTES
+    from tasklane.limits import MAX_BATCH_BODY_BYTES
 
     raw = json.dumps({"tasks": [{"task_type": "echo", "payload": {"x": "a" * MAX_BATCH_BODY_BYTES}}]})
     return said(call(t, "submit_batch", raw_body=raw), size=len(raw.encode()), limit=MAX_BATCH_BODY_BYTES)
 
 
 def _schedule_payload_too_large(t: Any) -> Produced:
-    from tasklane.model.limits import INLINE_VALUE_BYTES
+    from tasklane.limits import INLINE_VALUE_BYTES
 
     answer = create_schedule(t, task={"task_type": "echo", "payload": {"x": "a" * INLINE_VALUE_BYTES}})
     return said(answer, limit=INLINE_VALUE_BYTES)

@@ -55,10 +55,9 @@ def test_an_undone_creation_cut_short_keeps_its_record_until_every_other_item_is
     """Found by the simulation (seed 29): the record was deleted in the same BatchWriteItem as the
     tasks; a task left unprocessed, and the invocation ended before its retry: the task stayed
     `waiting` for good with no record left for the sweep to find it by. The record goes last, alone."""
-    from tasklane.data.table import StoreUnavailable
-
     from tasklane.data import aws
     from tasklane.data.services import services
+    from tasklane.data.tasks.table import StoreUnavailable
 
     body = submit(tasklane, {"chain": [add(1), add(2)]})
     store = services().store.workflows()
