@@ -18,8 +18,7 @@ from tasklane.data.services import (
 )
 from tasklane.logic.offered_types import registered_type
 from tasklane.logic.target_outcomes import TaskTypeRemoved
-from tasklane.model.errors import UnknownTaskType
-from tasklane.task_types import get_task_type, task_types
+from tasklane.task_types import get_task_type, is_builtin
 
 if TYPE_CHECKING:
     from tasklane.data.tasks.codec import StoredTask
@@ -41,11 +40,8 @@ def runnable_type(stored: StoredTask, message: TaskMessage, services: TypeRunnin
     """What runs the task: its built-in type, or a TargetRun of the owner's registered type (from the
     processor's cache); TaskTypeRemoved when that type was deleted."""
     name = stored.task.task_type
-    try:
-        return get_task_type(name)
-    except UnknownTaskType:
-        if name in task_types(demo=True):
-            raise  # a built-in this stack does not offer (a demo type with DemoTaskTypes off)
+    if is_builtin(name):
+        return get_task_type(name)  # UnknownTaskType for a demo type this stack does not offer
     found = registered_type(stored.owner, name, services)
     if found is None:
         raise TaskTypeRemoved(name)
