@@ -11,19 +11,24 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from tasklane.data.notifications import Notifications
 from tasklane.data.queues import LaneQueues
 from tasklane.data.rates import LimitsTable
+from tasklane.data.secrets import WebhookSecrets
 from tasklane.data.services import Services
 from tasklane.data.tasks.indexes import TaskIndexes
 from tasklane.data.tasks.store import TaskStore
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
-from tests.simulation.world import actors, firings, replays, seams, workflows
+from tasklane.settings.task_types import task_type_settings
+from tasklane.settings.webhooks import webhook_settings
+from tests.simulation.world import actors, async_work, firings, replays, seams, workflows
 from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
 from tests.simulation.world.history import History, Violation
 from tests.simulation.world.runtime import World
 from tests.simulation.world.sqs import FakeSQS, Queue
 
+WEBHOOK_QUEUE, WEBHOOK_DLQ = "sqs://webhooks", "sqs://webhooks-dlq"
 PROCESSOR_TIMEOUT = 60  # the smallest the template allows: the lease matters most there
 VISIBILITY = 360  # the template's LaneVisibility for it
 DRAIN_ROUNDS = 400
@@ -40,12 +45,29 @@ def _environment(cap: int) -> dict[str, str]:
         "DEMO_TASK_TYPES": "false", "LIMITS_TABLE_NAME": "limits", "RATE_LIMITS": "",
         "OWNER_CONCURRENCY_CAP": str(cap), "DUE_SHARDS": "2", "QUEUE_DELAY_HORIZON_SECONDS": "120",
         "SCHEDULES_TABLE_NAME": "schedules",
+        "TASK_TYPES_TABLE_NAME": "task-types", "MAX_TASK_TYPES_PER_OWNER": "10", "TARGET_FUNCTION_ARNS": "",
+        "STACK_ACCOUNT_ID": "000000000000", "API_URL": "https://api.sim.invalid",
+        "EVENT_BUS_NAME": "bus", "WEBHOOK_QUEUE_URL": WEBHOOK_QUEUE, "WEBHOOK_DEAD_LETTER_QUEUE_URL": WEBHOOK_DLQ,
+        "WEBHOOK_SECRETS_TABLE_NAME": "secrets", "CALLBACK_ALLOW_LOOPBACK": "false",
+        "WEBHOOK_RETRY_BASE_SECONDS": "30",
     }  # fmt: skip
 
 
 class _NoBucket:
+    """The values bucket: the simulation's payloads and results are small, so only an async attempt's
+    presigned result upload URL is asked for (and never used)."""
+
+    def upload_url(self, key: str, seconds: int) -> str:
+        return f"https://values.sim.invalid/{key}"
+
     def __getattr__(self, name: str) -> Any:
         raise AssertionError("the simulation's payloads and results are small: no bucket call expected")
+
+
+class _Services(Services):
+    """Services whose notifications (a property in Services: loaded on first use) are the world's."""
+
+    notifications: Any = None
 
 
 class Simulation:
@@ -55,16 +77,22 @@ class Simulation:
         cap = world.rng.choice([0, 0, 1, 2])
         os.environ.update(_environment(cap))
         settings.cache_clear()
+        task_type_settings.cache_clear()
+        webhook_settings.cache_clear()
         base = Settings.from_env()
         self.db = FakeDynamoDB(
-            world, {"tasks": ("task_id", TASK_INDEXES), "limits": ("limit_key", []), "idempotency": ("id", [])}
-        )
+            world,
+            {"tasks": ("task_id", TASK_INDEXES), "limits": ("limit_key", []), "idempotency": ("id", []),
+             "secrets": ("owner", [])},
+        )  # fmt: skip
         self.sqs = FakeSQS(world)
         self.lanes: dict[Lane, Queue] = {}
         for lane in Lane:
             dead = self.sqs.add_queue(f"sqs://{lane.value}-dlq", 60)
             self.lanes[lane] = self.sqs.add_queue(base.queue_urls[lane], VISIBILITY, dead, base.max_receive_count)
         self.schedules = firings.Records()
+        self.notifications = Notifications(webhook_settings(), base.table_name)
+        self.notifications.secrets = WebhookSecrets(self.db, "secrets")  # type: ignore[misc]
         self.services = {lane: self._services(replace(base, lane=lane)) for lane in Lane}
         world.history = History(
             world, cap=cap, rates={seams.RATED_TYPE: seams.RATE_PER_SECOND}, items=self.db.items["tasks"]
@@ -75,13 +103,15 @@ class Simulation:
         self.steps_run = 0
 
     def _services(self, s: Settings) -> Services:
-        services = Services(s)
+        services = _Services(s)
         services.store = TaskStore(self.db, services.layout)
         services.indexes = TaskIndexes(self.db, services.layout)
         services.limits = LimitsTable(self.db, s.limits_table_name)
         services.queues = LaneQueues(self.sqs, s.queue_urls)
         services.values = _NoBucket()  # type: ignore[assignment]
         services.schedules = self.schedules  # type: ignore[assignment]
+        services.task_types = async_work.TASK_TYPES  # type: ignore[assignment]
+        services.notifications = self.notifications
         return services
 
     # --- the steps --------------------------------------------------------------------------------
@@ -120,6 +150,8 @@ class Simulation:
             (0.03, lambda: actors.dead_letters(self)),
             (0.03, lambda: actors.cancel(self)),
             (0.02, lambda: actors.retry(self)),
+            (0.03, lambda: async_work.submit(self)),
+            (0.05, lambda: async_work.worker(self)),
         ]
 
     def run(self, steps: int) -> dict[str, int]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tasklane.data.tasks.codec import to_stored
 from tasklane.model.task import TaskStatus
+from tests.simulation.world.async_work import ASYNC_TYPE, AsyncChecks, AsyncViolation
 from tests.simulation.world.workflows import FanInChecks, FanInViolation, is_workflow_key
 
 if TYPE_CHECKING:
@@ -71,9 +72,11 @@ class History:
     dead_letters: int = 0
     edges: int = 0
     fan_in: FanInChecks = field(init=False)
+    async_work: AsyncChecks = field(init=False)
 
     def __post_init__(self) -> None:
         self.fan_in = FanInChecks(self.items)
+        self.async_work = AsyncChecks(self.items)
 
     def world_item(self, task_id: str) -> dict[str, Any]:
         return self.items[task_id]
@@ -125,7 +128,10 @@ class History:
             raise Violation(f"finished task {task_id} changed: {before.task} -> {after.task}")
         try:
             self.fan_in.task_changed(before.task.status, after)
-        except FanInViolation as exc:
+            call = self.world.current.async_call if self.world.current is not None else None
+            if call is not None and call.task_id == task_id and before.task.status is R:
+                self.async_work.ended(call, old, status.value)
+        except (FanInViolation, AsyncViolation) as exc:
             raise Violation(str(exc)) from None
         if after.task.attempts > after.task.max_attempts:
             raise Violation(f"task {task_id}: attempts {after.task.attempts} > max {after.task.max_attempts}")
@@ -218,6 +224,11 @@ class History:
                 counts["lost"] += 1
                 problems.append(f"lost: {task_id} still {task.status.value} at quiescence")
                 continue
+            if task.task_type == ASYNC_TYPE:  # its runs are the target's: ended by a worker or the sweep
+                found = self.async_work.quiescent(task_id, items[task_id], task.result)
+                counts["unexpected"] += len(found)
+                problems += found
+                continue
             runs = self.runs.get(task_id, [])
             for run in runs:
                 if run.recorded:
@@ -240,7 +251,9 @@ class History:
                 (task.error.type == "TaskTimedOut" and "simulated run" in task.error.message)
                 or (task.error.type == "SimFailure" and payload.get("fail_first", 0) >= task.max_attempts)
             )
-            if task.status is F and not planned and not self.world.fault_count:
+            # A type that vanished is never a fault's doing: the simulation's types are always there.
+            vanished = task.error is not None and task.error.type in ("TaskTypeRemoved", "UnknownTaskType")
+            if task.status is F and (vanished or (not planned and not self.world.fault_count)):
                 counts["unexpected"] += 1
                 problems.append(f"unplanned: {task_id} failed ({task.error}) with no fault and attempts to spare")
         made: dict[tuple[str, int], int] = defaultdict(int)
@@ -271,6 +284,7 @@ class History:
         fan_in = self.fan_in.quiescent()
         counts["lost"] += len(fan_in)
         counts["workflows"] = self.fan_in.workflows
+        counts["async_calls"], counts["async_refused"] = self.async_work.calls, self.async_work.refused
         problems += fan_in
         if problems:
             raise Violation("; ".join(problems[:5]) + f" ({len(problems)} in all)")

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from greenlet import greenlet
 
@@ -43,6 +43,7 @@ class Invocation:
     faults: list[str] = field(default_factory=list)
     granted: dict[str, int] = field(default_factory=dict)  # task type -> when its rate last granted a start
     glet: greenlet | None = None
+    async_call: Any = None  # an async worker's call in flight (tests.simulation.world.async_work.Call)
 
 
 class World:

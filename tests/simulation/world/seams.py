@@ -15,11 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tasklane import observability
+from tasklane import observability, task_types
 from tasklane.data.tasks import table
+from tasklane.destinations import receivers
 from tasklane.logic import execution, promotion, running, throttling
 from tasklane.model import clock
 from tasklane.task_types.registry import TaskContext, registered, task
+from tests.simulation.world import async_work
 from tests.simulation.world.history import Run
 from tests.simulation.world.runtime import World
 
@@ -121,6 +123,8 @@ def install(world: World) -> None:
     """Point tasklane's seams at `world` (idempotent; each scenario installs its own world)."""
     _worlds[:] = [world]
     _register_types()
+    # The simulation's types are built-ins to the processors (registered in code, not by an owner).
+    patch(task_types, "BUILTIN_NAMES", task_types.BUILTIN_NAMES | {"sim_work", RATED_TYPE})
     sim_time = SimpleNamespace(monotonic=world.monotonic, sleep=world.sleep)
     patch(clock, "now", world.clock_now)
     patch(clock, "sleep", world.sleep)
@@ -133,8 +137,16 @@ def install(world: World) -> None:
     random.seed(world.rng.getrandbits(64))
     for memory in (throttling._HELD, throttling._SHOWN, throttling._AT_CAP):
         memory.clear()
+    # Outbound calls (async targets, webhook receivers): answered here, never a socket or a DNS lookup.
+    patch(receivers, "resolve", async_work.resolve)
+    patch(receivers, "exchange", async_work.exchange_for(world))
+    patch(receivers, "_open", _no_socket)
     observability.logger.setLevel("CRITICAL")
     forget_metrics()
+
+
+def _no_socket(*args: Any) -> Any:
+    raise AssertionError("the simulation opens no socket")
 
 
 def forget_metrics() -> None:
