@@ -16,13 +16,15 @@ from tasklane.data.queues import LaneQueues
 from tasklane.data.rates import LimitsTable
 from tasklane.data.secrets import WebhookSecrets
 from tasklane.data.services import Services
+from tasklane.data.tasks.deliveries import DeliveryLog
 from tasklane.data.tasks.indexes import TaskIndexes
 from tasklane.data.tasks.store import TaskStore
+from tasklane.data.webhook_queue import WebhookQueue
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
 from tasklane.settings.task_types import task_type_settings
 from tasklane.settings.webhooks import webhook_settings
-from tests.simulation.world import actors, async_work, firings, replays, seams, workflows
+from tests.simulation.world import actors, async_work, firings, replays, seams, webhooks, workflows
 from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
 from tests.simulation.world.history import History, Violation
 from tests.simulation.world.runtime import World
@@ -93,10 +95,16 @@ class Simulation:
         self.schedules = firings.Records()
         self.notifications = Notifications(webhook_settings(), base.table_name)
         self.notifications.secrets = WebhookSecrets(self.db, "secrets")  # type: ignore[misc]
+        self.notifications.deliveries = DeliveryLog(self.db, base.table_name)  # type: ignore[misc]
+        self.notifications.bus = webhooks.Bus(world)  # type: ignore[misc,assignment]
+        hooks_dead = self.sqs.add_queue(WEBHOOK_DLQ, 60)
+        self.webhook_queue = self.sqs.add_queue(WEBHOOK_QUEUE, 60, hooks_dead, webhooks.MAX_RECEIVES)
+        self.notifications.webhook_queue = WebhookQueue(self.sqs, WEBHOOK_QUEUE, WEBHOOK_DLQ)  # type: ignore[misc]
         self.services = {lane: self._services(replace(base, lane=lane)) for lane in Lane}
         world.history = History(
             world, cap=cap, rates={seams.RATED_TYPE: seams.RATE_PER_SECOND}, items=self.db.items["tasks"]
         )
+        world.history.webhooks.failing = world.rng.choice([0.0, 0.3, 0.6])
         self.db.observers.append(world.history.changed)
         seams.install(world)
         replays.install(world, self.db)
@@ -150,6 +158,8 @@ class Simulation:
             (0.03, lambda: actors.dead_letters(self)),
             (0.03, lambda: actors.cancel(self)),
             (0.02, lambda: actors.retry(self)),
+            (0.06, lambda: webhooks.events(self)),
+            (0.06, lambda: webhooks.deliverer(self)),
             (0.03, lambda: async_work.submit(self)),
             (0.05, lambda: async_work.worker(self)),
         ]
@@ -170,10 +180,14 @@ class Simulation:
         tasks = self.db.items["tasks"]
         for _ in range(DRAIN_ROUNDS):
             world.finish_all()
-            if self.sqs.backlog() == 0 and all(
-                item["status"]["S"] in ("completed", "failed", "cancelled")
-                for item in tasks.values()
-                if "status" in item  # a workflow's barriers have none
+            if (
+                self.sqs.backlog() == 0
+                and not world.history.webhooks.stream
+                and all(
+                    item["status"]["S"] in ("completed", "failed", "cancelled")
+                    for item in tasks.values()
+                    if "status" in item  # a workflow's barriers have none
+                )
             ):
                 break
             world.advance(30_000)
@@ -186,6 +200,17 @@ class Simulation:
                     world.finish_all()
             actors.dead_letters(self)
             actors.reconciler(self)
+            world.finish_all()
+            for _ in range(BATCHES_PER_ROUND):
+                if not world.history.webhooks.stream:
+                    break
+                webhooks.events(self)
+                world.finish_all()
+            for _ in range(BATCHES_PER_ROUND):
+                if not any(m.visible_ms <= world.now_ms() for m in self.webhook_queue.messages.values()):
+                    break
+                webhooks.deliverer(self)
+                world.finish_all()
         world.finish_all()
         counts = world.history.check_quiescent(tasks)
         counts["steps"] = self.steps_run

@@ -15,7 +15,7 @@ STEPS = 500
 # the past and the following take is granted at once: 6 starts of a 5/s type within one second. Each
 # is a strict xfail: it fails once the fix lands, and then leaves this list.
 RATE_TAKEN_LATE = "known defect: a rate's take that lands late leaves its next start in the past (6 starts in 1 s)"
-KNOWN = dict.fromkeys([56, 116, 166], RATE_TAKEN_LATE)
+KNOWN = dict.fromkeys([71, 77], RATE_TAKEN_LATE)
 CI_SEEDS = [
     pytest.param(seed, marks=pytest.mark.xfail(strict=True, raises=Violation, reason=KNOWN[seed]))
     if seed in KNOWN

@@ -24,7 +24,7 @@ from tasklane.model.errors import TasklaneError
 from tasklane.model.lanes import Lane
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import TaskStatus
-from tests.simulation.world import seams
+from tests.simulation.world import seams, webhooks
 from tests.simulation.world.runtime import Invocation
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ def request(rng: Any) -> dict[str, Any]:
     }
     if delay:
         request["delay_seconds"] = delay
+    if rng.random() < 0.3:
+        request["callback_url"] = webhooks.CALLBACK_URL
     if quirk.get("stubborn"):
         # Past its lease (timeout + 45 s = 47 s), within the processor's 60 s.
         request["payload"]["work_ms"], request["timeout_seconds"] = 55_000, 2

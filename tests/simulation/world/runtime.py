@@ -43,6 +43,7 @@ class Invocation:
     faults: list[str] = field(default_factory=list)
     granted: dict[str, int] = field(default_factory=dict)  # task type -> when its rate last granted a start
     glet: greenlet | None = None
+    webhook_attempt: int = 0  # the receive count of the webhook message being delivered
     async_call: Any = None  # an async worker's call in flight (tests.simulation.world.async_work.Call)
 
 

@@ -21,7 +21,7 @@ from tasklane.destinations import receivers
 from tasklane.logic import execution, promotion, running, throttling
 from tasklane.model import clock
 from tasklane.task_types.registry import TaskContext, registered, task
-from tests.simulation.world import async_work
+from tests.simulation.world import async_work, webhooks
 from tests.simulation.world.history import Run
 from tests.simulation.world.runtime import World
 
@@ -140,6 +140,7 @@ def install(world: World) -> None:
     # Outbound calls (async targets, webhook receivers): answered here, never a socket or a DNS lookup.
     patch(receivers, "resolve", async_work.resolve)
     patch(receivers, "exchange", async_work.exchange_for(world))
+    patch(receivers, "post", webhooks.post_for(world))
     patch(receivers, "_open", _no_socket)
     observability.logger.setLevel("CRITICAL")
     forget_metrics()

@@ -96,6 +96,14 @@ class FakeSQS:
             message.visible_ms = self.world.now_ms() + int(entry["VisibilityTimeout"]) * 1000
         return {"Successful": [], "Failed": failed}
 
+    def change_message_visibility(self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int) -> dict:
+        self._call("ChangeMessageVisibility")
+        message = self._by_handle(self.queues[QueueUrl], ReceiptHandle)
+        if message is None or message.visible_ms <= self.world.now_ms():
+            raise ClientError({"Error": {"Code": "MessageNotInflight", "Message": "sim"}}, "ChangeMessageVisibility")
+        message.visible_ms = self.world.now_ms() + int(VisibilityTimeout) * 1000
+        return {}
+
     def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict:
         self._call("GetQueueAttributes")
         queue, now = self.queues[QueueUrl], self.world.now_ms()
