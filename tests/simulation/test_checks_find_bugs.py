@@ -84,3 +84,50 @@ def _advance_anyway(stored, services, advance):  # type: ignore[no-untyped-def]
     if workflow is None or index is None or index == workflow.plan.end.index:
         return
     progress.start(workflow, index, services.store.workflows(), services)
+
+
+def test_a_completion_accepted_without_its_lease_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An async attempt's end is written whatever its lease: a late worker's call is taken."""
+    from tasklane.data.tasks.store import TaskStore
+    from tasklane.logic import async_tasks
+
+    monkeypatch.setattr(async_tasks, "_holds", lambda stored, now: True)
+    monkeypatch.setattr(TaskStore, "within_lease", lambda self: self)
+    assert "after its lease" in _first_violation(range(40), wanted=("after its lease",))
+
+
+def test_a_completion_by_an_earlier_attempts_token_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any token the task ever had ends its current attempt (a stale worker finishes a newer attempt)."""
+    from tasklane.logic import async_tasks
+    from tasklane.model.errors import InvalidTransition, TaskNotFound
+    from tasklane.model.task import TaskStatus
+
+    def any_attempt(task_id, token, services, now):  # type: ignore[no-untyped-def]
+        stored = services.store.get(task_id)
+        if stored is None or all(kept != async_tasks.token_hash(token) for _, kept in stored.tokens):
+            raise TaskNotFound(task_id)
+        if stored.task.status is not TaskStatus.PROCESSING or stored.async_until is None:
+            raise InvalidTransition(task_id, stored.task.status.value, "finish")
+        if not async_tasks._holds(stored, now):
+            raise async_tasks._over(stored)
+        return stored
+
+    monkeypatch.setattr(async_tasks, "_attempt_of", any_attempt)
+    assert "token" in _first_violation(range(40), wanted=("token",))
+
+
+def test_a_webhook_for_an_unfinished_task_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every status change of a task with a callback is taken for its end and posted."""
+    from tasklane.data.tasks.changes import StatusChange
+
+    monkeypatch.setattr(StatusChange, "terminal", property(lambda self: True))
+    assert "did not finish so" in _first_violation(range(40))
+
+
+def test_a_webhook_never_attempted_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events logic loses the webhook of some ends (its queue send is dropped)."""
+    from tasklane.data.webhook_queue import WebhookQueue
+
+    real = WebhookQueue.send
+    monkeypatch.setattr(WebhookQueue, "send", lambda self, body: None if '"failed"' in body else real(self, body))
+    assert "never attempted" in _first_violation(range(40))

@@ -124,8 +124,13 @@ def exchange_for(world: World) -> Any:
     def exchange(request: receivers.Post, deadline: float, max_body: int) -> receivers.Answer:
         """The target's answer: it accepts most calls (202), refuses some for now (503)."""
         world.point("target call")
+        from tests.simulation.world.history import Violation
+
         envelope = json.loads(request.body)
-        world.history.async_work.called(envelope)
+        try:
+            world.history.async_work.called(envelope)
+        except AsyncViolation as exc:
+            raise Violation(str(exc)) from None  # not the target's error: the scenario stops
         if world.rng.random() < 0.1:
             return receivers.Answer(503, {}, b"busy", False)
         return receivers.Answer(202, {}, b"", False)

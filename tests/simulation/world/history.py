@@ -86,6 +86,8 @@ class History:
 
     def sent(self, url: str, body: str) -> None:
         self.messages_sent += 1
+        if url.endswith("webhooks-dlq"):
+            self.webhooks.given_up += 1
 
     def dead_lettered(self, body: str) -> None:
         self.dead_letters += 1

@@ -50,6 +50,7 @@ class WebhookChecks:
     posted: dict[str, int] = field(default_factory=dict)  # event id -> POSTs made
     stream: list[dict[str, Any]] = field(default_factory=list)
     sequence: int = 0
+    given_up: int = 0  # deliveries put on the webhook dead-letter queue
     reader: Invocation | None = None  # the events function's invocation on the shard (one at a time)
 
     def changed(self, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
@@ -81,6 +82,8 @@ class WebhookChecks:
             for event, (task_id, status) in sorted(self.finishes.items())
             if event not in self.posted
         ]
+        if self.given_up:
+            problems.append(f"lost: {self.given_up} webhooks given up to the dead-letter queue")
         for task_id in sorted({t for t, _ in self.finishes.values()}):
             shown = self.items[task_id].get("callback_deliveries", {}).get("L", [])
             if not 1 <= len(shown) <= WEBHOOK_DELIVERIES_KEPT:
@@ -108,8 +111,13 @@ def post_for(world: World) -> Any:
     def post(request: receivers.Post) -> int:
         """The receiver: a 2xx, a 500, or no answer in time, as the seed says."""
         world.point("webhook post")
+        from tests.simulation.world.history import Violation
+
         checks = world.history.webhooks
-        checks.post(json.loads(request.body), getattr(world.current, "webhook_attempt", 0))
+        try:
+            checks.post(json.loads(request.body), getattr(world.current, "webhook_attempt", 0))
+        except WebhookViolation as exc:
+            raise Violation(str(exc)) from None  # not an error of the receiver's: the scenario stops
         failing = checks.failing / 2 if world.faults.quiet else checks.failing  # it fails less in the drain
         roll = world.rng.random()
         if roll >= failing:
