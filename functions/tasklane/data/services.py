@@ -15,6 +15,7 @@ from tasklane.settings import Settings, settings
 if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
     from tasklane.data.bulk import BulkJobs, BulkQueue
+    from tasklane.data.claims import RatedClaims
     from tasklane.data.depths import LaneDepths
     from tasklane.data.functions import TargetFunctions
     from tasklane.data.indexes import TaskIndexes
@@ -50,6 +51,12 @@ class Services:
         from tasklane.data.store import TaskStore
 
         return TaskStore(aws.dynamodb(), self.layout)
+
+    @cached_property
+    def claims(self) -> RatedClaims:
+        from tasklane.data.claims import RatedClaims
+
+        return RatedClaims(aws.dynamodb(), self.layout, self.settings.limits_table_name)
 
     @cached_property
     def indexes(self) -> TaskIndexes:

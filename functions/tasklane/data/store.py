@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tasklane.data.async_changes import AsyncChanges
 from tasklane.data.caller_changes import CallerChanges
+from tasklane.data.claims import claim_change
 from tasklane.data.items import (
     StoredTask,
     StoredValue,
@@ -41,36 +42,10 @@ class TaskStore(CallerChanges, AsyncChanges):
     def mark_processing(
         self, task_id: str, owner: str, now: datetime, lease_until: int, timeout_seconds: int | None = None
     ) -> StoredTask:
-        """pending → processing once its not-before time has come, or take over a processing task
-        whose lease ran out (a crashed run). The claim token is new for every call: a write the SDK
-        retried is recognised by it, a second delivery in the same millisecond is not. The task shows
-        its run's deadline (now + timeout_seconds) while it runs."""
-        claim = uuid.uuid4().hex
-        deadline = clock.iso(now + timedelta(seconds=timeout_seconds)) if timeout_seconds else None
-        return self._update(
-            task_id,
-            condition="#owner = :owner AND attempts < max_attempts AND "
-            "((#status = :pending AND (attribute_not_exists(not_before_ms) OR not_before_ms <= :now_ms)) "
-            "OR (#status = :processing AND lease_until < :now_epoch))",
-            update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
-            f"lease_until = :lease, claim = :claim{', deadline = :deadline' if deadline else ''} "
-            "REMOVE progress, waiting_for, next_attempt_at, async_until, heartbeat_seconds"
-            f"{'' if deadline else ', deadline'}",
-            values={
-                **({":deadline": _s(deadline)} if deadline else {}),
-                ":owner": _s(owner),
-                ":pending": _s(TaskStatus.PENDING),
-                ":processing": _s(TaskStatus.PROCESSING),
-                ":now_epoch": _n(clock.epoch(now)),
-                ":now_ms": _n(clock.epoch_ms(now)),
-                ":now": _s(clock.iso(now)),
-                ":one": _n(1),
-                ":lease": _n(lease_until),
-                ":claim": _s(claim),
-            },
-            names={"#owner": "owner"},
-            applied=lambda t: t.task.status is TaskStatus.PROCESSING and t.claim == claim,
-        )
+        """The claim of a task whose type has no rate (tasklane.data.claims.claim_change)."""
+        stored = self._write(task_id, claim_change(owner, now, lease_until, timeout_seconds), returns=True)
+        assert stored is not None
+        return stored
 
     def _running(self, attempt: int) -> dict[str, Any]:
         return {":processing": _s(TaskStatus.PROCESSING), ":attempt": _n(attempt)}
