@@ -61,12 +61,13 @@ class Both:
                 try:
                     answers.append(("ok", getattr(client, operation)(**request)))
                 except ClientError as exc:
-                    answers.append((exc.response["Error"]["Code"], exc.response.get("Item")))
+                    extra = {k: exc.response[k] for k in ("Item", "CancellationReasons") if k in exc.response}
+                    answers.append((exc.response["Error"]["Code"], extra))
             (kind_a, a), (kind_b, b) = answers
             assert kind_a == kind_b, (operation, request, answers)
             if kind_a != "ok":
                 assert a == b, (operation, request, answers)
-                raise ClientError({"Error": {"Code": kind_a, "Message": ""}, "Item": a}, operation)  # type: ignore[typeddict-item]
+                raise ClientError({"Error": {"Code": kind_a, "Message": ""}, **a}, operation)  # type: ignore[typeddict-item]
             for key in ("Item", "Attributes"):
                 assert a.get(key) == b.get(key), (operation, request, answers)
             if "Items" in a:

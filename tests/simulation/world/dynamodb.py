@@ -27,6 +27,7 @@ from tests.simulation.world.expressions import (
     parse_condition,
     parse_update,
 )
+from tests.simulation.world.transactions import Transactions
 
 if TYPE_CHECKING:
     from tests.simulation.world.runtime import World
@@ -49,7 +50,7 @@ TASK_INDEXES = [
 ]
 
 
-def _error(code: str, operation: str, **extra: Any) -> ClientError:
+def client_error(code: str, operation: str, **extra: Any) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": code}, **extra}, operation)  # type: ignore[arg-type]
 
 
@@ -68,17 +69,21 @@ class FakeDynamoDB:
         self.items: dict[str, dict[str, Item]] = {name: {} for name in tables}
         # Called with (table, old item, new item) on every applied change: the invariant checks.
         self.observers: list[Callable[[str, Item | None, Item | None], None]] = []
+        self.transactions = Transactions(self)
 
     # --- the world's side -------------------------------------------------------------------------
 
-    def _call(self, operation: str, write: bool, apply: Callable[[], Any]) -> Any:
-        """One request, as the network and the SDK make of it (see the module's docstring)."""
+    def request(
+        self, operation: str, write: bool, apply: Callable[[], Any], refusal: Callable[[], ClientError] | None = None
+    ) -> Any:
+        """One request, as the network and the SDK make of it (see the module's docstring). A throttled
+        request raises `refusal()` (by default ProvisionedThroughputExceededException)."""
         world = self.world
         world.point(f"dynamodb.{operation}")
         fault = world.faults.dynamodb(write)
         if fault == "throttled":
-            world.note_fault("dynamodb throttled")
-            raise _error("ProvisionedThroughputExceededException", operation)
+            world.note_fault(f"dynamodb {operation} throttled")
+            raise refusal() if refusal else client_error("ProvisionedThroughputExceededException", operation)
         if fault == "crash-before":
             world.crash(f"before {operation}")
         try:
@@ -98,10 +103,10 @@ class FakeDynamoDB:
             raise ReadTimeoutError(endpoint_url="https://dynamodb.sim")
         if isinstance(answer, ConditionFailed):
             extra = {"Item": copy.deepcopy(answer.old)} if answer.old is not None else {}
-            raise _error("ConditionalCheckFailedException", operation, **extra)
+            raise client_error("ConditionalCheckFailedException", operation, **extra)
         return answer
 
-    def _store(self, table: str, key: str, old: Item | None, new: Item | None) -> None:
+    def store(self, table: str, key: str, old: Item | None, new: Item | None) -> None:
         if new is None:
             self.items[table].pop(key, None)
         else:
@@ -109,7 +114,7 @@ class FakeDynamoDB:
         for observer in self.observers:
             observer(table, old, new)
 
-    def _key(self, table: str, key: dict[str, Any]) -> str:
+    def key_of(self, table: str, key: dict[str, Any]) -> str:
         (value,) = key.values()
         return next(iter(value.values()))
 
@@ -123,20 +128,20 @@ class FakeDynamoDB:
             ctx = Context(old, kw.get("ExpressionAttributeNames", {}), kw.get("ExpressionAttributeValues", {}))
             if ConditionExpression and not holds(parse_condition(ConditionExpression), ctx):
                 raise ConditionFailed(old if kw.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None)
-            self._store(TableName, key, old, copy.deepcopy(Item))
+            self.store(TableName, key, old, copy.deepcopy(Item))
             return {}
 
-        return self._call("PutItem", True, apply)
+        return self.request("PutItem", True, apply)
 
     def get_item(self, TableName: str, Key: dict[str, Any], **kw: Any) -> dict:
         def apply() -> dict:
-            item = self.items[TableName].get(self._key(TableName, Key))
+            item = self.items[TableName].get(self.key_of(TableName, Key))
             return {"Item": copy.deepcopy(item)} if item is not None else {}
 
-        return self._call("GetItem", False, apply)
+        return self.request("GetItem", False, apply)
 
     def update_item(self, TableName: str, Key: dict[str, Any], UpdateExpression: str, **kw: Any) -> dict:
-        key = self._key(TableName, Key)
+        key = self.key_of(TableName, Key)
         names, values = kw.get("ExpressionAttributeNames", {}), kw.get("ExpressionAttributeValues", {})
 
         def apply() -> dict:
@@ -148,31 +153,31 @@ class FakeDynamoDB:
             try:
                 new = apply_update(parse_update(UpdateExpression), Context(old or dict(Key), names, values))
             except ValidationError as exc:
-                raise _error("ValidationException", "UpdateItem", Message=str(exc)) from None
-            self._store(TableName, key, old, new)
+                raise client_error("ValidationException", "UpdateItem", Message=str(exc)) from None
+            self.store(TableName, key, old, new)
             return {"Attributes": copy.deepcopy(new)} if kw.get("ReturnValues") == "ALL_NEW" else {}
 
-        return self._call("UpdateItem", True, apply)
+        return self.request("UpdateItem", True, apply)
 
     def delete_item(self, TableName: str, Key: dict[str, Any], **kw: Any) -> dict:
-        key = self._key(TableName, Key)
+        key = self.key_of(TableName, Key)
 
         def apply() -> dict:
             old = self.items[TableName].get(key)
-            self._store(TableName, key, old, None)
+            self.store(TableName, key, old, None)
             return {}
 
-        return self._call("DeleteItem", True, apply)
+        return self.request("DeleteItem", True, apply)
 
     def batch_get_item(self, RequestItems: dict[str, Any]) -> dict:
         def apply() -> dict:
             responses: dict[str, list[Item]] = {}
             for table, request in RequestItems.items():
-                found = [self.items[table].get(self._key(table, k)) for k in request["Keys"]]
+                found = [self.items[table].get(self.key_of(table, k)) for k in request["Keys"]]
                 responses[table] = [copy.deepcopy(i) for i in found if i is not None]
             return {"Responses": responses, "UnprocessedKeys": {}}
 
-        return self._call("BatchGetItem", False, apply)
+        return self.request("BatchGetItem", False, apply)
 
     def batch_write_item(self, RequestItems: dict[str, Any]) -> dict:
         def apply() -> dict:
@@ -184,10 +189,14 @@ class FakeDynamoDB:
                         continue
                     item = request["PutRequest"]["Item"]
                     key = item[self.keys[table]]["S"]
-                    self._store(table, key, self.items[table].get(key), copy.deepcopy(item))
+                    self.store(table, key, self.items[table].get(key), copy.deepcopy(item))
             return {"UnprocessedItems": unprocessed}
 
-        return self._call("BatchWriteItem", True, apply)
+        return self.request("BatchWriteItem", True, apply)
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]], **kw: Any) -> dict:
+        """All or nothing, with a ClientRequestToken (see world.transactions)."""
+        return self.transactions.write(TransactItems, kw.get("ClientRequestToken"))
 
     def query(self, TableName: str, IndexName: str, KeyConditionExpression: str, **kw: Any) -> dict:
         index = self.indexes[TableName][IndexName]
@@ -225,7 +234,7 @@ class FakeDynamoDB:
                 answer["Items"] = [i for i in answer["Items"] if holds(flt, Context(i, names, values))]
             return answer
 
-        return self._call("Query", False, apply)
+        return self.request("Query", False, apply)
 
 
 def _sortable(value: dict[str, Any]) -> Any:

@@ -286,6 +286,8 @@ def apply_update(actions: list[tuple], ctx: Context) -> Item:
         else:
             operand = ctx.get(action[2])
             current = new.get(name)
+            if current is not None and set(current) != set(operand):
+                raise ValidationError("An operand in the update expression has an incorrect data type")
             if "N" in operand:
                 base = Decimal(current["N"]) if current else Decimal(0)
                 delta = Decimal(operand["N"]) * (1 if action[0] == "add" else -1)
