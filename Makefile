@@ -79,16 +79,12 @@ E2E := $(VENV)/bin/pytest -n $(E2E_WORKERS) --dist loadfile tests/e2e
 e2e: venv
 	$(E2E) --durations=10
 
-# The whole suite: lint, offline tests on moto, then the end-to-end tests, which start the emulator
-# and deploy the stack when none is running, and stop what they started. The ten slowest tests of
-# each part are printed at its end.
+# The whole suite (scripts/test-all): the end-to-end tests, which start the emulator and deploy the
+# stack when none is running and stop what they started, run in the background from the start, while
+# lint, the offline tests on moto and the simulation run in the foreground; the ten slowest tests of
+# each part and a summary with each part's time are printed at the end.
 test: venv
-	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory lint && \
-	$(VENV)/bin/pytest -n 2 --durations=10 tests/unit tests/functional tests/template && \
-	$(VENV)/bin/pytest -n 2 -p no:cacheprovider tests/simulation && \
-	$(E2E) --durations=10; rc=$$?; \
-	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
+	VENV=$(VENV) E2E_WORKERS=$(E2E_WORKERS) scripts/test-all
 
 # The deterministic simulation (tests/simulation): SEED=n replays scenario n exactly; without it,
 # fresh seeds run for BUDGET seconds. make test runs its fixed seeds.

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from tasklane.data.claims import RatedClaims
 from tasklane.data.indexes import TaskIndexes
 from tasklane.data.limits import LimitsTable
 from tasklane.data.queues import LaneQueues
@@ -18,7 +19,7 @@ from tasklane.data.services import Services
 from tasklane.data.store import TaskStore
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
-from tests.simulation.world import actors, firings, replays, seams
+from tests.simulation.world import actors, firings, replays, seams, workflows
 from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB
 from tests.simulation.world.history import History, Violation
 from tests.simulation.world.runtime import World
@@ -79,6 +80,7 @@ class Simulation:
         services.store = TaskStore(self.db, services.layout)
         services.indexes = TaskIndexes(self.db, services.layout)
         services.limits = LimitsTable(self.db, s.limits_table_name)
+        services.claims = RatedClaims(self.db, services.layout, s.limits_table_name)
         services.queues = LaneQueues(self.sqs, s.queue_urls)
         services.values = _NoBucket()  # type: ignore[assignment]
         services.schedules = self.schedules  # type: ignore[assignment]
@@ -109,6 +111,9 @@ class Simulation:
             (0.02, lambda: actors.submit_batch_of_tasks(self)),
             (0.04, lambda: replays.submit_with_key(self, actors.request(self.world.rng))),
             (0.03, lambda: firings.deliver_firing(self, actors.request(self.world.rng))),
+            (0.03, lambda: workflows.submit(self, actors.request)),
+            (0.02, lambda: replays.submit_batch_with_key(self, actors.request)),
+            (0.02, lambda: actors.rated_burst(self)),
             (0.22, lambda: actors.processor(self)),
             (0.30, self._resume),
             (0.15, self._tick),
@@ -136,7 +141,9 @@ class Simulation:
         for _ in range(DRAIN_ROUNDS):
             world.finish_all()
             if self.sqs.backlog() == 0 and all(
-                item["status"]["S"] in ("completed", "failed", "cancelled") for item in tasks.values()
+                item["status"]["S"] in ("completed", "failed", "cancelled")
+                for item in tasks.values()
+                if "status" in item  # a workflow's barriers have none
             ):
                 break
             world.advance(30_000)

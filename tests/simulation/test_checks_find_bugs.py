@@ -5,27 +5,30 @@ from __future__ import annotations
 
 import pytest
 
+from tasklane.data import workflow_tasks
 from tasklane.logic import claims, execution
 from tests.simulation.simulation import run_scenario
 from tests.simulation.world import actors
 from tests.simulation.world.history import Violation
 
 
-def _first_violation(seeds: range, steps: int = 500) -> str:
+def _first_violation(seeds: range, steps: int = 500, wanted: tuple[str, ...] = ()) -> str:
+    """The first violation (of one of the `wanted` kinds, when given: a planted bug may break
+    other guarantees on the way, e.g. a duplicate run also spends a rate start)."""
     for seed in seeds:
         try:
             run_scenario(seed, steps)
         except Violation as exc:
-            return str(exc)
+            if not wanted or any(w in str(exc) for w in wanted):
+                return str(exc)
     raise AssertionError("no scenario found the planted bug")
 
 
 def test_a_lease_that_ends_before_the_run_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(execution, "LEASE_SKEW_SECONDS", -3600)  # the lease is over as the run starts
-    found = _first_violation(range(20))
     # A duplicate takes the task over while it runs, or the owner's slot (held until the lease ends)
     # is taken by another run.
-    assert "two live runs" in found or "tasks at once" in found
+    assert _first_violation(range(20), wanted=("two live runs", "tasks at once"))
 
 
 def test_a_rate_not_held_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,9 +47,40 @@ def test_a_rate_granted_twice_as_fast_is_found(monkeypatch: pytest.MonkeyPatch) 
             else found
         ),
     )
-    assert "starts within" in _first_violation(range(200))
+    # Rated bursts (actors.rated_burst) give the rate something to space: found within 40 seeds.
+    assert "starts within" in _first_violation(range(40))
 
 
 def test_no_reconciler_loses_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(actors, "reconcile", lambda services: None)
     assert "lost" in _first_violation(range(20))
+
+
+def test_a_barrier_counted_down_twice_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each end counts its barrier down by two: the next node is released before its last input
+    ended (or the barrier goes below zero)."""
+    real = workflow_tasks._n
+    monkeypatch.setattr(workflow_tasks, "_n", lambda v: real(-2 if v == -1 else v))
+    found = _first_violation(range(20))
+    assert "before its input" in found or "below zero" in found
+
+
+def test_a_release_that_does_not_wait_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tasks after a barrier are released as soon as any input ends."""
+    from tasklane.logic.workflows import progress
+
+    real = progress.advance
+    monkeypatch.setattr(
+        progress, "after_end", lambda stored, services, *, failed: _advance_anyway(stored, services, real)
+    )
+    assert "before its input" in _first_violation(range(20))
+
+
+def _advance_anyway(stored, services, advance):  # type: ignore[no-untyped-def]
+    from tasklane.logic.workflows import progress
+
+    workflow_id, index = stored.task.workflow_id, stored.workflow_before
+    workflow = services.store.workflows().get_workflow(workflow_id) if workflow_id else None
+    if workflow is None or index is None or index == workflow.plan.end.index:
+        return
+    progress.start(workflow, index, services.store.workflows(), services)

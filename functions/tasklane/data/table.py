@@ -52,6 +52,16 @@ class BatchOutcome:
     unconfirmed: set[str] = field(default_factory=set)
 
 
+def _same(found: dict[str, Any] | None, item: dict[str, Any]) -> bool:
+    """Whether `found` is the item a batch wrote: a task (or a workflow's record) by its creation key,
+    anything else (a workflow's barrier) by its whole content."""
+    if found is None:
+        return False
+    if "created_key" in item:
+        return found.get("created_key") == item["created_key"]
+    return found == item
+
+
 class Table:
     """Puts, gets and the conditional UpdateItem of task items."""
 
@@ -93,14 +103,12 @@ class Table:
                 outcome.unwritten.update(self._put_chunk(chunk))
             except (ClientError, BotoCoreError):
                 try:
-                    written = self.get_many(ids)
+                    written = {i["task_id"]["S"]: i for i in self.read_many(ids, consistent=True)}
                 except StoreUnavailable:
                     outcome.unconfirmed.update(ids)
                     continue
                 outcome.unwritten.update(
-                    i["task_id"]["S"]
-                    for i in chunk
-                    if (w := written.get(i["task_id"]["S"])) is None or w.created_key != i["created_key"]["S"]
+                    i["task_id"]["S"] for i in chunk if not _same(written.get(i["task_id"]["S"]), i)
                 )
         return outcome
 

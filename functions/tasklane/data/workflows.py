@@ -231,10 +231,13 @@ class WorkflowStore(WorkflowTasks):
     def delete_all(self, workflow: Workflow) -> None:
         """Remove every item a workflow's creation may have written (its creation did not finish)."""
         keys = [*workflow.task_ids(), *(barrier_key(workflow.workflow_id, b.index) for b in workflow.plan.barriers)]
-        keys.append(record_key(workflow.workflow_id))  # last: while it exists, the sweep finds the rest
+        # The record last, in a request of its own once every other item is gone: while it exists,
+        # the sweep finds the rest (in one request with them, it could go while one of them is left
+        # unprocessed and the invocation ends before the retry).
+        chunks = [keys[start : start + 25] for start in range(0, len(keys), 25)] + [[record_key(workflow.workflow_id)]]
         try:
-            for start in range(0, len(keys), 25):
-                requests = [{"DeleteRequest": {"Key": {"task_id": _s(k)}}} for k in keys[start : start + 25]]
+            for chunk in chunks:
+                requests = [{"DeleteRequest": {"Key": {"task_id": _s(k)}}} for k in chunk]
                 while requests:
                     response = self._db.batch_write_item(RequestItems={self._table: requests})
                     requests = response.get("UnprocessedItems", {}).get(self._table, [])

@@ -76,10 +76,23 @@ def submit(sim: Simulation) -> None:
     sim.world.start("submit", body, API_TIMEOUT_S)
 
 
-def submit_batch_of_tasks(sim: Simulation) -> None:
+def rated_burst(sim: Simulation) -> None:
+    """A burst of one rate-limited type at once (POST /tasks/batch), short runs on one lane: more than
+    its rate can start in a second, so that the rate, not the arrivals, spaces the starts."""
+    rng = sim.world.rng
+    lane = rng.choice(list(Lane)).value
+    items = [
+        {"task_type": seams.RATED_TYPE, "priority": lane, "max_attempts": 3,
+         "payload": {"n": rng.randint(0, 10**6), "work_ms": rng.choice([0, 0, 100, 300])}}
+        for _ in range(rng.randint(8, 20))
+    ]  # fmt: skip
+    submit_batch_of_tasks(sim, items)
+
+
+def submit_batch_of_tasks(sim: Simulation, items: list[dict[str, Any]] | None = None) -> None:
     """POST /tasks/batch: the items answered with a task are acknowledged."""
     rng = sim.world.rng
-    items = [request(rng) for _ in range(rng.randint(1, 10))]
+    items = items or [request(rng) for _ in range(rng.randint(1, 10))]
     owner = rng.choice(OWNERS)
 
     def body(inv: Invocation) -> None:
@@ -94,7 +107,8 @@ def submit_batch_of_tasks(sim: Simulation) -> None:
 
 def _some_task(sim: Simulation, statuses: tuple[TaskStatus, ...]) -> tuple[str, str] | None:
     items = sim.db.items["tasks"]
-    ids = sorted(i for i, item in items.items() if item["status"]["S"] in {s.value for s in statuses})
+    wanted = {s.value for s in statuses}
+    ids = sorted(i for i, item in items.items() if item.get("status", {}).get("S") in wanted and "kind" not in item)
     if not ids:
         return None
     task_id = sim.world.rng.choice(ids)

@@ -187,6 +187,11 @@ class FakeDynamoDB:
                     if self.world.faults.unprocessed():
                         unprocessed.setdefault(table, []).append(request)
                         continue
+                    if "DeleteRequest" in request:
+                        key = self.key_of(table, request["DeleteRequest"]["Key"])
+                        if key in self.items[table]:
+                            self.store(table, key, self.items[table][key], None)
+                        continue
                     item = request["PutRequest"]["Item"]
                     key = item[self.keys[table]]["S"]
                     self.store(table, key, self.items[table].get(key), copy.deepcopy(item))

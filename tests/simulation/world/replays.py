@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import base as handler
 from aws_lambda_powertools.utilities.idempotency.persistence import base, datarecord, dynamodb
 
 from tasklane.data import idempotency
-from tasklane.logic.submission import submit_keyed
+from tasklane.logic.submission import submit_batch, submit_keyed
 from tasklane.model import values
 from tasklane.model.errors import TasklaneError
 from tasklane.model.lanes import Lane
@@ -85,3 +85,51 @@ def submit_with_key(sim: Simulation, request: dict[str, Any]) -> None:
         history.acknowledged.add(record["task_id"])
 
     world.start("submit-key", body, 30)
+
+
+def submit_batch_with_key(sim: Simulation, make_request: Any) -> None:
+    """POST /tasks/batch with an Idempotency-Key, as routes/writes.py makes it: a new key, or a replay
+    of one whose answer the client did not get. Each item is marked (a negative `n` of its own): at
+    quiescence no item of a key has made more than one task."""
+    world, rng = sim.world, sim.world.rng
+    history = world.history
+    unanswered = sorted(k for k, answered in history.batch_keys.items() if not answered)
+    if unanswered and rng.random() < 0.6:
+        key = rng.choice(unanswered)
+        owner, items = history.batch_requests[key]
+    else:
+        key, owner = f"batch-key-{len(history.batch_keys)}", rng.choice(("alice", "bob"))
+        base = -1_000_000 * (len(history.batch_keys) + 1)
+        items = []
+        for i in range(rng.randint(1, 5)):
+            item = make_request(rng)
+            items.append({**item, "payload": {**item["payload"], "n": base - i}})
+        history.batch_keys[key], history.batch_requests[key] = False, (owner, items)
+
+    def body(inv: Invocation) -> None:
+        done: list[list[dict[str, Any]]] = []
+        replayable = idempotency.Replayable("batch", owner, key, values.fingerprint(items))
+
+        def accept() -> dict[str, Any]:  # as routes/writes.py's submit_batch: the record keeps the ids
+            done.append(submit_batch(items, owner, sim.services[Lane.NORMAL], "sim-batch-key", replayable))
+            kept = []
+            for r in done[0]:
+                task_id = r["task"]["task_id"] if "task" in r else (r["error"].get("details") or {}).get("task_id")
+                kept.append({"index": r["index"], "task_id": task_id})
+            return {"results": kept}
+
+        try:
+            record, _ = idempotency.once(replayable, accept, _Context(world, inv))
+        except TasklaneError:
+            return
+        if rng.random() < 0.3:
+            world.note_fault("the answer to the client was lost")
+            return
+        history.batch_keys[key] = True
+        if done:
+            history.acknowledged.update(r["task"]["task_id"] for r in done[0] if "task" in r)
+        else:  # a replay answers each recorded id as it reads it now (a missing one: not stored)
+            recorded = (r.get("task_id") for r in record["results"])
+            history.acknowledged.update(t for t in recorded if t and t in sim.db.items["tasks"])
+
+    world.start("submit-batch-key", body, 30)
