@@ -263,6 +263,13 @@ class Client:
         """One of your schedules with its next five fire times."""
         return self._call("GET", f"/schedules/{_quote(name)}")
 
+    def edit_schedule(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Change what is given of `cron`, `rate` (one replaces the other), `timezone`, `task` (its
+        fields merged into the task; a task field given as None is removed) and `paused`; the rest
+        stays. The schedule as edited, with its next fire times."""
+        body = {k: v for k, v in changes.items() if v is not None}
+        return self._call("PATCH", f"/schedules/{_quote(name)}", body)
+
     def pause_schedule(self, name: str) -> dict[str, Any]:
         return self._call("PATCH", f"/schedules/{_quote(name)}", {"paused": True})
 

@@ -1,4 +1,4 @@
-"""`tasklane submit --at/--in` and `tasklane schedules list|get|create|pause|resume|delete`."""
+"""`tasklane submit --at/--in` and `tasklane schedules list|get|create|edit|pause|resume|delete`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,17 @@ def add_parser(commands: Any, task_options: Callable[[argparse.ArgumentParser], 
     when.add_argument("--rate", help="e.g. '15 minutes', '1 hour', '2 days'")
     create.add_argument("--timezone", default="UTC", help="IANA time zone the cron is read in (default UTC)")
     task_options(create)
+    edit = verbs.add_parser("edit", help="change a schedule's cron or rate, time zone or task (the rest stays)")
+    edit.add_argument("name")
+    new_when = edit.add_mutually_exclusive_group()
+    new_when.add_argument("--cron", help="a new cron (replaces a rate)")
+    new_when.add_argument("--rate", help="a new rate (replaces a cron)")
+    edit.add_argument("--timezone", help="a new IANA time zone")
+    edit.add_argument("--task-type", help="a new task type for the task each firing submits")
+    task_options(edit)  # each one given replaces that field of the task; --payload the whole payload
+    state = edit.add_mutually_exclusive_group()
+    state.add_argument("--pause", dest="paused", action="store_const", const=True, help="pause it too")
+    state.add_argument("--resume", dest="paused", action="store_const", const=False, help="resume it too")
 
 
 COLUMNS = ("name", "when", "timezone", "task_type", "paused", "next_fire_time")
@@ -99,6 +110,18 @@ def _show_one(schedule: dict[str, Any], args: argparse.Namespace, out: TextIO) -
     show(schedule, args, out, render)
 
 
+def _edit(client: Client, args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any]:
+    task_fields = {
+        "task_type": args.task_type,
+        "payload": payload if args.payload is not None else None,
+        **{k: getattr(args, k, None) for k in ("priority", "max_attempts", "timeout_seconds")},
+    }
+    task = {k: v for k, v in task_fields.items() if v is not None}
+    return client.edit_schedule(
+        args.name, cron=args.cron, rate=args.rate, timezone=args.timezone, task=task or None, paused=args.paused
+    )
+
+
 def run(client: Client, args: argparse.Namespace, payload: dict[str, Any], out: TextIO) -> int:
     verb = args.verb
     if verb == "list":
@@ -109,6 +132,8 @@ def run(client: Client, args: argparse.Namespace, payload: dict[str, Any], out: 
         task = {"task_type": args.task_type, "payload": payload, **{k: v for k, v in options.items() if v is not None}}
         created = client.create_schedule(args.name, task, cron=args.cron, rate=args.rate, timezone=args.timezone)
         _show_one(created, args, out)
+    elif verb == "edit":
+        _show_one(_edit(client, args, payload), args, out)
     elif verb == "delete":
         client.delete_schedule(args.name)
         show({"name": args.name, "deleted": True}, args, out, lambda _: print(f"deleted {args.name}", file=out))

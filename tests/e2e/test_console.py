@@ -372,3 +372,31 @@ def test_screenshots_of_the_overview_and_a_task(browser, alice):
     page = open_console(browser, carol, f"#/tasks/{retrying['task_id']}")
     page.wait_for_timeout(3_000)
     page.screenshot(path=str(DOCS / "console-task.png"), full_page=True)
+
+
+def test_a_schedule_is_edited_from_the_console_and_a_bad_field_is_named_in_the_form(browser, carol):
+    name = "report-edit"
+    body = {"name": name, "rate": "5 minutes", "task": {"task_type": "echo", "payload": {"x": 1}}}
+    assert carol.request("POST", "/schedules", json=body).status_code == 201
+    page = open_console(browser, carol, "#/schedules")
+    line = page.locator(f"#schedules tr[data-schedule='{name}']")
+    line.get_by_role("button", name=f"edit {name}").click()
+    dialog = page.get_by_role("dialog")
+    assert dialog.get_by_label("When").input_value() == "rate(5 minutes)"
+    dialog.get_by_label("Time zone").fill("Europe")
+    dialog.get_by_role("button", name="Save").click()
+    page.locator("#schedule-edit-problem").filter(has_text="timezone").wait_for()  # named, and not saved
+    assert carol.request("GET", f"/schedules/{name}").json()["timezone"] == "UTC"
+    dialog.get_by_label("Time zone").fill("Europe/Paris")
+    dialog.get_by_label("When").fill("rate(1 hour)")
+    dialog.get_by_label("Task payload").fill('{"x": 2}')
+    dialog.get_by_role("button", name="Save").click()
+    page.locator("#answer").filter(has_text=f"Schedule {name} edited").wait_for()
+    line.locator("td", has_text="rate(1 hour)").wait_for()
+    stored = carol.request("GET", f"/schedules/{name}").json()
+    assert (stored["rate"], stored["timezone"], stored["task"]["payload"]) == ("1 hour", "Europe/Paris", {"x": 2})
+    assert carol.request("DELETE", f"/schedules/{name}").status_code == 204
+    # the refused save's 422 is the only failed request the browser logs; no script error
+    assert browser.errors(page) == [
+        "Failed to load resource: the server responded with a status of 422 (Unprocessable Content)"
+    ]

@@ -18,10 +18,11 @@ export const el = (tag, text, className) => {
 };
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details; // a 422's [{field, message}]
   }
 }
 
@@ -45,7 +46,7 @@ export async function api(method, path, body) {
   if (!answer.ok) {
     const error = (data && data.error) || {};
     const message = error.message || (data && data.message) || answer.statusText || "request failed";
-    throw new ApiError(answer.status, error.code || String(answer.status), message);
+    throw new ApiError(answer.status, error.code || String(answer.status), message, error.details || null);
   }
   lastAnswerAt = Date.now();
   connectionNote = "";

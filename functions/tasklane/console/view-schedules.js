@@ -1,5 +1,5 @@
-// Recurring schedules (#/schedules): when each fires next in its own time zone (and in UTC), pause
-// or resume it, delete it.
+// Recurring schedules (#/schedules): when each fires next in its own time zone (and in UTC), edit its
+// cron or rate, time zone and payload, pause or resume it, delete it.
 
 import { $, api, authProblem, confirmAction, el, showAnswer } from "./core.js";
 
@@ -49,6 +49,52 @@ async function remove(schedule) {
   refresh();
 }
 
+// What the edit form changed, as PATCH takes it: only the fields that differ from the schedule.
+export function changes(schedule, form) {
+  const when = form.when.trim();
+  const rate = /^rate\(.*\)$/.test(when) || /^\d+ (minute|hour|day)s?$/.test(when);
+  const bare = when.replace(/^(cron|rate)\((.*)\)$/, "$2").trim();
+  const body = {};
+  if (bare !== (rate ? schedule.rate : schedule.cron)) body[rate ? "rate" : "cron"] = bare;
+  if (form.timezone.trim() !== schedule.timezone) body.timezone = form.timezone.trim();
+  const payload = JSON.parse(form.payload.trim() || "{}");
+  if (JSON.stringify(payload) !== JSON.stringify(schedule.task.payload || {})) body.task = { payload };
+  return body;
+}
+
+async function edit(schedule) {
+  const dialog = $("#schedule-edit");
+  const form = dialog.querySelector("form");
+  const problem = $("#schedule-edit-problem");
+  $("#schedule-edit-title").textContent = `Edit schedule ${schedule.name}`;
+  form.when.value = schedule.cron ? `cron(${schedule.cron})` : `rate(${schedule.rate})`;
+  form.timezone.value = schedule.timezone;
+  form.payload.value = JSON.stringify(schedule.task.payload || {}, null, 2);
+  problem.textContent = "";
+  const save = async (event) => {
+    if (event.submitter?.value !== "save") return;
+    event.preventDefault();
+    let body;
+    const fields = { when: form.when.value, timezone: form.timezone.value, payload: form.payload.value };
+    try { body = changes(schedule, fields); } catch { problem.textContent = "The payload is not valid JSON."; return; }
+    if (!Object.keys(body).length) { dialog.close(); showAnswer(`Schedule ${schedule.name} was kept as it was.`); return; }
+    try {
+      const edited = await api("PATCH", `/schedules/${encodeURIComponent(schedule.name)}`, body);
+      dialog.close();
+      const fires = edited.next_fire_times || [];
+      showAnswer(`Schedule ${schedule.name} edited${fires.length ? `: next fires ${fireTime(fires[0], edited.timezone)}` : ""}.`);
+      refresh();
+    } catch (error) {
+      if (authProblem(error)) { dialog.close(); return; }
+      const named = (error.details || []).map((d) => `${d.field}: ${d.message}`).join("; ");
+      problem.textContent = `Not saved: ${named || error.message}`;
+    }
+  };
+  form.addEventListener("submit", save);
+  dialog.addEventListener("close", () => form.removeEventListener("submit", save), { once: true });
+  dialog.showModal();
+}
+
 function render(items) {
   const body = $("#schedules tbody");
   if (!items.length) {
@@ -86,6 +132,7 @@ function render(items) {
     const buttons = el("span", null, "row-actions");
     actions.append(buttons);
     buttons.append(
+      button("Edit", `edit ${s.name}`, () => edit(s)),
       s.paused ? button("Resume", `resume ${s.name}`, () => setPaused(s, false))
         : button("Pause", `pause ${s.name}`, () => setPaused(s, true)),
       button("Delete", `delete ${s.name}`, () => remove(s)),

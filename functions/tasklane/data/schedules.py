@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklane.data.owned_items import COUNT_ITEM, every_named_item
 from tasklane.model.errors import (
+    ScheduleChanged,
     ScheduleExists,
     ScheduleLimitReached,
     ScheduleNotFound,
@@ -45,7 +46,10 @@ def _item(schedule: Schedule) -> dict[str, Any]:
         "paused": {"BOOL": schedule.paused},
         "created_at": _s(schedule.created_at),
         "updated_at": _s(schedule.updated_at),
+        "version": {"N": str(schedule.version)},
     }
+    if schedule.recurrence_from:
+        item["recurrence_from"] = _s(schedule.recurrence_from)
     if schedule.cron:
         item["cron"] = _s(schedule.cron)
     if schedule.rate:
@@ -65,6 +69,8 @@ def _schedule(item: dict[str, Any]) -> Schedule:
         paused=item["paused"]["BOOL"],
         created_at=item["created_at"]["S"],
         updated_at=item["updated_at"]["S"],
+        version=int(item.get("version", {}).get("N", "0")),  # records made before versions: 0
+        recurrence_from=item.get("recurrence_from", {}).get("S"),
     )
 
 
@@ -128,24 +134,27 @@ class ScheduleRecords:
         """Every schedule of `owner`, by name (at most the stack's limit per owner: a few pages at most)."""
         return [_schedule(item) for item in every_named_item(self._call, self._table, owner)]
 
-    def set_paused(self, owner: str, name: str, paused: bool, now: str) -> Schedule:
+    def replace(self, schedule: Schedule, expected_version: int) -> None:
+        """Write `schedule` over the record at `expected_version`; ScheduleChanged when another write
+        came first or the record is gone (an edit never brings one back)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": _item(schedule),
+            "ConditionExpression": "version = :expected",
+            "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+        }
+        if expected_version == 0:  # a record written before records had versions
+            del request["ExpressionAttributeValues"]
+            request["ConditionExpression"] = "attribute_exists(#name) AND attribute_not_exists(version)"
+            request["ExpressionAttributeNames"] = {"#name": "name"}
         try:
-            response = self._db.update_item(
-                TableName=self._table,
-                Key={"owner": _s(owner), "name": _s(name)},
-                ConditionExpression="attribute_exists(#name)",
-                UpdateExpression="SET paused = :paused, updated_at = :now",
-                ExpressionAttributeNames={"#name": "name"},
-                ExpressionAttributeValues={":paused": {"BOOL": paused}, ":now": _s(now)},
-                ReturnValues="ALL_NEW",
-            )
+            self._db.put_item(**request)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ScheduleNotFound(name) from None
-            raise SchedulesUnavailable(f"UpdateItem failed: {exc}") from exc
+                raise ScheduleChanged(schedule.name) from None
+            raise SchedulesUnavailable(f"PutItem failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise SchedulesUnavailable(f"UpdateItem failed: {exc}") from exc
-        return _schedule(response["Attributes"])
+            raise SchedulesUnavailable(f"PutItem failed: {exc}") from exc
 
     def remove(self, owner: str, name: str) -> None:
         delete = {

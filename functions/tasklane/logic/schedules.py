@@ -1,36 +1,57 @@
-"""Recurring schedules: create, list, read, pause or resume, and delete a caller's schedules.
+"""Recurring schedules: create, list, read, edit (pause and resume included), and delete a caller's
+schedules.
 
 The record in the schedules table is the source of truth (listing, pause, the task each firing
 submits); the EventBridge Scheduler schedule is the clock. A record is written first, so that a
 schedule never fires without one; a firing whose record is gone or paused submits nothing.
+
+An edit is written over the version of the record it was made from (two edits at once are applied one
+after the other, never mixed), then Scheduler is set to the record and the record read again: whoever
+set Scheduler last sets it again when a later edit was stored meanwhile, so Scheduler ends on the
+latest record. When Scheduler refuses or does not answer, the record goes back to what it was (as a
+new version) and Scheduler is set to that too, in case the refused update was applied with its
+answer lost.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
+
 from tasklane.data.services import Services
 from tasklane.logic import submission
 from tasklane.model import clock
-from tasklane.model.errors import PayloadTooLarge, ScheduleNotFound, TasklaneError, ValidationFailed
+from tasklane.model.errors import (
+    PayloadTooLarge,
+    ScheduleChanged,
+    ScheduleNotFound,
+    TasklaneError,
+    ValidationFailed,
+    field_details,
+)
 from tasklane.model.limits import INLINE_VALUE_BYTES
 from tasklane.model.schedule import Schedule
-from tasklane.model.schedule_requests import ScheduleRequest
+from tasklane.model.schedule_requests import ScheduledSubmission, SchedulePatch, ScheduleRequest
 from tasklane.settings.scheduler import scheduler_settings
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Fire times shown: the next five on one schedule, the next one in a listing.
 SHOWN_FIRES, LISTED_FIRES = 5, 1
+# An edit read again and applied again when another write came between its read and its write; and
+# the rounds of setting Scheduler to a record that other edits keep changing.
+EDIT_ATTEMPTS, SYNC_ROUNDS = 3, 3
 
 
-def _check_task(request: ScheduleRequest, owner: str, services: Services) -> dict[str, Any]:
+def _check_task(task_request: ScheduledSubmission, owner: str, services: Services) -> dict[str, Any]:
     """The schedule's task checked as a submission now (its type and payload), so that a firing
     cannot fail on it later; errors name `task.<field>`. Its payload stays inline in the record."""
     try:
-        new = submission.prepare(request.task, owner, services, clock.now())
+        new = submission.prepare(task_request, owner, services, clock.now())
     except ValidationFailed as exc:
         details = [{**d, "field": f"task.{d['field']}"} for d in exc.details or []]
         raise ValidationFailed(f"the schedule's task is not valid: {exc.message}", details) from None
@@ -41,14 +62,14 @@ def _check_task(request: ScheduleRequest, owner: str, services: Services) -> dic
             f"a schedule's task payload is at most {INLINE_VALUE_BYTES} bytes of JSON",
             {"field": "task.payload", "size": len(new.payload_json), "limit": INLINE_VALUE_BYTES},
         )
-    task: dict[str, Any] = request.task.model_dump(mode="json", exclude_unset=True)
+    task: dict[str, Any] = task_request.model_dump(mode="json", exclude_unset=True)
     return task
 
 
 def create_schedule(request: ScheduleRequest, owner: str, services: Services) -> dict[str, Any]:
     """Store the schedule (its name unused by the caller, under the stack's limit), then create its
     EventBridge schedule; when that fails, the record goes again."""
-    task = _check_task(request, owner, services)
+    task = _check_task(request.task, owner, services)
     now = clock.now()
     schedule = Schedule(
         owner=owner,
@@ -60,6 +81,7 @@ def create_schedule(request: ScheduleRequest, owner: str, services: Services) ->
         task=task,
         created_at=clock.iso(now),
         updated_at=clock.iso(now),
+        version=1,
     )
     services.schedules.add(schedule, scheduler_settings().max_schedules_per_owner)
     try:
@@ -90,13 +112,76 @@ def get_schedule(owner: str, name: str, services: Services) -> dict[str, Any]:
     return _owned(owner, name, services).public(clock.now(), SHOWN_FIRES)
 
 
-def set_paused(owner: str, name: str, paused: bool, services: Services) -> dict[str, Any]:
-    """Pause or resume: the record first (a paused record stops firings even before Scheduler knows)."""
-    _owned(owner, name, services)
-    now = clock.now()
-    schedule = services.schedules.set_paused(owner, name, paused, clock.iso(now))
-    services.scheduler.put(schedule, create=False)
-    return schedule.public(now, SHOWN_FIRES)
+def _edited_task(current: dict[str, Any], changes: dict[str, Any], owner: str, services: Services) -> dict[str, Any]:
+    """The task with `changes` merged in (a null removes a field), checked as on create."""
+    merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
+    try:
+        task_request = ScheduledSubmission.model_validate(merged)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise ValidationFailed("the request is not valid", field_details(errors, ("task",))) from None
+    return _check_task(task_request, owner, services)
+
+
+def _edited(schedule: Schedule, patch: SchedulePatch, services: Services, now: str) -> Schedule:
+    """`schedule` with the patch's fields; the fire times of a new cron or rate are counted from now."""
+    changes: dict[str, Any] = {"version": schedule.version + 1, "updated_at": now}
+    if patch.cron is not None and patch.cron != schedule.cron:
+        changes.update(cron=patch.cron, rate=None, recurrence_from=now)
+    if patch.rate is not None and patch.rate != schedule.rate:
+        changes.update(rate=patch.rate, cron=None, recurrence_from=now)
+    if patch.timezone is not None:
+        changes["timezone"] = patch.timezone
+    if patch.paused is not None:
+        changes["paused"] = patch.paused
+    if patch.task is not None:
+        changes["task"] = _edited_task(schedule.task, patch.task, schedule.owner, services)
+    return dataclasses.replace(schedule, **changes)
+
+
+def _sync(schedule: Schedule, services: Services) -> None:
+    """Set Scheduler to `schedule`, then to each later version of the record stored meanwhile (past a
+    few rounds, the writers of those versions still set it: each reads the record after its own)."""
+    for _ in range(SYNC_ROUNDS):
+        services.scheduler.put(schedule, create=False)
+        latest = services.schedules.get(schedule.owner, schedule.name)
+        if latest is None or latest.version <= schedule.version:
+            return  # deleted (the delete removes Scheduler's too), or Scheduler holds the latest
+        schedule = latest
+
+
+def _undo(before: Schedule, edited: Schedule, services: Services, now: str) -> None:
+    """Put the record back as it was before `edited`, unless a later edit or a delete came (its own
+    sync then sets Scheduler), and Scheduler to the record: best effort, the edit's error is answered."""
+    restored = dataclasses.replace(before, version=edited.version + 1, updated_at=now)
+    with contextlib.suppress(TasklaneError):
+        services.schedules.replace(restored, edited.version)
+    with contextlib.suppress(TasklaneError):
+        latest = services.schedules.get(before.owner, before.name)
+        if latest is not None:
+            _sync(latest, services)
+
+
+def edit_schedule(owner: str, name: str, patch: SchedulePatch, services: Services) -> dict[str, Any]:
+    """Change what the patch gives, each field checked as on create; a paused schedule stays paused
+    unless the patch resumes it. All or nothing: see the module's docstring."""
+    for _ in range(EDIT_ATTEMPTS):
+        before = _owned(owner, name, services)
+        now = clock.now()
+        edited = _edited(before, patch, services, clock.iso(now))
+        try:
+            services.schedules.replace(edited, before.version)
+            break
+        except ScheduleChanged:
+            continue  # another write came between: read it and apply the patch over it
+    else:
+        raise ScheduleChanged(name)
+    try:
+        _sync(edited, services)
+    except TasklaneError:
+        _undo(before, edited, services, clock.iso(now))
+        raise
+    return edited.public(now, SHOWN_FIRES)
 
 
 def delete_schedule(owner: str, name: str, services: Services) -> None:

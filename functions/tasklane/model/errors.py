@@ -65,6 +65,17 @@ class ScheduleLimitReached(TasklaneError):
         super().__init__(f"you have {limit} schedules, the most this stack allows: delete one first", {"limit": limit})
 
 
+class ScheduleChanged(TasklaneError):
+    """The schedule was written by someone else between the read and the write of an edit."""
+
+    code, status = "schedule_changed", 409
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"schedule {name!r} is being changed by another request: read it and try again", {"name": name}
+        )
+
+
 class BulkNotFound(TasklaneError):
     code, status = "bulk_not_found", 404
 

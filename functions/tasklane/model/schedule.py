@@ -29,13 +29,18 @@ class Schedule:
     paused: bool = False
     created_at: str
     updated_at: str
+    # Bumped by every write of the record: an edit is stored only over the version it was made from.
+    version: int = 0
+    # When a rate's count starts: the creation, or the last edit of the cron or rate (None: created_at).
+    recurrence_from: str | None = None
 
     @property
     def recurrence(self) -> Recurrence:
         # Imported here: a firing needs the cron library only where Scheduler left its time unfilled.
         from tasklane.model.recurrence import Recurrence
 
-        return Recurrence(self.cron, self.rate, self.timezone, datetime.fromisoformat(self.created_at))
+        start = datetime.fromisoformat(self.recurrence_from or self.created_at)
+        return Recurrence(self.cron, self.rate, self.timezone, start)
 
     def public(self, now: datetime | None = None, count: int = 5) -> dict[str, Any]:
         """The schedule as the API shows it; with `now`, its next fire times (none while paused)."""

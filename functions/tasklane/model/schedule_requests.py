@@ -4,8 +4,9 @@ each firing submits (an ordinary submission). Only the schedules function loads 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tasklane.model.requests import Model, SubmitRequest
 
@@ -79,8 +80,54 @@ class ScheduleRequest(Model):
 
 
 class SchedulePatch(Model):
-    """PATCH /schedules/{name}: pause or resume."""
+    """PATCH /schedules/{name}: what to change, any of the fields below (at least one), each checked as
+    on create. A cron replaces a rate and a rate a cron; `task` names the task's fields to change."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    paused: bool = Field(strict=True)
+    cron: str | None = Field(default=None, description="a new cron (replaces a rate)", examples=["0 9 ? * * *"])
+    rate: str | None = Field(default=None, description="a new rate (replaces a cron)", examples=["1 hour"])
+    timezone: str | None = Field(default=None, description="a new IANA time zone", examples=["Europe/Paris"])
+    task: dict[str, Any] | None = Field(
+        default=None,
+        description="the task's fields to change, as in POST /schedules' task (a field set to null is removed)",
+        examples=[{"payload": {"report": "weekly"}, "priority": "high"}],
+    )
+    paused: bool | None = Field(default=None, strict=True, description="pause (true) or resume (false)")
+
+    @field_validator("cron", "rate", "timezone", "task", "paused", mode="before")
+    @classmethod
+    def not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep it")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def valid_cron(cls, value: str) -> str:
+        from tasklane.model.recurrence import parse_cron
+
+        return parse_cron(value).expression
+
+    @field_validator("rate")
+    @classmethod
+    def one_of_cron_or_rate(cls, value: str, info: ValidationInfo) -> str:
+        if "cron" in info.data and info.data["cron"] is not None:
+            raise ValueError("give cron or rate, not both")
+        from tasklane.model.recurrence import parse_rate
+
+        return parse_rate(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def valid_timezone(cls, value: str) -> str:
+        from tasklane.model.recurrence import parse_timezone
+
+        parse_timezone(value)
+        return value
+
+    @model_validator(mode="after")
+    def changes_something(self) -> SchedulePatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of cron, rate, timezone, task and paused to change")
+        return self

@@ -38,10 +38,14 @@ def get(name: str) -> Response[dict[str, Any]]:
     return _answer(200, schedules.get_schedule(caller(router), name, services()))
 
 
-@router.patch("/schedules/<name>", summary="Pause or resume a schedule")
+@router.patch(
+    "/schedules/<name>",
+    summary="Edit a schedule: its cron or rate, time zone, task, or pause and resume it",
+    responses={200: {"description": "The schedule as edited, with its next fire times"}},
+)
 def patch(name: str, request: Annotated[SchedulePatch, Body()]) -> Response[dict[str, Any]]:
     require_json(router)
-    return _answer(200, schedules.set_paused(caller(router), name, request.paused, services()))
+    return _answer(200, schedules.edit_schedule(caller(router), name, request, services()))
 
 
 @router.delete("/schedules/<name>", summary="Delete a schedule", responses={204: {"description": "Deleted"}})
