@@ -165,3 +165,29 @@ def test_a_delivery_that_claims_nothing_spends_no_start(tasklane, which):
             "cancelled": "cancelled",
         }[which]
     )
+
+
+def test_a_claim_that_meets_another_transaction_on_its_rate_asks_again_in_place(tasklane, monkeypatch):
+    """DynamoDB cancels a transaction that meets another one on the same item (TransactionConflict; the
+    SDK does not retry a cancelled transaction): the claim asks again a moment later, in the same
+    invocation, instead of failing its delivery."""
+    from botocore.exceptions import ClientError
+
+    from tasklane.data import aws
+
+    client = aws.dynamodb()
+    real, tries = client.transact_write_items, []
+
+    def conflict_once(**request):
+        tries.append(request["ClientRequestToken"])
+        if len(tries) == 1:
+            reasons = [{"Code": "None"}, {"Code": "TransactionConflict", "Message": "in use"}]
+            error = {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"}}
+            raise ClientError({**error, "CancellationReasons": reasons}, "TransactWriteItems")
+        return real(**request)
+
+    monkeypatch.setattr(client, "transact_write_items", conflict_once)
+    task_id = submit(tasklane)
+    assert tasklane.process("normal", tasklane.receive("normal"))["batchItemFailures"] == []
+    assert (get(tasklane, task_id)["status"], get(tasklane, task_id)["attempts"]) == ("completed", 1)
+    assert len(set(tries)) == 2  # a new claim, with its own token

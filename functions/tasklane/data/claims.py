@@ -11,6 +11,7 @@ interval on from the claim's own time, so no two claims of a type are recorded c
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,9 @@ from tasklane.data.items import StoredTask, TableLayout, _n, _s, to_stored
 from tasklane.data.table import Change, StoreUnavailable, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
+
+# How long a claim waits in place when its transaction met another one on the same item (jittered).
+CONFLICT_RETRY_MS = (10, 60)
 
 
 def claim_change(owner: str, now: datetime, lease_until: int, timeout_seconds: int | None = None) -> Change:
@@ -133,6 +137,10 @@ class RatedClaims(Table):
                 if current is not None and change.applied is not None and change.applied(current):
                     return current  # our own claim, applied before its answer was lost
                 raise TransitionRejected(current) from None
+            if "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes:
+                # Another claim's transaction holds the rate's item (or a duplicate's the task) this very
+                # moment: asked again shortly, it is decided then (a start taken, or the task claimed).
+                raise RateRefused(random.randint(*CONFLICT_RETRY_MS)) from None
             if codes != ["None", "ConditionalCheckFailed"]:
                 raise StoreUnavailable(f"TransactWriteItems failed: {exc}") from exc
             next_ms = int(reasons[1].get("Item", {}).get("next_ms", {}).get("N", now_ms + 1))
