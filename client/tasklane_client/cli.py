@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list your tasks, newest first")
     listing.add_argument("--status", choices=("scheduled", "pending", "processing", "completed", "failed", "cancelled"))
     listing.add_argument("--type", dest="task_type")
+    listing.add_argument("--priority", choices=("high", "normal", "low"))
+    listing.add_argument("--schedule", metavar="NAME", help="the tasks of this recurring schedule")
     listing.add_argument("--limit", type=int, default=20)
 
     commands.add_parser(
@@ -247,7 +249,13 @@ def _batch(c: Context) -> int:
 
 
 def _list(c: Context) -> int:
-    pages = c.client.list(status=c.args.status, task_type=c.args.task_type, page_size=min(100, c.args.limit))
+    pages = c.client.list(
+        status=c.args.status,
+        task_type=c.args.task_type,
+        priority=c.args.priority,
+        schedule=c.args.schedule,
+        page_size=min(100, c.args.limit),
+    )
     tasks = list(islice(pages, c.args.limit))
     columns = ("task_id", "type", "priority", "status", "attempts", "progress", "created_at", "error")
     show(tasks, c.args, c.out, lambda ts: table(map(summary, ts), columns, c.out))

@@ -297,12 +297,26 @@ class Client:
         self._call("DELETE", f"/task-types/{_quote(name)}")
 
     def list(
-        self, *, status: str | None = None, task_type: str | None = None, page_size: int = 50
+        self,
+        *,
+        status: str | None = None,
+        task_type: str | None = None,
+        priority: str | None = None,
+        schedule: str | None = None,
+        page_size: int = 50,
     ) -> Iterator[dict[str, Any]]:
-        """Every task of the caller, newest first, page after page."""
+        """Every task of the caller matching the filters given (`schedule`: the tasks a recurring
+        schedule's firings submitted), newest first, page after page."""
         cursor: str | None = None
         while True:
-            query = {"status": status, "task_type": task_type, "limit": str(page_size), "cursor": cursor}
+            query = {
+                "status": status,
+                "task_type": task_type,
+                "priority": priority,
+                "schedule": schedule,
+                "limit": str(page_size),
+                "cursor": cursor,
+            }
             page = self._call("GET", "/tasks?" + urllib.parse.urlencode({k: v for k, v in query.items() if v}))
             yield from page["items"]
             cursor = page.get("next_cursor")

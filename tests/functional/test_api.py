@@ -339,7 +339,7 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
     assert "Task" in document["components"]["schemas"]
     listing = document["paths"]["/tasks"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {
-        "status", "task_type", "priority", "limit", "cursor", "workflow_id"
+        "status", "task_type", "priority", "limit", "cursor", "workflow_id", "schedule"
     }  # fmt: skip
     assert "TaskPage" in str(listing["responses"]["200"])
 

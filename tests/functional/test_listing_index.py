@@ -8,7 +8,7 @@ from typing import Any
 from tasklane.data import aws
 from tests.events import api_event
 
-PROJECTED = ("task_type", "priority", "created_at", "owner_shard", "created_key")
+PROJECTED = ("task_type", "priority", "created_at", "owner_shard", "created_key", "type_shard", "schedule_key")
 
 
 def test_no_update_of_a_task_writes_what_the_listing_index_projects(tasklane):

@@ -59,7 +59,11 @@ def test_the_bulk_function_may_read_the_listing_and_move_tasks_but_not_create_or
     queue = str({"Fn::GetAtt": ["BulkQueue", "Arn"]})
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
         assert grants[action] == [queue]
-    assert grants["dynamodb:Query"] == [str({"Fn::Sub": "${TasksTable.Arn}/index/ByOwner"})]
+    # A bulk filter (type, priority, status) is listed through ByOwner or ByType; no schedule filter.
+    assert grants["dynamodb:Query"] == [
+        str({"Fn::Sub": "${TasksTable.Arn}/index/ByOwner"}),
+        str({"Fn::Sub": "${TasksTable.Arn}/index/ByType"}),
+    ]
     assert grants["s3:GetObject"] == [str({"Fn::Sub": "${ValuesBucket.Arn}/payloads/*"})]
 
 

@@ -125,14 +125,22 @@ def test_no_role_has_a_wildcard_action_or_a_wildcard_data_resource(name):
             assert resources == ["*"], name
 
 
-def test_the_listing_index_projects_only_what_never_changes():
-    """So that a task writes ByOwner once (at submission), never at its claim or completion."""
+def test_the_listing_indexes_key_and_project_only_what_never_changes():
+    """So that a task writes each listing index once (at submission), never at its claim or
+    completion; each projects only the residual filters its listings apply."""
     table = cfn.template()["Resources"]["TasksTable"]["Properties"]
-    (by_owner,) = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "ByOwner"]
-    assert by_owner["Projection"] == {
-        "ProjectionType": "INCLUDE",
-        "NonKeyAttributes": ["task_type", "priority", "created_at"],
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    expected = {
+        "ByOwner": ("owner_shard", ["task_type", "priority", "created_at"]),
+        "ByType": ("type_shard", ["priority"]),
+        "BySchedule": ("schedule_key", ["task_type", "priority"]),
     }
+    for name, (partition, projected) in expected.items():
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": "created_key", "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected}
 
 
 def test_the_status_function_reads_lane_figures_and_nothing_more():

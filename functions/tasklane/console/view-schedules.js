@@ -137,7 +137,12 @@ function render(items) {
         : button("Pause", `pause ${s.name}`, () => setPaused(s, true)),
       button("Delete", `delete ${s.name}`, () => remove(s)),
     );
-    row.append(el("th", s.name), el("td", s.cron ? `cron(${s.cron})` : `rate(${s.rate})`), el("td", s.timezone),
+    const name = el("th");
+    const tasks = el("a", s.name);
+    tasks.href = `#/tasks?schedule=${encodeURIComponent(s.name)}`;
+    tasks.title = `the tasks ${s.name} submitted`;
+    name.append(tasks);
+    row.append(name, el("td", s.cron ? `cron(${s.cron})` : `rate(${s.rate})`), el("td", s.timezone),
       el("td", s.task.task_type), next, actions);
     row.firstChild.scope = "row";
     return row;

@@ -1,10 +1,11 @@
-// Tasks (#/tasks?status=&task_type=&priority=): the caller's tasks with filters kept in the URL, and
+// Tasks (#/tasks?status=&task_type=&priority=&schedule=): the caller's tasks with filters kept in the URL, and
 // a search by id. Also the list views that are one status of it (scheduled, failed): see listView.
 
 import { $, api, authProblem, listPath, renderTaskRows, showAnswer, taskTable } from "./core.js";
 
 const PAGE_SIZE = 20;
 const EVERY_MS = 5000;
+const FILTERS = ["status", "task_type", "priority", "schedule"]; // GET /tasks's filters, kept in the URL
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // A paged listing of tasks in `section`: filters from the URL, Newer/Older pages, and the first page
@@ -57,13 +58,13 @@ export function listView({ name, label, path, section, columns, caption, fixed =
     },
     show(params, query) {
       const filters = {};
-      for (const key of ["status", "task_type", "priority"]) if (query.get(key)) filters[key] = query.get(key);
+      for (const key of FILTERS) if (query.get(key)) filters[key] = query.get(key);
       state.filters = filters;
       state.cursors = [null];
       state.page = 0;
       state.active = true;
       const form = $("form.filters", root());
-      if (form) for (const field of form.elements) if (field.name in { status: 1, task_type: 1, priority: 1 }) {
+      if (form) for (const field of form.elements) if (FILTERS.includes(field.name)) {
         field.value = filters[field.name] || "";
       }
       refresh();

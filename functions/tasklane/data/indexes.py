@@ -1,10 +1,8 @@
-"""Reads of the table's indexes: a caller's listing (ByOwner), the reconciler's due tasks (Sweep) and
-the scheduled tasks coming due (Due).
+"""Reads of the table's indexes: a caller's listing (ByOwner, ByType, BySchedule: see
+tasklane.data.listing), the reconciler's due tasks (Sweep) and the scheduled tasks coming due (Due).
 
-ByOwner projects only what never changes after submission (task_type, priority, created_at), so a
-task writes it once, at submission, and its claim and completion do not. A listing reads the page's
-keys from it, filtered by type and priority there, then the tasks themselves by BatchGetItem
-(eventually consistent, like the index), filtered by status after that read.
+The listing indexes project only what never changes after submission, so a task writes each once,
+at submission, and its claim and completion do not.
 """
 
 from __future__ import annotations
@@ -18,14 +16,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tasklane.data.items import (
     BY_OWNER_INDEX,
     DUE_INDEX,
-    LISTED_ATTRIBUTES,
     SWEEP_INDEX,
     StoredTask,
     TableLayout,
     _n,
     _s,
-    to_stored,
 )
+from tasklane.data.listing import TaskListing
 from tasklane.data.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane
 from tasklane.model.task import DEAD_LETTERED, TaskStatus
@@ -87,6 +84,7 @@ class TaskIndexes:
         self._db = client
         self._table = layout.table_name
         self._items = Table(client, layout)
+        self._layout = layout
         self.owner_shards = layout.owner_shards
         self.sweep_shards = layout.sweep_shards
 
@@ -97,79 +95,10 @@ class TaskIndexes:
             raise StoreUnavailable(f"Query failed: {exc}") from exc
         return response
 
-    def list_by_owner(self, query: ListQuery, max_reads: int = 3) -> tuple[list[StoredTask], str | None]:
-        """A page of the caller's tasks created before `query.before` (a created_key), newest first,
-        and the position to continue from. Each shard of the index is read newest first and the
-        shards' keys merged; then the tasks are read in that order until the page is full. A page
-        may come back short when filters skip much (follow the position)."""
-        keys: list[tuple[str, str]] = []  # (created_key, task_id)
-        unread_below: list[str] = []  # where a shard stopped before reaching its end
-        for shard in range(self.owner_shards):
-            items, stopped_at = self._read_shard(f"{query.owner}#{shard}", query, max_reads)
-            keys += items
-            if stopped_at:
-                unread_below.append(stopped_at)
-        # Below the highest point where a shard stopped, it has unread tasks: they go to the next page.
-        floor = max(unread_below) if unread_below else None
-        ready = sorted((k for k in keys if floor is None or k[0] >= floor), reverse=True)
-        page: list[StoredTask] = []
-        for start in range(0, len(ready), query.limit):
-            chunk = ready[start : start + query.limit]
-            found = {t.task.task_id: t for t in self._tasks([task_id for _, task_id in chunk], query.status)}
-            for position, (created_key, task_id) in enumerate(chunk, start):
-                if task_id in found:
-                    page.append(found[task_id])
-                if len(page) == query.limit:
-                    return page, (created_key if position < len(ready) - 1 else floor)
-        return page, floor
-
-    def _read_shard(self, shard: str, query: ListQuery, max_reads: int) -> tuple[list[tuple[str, str]], str | None]:
-        """The (created_key, task_id) of one shard's tasks matching the query's type and priority."""
-        before, limit, task_type, priority = query.before, query.limit, query.task_type, query.priority
-        values: dict[str, Any] = {":shard": _s(shard)}
-        condition = "owner_shard = :shard"
-        if before:
-            condition += " AND created_key < :before"
-            values[":before"] = _s(before)
-        filters, names = [], {}
-        if task_type:
-            filters.append("task_type = :task_type")
-            values[":task_type"] = _s(task_type)
-        if priority:
-            filters.append("#priority = :priority")
-            values[":priority"], names["#priority"] = _s(priority.value), "priority"
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": BY_OWNER_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-            "ProjectionExpression": "task_id, created_key",
-        }
-        if filters:
-            request["FilterExpression"] = " AND ".join(filters)
-        if names:
-            request["ExpressionAttributeNames"] = names
-        found: list[tuple[str, str]] = []
-        for _ in range(max_reads):
-            response = self._query(request)
-            found += [(item["created_key"]["S"], item["task_id"]["S"]) for item in response.get("Items", [])]
-            last: dict[str, Any] = response.get("LastEvaluatedKey") or {}
-            if not last:
-                return found, None
-            if len(found) >= limit:
-                break
-            request["ExclusiveStartKey"] = last
-        return found, str(last["created_key"]["S"])  # every task of this shard newer than this was read
-
-    def _tasks(self, task_ids: list[str], status: TaskStatus | None) -> list[StoredTask]:
-        """The listed tasks of `task_ids` (only those in `status` when given); a task gone since the
-        index was read (its retention ended) is left out."""
-        found = [
-            to_stored(item) for item in self._items.read_many(task_ids, consistent=False, attributes=LISTED_ATTRIBUTES)
-        ]
-        return [t for t in found if status is None or t.task.status is status]
+    def list_by_owner(self, query: ListQuery) -> tuple[list[StoredTask], str | None]:
+        """A page of the caller's tasks created before `query.before`, newest first, filled from the
+        index that serves its filters (tasklane.data.listing), and the position to continue from."""
+        return TaskListing(self._db, self._layout, self._query).page(query)
 
     def recent_by_owner(self, owner: str, since: str, cap: int) -> tuple[list[RecentTask], bool]:
         """The caller's tasks created at or after `since` (ISO text), at most `cap` of them, and

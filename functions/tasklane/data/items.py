@@ -25,6 +25,8 @@ from tasklane.model.task import (
 )
 
 BY_OWNER_INDEX = "ByOwner"
+BY_TYPE_INDEX = "ByType"
+BY_SCHEDULE_INDEX = "BySchedule"
 SWEEP_INDEX = "Sweep"
 DUE_INDEX = "Due"
 
@@ -117,6 +119,18 @@ def owner_shard(owner: str, task_id: str, shards: int) -> str:
     """Spread one caller's tasks over `shards` partition keys of the listing index: a single busy
     caller (a service submitting everything under one role) would otherwise write one hot key."""
     return f"{owner}#{_shard(task_id, shards)}"
+
+
+def type_shard(owner: str, task_type: str, task_id: str, shards: int) -> str:
+    """The partition of a caller's tasks of one type in the ByType index: sharded like the listing
+    index, since one busy caller may submit everything as one type."""
+    return f"{owner}#{task_type}#{_shard(task_id, shards)}"
+
+
+def schedule_key(owner: str, schedule: str) -> str:
+    """The partition of a recurring schedule's tasks in the sparse BySchedule index: one key, since a
+    schedule fires at most once a minute."""
+    return f"{owner}#{schedule}"
 
 
 def _ts(item: dict[str, Any], name: str) -> str | None:
@@ -249,6 +263,8 @@ def new_item(
         **task_attributes(task),
         "owner": _s(owner),
         "owner_shard": _s(owner_shard(owner, task.task_id, layout.owner_shards)),
+        "type_shard": _s(type_shard(owner, task.task_type, task.task_id, layout.owner_shards)),
+        **({"schedule_key": _s(schedule_key(owner, task.schedule))} if task.schedule else {}),
         "created_key": _s(f"{created}#{sequence:03d}#{task.task_id}"),
         **payload.attributes("payload"),
         # Attempts never go back: an explicit retry raises max_attempts by this budget instead.

@@ -23,6 +23,7 @@ class ListQuery:
     status: TaskStatus | None = None
     task_type: str | None = None
     priority: Lane | None = None
+    schedule: str | None = None  # the recurring schedule whose firings submitted the tasks
 
 
 @dataclass(frozen=True, slots=True)

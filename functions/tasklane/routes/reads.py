@@ -71,6 +71,11 @@ LIST_QUERY = (
         {"type": "string", "minLength": 1, "maxLength": 64},
         "Only the tasks of this workflow, in the order of its tree (status is the one other filter then)",
     ),
+    QueryParameter(
+        "schedule",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+        "Only the tasks submitted by this recurring schedule's firings, newest first",
+    ),
 )
 
 
@@ -125,6 +130,7 @@ def list_tasks() -> Response[TaskPage]:
         status=status,
         task_type=query["task_type"],
         priority=priority,
+        schedule=query["schedule"],
     )
     page = queries.list_tasks(listing, query["cursor"], services())
     return json_response(200, page.public())
