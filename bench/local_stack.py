@@ -23,6 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import target_latency  # noqa: E402
 from scripts import localstack  # noqa: E402
 from tests.e2e.conftest import Caller  # noqa: E402
 
@@ -182,6 +183,7 @@ def measure() -> list[dict[str, object]]:
         throughput(caller, session, outputs.raw["TasksTableName"], 1000)
         warm_schedules(session)
         idle = high_latency(caller)
+        target_rows = target_latency.latency_rows(caller)  # while the stack is idle
         p50, p99 = submit_latency(caller)
         emulator = int(localstack.DEFAULT.pid_file.read_text())
         # The median of three runs, with the CPU split of that run: one run on a shared machine can
@@ -233,6 +235,7 @@ def measure() -> list[dict[str, object]]:
             "pass": flooded / idle <= 2,
         },
     ]
+    rows += target_rows
     for name, seconds in cpu.most_common():
         if seconds >= 0.05:
             rows.append(

@@ -20,6 +20,7 @@ from bench import (  # noqa: E402
     rate_limits,
     requests_per_task,
     scheduling,
+    target_cost,
     workflow_chord,
     workflows,
 )
@@ -49,6 +50,7 @@ def main() -> None:
         "requests": requests_per_task.measure,
         "cost": cost.measure,
         "feature_cost": feature_cost.measure,
+        "target_cost": target_cost.measure,
         "local_stack": local_stack.measure,
         "rate_limits": rate_limits.measure,
         "scheduling": scheduling.measure,

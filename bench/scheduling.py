@@ -102,7 +102,7 @@ def _on_local_stack() -> list[dict[str, object]]:
     session = boto3.Session(region_name="us-east-1")
     dynamodb = session.client("dynamodb")
     # Items written as a scheduled submission writes them (the API would add its own time per request).
-    from tasklane.data.items import StoredTask, StoredValue, new_item
+    from tasklane.data.tasks.codec import StoredTask, StoredValue, new_item
     from tasklane.model.lanes import Lane
     from tasklane.model.task import Task, TaskStatus
 

@@ -57,7 +57,7 @@ from scripts.soak_schedule import RecurringSchedule  # noqa: E402
 from scripts.soak_target import Target  # noqa: E402
 from scripts.soak_timing import Lateness, RateFigures, started_early  # noqa: E402
 from scripts.soak_workflows import Submitted  # noqa: E402
-from tasklane.model import limits  # noqa: E402
+from tasklane import limits  # noqa: E402
 
 TASKS = int(os.environ.get("SOAK_TASKS", "2000"))  # a smaller soak for a quick look: SOAK_TASKS=600
 DEADLINE_SECONDS = 510

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tasklane_client.command import EXIT_USAGE
 from tasklane_client.render import show
 from tasklane_client.scheduling import moment
 
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 # The statuses each action starts from (as the API says): the filter's choices for it.
 APPLIES_TO = {"cancel": ("pending", "scheduled"), "retry": ("failed", "cancelled")}
 PAST = {"cancel": "cancelled", "retry": "retried"}
-EXIT_USAGE = 2
 
 
 def add_parser(commands: Any, lanes: Sequence[str]) -> None:

@@ -36,14 +36,20 @@ class Target:
         return boto3.client(name, **self.aws)  # type: ignore[call-overload]
 
 
+CHECK_STACK = "(check --stack-name, --region and --profile)"
+
+
 def _stack_outputs(stack_name: str, aws: dict[str, Any]) -> dict[str, str]:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         stacks = boto3.client("cloudformation", **aws).describe_stacks(StackName=stack_name)["Stacks"]
-    except (ClientError, BotoCoreError) as exc:
-        raise EndpointError(f"cannot read the outputs of stack {stack_name!r}: {exc}") from None
+    except ClientError as exc:  # AWS's own message, without botocore's "An error occurred (...) when calling"
+        said = exc.response.get("Error", {}).get("Message") or str(exc)
+        raise EndpointError(f"cannot read the outputs of stack {stack_name!r}: {said} {CHECK_STACK}") from None
+    except BotoCoreError as exc:
+        raise EndpointError(f"cannot read the outputs of stack {stack_name!r}: {exc} {CHECK_STACK}") from None
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ class Urllib3Transport:
                 method, url, headers=headers, body=body, timeout=timeout, redirect=False, preload_content=False
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise EndpointError(f"cannot reach {where(url)}: {exc}") from None
+            raise EndpointError(f"cannot reach {where(url)}: {plain_reason(exc)}") from None
 
 
 def urllib3_transport() -> StreamingTransport:
@@ -118,7 +119,22 @@ def read_chunks(response: Any, url: str) -> Iterator[bytes]:
     try:
         yield from response.stream(CHUNK_BYTES)
     except urllib3.exceptions.HTTPError as exc:
-        raise EndpointError(f"lost the connection to {where(url)} while reading: {exc}") from None
+        raise EndpointError(f"lost the connection to {where(url)} while reading: {plain_reason(exc)}") from None
+
+
+def plain_reason(exc: Exception) -> str:
+    """Why a request failed on the wire, without urllib3's pool and object names ("connection refused")."""
+    import urllib3
+
+    while isinstance(cause := getattr(exc, "reason", None), Exception):  # MaxRetryError and the like wrap it
+        exc = cause
+    # NewConnectionError is a ConnectTimeoutError too (urllib3 keeps it so): a refusal is not a timeout.
+    if isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "no answer in time"
+    text = re.sub(r"^(?:<[^>]*>|\w+\([^)]*\)): ", "", str(exc))  # "<...Connection object at 0x..>: " or "Pool(...): "
+    text = text.removeprefix("Failed to establish a new connection: ")
+    text = re.sub(r"\[Errno -?\d+\] ", "", text)
+    return text[:1].lower() + text[1:] if text else type(exc).__name__
 
 
 def lower_headers(headers: Any) -> dict[str, str]:

@@ -164,3 +164,54 @@ def test_an_async_url_type_is_finished_through_the_api_with_its_token(alice):
     finally:
         server.shutdown()
         server.server_close()
+
+
+UPLOADER = """
+import json, urllib.request
+
+def handler(event, context):
+    place = event["result_upload"]
+    body = json.dumps({"frames": ["x" * 1000] * event["payload"]["n"]}).encode()
+    request = urllib.request.Request(place["url"], data=body, method=place["method"])
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        answer.read()
+    return {"tasklane": "result_uploaded"}
+"""
+
+
+@pytest.fixture
+def uploader(stack: Any) -> Iterator[str]:
+    client = stack.session.client("lambda")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("target.py", UPLOADER)
+    name = f"e2e-uploader-{uuid.uuid4().hex[:6]}"
+    arn = client.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role="arn:aws:iam::000000000000:role/e2e-target",
+        Handler="target.handler",
+        Code={"ZipFile": code.getvalue()},
+        Timeout=60,
+        MemorySize=512,
+    )["FunctionArn"]
+    yield arn
+    client.delete_function(FunctionName=name)
+
+
+def test_a_lambda_target_puts_a_result_over_six_mb_to_its_upload_url(alice, uploader):
+    """A Lambda cannot return more than 6 MB: it PUTs the result to the envelope's result_upload URL
+    and answers result_uploaded; the task's result is that object (MaxResultBytes: 10 MiB here)."""
+    name = f"e2e-big-{uuid.uuid4().hex[:6]}"
+    created = _put(alice, name, {"target": {"lambda": uploader}, "max_attempts": 1, "timeout_seconds": 30})
+    assert created.status_code == 201, created.text
+    frames = 7 * 1024  # ~7.2 MB of JSON
+    done = alice.wait(alice.submit(name, {"n": frames})["task_id"], timeout=180)
+    assert done["status"] == "completed", done
+    assert done["result_size"] > 6 * 1024 * 1024
+    result = alice.request("GET", f"/tasks/{done['task_id']}/result", allow_redirects=False)
+    assert result.status_code == 303, result.text
+    import urllib.request
+
+    with urllib.request.urlopen(result.headers["Location"], timeout=60) as answer:
+        assert json.loads(answer.read()) == {"frames": ["x" * 1000] * frames}

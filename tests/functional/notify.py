@@ -138,7 +138,7 @@ class Receivers:
 
 @pytest.fixture
 def receivers(monkeypatch: pytest.MonkeyPatch) -> Receivers:
-    from tasklane.data import receivers as module
+    from tasklane.destinations import receivers as module
 
     stub = Receivers()
     monkeypatch.setattr(module, "post", stub)

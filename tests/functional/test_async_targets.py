@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -340,3 +341,119 @@ def test_a_workflows_async_step_failed_by_token_fails_the_workflow(tasklane, rec
     flows.run_all(tasklane)
     done = flows.read(tasklane, body["workflow_id"])
     assert done["status"] == "failed", done
+
+
+class Frozen:
+    """tasklane's clock held at one instant (to the millisecond it stores), then given back."""
+
+    def __init__(self, monkeypatch) -> None:
+        from tasklane.model import clock
+
+        self.monkeypatch, self.clock, self.running = monkeypatch, clock, clock.now
+
+    def at(self, epoch_seconds: float) -> None:
+        from datetime import UTC, datetime
+
+        self.monkeypatch.setattr(self.clock, "now", lambda: datetime.fromtimestamp(epoch_seconds, UTC))
+
+    def release(self) -> None:
+        self.monkeypatch.setattr(self.clock, "now", self.running)
+
+
+def lease_of(system, task_id: str) -> int:
+    return int(system.item(task_id)["lease_until"]["N"])
+
+
+def iso_of(epoch_seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    from tasklane.model import clock
+
+    return clock.iso(datetime.fromtimestamp(epoch_seconds, UTC))
+
+
+@pytest.mark.parametrize("route", ["complete", "fail", "heartbeat"])
+def test_a_call_after_a_missed_heartbeat_is_a_409_from_the_leases_end_not_the_next_sweep(
+    tasklane, receiver, monkeypatch, route
+):
+    """The attempt ends with its lease: a millisecond before it the call is taken; at it and a
+    millisecond after it, 409 saying when the heartbeat was missed, and the task is left as it was."""
+    frozen = Frozen(monkeypatch)
+    ends = []
+    for offset in (-0.001, 0.0, 0.001):
+        task_id, envelope = start(tasklane, receiver, timeout_seconds=3600, heartbeat_seconds=60, max_attempts=2)
+        lease = lease_of(tasklane, task_id)
+        frozen.at(lease + offset)
+        body = {"token": envelope["completion"]["token"], "result": 7, "error": {"type": "X", "message": "m"}}
+        ends.append((task_id, lease, finish(tasklane, route, task_id, body)))
+        frozen.release()
+    (_, _, before), *late = ends
+    assert before.status == 200, before.body
+    for task_id, lease, answer in late:
+        assert answer.status == 409, answer.body
+        assert answer.body["error"]["code"] == "attempt_over"
+        assert answer.body["error"]["message"] == (
+            f"attempt 1 of task {task_id} is over: its heartbeat was missed at {iso_of(lease)}; "
+            "tasklane retries the task with a new token"
+        )
+        task = read(tasklane, task_id)
+        assert (task["status"], task["attempts"], task.get("result")) == ("processing", 1, None)
+        assert lease_of(tasklane, task_id) == lease  # a late heartbeat did not move it
+
+
+def test_the_reconciler_retries_a_task_whose_late_completion_was_refused_exactly_once(tasklane, receiver, monkeypatch):
+    frozen = Frozen(monkeypatch)
+    task_id, envelope = start(tasklane, receiver, timeout_seconds=3600, heartbeat_seconds=60, max_attempts=2)
+    frozen.at(lease_of(tasklane, task_id) + 0.5)
+    late = finish(tasklane, "complete", task_id, {"token": envelope["completion"]["token"], "result": 7})
+    assert late.status == 409, late.body
+    frozen.release()
+    tasklane.pass_time(62)
+    tasklane.reconcile()
+    tasklane.reconcile()  # a second sweep finds nothing more to do
+    task = read(tasklane, task_id)
+    assert (task["status"], task["error"]["type"], task.get("result")) == ("pending", "HeartbeatMissed", None)
+    outcomes = [name for name in tasklane.item(task_id) if re.fullmatch(r"attempt_\d+", name)]
+    assert outcomes == ["attempt_1"], outcomes  # the attempt ended once, by the sweep
+
+
+def test_a_call_at_the_deadline_is_told_the_deadline_passed_and_that_the_task_fails(tasklane, receiver, monkeypatch):
+    task_id, envelope = start(tasklane, receiver, timeout_seconds=120, max_attempts=1)
+    item = tasklane.item(task_id)
+    deadline = int(item["async_until"]["N"])
+    assert int(item["lease_until"]["N"]) == deadline
+    Frozen(monkeypatch).at(deadline)
+    answer = finish(tasklane, "fail", task_id, {"token": envelope["completion"]["token"], "error": {"type": "X"}})
+    assert answer.status == 409, answer.body
+    assert answer.body["error"]["message"] == (
+        f"attempt 1 of task {task_id} is over: its deadline passed at {iso_of(deadline)}; tasklane fails the task"
+    )
+    assert read(tasklane, task_id)["status"] == "processing"  # the reconciler's to fail, as TaskTimedOut
+
+
+def test_the_finishing_write_itself_refuses_an_attempt_whose_lease_ended(tasklane, receiver):
+    """The lease is part of the conditional write (not only of the read before it): a completion whose
+    read raced the lease's end cannot finish the task."""
+    from datetime import UTC, datetime
+
+    from tasklane.data.services import services
+    from tasklane.data.tasks.codec import StoredValue
+    from tasklane.data.tasks.table import TransitionRejected
+    from tasklane.model.task import TaskError
+
+    task_id, _ = start(tasklane, receiver, timeout_seconds=3600, heartbeat_seconds=60)
+    lease = lease_of(tasklane, task_id)
+    store, value, ended = (
+        services().store.within_lease(),
+        StoredValue(size=1, text="1"),
+        datetime.fromtimestamp(lease, UTC),
+    )
+    with pytest.raises(TransitionRejected):
+        store.mark_completed(task_id, 1, value, ended)
+    with pytest.raises(TransitionRejected):
+        store.mark_retrying(task_id, 1, TaskError(type="X", message="m"), ended, 1)
+    with pytest.raises(TransitionRejected):
+        store.mark_failed(task_id, TaskError(type="X", message="m"), ended, attempt=1)
+    assert read(tasklane, task_id)["status"] == "processing"
+    store.mark_completed(task_id, 1, value, datetime.fromtimestamp(lease - 0.001, UTC))
+    assert read(tasklane, task_id)["result"] == 1

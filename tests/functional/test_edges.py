@@ -25,8 +25,8 @@ def _holders(tasklane, owner=ALICE, lane="normal"):
 
 def test_an_owner_slot_is_given_back_when_the_claim_fails_with_a_service_error(tasklane, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda s: None)
-    from tasklane.data.store import TaskStore
-    from tasklane.data.table import StoreUnavailable
+    from tasklane.data.tasks.store import TaskStore
+    from tasklane.data.tasks.table import StoreUnavailable
 
     reconfigure(tasklane, monkeypatch, OWNER_CONCURRENCY_CAP="1")
     submit(tasklane)

@@ -194,7 +194,7 @@ def test_a_failure_whose_answer_was_lost_is_recognised_when_the_sdk_retries_it(t
 
 
 def test_dynamodb_down_at_claim_leaves_every_message_on_the_lane_without_raising(tasklane, monkeypatch):
-    from tasklane.data.store import TaskStore
+    from tasklane.data.tasks.store import TaskStore
 
     ids = [submit(tasklane) for _ in range(3)]
 
@@ -211,7 +211,7 @@ def test_dynamodb_down_at_claim_leaves_every_message_on_the_lane_without_raising
 def test_a_lost_race_at_completion_never_changes_a_finished_task(tasklane, monkeypatch):
     """The reconciler failed the task as stuck while it ran: the late result is dropped, not written."""
     from tasklane.data.services import services
-    from tasklane.data.store import TaskStore
+    from tasklane.data.tasks.store import TaskStore
     from tasklane.model import clock
     from tasklane.model.task import TaskError
 
@@ -229,7 +229,7 @@ def test_a_lost_race_at_completion_never_changes_a_finished_task(tasklane, monke
 
 
 def test_a_cancel_racing_the_claim_wins_or_loses_cleanly(tasklane, monkeypatch):
-    from tasklane.data.store import TaskStore
+    from tasklane.data.tasks.store import TaskStore
 
     task_id = submit(tasklane)
     original = TaskStore.mark_processing
@@ -269,8 +269,8 @@ def test_out_of_order_and_stale_deliveries_after_the_task_finished_are_acknowled
 
 
 def test_concurrent_reconcilers_send_each_lost_task_once(tasklane, monkeypatch):
-    from tasklane.data.indexes import TaskIndexes
     from tasklane.data.queues import LaneQueues
+    from tasklane.data.tasks.indexes import TaskIndexes
 
     with monkeypatch.context() as patch:
         patch.setattr(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tasklane.data import aws
-from tasklane.data.listing import plan
+from tasklane.data.tasks.listing import plan
 from tasklane.model.lanes import Lane
 from tasklane.model.listing import ListQuery
 from tasklane.model.task import TaskStatus
@@ -221,7 +221,7 @@ def test_the_cli_lists_a_schedules_tasks_and_a_lane(tasklane):
 
 
 def test_a_page_that_spends_its_read_budget_is_short_and_its_cursor_goes_on(tasklane, monkeypatch):
-    from tasklane.data import listing
+    from tasklane.data.tasks import listing
 
     monkeypatch.setattr(listing, "MAX_TASK_READS", 20)
     monkeypatch.setattr(listing, "MAX_ROUNDS", 2)

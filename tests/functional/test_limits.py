@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tasklane.model.limits import INLINE_VALUE_BYTES, MAX_BATCH_BODY_BYTES, MAX_INTEGER_DIGITS, MAX_PAYLOAD_BYTES, MIB
+from tasklane.limits import INLINE_VALUE_BYTES, MAX_BATCH_BODY_BYTES, MAX_INTEGER_DIGITS, MAX_PAYLOAD_BYTES, MIB
 from tasklane.task_types.registry import _TYPES, TaskType
 from tests.events import ALICE, api_event
 from tests.functional.test_faults import _throttle
@@ -393,7 +393,7 @@ def test_a_duplicate_of_a_delayed_task_never_starts_it_early(tasklane):
 
 def test_two_claims_in_the_same_millisecond_never_both_run(tasklane, monkeypatch):
     from tasklane.data.services import services
-    from tasklane.data.table import TransitionRejected
+    from tasklane.data.tasks.table import TransitionRejected
     from tasklane.model import clock
 
     task_id = submit(tasklane).body["task_id"]
@@ -405,9 +405,9 @@ def test_two_claims_in_the_same_millisecond_never_both_run(tasklane, monkeypatch
 
 
 def test_a_late_outcome_of_an_earlier_run_is_never_taken_for_the_retried_run(tasklane):
-    from tasklane.data.items import StoredValue
     from tasklane.data.services import services
-    from tasklane.data.table import TransitionRejected
+    from tasklane.data.tasks.codec import StoredValue
+    from tasklane.data.tasks.table import TransitionRejected
     from tasklane.model import clock
     from tasklane.model.task import TaskError
 

@@ -217,7 +217,7 @@ def test_an_owners_flood_stays_away_longer_each_time_it_is_held_and_says_why_onc
     """Held for its owner's share, a message comes back after 2-6 s, then 4-12 s, 8-24 s, ... up to a
     minute: a flood spreads out behind other owners' messages instead of standing in front of them.
     Its waiting reason is written on its first hold, not on every one."""
-    from tasklane.data.store import TaskStore
+    from tasklane.data.tasks.store import TaskStore
     from tasklane.logic import throttling
     from tasklane.model import clock
 
@@ -251,9 +251,12 @@ def test_a_processor_passing_over_a_flood_sends_it_away_for_longer(tasklane, mon
         submit(tasklane, "echo", {})
     while messages := tasklane.receive("normal"):
         tasklane.process("normal", messages)
-    assert len(visibility_calls) == 40
-    assert max(visibility_calls[:4]) <= 6  # the first few: as any held message
-    assert min(visibility_calls[-5:]) >= 15
+    # The pass over the flood holds each message once (on a slow machine, a message held for 2 s may
+    # come back before the pass ends and be held again: the pass is its first 40 holds).
+    assert len(visibility_calls) >= 40
+    first_pass = visibility_calls[:40]
+    assert max(first_pass[:4]) <= 6  # the first few: as any held message
+    assert min(first_pass[-5:]) >= 15
     assert max(visibility_calls) <= 60
 
 

@@ -141,7 +141,7 @@ def test_more_than_ten_deferred_messages_go_in_tens(tasklane, sqs_requests):
 def test_a_record_that_errs_beside_a_deferred_one_fails_alone_and_the_deferral_is_made(
     tasklane, monkeypatch, sqs_requests
 ):
-    from tasklane.data.store import TaskStore
+    from tasklane.data.tasks.store import TaskStore
     from tasklane.model.errors import ServiceUnavailable
 
     def table_down(*_, **__):

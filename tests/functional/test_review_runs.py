@@ -145,7 +145,7 @@ def test_a_delivery_to_the_local_stacks_own_api_is_never_posted(tasklane, resolv
 @pytest.mark.parametrize(("after_s", "duplicate"), [(-1, "refused"), (0, "refused"), (11, "claimed")])
 def test_a_task_that_outlives_its_time_limit_is_not_taken_over_while_its_invocation_lives(tasklane, after_s, duplicate):
     from tasklane.data.services import services
-    from tasklane.data.table import TransitionRejected
+    from tasklane.data.tasks.table import TransitionRejected
     from tasklane.model import clock
     from tasklane.task_types.registry import _TYPES, TaskType
 
@@ -215,8 +215,8 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_total_deadline(ta
     import time
     from ipaddress import ip_address
 
-    from tasklane.data import receivers
-    from tasklane.model.callback_urls import parse_target
+    from tasklane.destinations import receivers
+    from tasklane.destinations.urls import parse_target
 
     monkeypatch.setattr(receivers, "READ_TIMEOUT_SECONDS", 0.5)  # each byte comes well within it
     monkeypatch.setattr(receivers, "TOTAL_TIMEOUT_SECONDS", 1.0)
@@ -239,8 +239,8 @@ def test_the_webhook_deliveries_are_capped_by_their_event_source():
 
 
 def test_a_calls_whole_deadline_fits_in_the_webhook_functions_timeout():
+    from tasklane.limits import WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TOTAL_TIMEOUT_SECONDS
     from tasklane.logic.webhooks import MAX_ADDRESSES_TRIED
-    from tasklane.model.limits import WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TOTAL_TIMEOUT_SECONDS
     from tests import cfn
 
     timeout = cfn.template()["Resources"]["WebhookFunction"]["Properties"]["Timeout"]
@@ -252,7 +252,7 @@ def test_a_calls_whole_deadline_fits_in_the_webhook_functions_timeout():
 def test_a_delivery_tries_at_most_three_of_its_names_addresses(tasklane, bus, stream, resolver, receivers):
     from urllib.parse import urlsplit
 
-    from tasklane.data.receivers import ReceiverUnreachable
+    from tasklane.destinations.receivers import ReceiverUnreachable
     from tests.functional.notify import run_webhooks, webhook_messages
     from tests.functional.test_webhook_delivery import HOOK, finished_with_callback
 

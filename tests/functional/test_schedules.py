@@ -227,7 +227,7 @@ def test_each_firing_submits_one_ordinary_task_owned_by_the_schedules_owner(task
 
 def test_two_deliveries_of_one_firing_at_once_submit_one_task_and_neither_fails(tasklane, monkeypatch):
     """Both looked before either wrote: the second one's put is refused, and it finds the first's task."""
-    from tasklane.data.store import TaskStore
+    from tasklane.data.tasks.store import TaskStore
 
     create(tasklane)
     first = fire(tasklane, scheduled_time="2026-11-24T01:00:00Z")

@@ -98,7 +98,9 @@ def test_a_wait_never_outlasts_the_function(tasklane, waited):
     slept, _ = waited
     tasklane.context.remaining_ms = 10_000
     assert read(tasklane, submit(tasklane), wait=20).body["status"] == "pending"
-    assert sum(slept) == pytest.approx(8, abs=0.25)  # 10 s left, 2 kept to answer
+    # 10 s left, 2 kept to answer: never more than 8 s, less by what the request itself took (on a
+    # loaded machine, up to a second)
+    assert 7.0 <= sum(slept) <= 8.0
 
 
 def test_another_callers_task_is_unknown_without_waiting(tasklane, waited):

@@ -91,7 +91,7 @@ def test_a_failed_delivery_comes_back_after_a_growing_backoff_and_shows_on_the_t
 
 
 def test_no_answer_is_a_failed_attempt_and_the_next_checked_address_is_tried(tasklane, bus, stream, hooks, receivers):
-    from tasklane.data.receivers import ReceiverUnreachable
+    from tasklane.destinations.receivers import ReceiverUnreachable
 
     receivers.codes = [ReceiverUnreachable("TimeoutError: timed out"), ReceiverUnreachable("ConnectionRefusedError")]
     task_id = finished_with_callback(tasklane, stream)
@@ -242,8 +242,8 @@ def loopback_receiver():
 def test_a_real_post_reaches_a_receiver_on_the_loopback_and_a_redirect_is_not_followed(loopback_receiver):
     from ipaddress import ip_address
 
-    from tasklane.data import receivers
-    from tasklane.model.callback_urls import parse_target
+    from tasklane.destinations import receivers
+    from tasklane.destinations.urls import parse_target
 
     port = loopback_receiver.server_address[1]
     target = parse_target(f"http://127.0.0.1:{port}/hook?x=1", allow_loopback=True)
@@ -261,8 +261,8 @@ def test_a_receiver_that_never_answers_times_out(monkeypatch):
     import socket
     from ipaddress import ip_address
 
-    from tasklane.data import receivers
-    from tasklane.model.callback_urls import parse_target
+    from tasklane.destinations import receivers
+    from tasklane.destinations.urls import parse_target
 
     monkeypatch.setattr(receivers, "READ_TIMEOUT_SECONDS", 0.3)
     silent = socket.socket()
@@ -334,7 +334,7 @@ def test_the_webhook_function_touches_only_the_deliveries_of_a_task(
     Fifteen attempts: the list fills, then each delivery trims it (the read and the conditional write)."""
     import botocore.client
 
-    from tasklane.data.callbacks import DELIVERY_ATTRIBUTES
+    from tasklane.data.tasks.deliveries import DELIVERY_ATTRIBUTES
     from tasklane.data.webhook_queue import WebhookQueue
 
     monkeypatch.setattr(WebhookQueue, "postpone", lambda self, handle, seconds: None)

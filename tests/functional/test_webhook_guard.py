@@ -190,14 +190,13 @@ def test_the_loopback_parameter_opens_127_0_0_1_and_nothing_else(tasklane, resol
 
 
 def test_a_submission_parses_its_callback_url_once(tasklane, resolver, monkeypatch):
-    from tasklane.logic import callbacks
-    from tasklane.model import callback_urls
+    from tasklane.destinations import check, urls
 
     resolver.names["hooks.example.com"] = ["93.184.215.14"]
     parsed = []
-    original = callback_urls.parse_target
+    original = urls.parse_target
     counted = lambda url, **kw: parsed.append(url) or original(url, **kw)  # noqa: E731
-    monkeypatch.setattr(callback_urls, "parse_target", counted)
-    monkeypatch.setattr(callbacks, "parse_target", counted)
+    monkeypatch.setattr(urls, "parse_target", counted)
+    monkeypatch.setattr(check, "parse_target", counted)
     assert submit_with(tasklane, "https://hooks.example.com/a").status == 202
     assert parsed == ["https://hooks.example.com/a"]

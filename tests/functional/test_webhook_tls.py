@@ -11,8 +11,8 @@ from ipaddress import ip_address
 
 import pytest
 
-from tasklane.data import receivers
-from tasklane.model.callback_urls import parse_target
+from tasklane.destinations import receivers
+from tasklane.destinations.urls import parse_target
 
 NAME = "hooks.tasklane.test"
 

@@ -57,7 +57,7 @@ def test_an_undone_creation_cut_short_keeps_its_record_until_every_other_item_is
     `waiting` for good with no record left for the sweep to find it by. The record goes last, alone."""
     from tasklane.data import aws
     from tasklane.data.services import services
-    from tasklane.data.table import StoreUnavailable
+    from tasklane.data.tasks.table import StoreUnavailable
 
     body = submit(tasklane, {"chain": [add(1), add(2)]})
     store = services().store.workflows()

@@ -130,7 +130,7 @@ def test_the_reconciler_fails_a_workflow_whose_failure_step_was_cut_short(taskla
 
 
 def test_a_creation_cut_short_is_removed_by_the_reconciler(tasklane, monkeypatch):
-    from tasklane.data.workflows import WorkflowStore
+    from tasklane.data.tasks.workflows import WorkflowStore
 
     def stop(*args, **kwargs):
         raise RuntimeError("the submit function stopped")

@@ -268,7 +268,7 @@ def test_cancel_stops_what_has_not_started_and_keeps_a_running_tasks_result(task
     assert answer.body["status"] == "cancelled"
     assert statuses(tasklane, wid) == ["processing", "cancelled", "cancelled"]
     # The running step finishes and keeps its result; nothing after it ever starts.
-    from tasklane.data.items import StoredValue
+    from tasklane.data.tasks.codec import StoredValue
 
     stored = services().store.get(first)
     services().store.mark_completed(first, 1, StoredValue(1, text="1"), clock.now(), fan_in=_fan_in(stored))

@@ -12,11 +12,11 @@ from dataclasses import replace
 from typing import Any
 
 from tasklane.data.claims import RatedClaims
-from tasklane.data.indexes import TaskIndexes
-from tasklane.data.limits import LimitsTable
 from tasklane.data.queues import LaneQueues
+from tasklane.data.rates import LimitsTable
 from tasklane.data.services import Services
-from tasklane.data.store import TaskStore
+from tasklane.data.tasks.indexes import TaskIndexes
+from tasklane.data.tasks.store import TaskStore
 from tasklane.model.lanes import Lane
 from tasklane.settings import Settings, settings
 from tests.simulation.world import actors, firings, replays, seams, workflows

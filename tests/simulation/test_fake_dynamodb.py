@@ -13,11 +13,11 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tasklane.data.claims import RatedClaims, RateRefused, RateStart, claim_change
-from tasklane.data.indexes import DueEntry, SweepEntry, TaskIndexes
-from tasklane.data.items import StoredTask, StoredValue, TableLayout, new_item
-from tasklane.data.limits import LimitsTable
-from tasklane.data.store import TaskStore
-from tasklane.data.table import TransitionRejected
+from tasklane.data.rates import LimitsTable
+from tasklane.data.tasks.codec import StoredTask, StoredValue, TableLayout, new_item
+from tasklane.data.tasks.indexes import DueEntry, SweepEntry, TaskIndexes
+from tasklane.data.tasks.store import TaskStore
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.model.lanes import Lane
 from tasklane.model.rates import parse_rate
 from tasklane.model.task import Task, TaskError, TaskStatus

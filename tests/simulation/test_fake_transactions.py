@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 
-from tasklane.data.store import TaskStore
-from tasklane.data.table import StoreUnavailable
-from tasklane.data.workflow_tasks import FanIn
+from tasklane.data.tasks.store import TaskStore
+from tasklane.data.tasks.table import StoreUnavailable
+from tasklane.data.tasks.workflow_tasks import FanIn
 from tasklane.model.task import TaskError, TaskStatus
 from tests.simulation.test_fake_dynamodb import E0, LAYOUT, T0, Both, _tables, _task
 from tests.simulation.world.dynamodb import TASK_INDEXES, FakeDynamoDB

@@ -84,7 +84,7 @@ def test_the_package_has_no_aws_sdk_and_both_architectures() -> None:
     assert not (package / "botocore").exists()
     assert not (package / "boto3").exists()
     assert (package / "tasklane" / "handlers" / "submit.py").exists()
-    for module in ("pydantic_core/_pydantic_core", "wrapt/_wrappers"):
+    for module in ("pydantic_core/_pydantic_core", "wrapt/_wrappers", "re2/_re2"):
         for machine in ("x86_64", "aarch64"):
             assert (package / f"{module}.cpython-313-{machine}-linux-gnu.so").exists(), (module, machine)
     assert not list(package.glob("requirements.txt"))

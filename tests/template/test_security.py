@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tasklane.data.callbacks import DELIVERY_ATTRIBUTES
+from tasklane.data.tasks.deliveries import DELIVERY_ATTRIBUTES
 from tests import cfn, translated
 
 IAM_KINDS = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")

@@ -64,12 +64,13 @@ def test_functions_that_only_move_or_read_tasks_start_without_pydantic(name):
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_no_function_loads_the_json_schema_validator_before_a_registered_type_needs_it(name):
-    """jsonschema costs ~100 ms of imports: loaded with the first payload of a registered type (submit,
-    schedules, firing, task types), never by a processor, which does not validate payloads."""
+    """jsonschema (and RE2, for its regexes) costs ~100 ms of imports: loaded with the first payload of a
+    registered type (submit, schedules, firing, task types), never by a processor, which does not validate
+    payloads."""
     module_name = FUNCTIONS[name]["Properties"]["Handler"].rsplit(".", 1)[0]
     env = dict.fromkeys(REQUIRED_ENV, "x") | {"LANE": "high", "PYTHONPATH": str(cfn.ROOT / "functions")}
     env |= {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
-    loaded = "sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'referencing', 'rpds'))"
+    loaded = "sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'referencing', 'rpds', 're2'))"
     probe = f"import sys, {module_name}, tasklane.logic.execution, tasklane.logic.targets; print({loaded})"
     result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "[]"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasklane.model.addresses import refusal
-from tasklane.model.callback_urls import parse_target
+from tasklane.destinations.addresses import refusal
+from tasklane.destinations.urls import parse_target
 
 NAT64 = IPv6Network("64:ff9b::/96")
 ipv4 = st.integers(min_value=0, max_value=2**32 - 1).map(IPv4Address)

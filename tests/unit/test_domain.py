@@ -56,6 +56,33 @@ def test_registry_has_the_builtins():
     )
 
 
+def test_the_declared_builtin_names_are_the_registrys():
+    """A processor tells a registered type from a built-in by these names alone (without importing
+    the built-ins): they must be exactly the registry's, demo types apart."""
+    from tasklane.task_types import BUILTIN_NAMES, DEMO_NAMES, is_builtin
+
+    every = task_types(demo=True)
+    assert {name for name, t in every.items() if not t.demo} == BUILTIN_NAMES
+    assert {name for name, t in every.items() if t.demo} == DEMO_NAMES
+    assert all(is_builtin(name) for name in every)
+    assert not is_builtin("my.type")
+
+
+def test_a_processor_running_a_registered_type_never_imports_the_builtins():
+    """Resolving a registered type's name loads neither the built-in types nor pydantic."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tasklane.task_types import is_builtin\n"
+        "assert not is_builtin('wordcount')\n"
+        "assert 'tasklane.task_types.builtin' not in sys.modules, 'built-ins imported'\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": "functions"})
+
+
 def test_unknown_type_names_the_field_and_the_known_types():
     with pytest.raises(UnknownTaskType) as error:
         get_task_type("nope", demo=True)

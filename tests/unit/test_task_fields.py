@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tasklane.data.changes import EVENT_FIELDS, StatusChange
-from tasklane.data.items import (
+from tasklane.data.tasks.changes import EVENT_FIELDS, StatusChange
+from tasklane.data.tasks.codec import (
     LISTED_ATTRIBUTES,
     StoredTask,
     StoredValue,

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tasklane.data.items import StoredTask, TableLayout
 from tasklane.data.queues import QueueUnavailable
-from tasklane.data.table import StoreUnavailable, TransitionRejected
-from tasklane.data.workflow_tasks import FanIn
-from tasklane.data.workflows import BarrierState
+from tasklane.data.tasks.codec import StoredTask, TableLayout
+from tasklane.data.tasks.table import StoreUnavailable, TransitionRejected
+from tasklane.data.tasks.workflow_tasks import FanIn
+from tasklane.data.tasks.workflows import BarrierState
 from tasklane.logic.workflows import progress, repair
 from tasklane.model.lanes import Lane
 from tasklane.model.task import Task, TaskError, TaskStatus
@@ -96,7 +96,7 @@ LAYOUT = TableLayout(
 
 
 class FakeWorkflowStore:
-    """tasklane.data.workflows.WorkflowStore over the model."""
+    """tasklane.data.tasks.workflows.WorkflowStore over the model."""
 
     def __init__(self, model: Model) -> None:
         self.m = model
@@ -170,7 +170,7 @@ class FakeWorkflowStore:
 
 
 class FakeTaskStore:
-    """The task transitions of tasklane.data.store.TaskStore the workflow path uses, over the model."""
+    """The task transitions of tasklane.data.tasks.store.TaskStore the workflow path uses, over the model."""
 
     def __init__(self, model: Model) -> None:
         self.m = model

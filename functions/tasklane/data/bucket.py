@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.limits import VALUE_URL_SECONDS
 from tasklane.model.errors import ServiceUnavailable
-from tasklane.model.limits import VALUE_URL_SECONDS
 
 
 class ValueUnavailable(ServiceUnavailable):
@@ -74,6 +74,25 @@ class ValueStore:
                 MetadataDirective="REPLACE",
                 ContentType="application/json",
             )
+
+    def size(self, key: str) -> int:
+        """The object's size in bytes; ValueMissing when there is none."""
+        with _s3_errors("look up", key):
+            return int(self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+
+    def get_head(self, key: str, limit: int) -> bytes:
+        """At most the first `limit` bytes of the object (an object that grew since its size was read
+        is cut, never read whole)."""
+        with _s3_errors("read", key):
+            answer = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{max(0, limit - 1)}")
+            return bytes(answer["Body"].read(limit))
+
+    def upload_url(self, key: str, seconds: int) -> str:
+        """A presigned PUT URL (SigV4, no network call) for `key`, valid for `seconds`."""
+        url: str = self._s3.generate_presigned_url(
+            "put_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=seconds
+        )
+        return url
 
     def url(self, key: str) -> str:
         """A presigned GET URL (SigV4, no network call) valid for VALUE_URL_SECONDS."""

@@ -4,7 +4,7 @@ over the tasks and the limits tables, at one moment. The start is the claim: the
 task's `started_at` are the same instant, and a claim whose condition fails (a duplicate, an early
 delivery, a finished task) cancels the whole transaction, so no start is spent on it.
 
-Rates are held as the next moment a start is allowed (tasklane.data.limits); a start moves it one
+Rates are held as the next moment a start is allowed (tasklane.data.rates); a start moves it one
 interval on from the claim's own time, so no two claims of a type are recorded closer than that.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import StoredTask, TableLayout, _n, _s, to_stored
-from tasklane.data.table import Change, StoreUnavailable, Table, TransitionRejected
+from tasklane.data.tasks.codec import StoredTask, TableLayout, n_attr, s_attr, to_stored
+from tasklane.data.tasks.table import Change, StoreUnavailable, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
 
@@ -44,16 +44,16 @@ def claim_change(owner: str, now: datetime, lease_until: int, timeout_seconds: i
         "REMOVE progress, waiting_for, next_attempt_at, async_until, heartbeat_seconds"
         f"{'' if deadline else ', deadline'}",
         values={
-            **({":deadline": _s(deadline)} if deadline else {}),
-            ":owner": _s(owner),
-            ":pending": _s(TaskStatus.PENDING),
-            ":processing": _s(TaskStatus.PROCESSING),
-            ":now_epoch": _n(clock.epoch(now)),
-            ":now_ms": _n(clock.epoch_ms(now)),
-            ":now": _s(clock.iso(now)),
-            ":one": _n(1),
-            ":lease": _n(lease_until),
-            ":claim": _s(claim),
+            **({":deadline": s_attr(deadline)} if deadline else {}),
+            ":owner": s_attr(owner),
+            ":pending": s_attr(TaskStatus.PENDING),
+            ":processing": s_attr(TaskStatus.PROCESSING),
+            ":now_epoch": n_attr(clock.epoch(now)),
+            ":now_ms": n_attr(clock.epoch_ms(now)),
+            ":now": s_attr(clock.iso(now)),
+            ":one": n_attr(1),
+            ":lease": n_attr(lease_until),
+            ":claim": s_attr(claim),
         },
         names={"#owner": "owner"},
         applied=lambda t: t.task.status is TaskStatus.PROCESSING and t.claim == claim,
@@ -104,7 +104,7 @@ class RatedClaims(Table):
         because the first one applied, the task shows this claim."""
         claim = {
             "TableName": self._table,
-            "Key": {"task_id": _s(task_id)},
+            "Key": {"task_id": s_attr(task_id)},
             "ConditionExpression": f"attribute_exists(task_id) AND ({change.condition})",
             "UpdateExpression": change.update,
             "ExpressionAttributeValues": change.values,
@@ -113,10 +113,10 @@ class RatedClaims(Table):
         }
         rate = {
             "TableName": self._limits,
-            "Key": {"limit_key": _s(start.key)},
+            "Key": {"limit_key": s_attr(start.key)},
             "ConditionExpression": "attribute_not_exists(next_ms) OR next_ms <= :now",
             "UpdateExpression": "SET next_ms = :next",
-            "ExpressionAttributeValues": {":now": _n(now_ms), ":next": _n(now_ms + start.interval_ms)},
+            "ExpressionAttributeValues": {":now": n_attr(now_ms), ":next": n_attr(now_ms + start.interval_ms)},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         try:

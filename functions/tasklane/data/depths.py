@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasklane.data.queues import _sqs_errors
+from tasklane.data.queues import sqs_errors
 from tasklane.model.lanes import Lane
 
 _LANE_ATTRIBUTES = [
@@ -39,7 +39,7 @@ class LaneDepths:
         return self._urls[lane].rsplit("/", 1)[-1]
 
     def read(self, lane: Lane) -> LaneDepth:
-        with _sqs_errors("GetQueueAttributes"):
+        with sqs_errors("GetQueueAttributes"):
             queue = self._sqs.get_queue_attributes(QueueUrl=self._urls[lane], AttributeNames=_LANE_ATTRIBUTES)
             dead = self._sqs.get_queue_attributes(
                 QueueUrl=self._dead[lane], AttributeNames=["ApproximateNumberOfMessages"]

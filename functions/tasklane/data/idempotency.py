@@ -25,8 +25,8 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklane.data import aws
+from tasklane.limits import IDEMPOTENCY_KEY_SECONDS
 from tasklane.model.errors import IdempotencyConflict, ServiceUnavailable
-from tasklane.model.limits import IDEMPOTENCY_KEY_SECONDS
 from tasklane.observability import logger
 from tasklane.settings import settings
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tasklane.data import aws
 from tasklane.settings import settings
@@ -12,9 +12,42 @@ from tasklane.settings.webhooks import WebhookSettings, webhook_settings
 
 if TYPE_CHECKING:
     from tasklane.data.bus import EventBus
-    from tasklane.data.callbacks import DeliveryLog
     from tasklane.data.secrets import WebhookSecrets
+    from tasklane.data.tasks.deliveries import DeliveryLog
     from tasklane.data.webhook_queue import WebhookQueue
+
+
+# What a use case of events and webhooks touches, one resource each (Notifications has them all).
+
+
+class HasBus(Protocol):
+    @property
+    def bus(self) -> EventBus:
+        """The stack's event bus."""
+
+
+class HasWebhookQueue(Protocol):
+    @property
+    def webhook_queue(self) -> WebhookQueue:
+        """The webhook queue and its DLQ."""
+
+
+class HasSecrets(Protocol):
+    @property
+    def secrets(self) -> WebhookSecrets:
+        """The webhook secrets table."""
+
+
+class HasDeliveries(Protocol):
+    @property
+    def deliveries(self) -> DeliveryLog:
+        """A task item's deliveries (tasks table)."""
+
+
+class HasWebhookSettings(Protocol):
+    @property
+    def settings(self) -> WebhookSettings:
+        """The webhook settings."""
 
 
 class Notifications:
@@ -43,7 +76,7 @@ class Notifications:
 
     @cached_property
     def deliveries(self) -> DeliveryLog:
-        from tasklane.data.callbacks import DeliveryLog
+        from tasklane.data.tasks.deliveries import DeliveryLog
 
         return DeliveryLog(aws.dynamodb(), self._table_name)
 

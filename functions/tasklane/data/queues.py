@@ -24,7 +24,8 @@ class QueueUnavailable(ServiceUnavailable):
 
 
 @contextmanager
-def _sqs_errors(action: str) -> Iterator[None]:
+def sqs_errors(action: str) -> Iterator[None]:
+    """SQS errors of `action` as QueueUnavailable (the lanes and their depths share it)."""
     try:
         yield
     except (ClientError, BotoCoreError) as exc:
@@ -55,7 +56,7 @@ class LaneQueues:
         return self._urls[lane]
 
     def send(self, lane: Lane, message: TaskMessage, delay_seconds: int = 0) -> None:
-        with _sqs_errors("SendMessage"):
+        with sqs_errors("SendMessage"):
             self._sqs.send_message(
                 QueueUrl=self._urls[lane],
                 MessageBody=message.to_json(),
@@ -93,7 +94,7 @@ class LaneQueues:
         """Messages on a lane right now, visible or in flight (approximate): a message held back by a
         rate or a backoff is in flight, and its task is not lost."""
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        with _sqs_errors("GetQueueAttributes"):
+        with sqs_errors("GetQueueAttributes"):
             attributes = self._sqs.get_queue_attributes(QueueUrl=self._urls[lane], AttributeNames=names)
         return sum(int(attributes["Attributes"].get(name, 0)) for name in names)
 

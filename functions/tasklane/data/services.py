@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tasklane.data import aws
-from tasklane.data.items import TableLayout
+from tasklane.data.tasks.codec import TableLayout
 from tasklane.settings import Settings, settings
 
 # Each data-access module is imported with its first use: a function loads only what it touches
@@ -18,13 +18,121 @@ if TYPE_CHECKING:
     from tasklane.data.claims import RatedClaims
     from tasklane.data.depths import LaneDepths
     from tasklane.data.functions import TargetFunctions
-    from tasklane.data.indexes import TaskIndexes
-    from tasklane.data.limits import LimitsTable
     from tasklane.data.metrics import StackMetrics
+    from tasklane.data.notifications import Notifications
     from tasklane.data.queues import LaneQueues
+    from tasklane.data.rates import LimitsTable
     from tasklane.data.schedules import Scheduler, ScheduleRecords
-    from tasklane.data.store import TaskStore
     from tasklane.data.task_types import TaskTypeRecords
+    from tasklane.data.tasks.indexes import TaskIndexes
+    from tasklane.data.tasks.store import TaskStore
+
+
+# What a use case touches, one resource each: a use case's own Protocol is made of these, so that its
+# signature names the resources it reaches (and mypy refuses a reach past them). Services has them all.
+
+
+class HasSettings(Protocol):
+    @property
+    def settings(self) -> Settings:
+        """The deployment's settings."""
+
+
+class HasLayout(Protocol):
+    @property
+    def layout(self) -> TableLayout:
+        """The tasks table's name and shards."""
+
+
+class HasStore(Protocol):
+    @property
+    def store(self) -> TaskStore:
+        """The tasks table's writes and reads by key."""
+
+
+class HasIndexes(Protocol):
+    @property
+    def indexes(self) -> TaskIndexes:
+        """The tasks table's indexes."""
+
+
+class HasLimits(Protocol):
+    @property
+    def limits(self) -> LimitsTable:
+        """The limits table: running slots per owner (a rate's start is taken by the claim: claims)."""
+
+
+class HasClaims(Protocol):
+    @property
+    def claims(self) -> RatedClaims:
+        """The claim of a rate-limited type's task with its start (the tasks and limits tables)."""
+
+
+class HasValues(Protocol):
+    @property
+    def values(self) -> ValueStore:
+        """The values bucket."""
+
+
+class HasQueues(Protocol):
+    @property
+    def queues(self) -> LaneQueues:
+        """The lane queues."""
+
+
+class HasDepths(Protocol):
+    @property
+    def depths(self) -> LaneDepths:
+        """The lanes' and their DLQs' depths."""
+
+
+class HasSchedules(Protocol):
+    @property
+    def schedules(self) -> ScheduleRecords:
+        """The schedules table."""
+
+
+class HasScheduler(Protocol):
+    @property
+    def scheduler(self) -> Scheduler:
+        """EventBridge Scheduler."""
+
+
+class HasBulkJobs(Protocol):
+    @property
+    def bulk_jobs(self) -> BulkJobs:
+        """The bulk table."""
+
+
+class HasBulkQueue(Protocol):
+    @property
+    def bulk_queue(self) -> BulkQueue:
+        """The bulk queue."""
+
+
+class HasTaskTypes(Protocol):
+    @property
+    def task_types(self) -> TaskTypeRecords:
+        """The task-types table."""
+
+
+class HasTargetFunctions(Protocol):
+    @property
+    def target_functions(self) -> TargetFunctions:
+        """The Lambda functions targets name."""
+
+
+class HasMetrics(Protocol):
+    @property
+    def metrics(self) -> StackMetrics:
+        """The stack's CloudWatch metrics."""
+
+
+class HasNotifications(Protocol):
+    @property
+    def notifications(self) -> Notifications:
+        """The data-access objects of events and webhooks (a url target's call is signed and checked as a
+        webhook)."""
 
 
 class Services:
@@ -48,7 +156,7 @@ class Services:
 
     @cached_property
     def store(self) -> TaskStore:
-        from tasklane.data.store import TaskStore
+        from tasklane.data.tasks.store import TaskStore
 
         return TaskStore(aws.dynamodb(), self.layout)
 
@@ -60,13 +168,13 @@ class Services:
 
     @cached_property
     def indexes(self) -> TaskIndexes:
-        from tasklane.data.indexes import TaskIndexes
+        from tasklane.data.tasks.indexes import TaskIndexes
 
         return TaskIndexes(aws.dynamodb(), self.layout)
 
     @cached_property
     def limits(self) -> LimitsTable:
-        from tasklane.data.limits import LimitsTable
+        from tasklane.data.rates import LimitsTable
 
         return LimitsTable(aws.dynamodb(), self.settings.limits_table_name)
 
@@ -135,6 +243,13 @@ class Services:
         from tasklane.data.metrics import StackMetrics
 
         return StackMetrics(aws.cloudwatch())
+
+    @property
+    def notifications(self) -> Notifications:
+        # Not kept here: tasklane.data.notifications keeps its own, and loads only where a call needs it.
+        from tasklane.data.notifications import notifications
+
+        return notifications()
 
 
 @cache

@@ -12,23 +12,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic import workflows
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
-from tasklane.logic.task_values import Unfinishable, keep_result
+from tasklane.logic.task_values import Unfinishable, keep_result, uploaded_result
 from tasklane.model import clock
-from tasklane.model.envelope import Completion
-from tasklane.model.errors import InvalidTransition, TaskNotFound
+from tasklane.model.envelope import RESULT_UPLOADED, Completion
+from tasklane.model.errors import STALE, AttemptOver, InvalidTransition, TaskNotFound
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Progress, TaskError, TaskStatus
 from tasklane.observability import count, logger
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
-    from tasklane.data.services import Services
+    from tasklane.data.services import HasStore
+    from tasklane.data.tasks.codec import StoredTask
+    from tasklane.logic.queueing import Queueing
+    from tasklane.logic.task_values import ResultKeeping
+
+    class Completing(ResultKeeping, Queueing, Protocol):
+        """What completing an async attempt touches: the values bucket, the tasks table, the lanes."""
+
 
 TOKEN_BYTES = 32  # 256 bits
 
@@ -37,7 +43,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def arm(stored: StoredTask, attempt: int, services: Services, api_url: str) -> Completion:
+def arm(stored: StoredTask, attempt: int, services: HasStore, api_url: str) -> Completion:
     """A fresh token for this attempt (its hash stored first) and the routes that take it."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     services.store.arm_token(stored.task.task_id, attempt, token_hash(token))
@@ -45,7 +51,7 @@ def arm(stored: StoredTask, attempt: int, services: Services, api_url: str) -> C
     return Completion(token, f"{base}/complete", f"{base}/fail", f"{base}/heartbeat")
 
 
-def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, services: Services) -> None:
+def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, services: HasStore) -> None:
     """The target took the attempt: it now holds no Lambda, up to its deadline (timeout from its start)."""
     task = stored.task
     started = datetime.fromisoformat(task.started_at or clock.iso(clock.now()))
@@ -54,8 +60,9 @@ def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, se
     logger.info("task accepted by its target", extra={"until": until, "heartbeat_seconds": heartbeat_seconds})
 
 
-def _attempt_of(task_id: str, token: Any, services: Services) -> StoredTask:
-    """The task whose current attempt `token` belongs to; TaskNotFound (404) or InvalidTransition (409)."""
+def _attempt_of(task_id: str, token: Any, services: HasStore, now: datetime) -> StoredTask:
+    """The task whose current attempt `token` belongs to, its lease holding at `now`; TaskNotFound (404),
+    InvalidTransition or AttemptOver (409)."""
     stored = services.store.get(task_id) if isinstance(token, str) and token else None
     if stored is None:
         raise TaskNotFound(task_id)
@@ -65,76 +72,111 @@ def _attempt_of(task_id: str, token: Any, services: Services) -> StoredTask:
         raise TaskNotFound(task_id)
     task = stored.task
     if task.status is not TaskStatus.PROCESSING or matched[0] != task.attempts or stored.async_until is None:
-        raise InvalidTransition(task_id, task.status.value if task.status.finished else "stale", "finish")
+        raise InvalidTransition(task_id, task.status.value if task.status.finished else STALE, "finish")
+    if not _holds(stored, now):
+        raise _over(stored)
     return stored
 
 
-def complete(task_id: str, token: Any, result: Any, services: Services) -> None:
-    stored = _attempt_of(task_id, token, services)
+def _holds(stored: StoredTask, now: datetime) -> bool:
+    """Whether the accepted attempt's lease holds at `now`, to the millisecond (as lease_holds writes it)."""
+    return (stored.lease_until or 0) > now.timestamp()
+
+
+def _over(stored: StoredTask) -> AttemptOver:
+    """What a late call is told: which end passed and when, and what tasklane does next."""
+    lease = stored.lease_until or 0
+    missed = "deadline passed" if stored.async_until is None or lease >= stored.async_until else "heartbeat was missed"
+    at = clock.iso(datetime.fromtimestamp(lease, UTC))
+    return AttemptOver(
+        stored.task.task_id, stored.task.attempts, missed, at, stored.task.attempts < stored.task.max_attempts
+    )
+
+
+def _refused(stored: StoredTask, exc: TransitionRejected, now: datetime, action: str) -> Exception:
+    """Why a finishing write's condition failed: the lease ended meanwhile (AttemptOver), or the attempt did."""
+    current, task_id = exc.stored, stored.task.task_id
+    same = current is not None and current.task.attempts == stored.task.attempts
+    if current is not None and same and current.task.status is TaskStatus.PROCESSING and not _holds(current, now):
+        return _over(current)
+    return InvalidTransition(task_id, STALE, action)
+
+
+def complete(task_id: str, token: Any, result: Any, services: Completing) -> None:
+    """Finish the attempt with its result, in one write conditional on its lease holding at this request's
+    time. A result of {"tasklane": "result_uploaded"} is the object PUT to the envelope's result_upload
+    URL (ResultUploadInvalid when there is none or it is not JSON: the attempt goes on)."""
+    now = clock.now()
+    stored = _attempt_of(task_id, token, services, now)
     number = stored.task.attempts
     fan_in = workflows.fan_in(stored, number, failed=False)
     try:
-        value = keep_result(stored, number, result, services)
+        given = uploaded_result(stored, number, services) if result == RESULT_UPLOADED else result
+        value = keep_result(stored, number, given, services)
     except Unfinishable as exc:
-        _end(stored, TaskError(type=exc.type, message=exc.message), False, services)
+        _end(stored, TaskError(type=exc.type, message=exc.message), False, services, alive_at=now)
         raise
     try:
-        services.store.mark_completed(task_id, number, value, clock.now(), fan_in=fan_in)
-    except TransitionRejected:
-        raise InvalidTransition(task_id, "stale", "complete") from None
+        services.store.within_lease().mark_completed(task_id, number, value, now, fan_in=fan_in)
+    except TransitionRejected as exc:
+        raise _refused(stored, exc, now, "complete") from None
     count(stored.task.priority, stored.task.task_type, "TaskCompleted")
     if fan_in is not None:
         workflows.moves_on(stored, services, failed=False)
 
 
-def fail(task_id: str, token: Any, error: TaskError, retry: bool, services: Services) -> bool:
+def fail(task_id: str, token: Any, error: TaskError, retry: bool, services: Queueing) -> bool:
     """Fail the attempt; whether it is retried."""
-    return _end(_attempt_of(task_id, token, services), error, retry, services)
+    now = clock.now()
+    return _end(_attempt_of(task_id, token, services, now), error, retry, services, alive_at=now)
 
 
-def heartbeat(task_id: str, token: Any, progress: Progress | None, services: Services) -> int:
+def heartbeat(task_id: str, token: Any, progress: Progress | None, services: HasStore) -> int:
     """Keep the attempt alive: its lease moves to now + heartbeat_seconds (never past its deadline).
     The lease it now has, in epoch seconds."""
-    stored = _attempt_of(task_id, token, services)
-    until = stored.async_until or 0
     now = clock.now()
+    stored = _attempt_of(task_id, token, services, now)
+    until = stored.async_until or 0
     lease = min(until, clock.epoch(now) + stored.heartbeat_seconds) if stored.heartbeat_seconds else until
     try:
         services.store.beat(task_id, stored.task.attempts, lease, now, progress)
-    except TransitionRejected:
-        raise InvalidTransition(task_id, "stale", "heartbeat") from None
+    except TransitionRejected as exc:
+        raise _refused(stored, exc, now, "heartbeat") from None
     return lease
 
 
-def _end(stored: StoredTask, error: TaskError, retry: bool, services: Services) -> bool:
+def _end(
+    stored: StoredTask, error: TaskError, retry: bool, services: Queueing, alive_at: datetime | None = None
+) -> bool:
     """Fail this attempt: retried with backoff (a fresh lane message) while attempts remain and
-    `retry`, else the task fails (a workflow's counting down its barrier)."""
-    task, now = stored.task, clock.now()
+    `retry`, else the task fails (a workflow's counting down its barrier). `alive_at`: a call from the
+    target, written only while the attempt's lease holds at that time (the sweep's own end has none)."""
+    task, now = stored.task, alive_at or clock.now()
+    store = services.store.within_lease() if alive_at is not None else services.store
     number = task.attempts
     try:
         if retry and number < task.max_attempts:
             delay = min(backoff_seconds(number), BACKOFF_CAP_SECONDS)
-            services.store.mark_retrying(task.task_id, number, error, now, delay)
+            store.mark_retrying(task.task_id, number, error, now, delay)
             services.queues.send(task.priority, TaskMessage.for_task(task, stored.owner, None), delay)
             count(task.priority, task.task_type, "TaskRetried")
             return True
         fan_in = workflows.fan_in(stored, number, failed=True)
-        failed = services.store.mark_failed(task.task_id, error, now, attempt=number, fan_in=fan_in)
-    except TransitionRejected:
-        raise InvalidTransition(task.task_id, "stale", "fail") from None
+        failed = store.mark_failed(task.task_id, error, now, attempt=number, fan_in=fan_in)
+    except TransitionRejected as exc:
+        raise _refused(stored, exc, now, "fail") from None
     count(task.priority, task.task_type, "TaskFailed")
     if fan_in is not None:
         workflows.moves_on(failed, services, failed=True)
     return False
 
 
-def sweep(stored: StoredTask, services: Services) -> bool:
+def sweep(stored: StoredTask, services: Queueing) -> bool:
     """The reconciler's turn on an accepted attempt whose lease ran out (deadline or heartbeat missed):
     retried while attempts remain, else failed. False when it was not an async attempt."""
     if stored.async_until is None or stored.task.status is not TaskStatus.PROCESSING:
         return False
-    now = clock.epoch(clock.now())
-    if (stored.lease_until or 0) >= now:
+    if _holds(stored, clock.now()):
         return True
     missed = stored.lease_until is not None and stored.lease_until < stored.async_until
     error = (
@@ -144,6 +186,6 @@ def sweep(stored: StoredTask, services: Services) -> bool:
     )
     try:
         _end(stored, error, True, services)
-    except InvalidTransition:
+    except (InvalidTransition, AttemptOver):
         logger.info("async attempt ended meanwhile", extra={"task_id": stored.task.task_id})
     return True

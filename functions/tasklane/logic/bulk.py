@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Protocol
 
 from tasklane.data.bulk import BulkJobs, BulkQueue
-from tasklane.data.services import Services
+from tasklane.data.services import HasIndexes
 from tasklane.logic import commands
 from tasklane.model import clock
 from tasklane.model.bulk import BulkAction, BulkCounts, BulkJob, BulkOrder, BulkPage, BulkState
@@ -24,6 +25,10 @@ from tasklane.model.task import Task
 from tasklane.observability import logger
 
 PAGE_SIZE = 100  # tasks read per message: the listing's largest page
+
+
+class BulkPaging(HasIndexes, commands.Retrying, Protocol):
+    """What one page of a bulk action touches: the owner's listing, then a cancel or a retry per task."""
 
 
 def start_bulk(order: BulkOrder, owner: str, jobs: BulkJobs, queue: BulkQueue, days: int) -> BulkJob:
@@ -47,7 +52,7 @@ def get_bulk(bulk_id: str, owner: str, jobs: BulkJobs) -> BulkJob:
     return job
 
 
-def run_page(page: BulkPage, redelivered: bool, jobs: BulkJobs, queue: BulkQueue, services: Services) -> None:
+def run_page(page: BulkPage, redelivered: bool, jobs: BulkJobs, queue: BulkQueue, services: BulkPaging) -> None:
     """Apply one page of a job, record it, and queue the next page (if any)."""
     job = jobs.get(page.bulk_id)
     if job is None or job.state is BulkState.DONE or job.page != page.page:
@@ -87,7 +92,7 @@ def matches(task: Task, job: BulkJob) -> bool:
     return after is None or task.created_at >= after
 
 
-def apply(task: Task, job: BulkJob, services: Services) -> BulkCounts:
+def apply(task: Task, job: BulkJob, services: commands.Retrying) -> BulkCounts:
     """The single-task transition; skipped when something else moved the task first."""
     try:
         if job.action is BulkAction.CANCEL:

@@ -9,10 +9,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from tasklane.data.claims import RateRefused, RateStart, claim_change
-from tasklane.data.items import StoredTask
-from tasklane.data.services import Services
+from tasklane.data.services import HasClaims, HasSettings, HasStore, HasTaskTypes
+from tasklane.data.tasks.codec import StoredTask
 from tasklane.logic.throttling import RATE_LIMIT, Hold
 from tasklane.model import clock
 from tasklane.model.errors import UnknownTaskType
@@ -26,6 +27,11 @@ from tasklane.task_types import get_task_type, rate_limit
 WAIT_IN_PLACE_MS = 2000
 
 
+class Claiming(HasStore, HasClaims, HasSettings, HasTaskTypes, Protocol):
+    """What a claim touches: the tasks table (and with a rate the limits table), the owner's task types
+    for a registered type's rate."""
+
+
 @dataclass(frozen=True)
 class Claimed:
     """The task as this delivery's claim left it, the claim's moment and the run's lease."""
@@ -35,7 +41,7 @@ class Claimed:
     lease_until: int
 
 
-def claim(message: TaskMessage, services: Services, lease_for: Callable[[datetime], int]) -> Claimed | Hold:
+def claim(message: TaskMessage, services: Claiming, lease_for: Callable[[datetime], int]) -> Claimed | Hold:
     """Claim the message's task now (its lease from `lease_for(now)`), or the Hold of its type's rate
     when the next start is further away than a wait in place. TransitionRejected, with the task as it
     is, when the task may not be claimed (no start spent)."""
@@ -63,7 +69,7 @@ def claim(message: TaskMessage, services: Services, lease_for: Callable[[datetim
         return Claimed(stored, now, lease_until)
 
 
-def rate_of(message: TaskMessage, services: Services) -> tuple[Rate | None, str]:
+def rate_of(message: TaskMessage, services: HasTaskTypes) -> tuple[Rate | None, str]:
     """The rate the message's type is held to and the limit's key: a built-in's (shared by every
     owner), or a registered type's (its owner's own: two owners' types of one name do not share)."""
     task_type = message.task_type

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from math import ceil
+from typing import Protocol
 
 from tasklane.data.bucket import ValueMissing
-from tasklane.data.caller_changes import LaterStart
-from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
-from tasklane.logic.queries import owned, require_id, view
-from tasklane.logic.queueing import Accepted, queue
+from tasklane.data.services import HasSettings
+from tasklane.data.tasks.caller_changes import LaterStart
+from tasklane.data.tasks.table import TransitionRejected
+from tasklane.logic.queries import TaskReads, owned, require_id, view
+from tasklane.logic.queueing import Accepted, Queueing, queue
 from tasklane.model import clock
 from tasklane.model.errors import InvalidTransition, TasklaneError, TaskNotFound, WorkflowTaskLocked
 from tasklane.model.task import Task, TaskStatus
 from tasklane.observability import count
+
+
+class Retrying(TaskReads, Queueing, HasSettings, Protocol):
+    """What a retry touches: the tasks table, the values bucket (a payload kept longer), the lane queues."""
 
 
 def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) -> TasklaneError:
@@ -25,7 +30,7 @@ def _rejected(task_id: str, owner: str, exc: TransitionRejected, action: str) ->
     return InvalidTransition(task_id, exc.stored.task.status.value, action)
 
 
-def cancel_task(task_id: str, owner: str, services: Services) -> Task:
+def cancel_task(task_id: str, owner: str, services: TaskReads) -> Task:
     """pending or scheduled → cancelled; a task already picked up cannot be cancelled."""
     task_id = require_id(task_id)
     try:
@@ -44,7 +49,7 @@ def _still_ahead(task: Task, now: datetime) -> datetime | None:
     return start_at if start_at > now else None
 
 
-def retry_task(task_id: str, owner: str, services: Services, correlation_id: str) -> Accepted:
+def retry_task(task_id: str, owner: str, services: Retrying, correlation_id: str) -> Accepted:
     """failed | cancelled → pending, with a fresh budget of attempts, and queue it again."""
     task_id = require_id(task_id)
     current = owned(services, owner, task_id)

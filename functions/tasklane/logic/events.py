@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.changes import StatusChange, WorkflowChange, status_change, workflow_change
-from tasklane.data.notifications import Notifications
+from tasklane.data.notifications import HasBus, HasWebhookQueue
+from tasklane.data.tasks.changes import StatusChange, WorkflowChange, status_change, workflow_change
 from tasklane.model.webhook_message import WebhookMessage, detail_type
 from tasklane.observability import count, logger
 
@@ -61,7 +61,7 @@ class Publication:
     workflows: dict[str, WorkflowChange] = field(default_factory=dict)  # workflow records' ends
 
 
-def publish(records: list[dict[str, Any]], notifications: Notifications) -> Publication:
+def publish(records: list[dict[str, Any]], notifications: HasBus) -> Publication:
     """Put the events of a batch's status changes on the bus, ten to a request."""
     publication = Publication()
     for record in records:
@@ -86,7 +86,7 @@ def publish(records: list[dict[str, Any]], notifications: Notifications) -> Publ
     return publication
 
 
-def settle(record: dict[str, Any], publication: Publication, notifications: Notifications) -> None:
+def settle(record: dict[str, Any], publication: Publication, notifications: HasWebhookQueue) -> None:
     """One record's outcome: failed if its event was not taken; its webhook queued if it ends a task
     that has a callback (a failed send fails the record, and both are done again)."""
     sequence = record.get("dynamodb", {}).get("SequenceNumber", "")
@@ -111,7 +111,7 @@ def webhook_message(change: StatusChange, url: str) -> WebhookMessage:
     )
 
 
-def _settle_workflow(sequence: str, publication: Publication, notifications: Notifications) -> None:
+def _settle_workflow(sequence: str, publication: Publication, notifications: HasWebhookQueue) -> None:
     """A workflow's end: failed if its event was not taken; its callback's webhook queued."""
     ended = publication.workflows.get(sequence)
     if ended is None:

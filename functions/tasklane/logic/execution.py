@@ -12,14 +12,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.items import StoredTask
-from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic import claims, throttling, workflows
 from tasklane.logic.redelivery import Redeliveries
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, RunningTask, backoff_seconds, time_limit
 from tasklane.logic.target_outcomes import TargetUnavailable
-from tasklane.logic.targets import runnable_type
+from tasklane.logic.targets import Processing, runnable_type
 from tasklane.logic.task_values import Unfinishable, keep_result, read_payload
 from tasklane.model import clock
 from tasklane.model.async_answers import ACCEPTED
@@ -63,7 +62,7 @@ class Attempt:
     message: TaskMessage
     delivery: Delivery
     lane: Lane
-    services: Services
+    services: Processing
     later: Redeliveries  # the invocation's messages to deliver again later
     lease_until: int = 0  # epoch seconds; set once the claim is tried
 
@@ -71,7 +70,7 @@ class Attempt:
         deliver_later(self, self.message, delay, reason=reason, spare_receives=spare_receives)
 
 
-def process(delivery: Delivery, lane: Lane, services: Services, later: Redeliveries) -> None:
+def process(delivery: Delivery, lane: Lane, services: Processing, later: Redeliveries) -> None:
     """Handle one delivery of this processor's lane; raise Deferred to leave the message on it (its
     visibility change then collected in `later`)."""
     message = parse_message(delivery.body)

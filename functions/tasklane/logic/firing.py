@@ -8,18 +8,22 @@ firing delivered twice (Scheduler delivers at least once, and retries) submits o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from tasklane.data.services import Services
-from tasklane.data.table import StoreUnavailable
+from tasklane.data.services import HasSchedules
+from tasklane.data.tasks.table import StoreUnavailable
 from tasklane.logic import submission
 from tasklane.model import clock
 from tasklane.model.errors import ValidationFailed
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.schedule import Schedule, firing_task_id
 from tasklane.observability import logger
+
+
+class Firing(submission.Submitting, HasSchedules, Protocol):
+    """What a firing touches: the schedule's record, then a submission of its task."""
 
 
 def _scheduled_time(text: Any, schedule: Schedule, now: datetime) -> datetime:
@@ -40,7 +44,7 @@ def _problems(exc: ValidationError | ValidationFailed) -> list[dict[str, str]]:
     return [{"field": str(d.get("field", "")), "problem": exc.code} for d in fields[:20]] or [{"problem": exc.code}]
 
 
-def fire(event: dict[str, Any], services: Services, correlation_id: str | None) -> str | None:
+def fire(event: dict[str, Any], services: Firing, correlation_id: str | None) -> str | None:
     """Submit the task of this firing; its id, or None when nothing was submitted (the schedule is
     gone, replaced or paused, or this firing's task exists already)."""
     owner, name = str(event["owner"]), str(event["name"])

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tasklane.data.services import Services
+from tasklane.data.services import HasTaskTypes
 from tasklane.model.errors import UnknownTaskType
 from tasklane.model.lanes import Lane
 from tasklane.model.registered_types import MAX_ASYNC_TIMEOUT_SECONDS, NAME, RegisteredType
@@ -38,7 +38,7 @@ class OfferedType:
     registered: RegisteredType | None = None
 
 
-def offered(name: str, owner: str, services: Services) -> OfferedType:
+def offered(name: str, owner: str, services: HasTaskTypes) -> OfferedType:
     """The type `name` as `owner` may submit it; UnknownTaskType (422) when there is none."""
     try:
         builtin = get_task_type(name)
@@ -70,7 +70,7 @@ def _registered(found: RegisteredType) -> OfferedType:
     )
 
 
-def registered_type(owner: str, name: str, services: Services) -> RegisteredType | None:
+def registered_type(owner: str, name: str, services: HasTaskTypes) -> RegisteredType | None:
     """The owner's registered type `name` as a processor sees it: cached for CACHE_SECONDS (a
     deletion too), None when it does not exist (or a built-in has the name)."""
     key = (owner, name)

@@ -6,8 +6,9 @@ that needs it (~100 ms of imports: the submit and task-types functions pay it on
 payload; processors never validate and never load it). Hostile schemas are refused at registration:
 more than 64 KiB of JSON, nested deeper than 32 levels, not a JSON Schema (check_schema), a `$ref`
 (or `$dynamicRef`) that is not local (`#...`), a `$schema` that is not a dialect we know, or a schema
-that refers to itself without end. References are resolved in an empty registry that cannot
-retrieve: nothing remote is ever fetched, whatever a schema says.
+that refers to itself without end, or a regex RE2 cannot run. References are resolved in an empty
+registry that cannot retrieve: nothing remote is ever fetched, whatever a schema says. Its regexes
+(`pattern`, `patternProperties`) run in linear time, by RE2 (tasklane.logic.schema_patterns).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tasklane.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
+from tasklane.logic import schema_patterns
 from tasklane.model import values
 from tasklane.model.errors import ValidationFailed
-from tasklane.model.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
 from tasklane.model.registered_types import MAX_SCHEMA_BYTES
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ def check(schema: dict[str, Any]) -> None:
     except SchemaError as exc:
         where = ".".join(["payload_schema", *(str(p) for p in exc.absolute_path)])
         raise _refused(f"is not a valid JSON Schema: {exc.message[:MAX_ERROR_TEXT]}", where) from None
+    schema_patterns.check(schema)
     validator = compiled(json.dumps(schema, sort_keys=True))
     for probe in _PROBES:
         try:
@@ -82,10 +85,15 @@ def _check_references(node: Any, where: str) -> None:
 
 
 def _validator_class(schema: dict[str, Any]) -> type[Validator]:
+    """The validator of the schema's dialect, its regexes run by RE2."""
     from jsonschema.validators import Draft202012Validator, validator_for
 
-    found: type[Validator] = validator_for(schema, default=Draft202012Validator)
-    return found
+    return _linear(validator_for(schema, default=Draft202012Validator))
+
+
+@lru_cache(maxsize=8)
+def _linear(cls: type[Validator]) -> type[Validator]:
+    return schema_patterns.linear(cls)
 
 
 @lru_cache(maxsize=128)
@@ -109,6 +117,11 @@ def validate(schema: dict[str, Any], payload: dict[str, Any], type_name: str) ->
     except RecursionError:
         details = [{"field": "payload", "message": "is nested too deeply for its type's schema"}]
         raise ValidationFailed(f"invalid payload for task type {type_name!r}", details) from None
+    except schema_patterns.PatternRefused as exc:  # a type registered before its regexes were checked
+        message = f"its type's schema has a pattern tasklane cannot run ({exc}): register the type again"
+        raise ValidationFailed(
+            f"invalid payload for task type {type_name!r}", [{"field": "payload", "message": message}]
+        ) from None
     if not errors:
         return
     details = [_detail(error) for error in errors[:MAX_ERROR_DETAILS]]

@@ -14,14 +14,15 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from math import ceil
+from typing import Protocol
 
-from tasklane.data.indexes import DueEntry
-from tasklane.data.services import Services
-from tasklane.logic.queueing import send_by_lane
+from tasklane.data.services import HasIndexes, HasLayout
+from tasklane.data.tasks.indexes import DueEntry
+from tasklane.limits import MAX_QUEUE_DELAY_SECONDS
+from tasklane.logic.queueing import Queueing, send_by_lane
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_QUEUE_DELAY_SECONDS
 from tasklane.model.message import TaskMessage
 from tasklane.observability import count, logger
 
@@ -29,6 +30,10 @@ from tasklane.observability import count, logger
 PROMOTION_LEAD_SECONDS = 60
 # Shards are read side by side; each thread makes one conditional write at a time.
 MAX_PARALLEL_SHARDS = 32
+
+
+class Promoting(HasLayout, HasIndexes, Queueing, Protocol):
+    """What the promoter touches: the Due index's shards, the tasks table, the lane queues."""
 
 
 @dataclass
@@ -52,7 +57,7 @@ class PromotionReport:
         return {"promoted": self.promoted, "skipped": self.skipped, "unsent": self.unsent, "errors": self.errors}
 
 
-def promote_due(services: Services, group: int = 0, groups: int = 1, budget_seconds: float = 45.0) -> PromotionReport:
+def promote_due(services: Promoting, group: int = 0, groups: int = 1, budget_seconds: float = 45.0) -> PromotionReport:
     """Queue every scheduled task due within the lead time from this run's `group` of the shards (shard
     n belongs to group n mod `groups`: each group is its own invocation, side by side), shard by shard
     in parallel; stop starting new pages once `budget_seconds` have passed (the next run goes on)."""
@@ -69,7 +74,7 @@ def promote_due(services: Services, group: int = 0, groups: int = 1, budget_seco
     return report
 
 
-def _promote_shard(services: Services, shard: str, deadline: float) -> PromotionReport:
+def _promote_shard(services: Promoting, shard: str, deadline: float) -> PromotionReport:
     report = PromotionReport()
     start = None
     while time.monotonic() < deadline:
@@ -86,7 +91,7 @@ def _promote_shard(services: Services, shard: str, deadline: float) -> Promotion
     return report
 
 
-def _promote(entries: list[DueEntry], services: Services, report: PromotionReport) -> None:
+def _promote(entries: list[DueEntry], services: Queueing, report: PromotionReport) -> None:
     by_lane: dict[Lane, list[tuple[TaskMessage, int]]] = {}
     for entry in entries:
         now = clock.now()

@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tasklane.data.bucket import ValueMissing
-from tasklane.data.items import StoredTask
-from tasklane.data.services import Services
+from tasklane.data.services import HasIndexes, HasStore, HasValues
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.limits import MAX_INLINE_ANSWER_BYTES
 from tasklane.model import clock, cursor
 from tasklane.model.errors import BadRequest, ResultNotReady, TaskFailed, TaskNotFound
 from tasklane.model.ids import task_id_of
-from tasklane.model.limits import MAX_INLINE_ANSWER_BYTES
 from tasklane.model.task import Task, TaskStatus
 
 if TYPE_CHECKING:
     from tasklane.model.listing import ListQuery, ResultAnswer, TaskPage
+
+
+class TaskReads(HasStore, HasValues, Protocol):
+    """What reading a task touches: the tasks table, and the values bucket for a large value's URL."""
 
 
 def require_id(task_id: str) -> str:
@@ -28,7 +32,7 @@ def require_id(task_id: str) -> str:
     return named
 
 
-def owned(services: Services, owner: str, task_id: str) -> StoredTask:
+def owned(services: HasStore, owner: str, task_id: str) -> StoredTask:
     """The caller's task; another caller's task is as unknown as a missing one."""
     task_id = require_id(task_id)
     stored = services.store.get(task_id)
@@ -37,7 +41,7 @@ def owned(services: Services, owner: str, task_id: str) -> StoredTask:
     return stored
 
 
-def view(stored: StoredTask, services: Services) -> Task:
+def view(stored: StoredTask, services: HasValues) -> Task:
     """The task as its owner sees it: large values as short-lived URLs."""
     task = stored.task
     if stored.payload_key:
@@ -47,7 +51,7 @@ def view(stored: StoredTask, services: Services) -> Task:
     return task
 
 
-def get_task(task_id: str, owner: str, services: Services) -> Task:
+def get_task(task_id: str, owner: str, services: TaskReads) -> Task:
     return view(owned(services, owner, task_id), services)
 
 
@@ -56,7 +60,7 @@ def get_task(task_id: str, owner: str, services: Services) -> Task:
 WAIT_POLL_SECONDS = (0.25, 1.0)
 
 
-def wait_for_task(task_id: str, owner: str, services: Services, seconds: float, seen: str | None = None) -> Task:
+def wait_for_task(task_id: str, owner: str, services: TaskReads, seconds: float, seen: str | None = None) -> Task:
     """The task as soon as it is finished, or as soon as it differs from the version `seen` (an
     entity tag), or as it is once `seconds` have passed."""
     deadline = clock.now() + timedelta(seconds=seconds)
@@ -71,7 +75,7 @@ def wait_for_task(task_id: str, owner: str, services: Services, seconds: float, 
     return view(stored, services)
 
 
-def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
+def get_result(task_id: str, owner: str, services: TaskReads) -> ResultAnswer:
     """The result inline while its answer fits in a Lambda response, else the URL of its object."""
     from tasklane.model.listing import ResultAnswer  # only the status function reads results
 
@@ -94,13 +98,14 @@ def get_result(task_id: str, owner: str, services: Services) -> ResultAnswer:
     details = {"task_id": task_id, "status": task.status.value}
     if task.status is TaskStatus.FAILED:
         error = {"type": task.error.type, "message": task.error.message} if task.error else None
-        raise TaskFailed(f"task {task_id} failed", {**details, "error": error})
+        why = f"{task.error.type}: {task.error.message}" if task.error else "no error recorded"
+        raise TaskFailed(f"task {task_id} failed ({why}): it has no result", {**details, "error": error})
     if task.status is TaskStatus.CANCELLED:
         raise ResultNotReady(f"task {task_id} was cancelled: it has no result (retry it to run it)", details)
     raise ResultNotReady(f"task {task_id} is {task.status.value}; it has no result yet", details)
 
 
-def list_tasks(query: ListQuery, cursor_text: str | None, services: Services) -> TaskPage:
+def list_tasks(query: ListQuery, cursor_text: str | None, services: HasIndexes) -> TaskPage:
     """A page of the caller's tasks from the position a cursor stands for."""
     from tasklane.model.listing import TaskPage  # only the status function lists
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
-from tasklane.data.services import Services
-from tasklane.data.table import StoreUnavailable, TransitionRejected
+from tasklane.data.services import HasQueues, HasStore
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.table import StoreUnavailable, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Task
 from tasklane.observability import logger
+
+
+class Queueing(HasQueues, HasStore, Protocol):
+    """What queueing touches: the lane queues, and the tasks table to note a task whose send failed."""
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class Accepted:
     queued: bool
 
 
-def queue(services: Services, stored: StoredTask, correlation_id: str | None, delay: int = 0) -> bool:
+def queue(services: Queueing, stored: StoredTask, correlation_id: str | None, delay: int = 0) -> bool:
     """Send the task's next message; when the send fails, leave it to the reconciler (False)."""
     message = TaskMessage.for_task(stored.task, stored.owner, correlation_id)
     try:
@@ -35,7 +40,7 @@ def queue(services: Services, stored: StoredTask, correlation_id: str | None, de
     return True
 
 
-def send_by_lane(services: Services, by_lane: dict[Lane, list[tuple[TaskMessage, int]]]) -> list[str]:
+def send_by_lane(services: Queueing, by_lane: dict[Lane, list[tuple[TaskMessage, int]]]) -> list[str]:
     """Send each lane's messages (with their delays) in batches; the ids of the tasks whose send failed,
     noted for the reconciler, which sends them on its next run."""
     unsent_all: list[str] = []
@@ -51,7 +56,7 @@ def send_by_lane(services: Services, by_lane: dict[Lane, list[tuple[TaskMessage,
     return unsent_all
 
 
-def note_unsent(services: Services, task_ids: list[str]) -> None:
+def note_unsent(services: HasStore, task_ids: list[str]) -> None:
     """Best effort: tell the reconciler these tasks have no message, so it sends them on its next run."""
     now = clock.now()
     for task_id in task_ids:

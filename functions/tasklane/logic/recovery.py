@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from tasklane.data.items import StoredTask
 from tasklane.data.queues import QueueUnavailable
-from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
+from tasklane.data.services import HasIndexes, HasSettings
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.logic import workflows
-from tasklane.logic.queueing import note_unsent
+from tasklane.logic.queueing import Queueing, note_unsent
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
@@ -20,7 +20,7 @@ from tasklane.observability import count, logger
 
 # Only the reconciler reads the sweep index (through services.indexes); the dead-letter function does not.
 if TYPE_CHECKING:
-    from tasklane.data.indexes import SweepEntry
+    from tasklane.data.tasks.indexes import SweepEntry
 
 MIN_RESEND_INTERVAL_SECONDS = 60
 # A pending task older than this is re-sent even while its lane is busy: its message may be lost.
@@ -29,11 +29,19 @@ LOST_AFTER_SECONDS = 3600
 MAX_REDRIVES = 3
 
 
+class DeadLettering(Queueing, HasSettings, Protocol):
+    """What settling a dead letter touches: the tasks table, the lane queues (a redrive), the settings."""
+
+
+class Reconciling(DeadLettering, HasIndexes, Protocol):
+    """What the reconciler touches: the Sweep index, the tasks table, the lane queues, the settings."""
+
+
 class StillRunning(Exception):
     """A dead-lettered task is running right now; its dead letter is looked at again later."""
 
 
-def handle_dead_letter(body: str, services: Services) -> None:
+def handle_dead_letter(body: str, services: DeadLettering) -> None:
     """Settle the task of a dead-lettered message.
 
     A task that never ran (still pending: its deliveries were deferred or expired unclaimed) is queued
@@ -58,7 +66,7 @@ def handle_dead_letter(body: str, services: Services) -> None:
     logger.warning("dead-lettered before it ever ran: queued again on a fresh message")
 
 
-def _settle(stored: StoredTask | None, message: TaskMessage, services: Services) -> None:
+def _settle(stored: StoredTask | None, message: TaskMessage, services: DeadLettering) -> None:
     if stored is None or not stored.belongs_to(message.owner):
         logger.error("dead letter for an unknown task dropped")
         return
@@ -105,7 +113,7 @@ class SweepReport:
     errors: int = 0  # an AWS call failed for this task; it is looked at again on the next run
 
 
-def reconcile(services: Services) -> SweepReport:
+def reconcile(services: Reconciling) -> SweepReport:
     """Re-send tasks left pending past their due time; fail tasks stuck processing past their deadline.
 
     Each action first wins a conditional write, so concurrent or repeated runs act once per task.
@@ -139,7 +147,7 @@ def reconcile(services: Services) -> SweepReport:
     return report
 
 
-def _resend(entry: SweepEntry, services: Services, now: int, lane_backlog: int, report: SweepReport) -> None:
+def _resend(entry: SweepEntry, services: Reconciling, now: int, lane_backlog: int, report: SweepReport) -> None:
     age = now - clock.epoch(entry.created_at)
     # A task whose send is known to have failed goes at once. Otherwise, while its lane has messages
     # waiting, its own message is most likely among them: re-sending would only duplicate a backlog,
@@ -165,7 +173,7 @@ def _resend(entry: SweepEntry, services: Services, now: int, lane_backlog: int, 
     report.requeued += 1
 
 
-def _check_running(entry: SweepEntry, services: Services, now: int, report: SweepReport) -> None:
+def _check_running(entry: SweepEntry, services: Reconciling, now: int, report: SweepReport) -> None:
     """A running task is stuck once its lease and one more visibility timeout (the redelivery that
     would have taken it over) have passed; until then its sweep time moves to that deadline. An async
     attempt (accepted by its target, no Lambda holds it) is settled once its lease ends: its deadline

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from tasklane.data.services import Services
+from tasklane.data.services import HasQueues
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.observability import logger
@@ -28,7 +28,7 @@ class _Change:
 class Redeliveries:
     """The visibility changes of one invocation's deferred messages, made together."""
 
-    def __init__(self, services: Services, lane: Lane) -> None:
+    def __init__(self, services: HasQueues, lane: Lane) -> None:
         self._services = services
         self._lane = lane  # the processor's lane, whose messages these are
         self._changes: list[_Change] = []
@@ -64,7 +64,7 @@ class Redeliveries:
 
 
 @contextmanager
-def redeliveries(services: Services, lane: Lane) -> Iterator[Redeliveries]:
+def redeliveries(services: HasQueues, lane: Lane) -> Iterator[Redeliveries]:
     """One invocation's redeliveries on `lane`, flushed (also) when the block ends, however it ends."""
     later = Redeliveries(services, lane)
     try:

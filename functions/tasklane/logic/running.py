@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasklane.data.services import Services
-from tasklane.data.table import TransitionRejected
+from tasklane.data.services import HasStore
+from tasklane.data.tasks.table import TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import Progress
 from tasklane.observability import logger
@@ -53,7 +53,7 @@ class RunningTask:
 
     task_id: str
     attempt: int
-    services: Services
+    services: HasStore  # progress is written to the tasks table
     deadline: float
     inputs: list[Any] = field(default_factory=list)  # a workflow's task: the results it waited for, in order
     _last_write: float = field(default=0.0)

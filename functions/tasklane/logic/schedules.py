@@ -19,11 +19,12 @@ import contextlib
 import dataclasses
 import re
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from tasklane.data.services import Services
+from tasklane.data.services import HasScheduler, HasSchedules
+from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.logic import submission
 from tasklane.model import clock
 from tasklane.model.errors import (
@@ -34,7 +35,6 @@ from tasklane.model.errors import (
     ValidationFailed,
     field_details,
 )
-from tasklane.model.limits import INLINE_VALUE_BYTES
 from tasklane.model.schedule import Schedule
 from tasklane.model.schedule_requests import ScheduledSubmission, SchedulePatch, ScheduleRequest
 from tasklane.settings.scheduler import scheduler_settings
@@ -47,7 +47,15 @@ SHOWN_FIRES, LISTED_FIRES = 5, 1
 EDIT_ATTEMPTS, SYNC_ROUNDS = 3, 3
 
 
-def _check_task(task_request: ScheduledSubmission, owner: str, services: Services) -> dict[str, Any]:
+class ScheduleChanges(HasSchedules, HasScheduler, Protocol):
+    """What changing a schedule touches: its record (schedules table) and EventBridge Scheduler."""
+
+
+class Scheduling(ScheduleChanges, submission.Preparing, Protocol):
+    """What creating a schedule touches: its task checked as a submission, its record and Scheduler."""
+
+
+def _check_task(task_request: ScheduledSubmission, owner: str, services: submission.Preparing) -> dict[str, Any]:
     """The schedule's task checked as a submission now (its type and payload), so that a firing
     cannot fail on it later; errors name `task.<field>`. Its payload stays inline in the record."""
     try:
@@ -66,7 +74,7 @@ def _check_task(task_request: ScheduledSubmission, owner: str, services: Service
     return task
 
 
-def create_schedule(request: ScheduleRequest, owner: str, services: Services) -> dict[str, Any]:
+def create_schedule(request: ScheduleRequest, owner: str, services: Scheduling) -> dict[str, Any]:
     """Store the schedule (its name unused by the caller, under the stack's limit), then create its
     EventBridge schedule; when that fails, the record goes again."""
     task = _check_task(request.task, owner, services)
@@ -95,24 +103,26 @@ def create_schedule(request: ScheduleRequest, owner: str, services: Services) ->
     return schedule.public(now, SHOWN_FIRES)
 
 
-def _owned(owner: str, name: str, services: Services) -> Schedule:
+def _owned(owner: str, name: str, services: HasSchedules) -> Schedule:
     schedule = services.schedules.get(owner, name) if _NAME.match(name) else None
     if schedule is None:
         raise ScheduleNotFound(name)
     return schedule
 
 
-def list_schedules(owner: str, services: Services) -> dict[str, Any]:
+def list_schedules(owner: str, services: HasSchedules) -> dict[str, Any]:
     now = clock.now()
     return {"items": [s.public(now, LISTED_FIRES) for s in services.schedules.list(owner)]}
 
 
-def get_schedule(owner: str, name: str, services: Services) -> dict[str, Any]:
+def get_schedule(owner: str, name: str, services: HasSchedules) -> dict[str, Any]:
     """One of the caller's schedules with its next fire times; anyone else's is not found."""
     return _owned(owner, name, services).public(clock.now(), SHOWN_FIRES)
 
 
-def _edited_task(current: dict[str, Any], changes: dict[str, Any], owner: str, services: Services) -> dict[str, Any]:
+def _edited_task(
+    current: dict[str, Any], changes: dict[str, Any], owner: str, services: submission.Preparing
+) -> dict[str, Any]:
     """The task with `changes` merged in (a null removes a field), checked as on create."""
     merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
     try:
@@ -123,7 +133,7 @@ def _edited_task(current: dict[str, Any], changes: dict[str, Any], owner: str, s
     return _check_task(task_request, owner, services)
 
 
-def _edited(schedule: Schedule, patch: SchedulePatch, services: Services, now: str) -> Schedule:
+def _edited(schedule: Schedule, patch: SchedulePatch, services: submission.Preparing, now: str) -> Schedule:
     """`schedule` with the patch's fields; the fire times of a new cron or rate are counted from now."""
     changes: dict[str, Any] = {"version": schedule.version + 1, "updated_at": now}
     if patch.cron is not None and patch.cron != schedule.cron:
@@ -139,7 +149,7 @@ def _edited(schedule: Schedule, patch: SchedulePatch, services: Services, now: s
     return dataclasses.replace(schedule, **changes)
 
 
-def _sync(schedule: Schedule, services: Services) -> None:
+def _sync(schedule: Schedule, services: ScheduleChanges) -> None:
     """Set Scheduler to `schedule`, then to each later version of the record stored meanwhile (past a
     few rounds, the writers of those versions still set it: each reads the record after its own)."""
     for _ in range(SYNC_ROUNDS):
@@ -150,7 +160,7 @@ def _sync(schedule: Schedule, services: Services) -> None:
         schedule = latest
 
 
-def _undo(before: Schedule, edited: Schedule, services: Services, now: str) -> None:
+def _undo(before: Schedule, edited: Schedule, services: ScheduleChanges, now: str) -> None:
     """Put the record back as it was before `edited`, unless a later edit or a delete came (its own
     sync then sets Scheduler), and Scheduler to the record: best effort, the edit's error is answered."""
     restored = dataclasses.replace(before, version=edited.version + 1, updated_at=now)
@@ -162,7 +172,7 @@ def _undo(before: Schedule, edited: Schedule, services: Services, now: str) -> N
             _sync(latest, services)
 
 
-def edit_schedule(owner: str, name: str, patch: SchedulePatch, services: Services) -> dict[str, Any]:
+def edit_schedule(owner: str, name: str, patch: SchedulePatch, services: Scheduling) -> dict[str, Any]:
     """Change what the patch gives, each field checked as on create; a paused schedule stays paused
     unless the patch resumes it. All or nothing: see the module's docstring."""
     for _ in range(EDIT_ATTEMPTS):
@@ -184,7 +194,7 @@ def edit_schedule(owner: str, name: str, patch: SchedulePatch, services: Service
     return edited.public(now, SHOWN_FIRES)
 
 
-def delete_schedule(owner: str, name: str, services: Services) -> None:
+def delete_schedule(owner: str, name: str, services: ScheduleChanges) -> None:
     """The EventBridge schedule first, then the record: a failure between leaves a record to delete again."""
     _owned(owner, name, services)
     services.scheduler.delete(owner, name)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from tasklane.data.indexes import RecentTask
-from tasklane.data.services import Services
+from tasklane.data.services import HasDepths, HasIndexes, HasMetrics
+from tasklane.data.tasks.indexes import RecentTask
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.stats import THROUGHPUT_MINUTES, LaneFigures, Overview, Throughput
@@ -21,7 +22,11 @@ RECENT_TASKS_CAP = 5000
 LOOKBACK = timedelta(hours=2)
 
 
-def overview(owner: str, services: Services, stats: StatsSettings, now: datetime | None = None) -> Overview:
+class StatsSources(HasIndexes, HasDepths, HasMetrics, Protocol):
+    """What the overview reads: the owner's recent tasks, the lanes' depths, the stack's metrics."""
+
+
+def overview(owner: str, services: StatsSources, stats: StatsSettings, now: datetime | None = None) -> Overview:
     """The overview as the caller sees it at `now`."""
     now = now or clock.now()
     end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)

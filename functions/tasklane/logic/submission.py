@@ -9,23 +9,23 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
 from tasklane.data.bucket import ValueUnavailable, payload_key
-from tasklane.data.items import StoredTask, StoredValue, new_item
-from tasklane.data.services import Services
-from tasklane.data.table import StoreUnavailable
+from tasklane.data.services import HasSettings, HasTaskTypes, HasValues
+from tasklane.data.tasks.codec import StoredTask, StoredValue, new_item
+from tasklane.data.tasks.table import StoreUnavailable
+from tasklane.limits import IDEMPOTENCY_KEY_SECONDS, INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.logic.offered_types import offered
-from tasklane.logic.queries import view
-from tasklane.logic.queueing import Accepted, queue, send_by_lane
+from tasklane.logic.queries import TaskReads, view
+from tasklane.logic.queueing import Accepted, Queueing, queue, send_by_lane
 from tasklane.model import clock, values
 from tasklane.model.callbacks import Callback
 from tasklane.model.errors import PayloadTooLarge, TasklaneError, ValidationFailed, field_details
 from tasklane.model.ids import derived_task_id, new_task_id
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import IDEMPOTENCY_KEY_SECONDS, INLINE_VALUE_BYTES, MAX_PAYLOAD_BYTES
 from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
@@ -34,6 +34,14 @@ from tasklane.observability import count
 # Only submissions with an Idempotency-Key load the idempotency module (and Powertools' with it).
 if TYPE_CHECKING:
     from tasklane.data.idempotency import Replayable
+
+
+class Preparing(HasTaskTypes, HasSettings, Protocol):
+    """What checking a submission touches: the owner's task types (the settings' limits beside them)."""
+
+
+class Submitting(Preparing, TaskReads, Queueing, Protocol):
+    """What a submission touches: its checks, the values bucket, the tasks table and the lane queues."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Origin:
 
 
 def prepare(
-    request: SubmitRequest, owner: str, services: Services, now: datetime, origin: Origin | None = None
+    request: SubmitRequest, owner: str, services: Preparing, now: datetime, origin: Origin | None = None
 ) -> NewTask:
     """Check a submission against its task type (a built-in or one of the owner's) and limits; the
     task it becomes: pending, or scheduled when it is due later than a lane message can wait.
@@ -81,12 +89,10 @@ def prepare(
             [{"field": "timeout_seconds", "message": f"must be at most {limit}"}],
         )
     if request.callback_url is not None and (origin is None or origin.schedule is None):
-        # Loaded with the first submission that has a callback: the name resolution and address rules.
-        from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
 
         hooks = webhook_settings()
-        check_submitted(request.callback_url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
+        check_callback(request.callback_url, allow_loopback=hooks.allow_loopback, closed_port=hooks.closed_port)
     delay = request.delay(now)
     scheduled = delay > services.settings.queue_delay_horizon_seconds
     task = Task(
@@ -110,7 +116,7 @@ def prepare(
     return NewTask(task, encoded)
 
 
-def keep_payload(new: NewTask, services: Services) -> StoredValue:
+def keep_payload(new: NewTask, services: HasValues) -> StoredValue:
     """Inline up to the threshold; above it, in the values bucket first, then referred to by the item."""
     size = len(new.payload_json)
     if size <= INLINE_VALUE_BYTES:
@@ -126,7 +132,7 @@ def _stored(new: NewTask, owner: str, kept: StoredValue) -> StoredTask:
 
 
 def submit_task(
-    request: SubmitRequest, owner: str, services: Services, correlation_id: str | None, origin: Origin | None = None
+    request: SubmitRequest, owner: str, services: Submitting, correlation_id: str | None, origin: Origin | None = None
 ) -> Accepted:
     """Store the task, then queue its message (a failed send is left to the reconciler); a scheduled
     task is queued by the promoter when it is due."""
@@ -140,7 +146,7 @@ def submit_task(
     return Accepted(view(stored, services), queued)
 
 
-def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str | None, key: Replayable) -> Accepted:
+def submit_keyed(request: SubmitRequest, services: Submitting, correlation_id: str | None, key: Replayable) -> Accepted:
     """submit_task under an Idempotency-Key: the task's id follows from the caller, the key and the body.
     A replay that comes after the key's in-progress window, when the first request stored the task but
     died before the key's record was saved (its function timed out), then answers with that task
@@ -161,7 +167,7 @@ def submit_keyed(request: SubmitRequest, services: Services, correlation_id: str
         return again
 
 
-def _keyed_items(count: int, key: Replayable, services: Services) -> dict[int, Origin | StoredTask]:
+def _keyed_items(count: int, key: Replayable, services: TaskReads) -> dict[int, Origin | StoredTask]:
     """Each item's own id under the key, or the task this key's first request stored for it (one
     read for the batch). Past the key's time an item gets a random id (no entry), as for a new key."""
     ids = [derived_task_id(f"{key.route}\n{key.owner}\n{key.key}\n{key.fingerprint}\n{i}") for i in range(count)]
@@ -176,7 +182,7 @@ def _keyed_items(count: int, key: Replayable, services: Services) -> dict[int, O
     return origins
 
 
-def _keyed_task(services: Services, task_id: str, owner: str) -> Accepted | None:
+def _keyed_task(services: TaskReads, task_id: str, owner: str) -> Accepted | None:
     stored = services.store.get(task_id)
     if stored is None or not stored.belongs_to(owner):
         return None
@@ -204,7 +210,7 @@ ONE_TASK = "must be a JSON object (one task)"
 
 
 def submit_batch(
-    items: list[Any], owner: str, services: Services, correlation_id: str | None, key: Replayable | None = None
+    items: list[Any], owner: str, services: Submitting, correlation_id: str | None, key: Replayable | None = None
 ) -> list[dict[str, Any]]:
     """Accept the valid items of a batch in bulk writes; answer per item, in order, with summaries.
 
@@ -262,3 +268,29 @@ def submit_batch(
         count(lane, task_type, "TaskSubmitted", n)
     send_by_lane(services, by_lane)
     return results
+
+
+def check_callback(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
+    """The check at submission: ValidationFailed naming callback_url when the URL may not be used. A
+    URL the request model parsed (CallbackUrl) is not parsed again. A name DNS says does not exist is
+    refused (almost always a typo, better told now than after a day of failed deliveries); a name that
+    could not be resolved *now* (a passing DNS failure) is accepted, since every delivery checks again."""
+    # Loaded with the first callback URL: the name resolution and address rules.
+    from tasklane.destinations.check import CallbackRefused, addresses, destination
+    from tasklane.destinations.receivers import NameNotResolved
+    from tasklane.destinations.urls import CallbackUrl
+
+    try:
+        if isinstance(url, CallbackUrl):
+            addresses(url.target, allow_loopback=allow_loopback, closed_port=closed_port)
+        else:
+            destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
+    except CallbackRefused as exc:
+        raise ValidationFailed(
+            "the callback_url is not allowed", [{"field": "callback_url", "message": str(exc)}]
+        ) from None
+    except NameNotResolved as exc:
+        if exc.lasting:
+            raise ValidationFailed(
+                "the callback_url host does not resolve", [{"field": "callback_url", "message": str(exc)}]
+            ) from None

@@ -5,7 +5,8 @@ url: 2xx with a JSON body is the result; 4xx other than 408/429, and redirects (
 fail the task (TargetRejected); 408, 429, 5xx, refused connections and timeouts fail the attempt
 (retried with backoff, Retry-After honoured). The whole call ends by the attempt's deadline, and at
 most the result limit of its body is read. lambda: the returned value is the result; a function error
-fails the attempt with the function's errorType.
+fails the attempt with the function's errorType. Either may instead PUT its result to the envelope's
+`result_upload` URL and answer {"tasklane": "result_uploaded"} (a Lambda cannot return over 6 MB).
 """
 
 from __future__ import annotations
@@ -14,23 +15,32 @@ import json
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tasklane.logic.target_outcomes import TargetUnavailable, rejected, retry_after
-from tasklane.logic.task_values import Unfinishable, read_payload
+from tasklane.logic.task_values import ResultUploadInvalid, Unfinishable, read_payload, upload_url, uploaded_result
 from tasklane.model import clock
 from tasklane.model.async_answers import ACCEPTED
-from tasklane.model.envelope import Envelope
+from tasklane.model.envelope import RESULT_UPLOADED, Envelope, ResultUpload
 from tasklane.model.registered_types import RegisteredType
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
-    from tasklane.data.services import Services
+    from tasklane.data.services import HasNotifications, HasSettings, HasStore, HasTargetFunctions, HasValues
+    from tasklane.data.tasks.codec import StoredTask
     from tasklane.model.message import TaskMessage
     from tasklane.task_types.registry import TaskContext
 
 USER_AGENT = "tasklane-targets/1"
 RETRIED_STATUSES = frozenset({408, 429})
+MAX_UPLOAD_URL_SECONDS = 7 * 24 * 3600  # SigV4's longest (the signing role's session may end sooner)
+
+
+if TYPE_CHECKING:
+
+    class TargetCalls(HasSettings, HasValues, HasStore, HasTargetFunctions, HasNotifications, Protocol):
+        """What a target call touches: the values bucket (payload, inputs), the tasks table (an async
+        attempt's token), the target's Lambda function, the owner's signing secret and the webhook settings
+        (a url target's call is signed and checked as a webhook), and the settings' limits."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class TargetRun:
     task_type: RegisteredType
     stored: StoredTask
     message: TaskMessage
-    services: Services
+    services: TargetCalls
 
     def parse_payload(self, raw: dict[str, Any]) -> dict[str, Any]:
         return raw  # checked against the type's schema at submission
@@ -63,6 +73,11 @@ class TargetRun:
             from tasklane.logic import async_tasks
 
             async_tasks.accepted(self.stored, ctx.attempt, self.task_type.heartbeat_seconds, self.services)
+        elif result == RESULT_UPLOADED:
+            try:
+                return uploaded_result(self.stored, ctx.attempt, self.services)
+            except ResultUploadInvalid as exc:
+                raise TargetUnavailable(exc.type, exc.message) from None
         return result
 
     def envelope(self, attempt: int, seconds_left: float, inputs: list[Any] | None = None) -> Envelope:
@@ -83,17 +98,24 @@ class TargetRun:
             payload_url=self.services.values.url(self.stored.payload_key) if self.stored.payload_key else None,
             **given,
             correlation_id=self.message.correlation_id,
+            result_upload=self.result_upload(attempt, seconds_left),
         )
+
+    def result_upload(self, attempt: int, seconds_left: float) -> ResultUpload:
+        """The attempt's presigned PUT, valid while the attempt may run (an async one: its timeout)."""
+        seconds = self.stored.task.timeout_seconds if self.task_type.mode == "async" else seconds_left
+        seconds = min(MAX_UPLOAD_URL_SECONDS, max(60, int(seconds)))
+        url = upload_url(self.stored, attempt, seconds, self.services)
+        return ResultUpload(url, self.services.settings.max_result_bytes)
 
 
 def call_url(run: TargetRun, envelope: Envelope, deadline: float) -> Any:
-    from tasklane.data import receivers
-    from tasklane.data.notifications import notifications
-    from tasklane.logic.callbacks import CallbackRefused, destination
+    from tasklane.destinations import receivers
+    from tasklane.destinations.check import CallbackRefused, destination
     from tasklane.logic.webhook_secrets import secret_for
     from tasklane.model.callbacks import SIGNATURE_HEADER, signature
 
-    alerts = notifications()
+    alerts = run.services.notifications
     try:
         hooks = alerts.settings
         target, addresses = destination(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
-from tasklane.data.services import Services
+from tasklane.data.services import HasSettings, HasTaskTypes
 from tasklane.logic import payload_schemas
 from tasklane.model import clock
 from tasklane.model.errors import BuiltinTaskType, TaskTypeNotFound, ValidationFailed
@@ -27,6 +27,10 @@ FUNCTION_ARN = re.compile(
 
 
 DEFAULT_TIMEOUT_SECONDS = 60
+
+
+class Registering(HasTaskTypes, HasSettings, Protocol):
+    """What registering a type touches: the task-types table (the settings' time limit beside it)."""
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -54,8 +58,8 @@ def check_function(arn: str, settings: TaskTypeSettings) -> None:
 
 def check_url(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
     """ValidationFailed naming target.url unless a webhook could be posted there (the same rules)."""
-    from tasklane.data.receivers import NameNotResolved
-    from tasklane.logic.callbacks import CallbackRefused, destination
+    from tasklane.destinations.check import CallbackRefused, destination
+    from tasklane.destinations.receivers import NameNotResolved
 
     try:
         destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
@@ -66,7 +70,7 @@ def check_url(url: str, *, allow_loopback: bool, closed_port: int | None = None)
             raise _invalid("target.url", str(exc)) from None
 
 
-def register(name: str, request: TaskTypeRequest, owner: str, services: Services) -> tuple[RegisteredType, bool]:
+def register(name: str, request: TaskTypeRequest, owner: str, services: Registering) -> tuple[RegisteredType, bool]:
     """Create or replace the owner's type `name`; the type and whether it is new."""
     check_name(name)
     settings = task_type_settings()
@@ -139,13 +143,13 @@ def builtin_items() -> list[dict[str, Any]]:
     return items
 
 
-def list_types(owner: str, services: Services) -> dict[str, Any]:
+def list_types(owner: str, services: HasTaskTypes) -> dict[str, Any]:
     """The built-ins, then the caller's own types, by name."""
     own = sorted(services.task_types.list(owner), key=lambda t: t.name)
     return {"items": [*builtin_items(), *(t.public() for t in own)]}
 
 
-def get_type(owner: str, name: str, services: Services) -> dict[str, Any]:
+def get_type(owner: str, name: str, services: HasTaskTypes) -> dict[str, Any]:
     """A built-in, or one of the caller's own types (another owner's is not found)."""
     builtin = next((item for item in builtin_items() if item["name"] == name), None)
     if builtin is not None:
@@ -156,7 +160,7 @@ def get_type(owner: str, name: str, services: Services) -> dict[str, Any]:
     return found.public()
 
 
-def delete_type(owner: str, name: str, services: Services) -> None:
+def delete_type(owner: str, name: str, services: HasTaskTypes) -> None:
     if name in task_types(demo=True):
         raise BuiltinTaskType(name)
     if not NAME.match(name) or not services.task_types.delete(owner, name):

@@ -8,8 +8,9 @@ import math
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
-from tasklane.data.services import Services
+from tasklane.data.services import HasLimits, HasSettings
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
@@ -22,6 +23,11 @@ RATE_LIMIT, OWNER_CONCURRENCY = "rate_limit", "owner_concurrency"
 # costs the others a wait.
 SLOT_RETRY_SECONDS = (2, 6)
 SLOT_RETRY_MAX_SECONDS = 60
+
+
+class Releasing(HasLimits, HasSettings, Protocol):
+    """What holding and freeing a slot touch: the limits table (the settings say whether owners are
+    capped)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
     return Slot(f"slots#{lane.value}#{message.owner}", f"{message.task_id}@{lease_until}@{uuid.uuid4().hex[:12]}")
 
 
-def admit(slot: Slot, services: Services, receives: int = 1) -> Hold | None:
+def admit(slot: Slot, services: Releasing, receives: int = 1) -> Hold | None:
     """None when the delivery may go on to claim its task (its owner's slot then held), else why it
     waits. `receives` counts this message's deliveries, this one included. (The type's rate is taken
     by the claim itself: tasklane.logic.claims.)"""
@@ -105,7 +111,7 @@ _AT_CAP: dict[str, int] = {}  # slot key -> epoch ms until which it counts as fu
 AT_CAP_MEMORY_MS = 1000
 
 
-def _hold_slot(slot: Slot, cap: int, services: Services) -> bool:
+def _hold_slot(slot: Slot, cap: int, services: HasLimits) -> bool:
     now = clock.now()
     if _AT_CAP.get(slot.key, 0) > clock.epoch_ms(now):
         return False
@@ -116,7 +122,7 @@ def _hold_slot(slot: Slot, cap: int, services: Services) -> bool:
     return False
 
 
-def release(slot: Slot, services: Services) -> None:
+def release(slot: Slot, services: Releasing) -> None:
     """Free the owner's slot once the run is over, or once its delivery claimed nothing (a no-op
     without a cap)."""
     if services.settings.owner_concurrency_cap:

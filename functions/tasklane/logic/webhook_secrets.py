@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from tasklane.data.notifications import Notifications
+from tasklane.data.notifications import HasSecrets
 from tasklane.data.secrets import WebhookSecret
 from tasklane.model import clock
 
@@ -16,12 +16,12 @@ def _fresh() -> WebhookSecret:
     return WebhookSecret(PREFIX + secrets.token_hex(32), clock.iso(clock.now()))
 
 
-def secret_for(owner: str, notifications: Notifications) -> WebhookSecret:
+def secret_for(owner: str, notifications: HasSecrets) -> WebhookSecret:
     """The owner's secret, made now if they have none."""
     return notifications.secrets.get(owner) or notifications.secrets.create(owner, _fresh())
 
 
-def rotate(owner: str, notifications: Notifications) -> WebhookSecret:
+def rotate(owner: str, notifications: HasSecrets) -> WebhookSecret:
     """A new secret for the owner; deliveries from now on are signed with it, and only with it."""
     fresh = _fresh()
     notifications.secrets.replace(owner, fresh)

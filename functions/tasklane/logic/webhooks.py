@@ -11,14 +11,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from tasklane.data import receivers
-from tasklane.data.notifications import Notifications
-from tasklane.logic.callbacks import CallbackRefused, destination
+from tasklane.data.notifications import HasDeliveries, HasSecrets, HasWebhookQueue, HasWebhookSettings
+from tasklane.destinations import receivers
+from tasklane.destinations.check import CallbackRefused, destination
+from tasklane.limits import WEBHOOK_MAX_BACKOFF_SECONDS, WEBHOOK_RETRY_SECONDS
 from tasklane.logic.webhook_secrets import secret_for
 from tasklane.model import clock
 from tasklane.model.callbacks import SIGNATURE_HEADER, CallbackDelivery, signature
-from tasklane.model.limits import WEBHOOK_MAX_BACKOFF_SECONDS, WEBHOOK_RETRY_SECONDS
 from tasklane.model.webhook_message import WebhookMessage
 from tasklane.observability import count, logger
 
@@ -27,6 +28,10 @@ MAX_BACKOFF_SECONDS = WEBHOOK_MAX_BACKOFF_SECONDS  # the longest wait between tw
 USER_AGENT = "tasklane-webhooks/1"
 # Addresses of one receiver's name tried in one delivery (the rest wait for its next attempt).
 MAX_ADDRESSES_TRIED = 3
+
+
+class Delivering(HasWebhookQueue, HasDeliveries, HasSecrets, HasWebhookSettings, Protocol):
+    """What a delivery touches: the webhook queue (backoff, DLQ), the task's deliveries, the owner's secret."""
 
 
 class DeliveryFailed(Exception):
@@ -49,7 +54,7 @@ def backoff(attempt: int, base_seconds: int) -> int:
     return max(1, round(ceiling / 2 + random.uniform(0, ceiling / 2)))  # jitter, not a secret
 
 
-def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
+def deliver(delivery: WebhookDelivery, notifications: Delivering) -> None:
     """One attempt; returns when the webhook is delivered or given up, DeliveryFailed to come back."""
     message = WebhookMessage.from_json(delivery.body)
     if message is None:
@@ -82,7 +87,7 @@ def deliver(delivery: WebhookDelivery, notifications: Notifications) -> None:
     raise DeliveryFailed(f"webhook of task {message.task_id} failed ({code or error}); next attempt in {wait}s")
 
 
-def _attempt(message: WebhookMessage, notifications: Notifications, now: datetime) -> tuple[int | None, str | None]:
+def _attempt(message: WebhookMessage, notifications: Delivering, now: datetime) -> tuple[int | None, str | None]:
     """The receiver's status code, or why there was none."""
     try:
         hooks = notifications.settings

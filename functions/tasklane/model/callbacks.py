@@ -1,5 +1,5 @@
 """A task's callback: the URL its webhook is posted to, the deliveries the task shows, and the
-signature every delivery carries. The rules that URL must meet are tasklane.model.callback_urls: only
+signature every delivery carries. The rules that URL must meet are tasklane.destinations.urls: only
 the functions that take or post to a callback URL load them (and the address rules they use).
 """
 

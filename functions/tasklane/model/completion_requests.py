@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
+from tasklane.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.requests import Model
 
 # A token is 43 characters (32 bytes, URL-safe base64); anything much longer is not one.
@@ -16,7 +16,11 @@ MAX_TOKEN_CHARS = 128
 
 class CompleteRequest(Model):
     token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS, description="the attempt's completion token")
-    result: Any = Field(default=None, description="the task's result (any JSON value)")
+    result: Any = Field(
+        default=None,
+        description='the task\'s result (any JSON value), or {"tasklane": "result_uploaded"} once the result '
+        "was PUT to the envelope's result_upload URL (results of any size up to the result limit)",
+    )
 
 
 class FailureError(Model):

@@ -18,6 +18,21 @@ class Completion:
     heartbeat_url: str
 
 
+@dataclass(frozen=True, slots=True)
+class ResultUpload:
+    """Where a target may put a result too large to answer with (a Lambda's answer is at most 6 MB):
+    a presigned URL to PUT the result's JSON to (at most `max_bytes`), then answer RESULT_UPLOADED."""
+
+    url: str
+    max_bytes: int
+    method: str = "PUT"
+
+
+# A target's answer (a url target's 2xx body, a Lambda's return value, or an async `complete`'s
+# result) saying that its result is the object it PUT to the envelope's result_upload URL.
+RESULT_UPLOADED = {"tasklane": "result_uploaded"}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Envelope:
     """One attempt of a task handed to its target."""
@@ -34,6 +49,7 @@ class Envelope:
     inputs_size: int | None = None
     correlation_id: str | None = None
     completion: Completion | None = None  # async mode only
+    result_upload: ResultUpload | None = None
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -59,6 +75,9 @@ class Envelope:
                 "fail_url": c.fail_url,
                 "heartbeat_url": c.heartbeat_url,
             }
+        if self.result_upload is not None:
+            u = self.result_upload
+            body["result_upload"] = {"url": u.url, "method": u.method, "max_bytes": u.max_bytes}
         return body
 
     def to_json(self) -> bytes:
@@ -68,7 +87,7 @@ class Envelope:
     def from_json(cls, text: str | bytes) -> Envelope:
         """The one parser (targets written in Python, and the tests)."""
         data = json.loads(text)
-        completion = data.get("completion")
+        completion, upload = data.get("completion"), data.get("result_upload")
         return cls(
             task_id=data["task_id"],
             task_type=data["task_type"],
@@ -82,4 +101,5 @@ class Envelope:
             inputs_size=data.get("inputs_size"),
             correlation_id=data.get("correlation_id"),
             completion=Completion(**completion) if completion else None,
+            result_upload=ResultUpload(**upload) if upload else None,
         )

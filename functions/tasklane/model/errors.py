@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tasklane.model.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
+from tasklane.limits import MAX_ERROR_DETAILS, MAX_ERROR_TEXT
 
 
 class TasklaneError(Exception):
@@ -35,13 +35,36 @@ class TaskNotFound(TasklaneError):
         super().__init__(f"task {task_id} not found", {"task_id": task_id})
 
 
+# The status InvalidTransition is given when an async attempt's token no longer names the current attempt.
+STALE = "stale"
+
+
 class InvalidTransition(TasklaneError):
     """A lifecycle change the task's current status does not allow."""
 
     code, status = "invalid_transition", 409
 
     def __init__(self, task_id: str, status: str, action: str) -> None:
-        super().__init__(f"cannot {action} task {task_id}: it is {status}", {"task_id": task_id, "status": status})
+        super().__init__(
+            f"cannot {action} task {task_id}: this token's attempt is over "
+            "(a later attempt or a retry has its own token)"
+            if status == STALE
+            else f"cannot {action} task {task_id}: it is {status}",
+            {"task_id": task_id, "status": status},
+        )
+
+
+class AttemptOver(TasklaneError):
+    """An async attempt whose lease (its deadline, or its next heartbeat) has passed: its token is spent."""
+
+    code, status = "attempt_over", 409
+
+    def __init__(self, task_id: str, attempt: int, missed: str, at: str, retried: bool) -> None:
+        then = "tasklane retries the task with a new token" if retried else "tasklane fails the task"
+        super().__init__(
+            f"attempt {attempt} of task {task_id} is over: its {missed} at {at}; {then}",
+            {"task_id": task_id, "attempt": attempt, "status": "over", "missed": missed, "at": at},
+        )
 
 
 class ScheduleNotFound(TasklaneError):

@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from tasklane.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS, MAX_DELAY_SECONDS
 from tasklane.model import clock, values
 from tasklane.model.errors import ValidationFailed, field_details
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_BATCH_SIZE, MAX_CALLBACK_URL_CHARS, MAX_DELAY_SECONDS
 from tasklane.model.task import Task
 
 
@@ -66,7 +66,7 @@ class SubmitRequest(Model):
         deployment allows it (CallbackAllowLoopback): the model reads no settings."""
         if url is None:
             return None
-        from tasklane.model.callback_urls import CallbackUrl  # loaded with the first callback URL
+        from tasklane.destinations.urls import CallbackUrl  # loaded with the first callback URL
 
         return CallbackUrl.parse(url)  # still a str, with where it points (the submission reads it)
 

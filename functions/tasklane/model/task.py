@@ -13,9 +13,9 @@ from dataclasses import Field, dataclass, field, fields, replace
 from enum import Enum, StrEnum
 from typing import Annotated, Any
 
+from tasklane.limits import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
 from tasklane.model.callbacks import Callback
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
 
 
 class _DateTimeText:
@@ -97,7 +97,7 @@ ATTEMPTS_KEPT = 10
 
 
 class Kept(StrEnum):
-    """How the tasks table keeps a field (tasklane.data.items turns each kind into its attribute)."""
+    """How the tasks table keeps a field (tasklane.data.tasks.codec turns each kind into its attribute)."""
 
     TEXT = "text"
     NUMBER = "number"  # a whole number
@@ -154,7 +154,7 @@ class Task:
     payload: dict[str, Any] | None = field(
         default=None, metadata=declared(Kept.VALUE, listed=False)
     )  # None when large or listed
-    # A value above the inline threshold lives in the values bucket (see tasklane.model.limits): the task then
+    # A value above the inline threshold lives in the values bucket (see tasklane.limits): the task then
     # shows its size and a short-lived URL instead of the value.
     payload_size: int | None = field(default=None, metadata=declared(Kept.NUMBER, listed=False))
     payload_url: str | None = field(default=None, metadata=declared(Kept.NOT_KEPT))

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from tasklane.limits import MAX_CALLBACK_URL_CHARS
 from tasklane.model.lanes import Lane
-from tasklane.model.limits import MAX_CALLBACK_URL_CHARS
 from tasklane.model.registered_types import MAX_ASYNC_TIMEOUT_SECONDS
 from tasklane.model.requests import Model
 
@@ -20,12 +20,18 @@ class TargetRequest(Model):
 
     model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
 
-    url: str | None = Field(default=None, max_length=MAX_CALLBACK_URL_CHARS, description="https URL POSTed the task")
+    url: str | None = Field(
+        default=None,
+        max_length=MAX_CALLBACK_URL_CHARS,
+        description="https URL POSTed the task's envelope; its 2xx JSON answer is the result, or "
+        '{"tasklane": "result_uploaded"} once the result was PUT to the envelope\'s result_upload.url',
+    )
     function: str | None = Field(
         default=None,
         alias="lambda",
         max_length=MAX_ARN_CHARS,
-        description="ARN of the Lambda function invoked with the task",
+        description="ARN of the Lambda function invoked with the task's envelope; its return value is the result, "
+        'or {"tasklane": "result_uploaded"} once the result (beyond Lambda\'s 6 MB) was PUT to result_upload.url',
         examples=["arn:aws:lambda:us-east-1:123456789012:function:resize"],
     )
 
@@ -45,7 +51,8 @@ class TaskTypeRequest(Model):
     mode: Literal["sync", "async"] = "sync"
     payload_schema: dict[str, Any] = Field(
         default_factory=dict,
-        description="JSON Schema of the payload (Draft 2020-12 unless $schema says otherwise); {} takes any object",
+        description="JSON Schema of the payload (Draft 2020-12 unless $schema says otherwise); {} takes any object. "
+        "Its regexes run on RE2 (linear time): lookarounds and backreferences are refused",
         examples=[{"type": "object", "properties": {"width": {"type": "integer"}}, "required": ["width"]}],
     )
     priority: Lane = Lane.NORMAL

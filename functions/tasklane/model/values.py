@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tasklane.model.limits import MAX_INTEGER_DIGITS, MAX_PAYLOAD_DEPTH
+from tasklane.limits import MAX_INTEGER_DIGITS, MAX_PAYLOAD_DEPTH
 
 
 @dataclass(frozen=True, slots=True)

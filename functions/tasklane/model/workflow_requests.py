@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
-from tasklane.model.limits import MAX_CALLBACK_URL_CHARS
+from tasklane.limits import MAX_CALLBACK_URL_CHARS
 from tasklane.model.requests import Model
 from tasklane.model.workflow import OnFailure
 
@@ -34,7 +34,7 @@ class WorkflowRequest(Model):
     @classmethod
     def public_https(cls, url: str | None) -> str | None:
         if url is not None:
-            from tasklane.model.callback_urls import parse_target
+            from tasklane.destinations.urls import parse_target
 
             parse_target(url, allow_loopback=True)
         return url

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from tasklane.data.services import services
 from tasklane.logic import async_tasks
 from tasklane.logic.queries import require_id
-from tasklane.logic.task_values import Unfinishable
+from tasklane.logic.task_values import ResultUploadInvalid, Unfinishable
 from tasklane.model.completion_requests import CompleteRequest, FailRequest, HeartbeatRequest
 from tasklane.model.errors import ValidationFailed
 from tasklane.model.requests import Model, WriteHeaders
@@ -42,6 +42,11 @@ def complete(task_id: str) -> Response[Any]:
     except Unfinishable as exc:  # the result cannot be kept (too large): the task failed with it
         message = f"{exc.type}: {exc.message}; the task failed with this error"
         raise ValidationFailed("the result cannot be kept", [{"field": "result", "message": message}]) from None
+    except ResultUploadInvalid as exc:  # nothing (readable) at the result_upload URL: the attempt goes on
+        message = f"{exc.message}; PUT the result there, then complete again"
+        raise ValidationFailed(
+            "the uploaded result cannot be read", [{"field": "result", "message": message}]
+        ) from None
     return _ok({"task_id": task_id, "status": "completed"})
 
 

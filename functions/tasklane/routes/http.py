@@ -71,6 +71,7 @@ def correlation_id(app: BaseRouter) -> str:
 
 
 def require_json(app: BaseRouter) -> None:
+    """UnsupportedMediaType, naming the content type sent, unless the body is JSON (or says nothing)."""
     headers = app.current_event.headers or {}
     content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
     if content_type and content_type.split(";")[0].strip().lower() != "application/json":
@@ -101,7 +102,13 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def unsupported_media(exc: RequestUnsupportedContentType) -> Response[Any]:
-        return domain_error(UnsupportedMediaType("send the body as application/json"))
+        # The answer every route gives (require_json), naming the content type; Powertools raises this
+        # only for a type that is not JSON, which require_json refuses too.
+        try:
+            require_json(app)
+        except UnsupportedMediaType as media:
+            return domain_error(media)
+        return invalid_request(exc)
 
     @app.exception_handler(RecursionError)
     def too_deep(exc: RecursionError) -> Response[Any]:

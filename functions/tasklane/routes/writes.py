@@ -13,11 +13,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from tasklane.data.services import services
+from tasklane.limits import MAX_BATCH_BODY_BYTES
 from tasklane.logic import commands, queries, submission
 from tasklane.logic.queueing import Accepted
 from tasklane.model import values
 from tasklane.model.errors import BadRequest, PayloadTooLarge
-from tasklane.model.limits import MAX_BATCH_BODY_BYTES
 from tasklane.model.requests import BatchRequest, BatchResponse, Model, SubmitRequest, WriteHeaders, parse_request
 from tasklane.model.task import Task, summary
 from tasklane.routes.http import caller, correlation_id, require_json

@@ -8,6 +8,18 @@ from tasklane.model.rates import Rate
 from tasklane.settings import settings
 from tasklane.task_types.registry import TaskType, registered
 
+# The names of the built-in and demo types, declared apart from the types themselves so that a
+# processor running a registered type tells its name from a built-in's without importing every
+# built-in (and pydantic with them): a test checks them against the registry. A type added to
+# builtin.py adds its name here.
+BUILTIN_NAMES = frozenset({"echo", "compute", "add", "resize_image", "generate_report", "send_email"})
+DEMO_NAMES = frozenset({"sleep", "fail", "blob"})
+
+
+def is_builtin(name: str) -> bool:
+    """Whether `name` is a built-in's (or a demo type's, offered or not): never a registered type's."""
+    return name in BUILTIN_NAMES or name in DEMO_NAMES
+
 
 def task_types(demo: bool | None = None) -> dict[str, TaskType]:
     """Every type offered here (demo types where `demo`, by default where the stack offers them)."""

@@ -84,7 +84,7 @@ def rated_burst(sim: Simulation) -> None:
     items = [
         {"task_type": seams.RATED_TYPE, "priority": lane, "max_attempts": 3,
          "payload": {"n": rng.randint(0, 10**6), "work_ms": rng.choice([0, 0, 100, 300])}}
-        for _ in range(rng.randint(8, 20))
+        for _ in range(rng.randint(6, 12))
     ]  # fmt: skip
     submit_batch_of_tasks(sim, items)
 

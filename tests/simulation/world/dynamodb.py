@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from tasklane.data.items import BY_OWNER_INDEX, DUE_INDEX, SWEEP_INDEX
+from tasklane.data.tasks.codec import BY_OWNER_INDEX, DUE_INDEX, SWEEP_INDEX
 from tests.simulation.world.expressions import (
     Context,
     ValidationError,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.items import to_stored
+from tasklane.data.tasks.codec import to_stored
 from tasklane.model.task import TaskStatus
 from tests.simulation.world.workflows import FanInChecks, FanInViolation, is_workflow_key
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tasklane import observability
-from tasklane.data import table
+from tasklane.data.tasks import table
 from tasklane.logic import execution, promotion, running, throttling
 from tasklane.model import clock
 from tasklane.task_types.registry import TaskContext, registered, task

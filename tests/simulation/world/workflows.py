@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.items import StoredTask
+from tasklane.data.tasks.codec import StoredTask
 from tasklane.logic.workflows.creation import submit_workflow
 from tasklane.model.errors import TasklaneError
 from tasklane.model.lanes import Lane

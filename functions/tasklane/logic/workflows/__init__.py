@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tasklane.data.items import StoredTask
-    from tasklane.data.services import Services
-    from tasklane.data.workflow_tasks import FanIn
+    from tasklane.data.tasks.codec import StoredTask
+    from tasklane.data.tasks.workflow_tasks import FanIn
+    from tasklane.logic.queries import TaskReads
+    from tasklane.logic.queueing import Queueing
 
 
 def fan_in(stored: StoredTask, attempt: int, *, failed: bool) -> FanIn | None:
@@ -20,14 +21,14 @@ def fan_in(stored: StoredTask, attempt: int, *, failed: bool) -> FanIn | None:
     return fan_in_of(stored, attempt, failed=failed)
 
 
-def moves_on(stored: StoredTask, services: Services, *, failed: bool) -> None:
+def moves_on(stored: StoredTask, services: Queueing, *, failed: bool) -> None:
     """After a workflow task's end was stored with its countdown: the workflow's next step."""
     from tasklane.logic.workflows.progress import after_end
 
     after_end(stored, services, failed=failed)
 
 
-def inputs_of(stored: StoredTask, services: Services) -> list[Any]:
+def inputs_of(stored: StoredTask, services: TaskReads) -> list[Any]:
     """What a task waited for, in order (see workflows.inputs); [] for a lone task."""
     if stored.task.workflow_id is None:
         return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasklane.data.services import Services
+from tasklane.logic.queries import TaskReads
 from tasklane.logic.workflows.progress import cancel_unstarted
 from tasklane.logic.workflows.views import owned_workflow, workflow_view
 from tasklane.model import clock
@@ -13,7 +13,7 @@ from tasklane.model.workflow import WorkflowStatus
 from tasklane.observability import logger
 
 
-def cancel_workflow(workflow_id: str, owner: str, services: Services) -> dict[str, Any]:
+def cancel_workflow(workflow_id: str, owner: str, services: TaskReads) -> dict[str, Any]:
     """running → cancelled: its tasks not started are cancelled and the rest never start; a task
     running now finishes and keeps its result. 409 once the workflow has ended."""
     workflow = owned_workflow(workflow_id, owner, services)

@@ -14,13 +14,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tasklane.data.items import StoredTask, new_item
-from tasklane.data.services import Services
+from tasklane.data.tasks.codec import StoredTask, new_item
+from tasklane.limits import MAX_ERROR_DETAILS
 from tasklane.logic import submission
 from tasklane.logic.workflows.progress import advance
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable, TasklaneError, ValidationFailed, field_details
-from tasklane.model.limits import MAX_ERROR_DETAILS
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import TaskStatus
 from tasklane.model.workflow import (
@@ -45,17 +44,18 @@ def _prefixed(path: str, details: Any) -> list[dict[str, str]]:
     return [{"field": f"{path}.{d['field']}" if d.get("field") else path, "message": d["message"]} for d in details]
 
 
-def _check(request: WorkflowRequest, owner: str, services: Services, workflow_id: str) -> list[submission.NewTask]:
+def _check(
+    request: WorkflowRequest, owner: str, services: submission.Preparing, workflow_id: str
+) -> list[submission.NewTask]:
     """Every task of the tree as a checked submission, or one ValidationFailed naming each bad node."""
     problems, entries = check_shape(request.root)
     if len(entries) > MAX_WORKFLOW_TASKS:
         problems.append({"field": "root", "message": f"has {len(entries)} tasks; at most {MAX_WORKFLOW_TASKS}"})
     if request.callback_url is not None:
-        from tasklane.logic.callbacks import check_submitted
         from tasklane.settings.webhooks import webhook_settings
 
         try:
-            check_submitted(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
+            submission.check_callback(request.callback_url, allow_loopback=webhook_settings().allow_loopback)
         except ValidationFailed as exc:
             problems += exc.details
     now = clock.now()
@@ -87,7 +87,9 @@ def _check(request: WorkflowRequest, owner: str, services: Services, workflow_id
     return tasks
 
 
-def submit_workflow(request: WorkflowRequest, owner: str, services: Services, correlation_id: str | None) -> Workflow:
+def submit_workflow(
+    request: WorkflowRequest, owner: str, services: submission.Submitting, correlation_id: str | None
+) -> Workflow:
     """Check the tree, store it (record, tasks, barriers), then start the tasks that can start."""
     workflow_id = new_workflow_id()
     tasks = _check(request, owner, services, workflow_id)

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.changes import WorkflowChange
+from tasklane.data.tasks.changes import WorkflowChange
 from tasklane.model.webhook_message import WebhookMessage
 from tasklane.model.workflow import record_key
 

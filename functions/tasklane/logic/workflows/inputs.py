@@ -7,15 +7,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tasklane.data.items import StoredTask
-from tasklane.data.services import Services
+from tasklane.data.services import HasValues
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.limits import INLINE_VALUE_BYTES
+from tasklane.logic.queries import TaskReads
 from tasklane.logic.workflows.views import input_value
 from tasklane.model import values
-from tasklane.model.limits import INLINE_VALUE_BYTES
 from tasklane.model.workflow import task_id_of
 
 
-def read_inputs(stored: StoredTask, services: Services) -> list[Any]:
+def read_inputs(stored: StoredTask, services: TaskReads) -> list[Any]:
     """The inputs of a task (empty outside a workflow, and for a workflow's first tasks): what a
     Python task type gets as `ctx.inputs`, and what any other kind of target gets (see envelope_inputs)."""
     workflow_id = stored.task.workflow_id
@@ -28,7 +29,7 @@ def read_inputs(stored: StoredTask, services: Services) -> list[Any]:
     return [input_value(found.get(task_id), services) for task_id in ids]
 
 
-def envelope_inputs(stored: StoredTask, attempt: int, inputs: list[Any], services: Services) -> dict[str, Any]:
+def envelope_inputs(stored: StoredTask, attempt: int, inputs: list[Any], services: HasValues) -> dict[str, Any]:
     """The inputs (as read_inputs read them) as a target's envelope carries them: inline up to the
     inline threshold, beyond it in the values bucket with a short-lived URL (`inputs_url`,
     `inputs_size`), as large values go."""

@@ -1,5 +1,5 @@
 """How a workflow moves on: a task's end counts down its barrier (in the task's own terminal
-transaction, see tasklane.data.workflows), and whoever finds a barrier at zero does what follows it.
+transaction, see tasklane.data.tasks.workflows), and whoever finds a barrier at zero does what follows it.
 
 Every step here may run twice, or be cut short and run again by the reconciler: releasing a task is
 a conditional waiting → pending (a second release finds it pending and skips it), a lane message sent
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasklane.data.items import StoredTask
-from tasklane.data.services import Services
-from tasklane.data.workflow_tasks import FanIn
-from tasklane.data.workflows import WorkflowStore
-from tasklane.logic.queueing import send_by_lane
+from tasklane.data.services import HasStore
+from tasklane.data.tasks.codec import StoredTask
+from tasklane.data.tasks.workflow_tasks import FanIn
+from tasklane.data.tasks.workflows import WorkflowStore
+from tasklane.logic.queueing import Queueing, send_by_lane
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
@@ -41,7 +41,7 @@ def fan_in_of(stored: StoredTask, attempt: int, *, failed: bool) -> FanIn | None
     )
 
 
-def after_end(stored: StoredTask, services: Services, *, failed: bool) -> None:
+def after_end(stored: StoredTask, services: Queueing, *, failed: bool) -> None:
     """After a workflow task's end was recorded with its countdown: fail the workflow (policy fail),
     or do what follows its barrier when the count is zero. A failure here is logged and left to the
     reconciler, which finds the barrier at zero (or the failed input) and finishes the step."""
@@ -65,7 +65,7 @@ def after_end(stored: StoredTask, services: Services, *, failed: bool) -> None:
         logger.exception("workflow step left to the reconciler", extra={"workflow_id": workflow_id})
 
 
-def advance(workflow: Workflow, index: int, services: Services) -> None:
+def advance(workflow: Workflow, index: int, services: Queueing) -> None:
     """Do what follows barrier `index`, which is at zero: start its tasks, or end the workflow."""
     store = services.store.workflows()
     state = store.barrier(workflow.workflow_id, index)
@@ -84,7 +84,7 @@ def advance(workflow: Workflow, index: int, services: Services) -> None:
     store.mark_fired(workflow.workflow_id, index)
 
 
-def start(workflow: Workflow, index: int, store: WorkflowStore, services: Services) -> list[str]:
+def start(workflow: Workflow, index: int, store: WorkflowStore, services: Queueing) -> list[str]:
     """Move the tasks that follow barrier `index` from waiting to pending and send their messages;
     a send that fails is left to the reconciler's task sweep (the task is pending and due)."""
     barrier = workflow.plan.barriers[index]
@@ -100,7 +100,7 @@ def start(workflow: Workflow, index: int, store: WorkflowStore, services: Servic
     return moved
 
 
-def fail(workflow: Workflow, failed: StoredTask | None, services: Services) -> None:
+def fail(workflow: Workflow, failed: StoredTask | None, services: HasStore) -> None:
     """Policy fail: the workflow fails (once), and none of its tasks that has not started ever will."""
     error: dict[str, Any] = {"type": "TaskFailed", "message": "a task of the workflow failed after its retries"}
     if failed is not None:

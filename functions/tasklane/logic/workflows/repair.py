@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tasklane.data.services import Services
+from tasklane.logic.queueing import Queueing
 from tasklane.logic.workflows.progress import advance, cancel_unstarted, fail
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
@@ -32,7 +32,7 @@ class WorkflowRepairs:
     errors: int = 0
 
 
-def repair_workflows(services: Services) -> WorkflowRepairs:
+def repair_workflows(services: Queueing) -> WorkflowRepairs:
     report = WorkflowRepairs()
     store = services.store.workflows()
     now = clock.epoch(clock.now())
@@ -52,7 +52,7 @@ def repair_workflows(services: Services) -> WorkflowRepairs:
     return report
 
 
-def repair_one(workflow_id: str, seen: int, services: Services, report: WorkflowRepairs) -> None:
+def repair_one(workflow_id: str, seen: int, services: Queueing, report: WorkflowRepairs) -> None:
     store = services.store.workflows()
     workflow = store.get_workflow(workflow_id)
     if workflow is None:

@@ -7,16 +7,16 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from tasklane.data.items import LISTED_ATTRIBUTES, StoredTask, to_stored
-from tasklane.data.services import Services
-from tasklane.logic.queries import view
+from tasklane.data.services import HasStore, HasValues
+from tasklane.data.tasks.codec import LISTED_ATTRIBUTES, StoredTask, to_stored
+from tasklane.logic.queries import TaskReads, view
 from tasklane.model.errors import WorkflowNotFound
 from tasklane.model.ids import is_task_id
 from tasklane.model.task import TaskStatus, summary
 from tasklane.model.workflow import Counts, Workflow, task_id_of
 
 
-def owned_workflow(workflow_id: str, owner: str, services: Services, *, consistent: bool = True) -> Workflow:
+def owned_workflow(workflow_id: str, owner: str, services: HasStore, *, consistent: bool = True) -> Workflow:
     """The caller's workflow; any other (or none) is not found."""
     canonical = workflow_id.lower()
     if not is_task_id(canonical):
@@ -68,7 +68,7 @@ def ends_in_group(shape: dict[str, Any]) -> bool:
     return False
 
 
-def input_value(stored: StoredTask | None, services: Services) -> Any:
+def input_value(stored: StoredTask | None, services: HasValues) -> Any:
     """One task's result as a later node receives it; `{"error": ...}` for a task that failed or never ran."""
     if stored is None or stored.task.status is not TaskStatus.COMPLETED:
         if stored is not None and stored.task.error is not None:
@@ -80,7 +80,7 @@ def input_value(stored: StoredTask | None, services: Services) -> Any:
     return stored.task.result
 
 
-def workflow_view(workflow: Workflow, services: Services, *, consistent: bool = True) -> dict[str, Any]:
+def workflow_view(workflow: Workflow, services: TaskReads, *, consistent: bool = True) -> dict[str, Any]:
     """GET /workflows/{id}: status, counts, tree, and the result of the last node once it ended."""
     tasks = services.store.workflows().tasks_of(workflow, consistent=consistent)
     result: Any = None
@@ -126,13 +126,13 @@ def summary_view(workflow: Workflow) -> dict[str, Any]:
     }
 
 
-def list_workflows(owner: str, limit: int, before: str | None, services: Services) -> dict[str, Any]:
+def list_workflows(owner: str, limit: int, before: str | None, services: HasStore) -> dict[str, Any]:
     page, after = services.store.workflows().list_by_owner(owner, limit, before)
     return {"workflows": [summary_view(w) for w in page], "next_cursor": after}
 
 
 def workflow_tasks(
-    workflow: Workflow, services: Services, *, limit: int, cursor: str | None, status: str | None = None
+    workflow: Workflow, services: TaskReads, *, limit: int, cursor: str | None, status: str | None = None
 ) -> dict[str, Any]:
     """GET /tasks?workflow_id=: a page of the workflow's tasks in tree order (listing shape, no
     payload or result), and the position to continue from (an index into the tree's tasks)."""

@@ -15,18 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.items import (
+from tasklane.data.tasks.codec import (
     BY_OWNER_INDEX,
     BY_SCHEDULE_INDEX,
     BY_TYPE_INDEX,
     LISTED_ATTRIBUTES,
     StoredTask,
     TableLayout,
-    _s,
+    s_attr,
     schedule_key,
     to_stored,
 )
-from tasklane.data.table import Table
+from tasklane.data.tasks.table import Table
 
 if TYPE_CHECKING:
     from tasklane.model.listing import ListQuery
@@ -145,11 +145,11 @@ class TaskListing:
     def _read_partition(
         self, index_plan: IndexPlan, partition: str, before: str | None, limit: int
     ) -> tuple[list[tuple[str, str]], str | None]:
-        values: dict[str, Any] = {":key": _s(partition), **{name: _s(v) for name, v in index_plan.values}}
+        values: dict[str, Any] = {":key": s_attr(partition), **{name: s_attr(v) for name, v in index_plan.values}}
         condition = f"{index_plan.key_attribute} = :key"
         if before:
             condition += " AND created_key < :before"
-            values[":before"] = _s(before)
+            values[":before"] = s_attr(before)
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": index_plan.index,

@@ -1,6 +1,6 @@
 """Webhook receivers: resolving their names, and posting to the very address that was checked.
 
-The connection goes to an address tasklane.logic.callbacks has judged, never to the name again, so a
+The connection goes to an address tasklane.destinations.check has judged, never to the name again, so a
 DNS answer that changes between the check and the connection (rebinding) cannot move it; TLS still
 verifies the certificate for the name and sends it as SNI. Redirects are never followed (http.client
 does not), and the answer's body is not read beyond its status.
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import cache
 from ipaddress import ip_address
 
-from tasklane.model.addresses import IPAddress
-from tasklane.model.callback_urls import CallbackTarget
-from tasklane.model.limits import (
+from tasklane.destinations.addresses import IPAddress
+from tasklane.destinations.urls import CallbackTarget
+from tasklane.limits import (
     WEBHOOK_CONNECT_TIMEOUT_SECONDS,
     WEBHOOK_READ_TIMEOUT_SECONDS,
     WEBHOOK_TOTAL_TIMEOUT_SECONDS,

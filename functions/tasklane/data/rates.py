@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.table import StoreUnavailable
+from tasklane.data.tasks.table import StoreUnavailable
 
 
 def _update(db: Any, table: str, key: str, **request: Any) -> dict[str, Any] | None:

@@ -1,5 +1,5 @@
 """The tasks table's item machinery: create, read, and one conditional write that recognises its own
-retried change. The lifecycle transitions built on it are in tasklane.data.store."""
+retried change. The lifecycle transitions built on it are in tasklane.data.tasks.store."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import StoredTask, TableLayout, _n, _s, to_stored
+from tasklane.data.tasks.codec import StoredTask, TableLayout, n_attr, s_attr, to_stored
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
 
@@ -132,7 +132,7 @@ class Table:
         """The raw items of up to 100 task ids (only `attributes` when given), by BatchGetItem with its
         unprocessed keys retried; ids with no item are left out."""
         found: list[dict[str, Any]] = []
-        keys = [{"task_id": _s(t)} for t in dict.fromkeys(task_ids)]
+        keys = [{"task_id": s_attr(t)} for t in dict.fromkeys(task_ids)]
         request: dict[str, Any] = {"ConsistentRead": consistent}
         if attributes:
             names = {f"#a{i}": name for i, name in enumerate(attributes)}
@@ -156,7 +156,7 @@ class Table:
 
     def get(self, task_id: str) -> StoredTask | None:
         try:
-            response = self._db.get_item(TableName=self._table, Key={"task_id": _s(task_id)}, ConsistentRead=True)
+            response = self._db.get_item(TableName=self._table, Key={"task_id": s_attr(task_id)}, ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailable(f"GetItem failed: {exc}") from exc
         item = response.get("Item")
@@ -180,7 +180,7 @@ class Table:
         try:
             response = self._db.update_item(
                 TableName=self._table,
-                Key={"task_id": _s(task_id)},
+                Key={"task_id": s_attr(task_id)},
                 ConditionExpression=f"attribute_exists(task_id) AND ({change.condition})",
                 UpdateExpression=change.update,
                 ExpressionAttributeValues=change.values,
@@ -202,4 +202,4 @@ class Table:
         return to_stored(response["Attributes"]) if returns else None
 
     def _finished(self, moment: datetime) -> dict[str, Any]:
-        return {":finished": _s(clock.iso(moment)), ":expires": _n(clock.epoch(moment + self.layout.retention))}
+        return {":finished": s_attr(clock.iso(moment)), ":expires": n_attr(clock.epoch(moment + self.layout.retention))}

@@ -6,9 +6,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.limits import WEBHOOK_DELIVERIES_KEPT
 from tasklane.model.callbacks import Callback, CallbackDelivery
 from tasklane.model.errors import ServiceUnavailable
-from tasklane.model.limits import WEBHOOK_DELIVERIES_KEPT
 
 _ATTEMPTS = 3  # a trim that races another delivery's write is read again and redone
 # The only attributes of a task item the delivery log reads or writes (the key, and the list).

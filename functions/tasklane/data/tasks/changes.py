@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasklane.data.items import task_fields, to_stored
+from tasklane.data.tasks.codec import task_fields, to_stored
 from tasklane.model.task import TASK_FIELDS, Task, role, shown
 from tasklane.model.workflow import WORKFLOW_KIND
 
@@ -63,7 +63,7 @@ def status_change(record: dict[str, Any]) -> StatusChange | None:
 
 @dataclass(frozen=True)
 class WorkflowChange:
-    """A workflow record's move from `previous` to its new status (tasklane.data.workflows)."""
+    """A workflow record's move from `previous` to its new status (tasklane.data.tasks.workflows)."""
 
     event_id: str
     sequence: str

@@ -3,7 +3,7 @@ task's end and its barrier's countdown together.
 
 Keys are never UUIDs (`wf#<id>`, `wf#<id>#b<n>`), so no task route can reach them. A record is marked
 `kind: workflow`: its `status` changes reach the events function through the same stream filter as a
-task's (tasklane.data.changes tells them apart), and it sits in the listing index under its own
+task's (tasklane.data.tasks.changes tells them apart), and it sits in the listing index under its own
 partition (`wf#<owner>`), which no task listing reads. Barriers carry no status at all. A running workflow's
 record sits in the Sweep index under its own shards (`wf#<n>`), which the task sweep never reads.
 """
@@ -18,9 +18,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import BY_OWNER_INDEX, SWEEP_INDEX, _n, _s
-from tasklane.data.table import StoreUnavailable
-from tasklane.data.workflow_tasks import WorkflowTasks
+from tasklane.data.tasks.codec import BY_OWNER_INDEX, SWEEP_INDEX, n_attr, s_attr
+from tasklane.data.tasks.table import StoreUnavailable
+from tasklane.data.tasks.workflow_tasks import WorkflowTasks
 from tasklane.model import clock
 from tasklane.model.workflow import (
     WORKFLOW_KIND,
@@ -54,37 +54,37 @@ class WorkflowStore(WorkflowTasks):
     def record_item(self, workflow: Workflow, shape: dict[str, Any], total: int, sweep_at: int) -> dict[str, Any]:
         """The record of a new workflow (creating): in the owner's listing and in the sweep."""
         item = {
-            "task_id": _s(record_key(workflow.workflow_id)),
-            "workflow_id": _s(workflow.workflow_id),
-            "owner": _s(workflow.owner),
-            "owner_shard": _s(f"wf#{workflow.owner}"),
-            "created_key": _s(f"{workflow.created_at}#{workflow.workflow_id}"),
-            "kind": _s(WORKFLOW_KIND),
-            "status": _s(workflow.status.value),
-            "on_failure": _s(workflow.on_failure.value),
-            "shape": _s(json.dumps(shape, separators=(",", ":"))),
-            "total": _n(total),
-            "created_at": _s(workflow.created_at),
-            "updated_at": _s(workflow.updated_at),
-            "sweep_shard": _s(workflow_shard(workflow.workflow_id, self.layout.sweep_shards)),
-            "sweep_at": _n(sweep_at),
+            "task_id": s_attr(record_key(workflow.workflow_id)),
+            "workflow_id": s_attr(workflow.workflow_id),
+            "owner": s_attr(workflow.owner),
+            "owner_shard": s_attr(f"wf#{workflow.owner}"),
+            "created_key": s_attr(f"{workflow.created_at}#{workflow.workflow_id}"),
+            "kind": s_attr(WORKFLOW_KIND),
+            "status": s_attr(workflow.status.value),
+            "on_failure": s_attr(workflow.on_failure.value),
+            "shape": s_attr(json.dumps(shape, separators=(",", ":"))),
+            "total": n_attr(total),
+            "created_at": s_attr(workflow.created_at),
+            "updated_at": s_attr(workflow.updated_at),
+            "sweep_shard": s_attr(workflow_shard(workflow.workflow_id, self.layout.sweep_shards)),
+            "sweep_at": n_attr(sweep_at),
         }
         if workflow.callback_url:
-            item["callback_url"] = _s(workflow.callback_url)
+            item["callback_url"] = s_attr(workflow.callback_url)
         return item
 
     def barrier_item(self, workflow_id: str, index: int, remaining: int) -> dict[str, Any]:
         return {
-            "task_id": _s(barrier_key(workflow_id, index)),
-            "workflow_id": _s(workflow_id),
-            "remaining": _n(remaining),
-            "failed": _n(0),
+            "task_id": s_attr(barrier_key(workflow_id, index)),
+            "workflow_id": s_attr(workflow_id),
+            "remaining": n_attr(remaining),
+            "failed": n_attr(0),
         }
 
     def get_workflow(self, workflow_id: str, *, consistent: bool = True) -> Workflow | None:
         try:
             response = self._db.get_item(
-                TableName=self._table, Key={"task_id": _s(record_key(workflow_id))}, ConsistentRead=consistent
+                TableName=self._table, Key={"task_id": s_attr(record_key(workflow_id))}, ConsistentRead=consistent
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailable(f"GetItem failed: {exc}") from exc
@@ -94,25 +94,25 @@ class WorkflowStore(WorkflowTasks):
     def move(self, workflow_id: str, status: WorkflowStatus, now: datetime, **extra: Any) -> bool:
         """running | creating → `status`; False when the workflow is no longer where that may happen."""
         sources = [WorkflowStatus.CREATING] if status is WorkflowStatus.RUNNING else [WorkflowStatus.RUNNING]
-        values: dict[str, Any] = {":to": _s(status.value), ":now": _s(clock.iso(now))}
-        values |= {f":from{i}": _s(s.value) for i, s in enumerate(sources)}
+        values: dict[str, Any] = {":to": s_attr(status.value), ":now": s_attr(clock.iso(now))}
+        values |= {f":from{i}": s_attr(s.value) for i, s in enumerate(sources)}
         update = "SET #status = :to, updated_at = :now"
         if status.finished:
             update += ", finished_at = :now, expires_at = :expires"
-            values[":expires"] = _n(clock.epoch(now + self.layout.retention))
+            values[":expires"] = n_attr(clock.epoch(now + self.layout.retention))
         if extra.get("error") is not None:
             update += ", wf_error = :error"
-            values[":error"] = _s(json.dumps(extra["error"], separators=(",", ":")))
+            values[":error"] = s_attr(json.dumps(extra["error"], separators=(",", ":")))
         if extra.get("sweep_at") is not None:
             update += ", sweep_at = :sweep"
-            values[":sweep"] = _n(extra["sweep_at"])
+            values[":sweep"] = n_attr(extra["sweep_at"])
         if status is WorkflowStatus.COMPLETED:
             update += " REMOVE sweep_shard, sweep_at"  # every task ended: nothing left for the sweep
         condition = "attribute_exists(task_id) AND #status IN (" + ", ".join(f":from{i}" for i in range(len(sources)))
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"task_id": _s(record_key(workflow_id))},
+                Key={"task_id": s_attr(record_key(workflow_id))},
                 ConditionExpression=condition + ")",
                 UpdateExpression=update,
                 ExpressionAttributeValues=values,
@@ -130,11 +130,11 @@ class WorkflowStore(WorkflowTasks):
         """Move a workflow's next sweep (None: out of the sweep, nothing left to repair); False when
         another sweeper moved it first."""
         update = "SET sweep_at = :next" if next_at is not None else "REMOVE sweep_shard, sweep_at"
-        values = {":seen": _n(seen), **({":next": _n(next_at)} if next_at is not None else {})}
+        values = {":seen": n_attr(seen), **({":next": n_attr(next_at)} if next_at is not None else {})}
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"task_id": _s(record_key(workflow_id))},
+                Key={"task_id": s_attr(record_key(workflow_id))},
                 ConditionExpression="sweep_at = :seen",
                 UpdateExpression=update,
                 ExpressionAttributeValues=values,
@@ -153,7 +153,7 @@ class WorkflowStore(WorkflowTasks):
             "TableName": self._table,
             "IndexName": SWEEP_INDEX,
             "KeyConditionExpression": "sweep_shard = :shard AND sweep_at <= :now",
-            "ExpressionAttributeValues": {":shard": _s(f"wf#{shard}"), ":now": _n(now)},
+            "ExpressionAttributeValues": {":shard": s_attr(f"wf#{shard}"), ":now": n_attr(now)},
             "ProjectionExpression": "task_id, sweep_at",
         }
         found: list[tuple[str, int]] = []
@@ -169,11 +169,11 @@ class WorkflowStore(WorkflowTasks):
 
     def list_by_owner(self, owner: str, limit: int, before: str | None) -> tuple[list[Workflow], str | None]:
         """A page of the owner's workflows, newest first, and the position to continue from."""
-        values: dict[str, Any] = {":shard": _s(f"wf#{owner}")}
+        values: dict[str, Any] = {":shard": s_attr(f"wf#{owner}")}
         condition = "owner_shard = :shard"
         if before:
             condition += " AND created_key < :before"
-            values[":before"] = _s(before)
+            values[":before"] = s_attr(before)
         try:
             response = self._db.query(
                 TableName=self._table,
@@ -205,7 +205,7 @@ class WorkflowStore(WorkflowTasks):
     def barrier(self, workflow_id: str, index: int) -> BarrierState | None:
         try:
             response = self._db.get_item(
-                TableName=self._table, Key={"task_id": _s(barrier_key(workflow_id, index))}, ConsistentRead=True
+                TableName=self._table, Key={"task_id": s_attr(barrier_key(workflow_id, index))}, ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailable(f"GetItem failed: {exc}") from exc
@@ -217,10 +217,10 @@ class WorkflowStore(WorkflowTasks):
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"task_id": _s(barrier_key(workflow_id, index))},
+                Key={"task_id": s_attr(barrier_key(workflow_id, index))},
                 ConditionExpression="remaining = :zero",
                 UpdateExpression="SET fired = :yes",
-                ExpressionAttributeValues={":zero": _n(0), ":yes": {"BOOL": True}},
+                ExpressionAttributeValues={":zero": n_attr(0), ":yes": {"BOOL": True}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -237,7 +237,7 @@ class WorkflowStore(WorkflowTasks):
         chunks = [keys[start : start + 25] for start in range(0, len(keys), 25)] + [[record_key(workflow.workflow_id)]]
         try:
             for chunk in chunks:
-                requests = [{"DeleteRequest": {"Key": {"task_id": _s(k)}}} for k in chunk]
+                requests = [{"DeleteRequest": {"Key": {"task_id": s_attr(k)}}} for k in chunk]
                 while requests:
                     response = self._db.batch_write_item(RequestItems={self._table: requests})
                     requests = response.get("UnprocessedItems", {}).get(self._table, [])

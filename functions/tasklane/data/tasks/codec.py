@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasklane.data.callbacks import callback_of
+from tasklane.data.tasks.deliveries import callback_of
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.task import (
@@ -89,15 +89,17 @@ class StoredValue:
     key: str | None = None
 
     def attributes(self, name: str) -> dict[str, Any]:
-        inline = {name: _s(self.text)} if self.text is not None else {f"{name}_key": _s(self.key or "")}
-        return {**inline, f"{name}_size": _n(self.size)}
+        inline = {name: s_attr(self.text)} if self.text is not None else {f"{name}_key": s_attr(self.key or "")}
+        return {**inline, f"{name}_size": n_attr(self.size)}
 
 
-def _s(value: str) -> dict[str, str]:
+def s_attr(value: str) -> dict[str, str]:
+    """A DynamoDB string attribute value (the modules of the task table write their keys with it)."""
     return {"S": value}
 
 
-def _n(value: float) -> dict[str, str]:
+def n_attr(value: float) -> dict[str, str]:
+    """A DynamoDB number attribute value."""
     return {"N": str(value)}
 
 
@@ -150,7 +152,7 @@ def _progress(m: dict[str, Any]) -> Progress:
 
 
 def error_value(error: TaskError) -> dict[str, Any]:
-    return {"M": {"type": _s(error.type), "message": _s(error.message)}}
+    return {"M": {"type": s_attr(error.type), "message": s_attr(error.message)}}
 
 
 def attempt_slot(attempt: int) -> str:
@@ -160,7 +162,11 @@ def attempt_slot(attempt: int) -> str:
 
 
 def outcome_value(outcome: AttemptOutcome) -> dict[str, Any]:
-    m: dict[str, Any] = {"attempt": _n(outcome.attempt), "outcome": _s(outcome.outcome), "at": _s(outcome.at)}
+    m: dict[str, Any] = {
+        "attempt": n_attr(outcome.attempt),
+        "outcome": s_attr(outcome.outcome),
+        "at": s_attr(outcome.at),
+    }
     if outcome.error is not None:
         m["error"] = error_value(outcome.error)
     return {"M": m}
@@ -190,12 +196,14 @@ _READ: dict[Kept, Callable[[dict[str, Any]], Any]] = {
 
 # ... and written as its attribute (VALUE and CALLBACK have their own writers: StoredValue, callback_url).
 _WRITE: dict[Kept, Callable[[Any], dict[str, Any]]] = {
-    Kept.TEXT: _s,
-    Kept.NUMBER: _n,
-    Kept.LANE: lambda v: _s(v.value),
-    Kept.STATUS: lambda v: _s(v.value),
+    Kept.TEXT: s_attr,
+    Kept.NUMBER: n_attr,
+    Kept.LANE: lambda v: s_attr(v.value),
+    Kept.STATUS: lambda v: s_attr(v.value),
     Kept.ERROR: error_value,
-    Kept.PROGRESS: lambda v: {"M": {"percent": _n(v.percent), **({"message": _s(v.message)} if v.message else {})}},
+    Kept.PROGRESS: lambda v: {
+        "M": {"percent": n_attr(v.percent), **({"message": s_attr(v.message)} if v.message else {})}
+    },
 }
 
 
@@ -256,22 +264,25 @@ def new_item(
     if task.status is TaskStatus.SCHEDULED:
         # Not in the reconciler's index until the promoter queues it: a scheduled task has no message.
         run_at = datetime.fromisoformat(task.run_at or created)
-        timing = {"due_shard": _s(due_shard(task.task_id, layout.due_shards)), "due_at": _n(clock.epoch(run_at))}
+        timing = {
+            "due_shard": s_attr(due_shard(task.task_id, layout.due_shards)),
+            "due_at": n_attr(clock.epoch(run_at)),
+        }
     else:
-        timing = {"sweep_shard": _s(sweep_shard(task.task_id, layout.sweep_shards)), "sweep_at": _n(sweep_at)}
+        timing = {"sweep_shard": s_attr(sweep_shard(task.task_id, layout.sweep_shards)), "sweep_at": n_attr(sweep_at)}
     return {
         **task_attributes(task),
-        "owner": _s(owner),
-        "owner_shard": _s(owner_shard(owner, task.task_id, layout.owner_shards)),
-        "type_shard": _s(type_shard(owner, task.task_type, task.task_id, layout.owner_shards)),
-        **({"schedule_key": _s(schedule_key(owner, task.schedule))} if task.schedule else {}),
-        "created_key": _s(f"{created}#{sequence:03d}#{task.task_id}"),
+        "owner": s_attr(owner),
+        "owner_shard": s_attr(owner_shard(owner, task.task_id, layout.owner_shards)),
+        "type_shard": s_attr(type_shard(owner, task.task_type, task.task_id, layout.owner_shards)),
+        **({"schedule_key": s_attr(schedule_key(owner, task.schedule))} if task.schedule else {}),
+        "created_key": s_attr(f"{created}#{sequence:03d}#{task.task_id}"),
         **payload.attributes("payload"),
         # Attempts never go back: an explicit retry raises max_attempts by this budget instead.
-        "attempt_budget": _n(task.max_attempts),
+        "attempt_budget": n_attr(task.max_attempts),
         **timing,
-        **({"correlation_id": _s(correlation_id)} if correlation_id else {}),
-        **({"callback_url": _s(task.callback.url)} if task.callback else {}),
+        **({"correlation_id": s_attr(correlation_id)} if correlation_id else {}),
+        **({"callback_url": s_attr(task.callback.url)} if task.callback else {}),
         # SQS holds a delayed message back, but a duplicate may come early: the claim checks this.
-        **({"not_before_ms": _n(clock.epoch_ms(datetime.fromisoformat(task.run_at)))} if task.run_at else {}),
+        **({"not_before_ms": n_attr(clock.epoch_ms(datetime.fromisoformat(task.run_at)))} if task.run_at else {}),
     }

@@ -11,33 +11,33 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tasklane.data.async_changes import AsyncChanges
-from tasklane.data.caller_changes import CallerChanges
 from tasklane.data.claims import claim_change
-from tasklane.data.items import (
+from tasklane.data.tasks.async_changes import AsyncChanges
+from tasklane.data.tasks.caller_changes import CallerChanges
+from tasklane.data.tasks.codec import (
     StoredTask,
     StoredValue,
-    _n,
-    _s,
     attempt_slot,
     error_value,
+    n_attr,
     outcome_value,
+    s_attr,
     sweep_shard,
 )
-from tasklane.data.table import Change, TransitionRejected
+from tasklane.data.tasks.table import Change, TransitionRejected
+from tasklane.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model import clock
-from tasklane.model.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model.task import AttemptOutcome, Progress, TaskError, TaskStatus
 
 # The index entries are read by the reconciler and the promoter only: the other functions never load them.
 if TYPE_CHECKING:
-    from tasklane.data.indexes import DueEntry, SweepEntry
-    from tasklane.data.workflow_tasks import FanIn
-    from tasklane.data.workflows import WorkflowStore
+    from tasklane.data.tasks.indexes import DueEntry, SweepEntry
+    from tasklane.data.tasks.workflow_tasks import FanIn
+    from tasklane.data.tasks.workflows import WorkflowStore
 
 
 class TaskStore(CallerChanges, AsyncChanges):
-    """The lifecycle transitions of task items (a caller's cancel and retry: tasklane.data.caller_changes)."""
+    """The lifecycle transitions of task items (a caller's cancel and retry: tasklane.data.tasks.caller_changes)."""
 
     def mark_processing(
         self, task_id: str, owner: str, now: datetime, lease_until: int, timeout_seconds: int | None = None
@@ -48,17 +48,17 @@ class TaskStore(CallerChanges, AsyncChanges):
         return stored
 
     def _running(self, attempt: int) -> dict[str, Any]:
-        return {":processing": _s(TaskStatus.PROCESSING), ":attempt": _n(attempt)}
+        return {":processing": s_attr(TaskStatus.PROCESSING), ":attempt": n_attr(attempt)}
 
     def record_progress(self, task_id: str, attempt: int, progress: Progress, now: datetime) -> None:
-        value: dict[str, Any] = {"percent": _n(round(progress.percent, 2))}
+        value: dict[str, Any] = {"percent": n_attr(round(progress.percent, 2))}
         if progress.message:
-            value["message"] = _s(progress.message[:MAX_PROGRESS_MESSAGE_CHARS])
+            value["message"] = s_attr(progress.message[:MAX_PROGRESS_MESSAGE_CHARS])
         self._record(
             task_id,
             condition="#status = :processing AND attempts = :attempt",
             update="SET progress = :progress, updated_at = :now",
-            values={**self._running(attempt), ":progress": {"M": value}, ":now": _s(clock.iso(now))},
+            values={**self._running(attempt), ":progress": {"M": value}, ":now": s_attr(clock.iso(now))},
         )
 
     def mark_completed(
@@ -66,17 +66,19 @@ class TaskStore(CallerChanges, AsyncChanges):
     ) -> None:
         """processing → completed, the result inline or its object's key (`fan_in`: with its barrier's countdown)."""
         attributes = result.attributes("result")
+        held, held_values = self.lease_condition(now)
         names = {f"#v{i}": name for i, name in enumerate(attributes)}
         sets = ", ".join(f"#v{i} = :v{i}" for i in range(len(attributes)))
         change = Change(
-            condition="#status = :processing AND attempts = :attempt",
+            condition="#status = :processing AND attempts = :attempt" + held,
             update=f"SET #status = :completed, {sets}, finished_at = :finished, updated_at = :finished, "
             "expires_at = :expires, #slot = :outcome "
             "REMOVE lease_until, sweep_shard, sweep_at, #error, not_before_ms, deadline, next_attempt_at",
             values={
                 **self._running(attempt),
+                **held_values,
                 **self._finished(now),
-                ":completed": _s(TaskStatus.COMPLETED),
+                ":completed": s_attr(TaskStatus.COMPLETED),
                 **{f":v{i}": value for i, value in enumerate(attributes.values())},
                 ":outcome": outcome_value(AttemptOutcome(attempt, "completed", clock.iso(now))),
             },
@@ -90,26 +92,28 @@ class TaskStore(CallerChanges, AsyncChanges):
 
     def workflows(self) -> WorkflowStore:
         """The workflow writes on this store's client and table (loaded only where a workflow's task ends)."""
-        from tasklane.data.workflows import WorkflowStore
+        from tasklane.data.tasks.workflows import WorkflowStore
 
         return WorkflowStore(self._db, self.layout)
 
     def mark_retrying(self, task_id: str, attempt: int, error: TaskError, now: datetime, delay: int) -> StoredTask:
         """processing → pending after a failed attempt; the queue redelivers after the backoff `delay`,
         and no delivery starts it before then."""
+        held, held_values = self.lease_condition(now)
         return self._update(
             task_id,
-            condition="#status = :processing AND attempts = :attempt",
+            condition="#status = :processing AND attempts = :attempt" + held,
             update="SET #status = :pending, #error = :error, updated_at = :now, sweep_at = :sweep, "
             "not_before_ms = :not_before, next_attempt_at = :next, #slot = :outcome REMOVE lease_until, deadline",
             values={
                 **self._running(attempt),
-                ":pending": _s(TaskStatus.PENDING),
+                **held_values,
+                ":pending": s_attr(TaskStatus.PENDING),
                 ":error": error_value(error),
-                ":now": _s(clock.iso(now)),
-                ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
-                ":not_before": _n(clock.epoch_ms(now) + delay * 1000),
-                ":next": _s(clock.iso(now + timedelta(seconds=delay))),
+                ":now": s_attr(clock.iso(now)),
+                ":sweep": n_attr(self.layout.pending_sweep_at(now, delay)),
+                ":not_before": n_attr(clock.epoch_ms(now) + delay * 1000),
+                ":next": s_attr(clock.iso(now + timedelta(seconds=delay))),
                 ":outcome": outcome_value(AttemptOutcome(attempt, "failed", clock.iso(now), error)),
             },
             names={"#error": "error", "#slot": attempt_slot(attempt)},
@@ -127,13 +131,14 @@ class TaskStore(CallerChanges, AsyncChanges):
         if attempt is None:
             condition = "#status = :pending OR (#status = :processing AND lease_until < :now_epoch)"
             values = {
-                ":pending": _s(TaskStatus.PENDING),
-                ":processing": _s(TaskStatus.PROCESSING),
-                ":now_epoch": _n(clock.epoch(now)),
+                ":pending": s_attr(TaskStatus.PENDING),
+                ":processing": s_attr(TaskStatus.PROCESSING),
+                ":now_epoch": n_attr(clock.epoch(now)),
             }
         else:
-            condition = "#status = :processing AND attempts = :attempt"
-            values = self._running(attempt)
+            held, held_values = self.lease_condition(now)
+            condition = "#status = :processing AND attempts = :attempt" + held
+            values = {**self._running(attempt), **held_values}
         # The attempt that ran keeps its outcome; a failure from outside a run (dead letter) has none.
         outcome = (
             {}
@@ -148,7 +153,7 @@ class TaskStore(CallerChanges, AsyncChanges):
             values={
                 **values,
                 **self._finished(now),
-                ":failed": _s(TaskStatus.FAILED),
+                ":failed": s_attr(TaskStatus.FAILED),
                 ":error": error_value(error),
                 **outcome,
             },
@@ -171,13 +176,13 @@ class TaskStore(CallerChanges, AsyncChanges):
             condition="#owner = :owner AND #status = :pending AND (attribute_not_exists(redrives) OR redrives < :max)",
             update="SET redrives = if_not_exists(redrives, :zero) + :one, updated_at = :now, sweep_at = :sweep",
             values={
-                ":owner": _s(owner),
-                ":pending": _s(TaskStatus.PENDING),
-                ":max": _n(max_redrives),
-                ":zero": _n(0),
-                ":one": _n(1),
-                ":now": _s(clock.iso(now)),
-                ":sweep": _n(self.layout.pending_sweep_at(now)),
+                ":owner": s_attr(owner),
+                ":pending": s_attr(TaskStatus.PENDING),
+                ":max": n_attr(max_redrives),
+                ":zero": n_attr(0),
+                ":one": n_attr(1),
+                ":now": s_attr(clock.iso(now)),
+                ":sweep": n_attr(self.layout.pending_sweep_at(now)),
             },
             names={"#owner": "owner"},
             applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
@@ -192,7 +197,7 @@ class TaskStore(CallerChanges, AsyncChanges):
                 task_id,
                 condition="#status = :pending AND (attribute_not_exists(waiting_for) OR waiting_for <> :reason)",
                 update="SET waiting_for = :reason",
-                values={":pending": _s(TaskStatus.PENDING), ":reason": _s(reason)},
+                values={":pending": s_attr(TaskStatus.PENDING), ":reason": s_attr(reason)},
             )
         except TransitionRejected as exc:
             if exc.stored is None or exc.stored.task.status is not TaskStatus.PENDING:
@@ -204,7 +209,7 @@ class TaskStore(CallerChanges, AsyncChanges):
             task_id,
             condition="#status = :pending",
             update="SET unsent = :yes, sweep_at = :now",
-            values={":pending": _s(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": _n(clock.epoch(now))},
+            values={":pending": s_attr(TaskStatus.PENDING), ":yes": {"BOOL": True}, ":now": n_attr(clock.epoch(now))},
         )
 
     def claim_sweep(self, entry: SweepEntry, next_sweep_at: int) -> StoredTask | None:
@@ -217,10 +222,10 @@ class TaskStore(CallerChanges, AsyncChanges):
                 condition="#status = :status AND sweep_at = :seen",
                 update="SET sweep_at = :next, sweep_token = :token REMOVE unsent",
                 values={
-                    ":status": _s(entry.status),
-                    ":seen": _n(entry.sweep_at),
-                    ":next": _n(next_sweep_at),
-                    ":token": _s(token),
+                    ":status": s_attr(entry.status),
+                    ":seen": n_attr(entry.sweep_at),
+                    ":next": n_attr(next_sweep_at),
+                    ":token": s_attr(token),
                 },
                 # Two reconcilers in the same second would move it to the same time: the token is ours.
                 applied=lambda t: t.sweep_token == token,
@@ -240,12 +245,12 @@ class TaskStore(CallerChanges, AsyncChanges):
                 update="SET #status = :pending, updated_at = :now, sweep_shard = :shard, sweep_at = :sweep "
                 "REMOVE due_shard, due_at",
                 values={
-                    ":scheduled": _s(TaskStatus.SCHEDULED),
-                    ":pending": _s(TaskStatus.PENDING),
-                    ":seen": _n(entry.due_at),
-                    ":now": _s(clock.iso(now)),
-                    ":shard": _s(sweep_shard(entry.task_id, self.layout.sweep_shards)),
-                    ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
+                    ":scheduled": s_attr(TaskStatus.SCHEDULED),
+                    ":pending": s_attr(TaskStatus.PENDING),
+                    ":seen": n_attr(entry.due_at),
+                    ":now": s_attr(clock.iso(now)),
+                    ":shard": s_attr(sweep_shard(entry.task_id, self.layout.sweep_shards)),
+                    ":sweep": n_attr(self.layout.pending_sweep_at(now, delay)),
                 },
                 applied=lambda t: t.task.status is TaskStatus.PENDING and t.task.updated_at == clock.iso(now),
             )
@@ -262,5 +267,5 @@ class TaskStore(CallerChanges, AsyncChanges):
                 task_id,
                 condition="#status <> :scheduled AND attribute_exists(due_at)",
                 update="REMOVE due_shard, due_at",
-                values={":scheduled": _s(TaskStatus.SCHEDULED)},
+                values={":scheduled": s_attr(TaskStatus.SCHEDULED)},
             )

@@ -1,5 +1,5 @@
 """Reads of the table's indexes: a caller's listing (ByOwner, ByType, BySchedule: see
-tasklane.data.listing), the reconciler's due tasks (Sweep) and the scheduled tasks coming due (Due).
+tasklane.data.tasks.listing), the reconciler's due tasks (Sweep) and the scheduled tasks coming due (Due).
 
 The listing indexes project only what never changes after submission, so a task writes each once,
 at submission, and its claim and completion do not.
@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import (
+from tasklane.data.tasks.codec import (
     BY_OWNER_INDEX,
     DUE_INDEX,
     SWEEP_INDEX,
     StoredTask,
     TableLayout,
-    _n,
-    _s,
+    n_attr,
+    s_attr,
 )
-from tasklane.data.listing import TaskListing
-from tasklane.data.table import StoreUnavailable, Table
+from tasklane.data.tasks.listing import TaskListing
+from tasklane.data.tasks.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane
 from tasklane.model.task import DEAD_LETTERED, TaskStatus
 
@@ -97,7 +97,7 @@ class TaskIndexes:
 
     def list_by_owner(self, query: ListQuery) -> tuple[list[StoredTask], str | None]:
         """A page of the caller's tasks created before `query.before`, newest first, filled from the
-        index that serves its filters (tasklane.data.listing), and the position to continue from."""
+        index that serves its filters (tasklane.data.tasks.listing), and the position to continue from."""
         return TaskListing(self._db, self._layout, self._query).page(query)
 
     def recent_by_owner(self, owner: str, since: str, cap: int) -> tuple[list[RecentTask], bool]:
@@ -110,7 +110,7 @@ class TaskIndexes:
                 "TableName": self._table,
                 "IndexName": BY_OWNER_INDEX,
                 "KeyConditionExpression": "owner_shard = :shard AND created_key >= :since",
-                "ExpressionAttributeValues": {":shard": _s(f"{owner}#{shard}"), ":since": _s(since)},
+                "ExpressionAttributeValues": {":shard": s_attr(f"{owner}#{shard}"), ":since": s_attr(since)},
                 "ProjectionExpression": "task_id",
             }
             while True:
@@ -141,7 +141,7 @@ class TaskIndexes:
                 "TableName": self._table,
                 "IndexName": SWEEP_INDEX,
                 "KeyConditionExpression": "sweep_shard = :shard AND sweep_at <= :now",
-                "ExpressionAttributeValues": {":shard": _s(shard), ":now": _n(now)},
+                "ExpressionAttributeValues": {":shard": s_attr(shard), ":now": n_attr(now)},
                 "Limit": limit,
             }
         )
@@ -170,7 +170,7 @@ class TaskIndexes:
             "TableName": self._table,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "due_shard = :shard AND due_at <= :horizon",
-            "ExpressionAttributeValues": {":shard": _s(shard), ":horizon": _n(horizon)},
+            "ExpressionAttributeValues": {":shard": s_attr(shard), ":horizon": n_attr(horizon)},
         }
         if start:
             request["ExclusiveStartKey"] = start

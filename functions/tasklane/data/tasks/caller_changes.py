@@ -1,5 +1,5 @@
 """The changes a caller asks for: cancel a pending or scheduled task, retry a failed or cancelled one.
-One conditional UpdateItem each, as every transition (tasklane.data.store)."""
+One conditional UpdateItem each, as every transition (tasklane.data.tasks.store)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.items import StoredTask, _n, _s, due_shard, sweep_shard
-from tasklane.data.table import Table
+from tasklane.data.tasks.codec import StoredTask, due_shard, n_attr, s_attr, sweep_shard
+from tasklane.data.tasks.table import Table
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
 
@@ -28,15 +28,15 @@ class CallerChanges(Table):
         """pending | scheduled → cancelled."""
         return self._update(
             task_id,
-            # A workflow's task is cancelled with its workflow only (tasklane.data.workflows).
+            # A workflow's task is cancelled with its workflow only (tasklane.data.tasks.workflows).
             condition="#owner = :owner AND #status IN (:pending, :scheduled) AND attribute_not_exists(workflow_id)",
             update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, expires_at = :expires "
             "REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for, next_attempt_at",
             values={
-                ":owner": _s(owner),
-                ":pending": _s(TaskStatus.PENDING),
-                ":scheduled": _s(TaskStatus.SCHEDULED),
-                ":cancelled": _s(TaskStatus.CANCELLED),
+                ":owner": s_attr(owner),
+                ":pending": s_attr(TaskStatus.PENDING),
+                ":scheduled": s_attr(TaskStatus.SCHEDULED),
+                ":cancelled": s_attr(TaskStatus.CANCELLED),
                 **self._finished(now),
             },
             names={"#owner": "owner"},
@@ -56,12 +56,15 @@ class CallerChanges(Table):
         timing: dict[str, Any]
         if scheduled and start_at is not None:
             status, sets = TaskStatus.SCHEDULED, "due_shard = :shard, due_at = :due"
-            timing = {":shard": _s(due_shard(task_id, self.layout.due_shards)), ":due": _n(clock.epoch(start_at))}
+            timing = {
+                ":shard": s_attr(due_shard(task_id, self.layout.due_shards)),
+                ":due": n_attr(clock.epoch(start_at)),
+            }
         else:
             status, sets = TaskStatus.PENDING, "sweep_shard = :shard, sweep_at = :sweep"
             timing = {
-                ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
-                ":sweep": _n(self.layout.pending_sweep_at(now, delay)),
+                ":shard": s_attr(sweep_shard(task_id, self.layout.sweep_shards)),
+                ":sweep": n_attr(self.layout.pending_sweep_at(now, delay)),
             }
         kept_start = "" if start_at else ", run_at, not_before_ms"
         return self._update(
@@ -72,13 +75,13 @@ class CallerChanges(Table):
             "REMOVE #error, #result, result_key, result_size, started_at, finished_at, progress, expires_at, "
             f"lease_until, claim, unsent, waiting_for, redrives, next_attempt_at, deadline{kept_start}",
             values={
-                ":owner": _s(owner),
-                ":failed": _s(TaskStatus.FAILED),
-                ":cancelled": _s(TaskStatus.CANCELLED),
-                ":reopened": _s(status),
-                ":now": _s(clock.iso(now)),
+                ":owner": s_attr(owner),
+                ":failed": s_attr(TaskStatus.FAILED),
+                ":cancelled": s_attr(TaskStatus.CANCELLED),
+                ":reopened": s_attr(status),
+                ":now": s_attr(clock.iso(now)),
                 **timing,
-                ":cid": _s(correlation_id),
+                ":cid": s_attr(correlation_id),
             },
             names={"#owner": "owner", "#error": "error", "#result": "result"},
             applied=lambda t: t.task.status is status and t.task.updated_at == clock.iso(now),

@@ -1,17 +1,14 @@
 """Where a webhook may go: the URL's rules, then every address its name resolves to.
 
-At submission a refused URL is a 422 naming `callback_url`. A name DNS says does not exist is refused
-too (almost always a typo, better told now than after a day of failed deliveries); a name that could
-not be resolved *now* (a passing DNS failure) is accepted, since every delivery checks again. At
-delivery the same check runs on the addresses the connection will use (tasklane.data.receivers).
+The submission turns a refusal into a 422 naming `callback_url` (tasklane.logic.submission.check_callback).
+At delivery the same check runs on the addresses the connection will use (tasklane.destinations.receivers).
 """
 
 from __future__ import annotations
 
-from tasklane.data import receivers
-from tasklane.model.addresses import IPAddress, refusal
-from tasklane.model.callback_urls import CallbackTarget, CallbackUrl, parse_target
-from tasklane.model.errors import ValidationFailed
+from tasklane.destinations import receivers
+from tasklane.destinations.addresses import IPAddress, refusal
+from tasklane.destinations.urls import CallbackTarget, parse_target
 
 
 class CallbackRefused(Exception):
@@ -45,22 +42,3 @@ def addresses(target: CallbackTarget, *, allow_loopback: bool, closed_port: int 
         if why := refusal(address):
             raise CallbackRefused(f"callback_url host {target.host} resolves to {why}")
     return found
-
-
-def check_submitted(url: str, *, allow_loopback: bool, closed_port: int | None = None) -> None:
-    """The check at submission: ValidationFailed naming callback_url when the URL may not be used. A
-    URL the request model parsed (CallbackUrl) is not parsed again."""
-    try:
-        if isinstance(url, CallbackUrl):
-            addresses(url.target, allow_loopback=allow_loopback, closed_port=closed_port)
-        else:
-            destination(url, allow_loopback=allow_loopback, closed_port=closed_port)
-    except CallbackRefused as exc:
-        raise ValidationFailed(
-            "the callback_url is not allowed", [{"field": "callback_url", "message": str(exc)}]
-        ) from None
-    except receivers.NameNotResolved as exc:
-        if exc.lasting:
-            raise ValidationFailed(
-                "the callback_url host does not resolve", [{"field": "callback_url", "message": str(exc)}]
-            ) from None

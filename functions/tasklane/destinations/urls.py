@@ -1,8 +1,8 @@
 """A callback URL: the rules it must meet as written, and where it points.
 
 Pure: the URL is judged here as written (scheme, length, credentials, an address written as the
-host); the addresses a name resolves to are judged by tasklane.logic.callbacks with the same rules
-(tasklane.model.addresses), at submission and again at every delivery.
+host); the addresses a name resolves to are judged by tasklane.destinations.check with the same rules
+(tasklane.destinations.addresses), at submission and again at every delivery.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from tasklane.model.addresses import LOOPBACK_ALLOWED, IPAddress, refusal
-from tasklane.model.limits import MAX_CALLBACK_URL_CHARS
+from tasklane.destinations.addresses import LOOPBACK_ALLOWED, IPAddress, refusal
+from tasklane.limits import MAX_CALLBACK_URL_CHARS
 
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 

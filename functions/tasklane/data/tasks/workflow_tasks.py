@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.items import LISTED_ATTRIBUTES, StoredTask, _n, _s, sweep_shard, to_stored
-from tasklane.data.table import Change, StoreUnavailable, Table, TransitionRejected
+from tasklane.data.tasks.codec import LISTED_ATTRIBUTES, StoredTask, n_attr, s_attr, sweep_shard, to_stored
+from tasklane.data.tasks.table import Change, StoreUnavailable, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
 from tasklane.model.workflow import Workflow, WorkflowStatus, record_key
@@ -57,7 +57,7 @@ class WorkflowTasks(Table):
         change already made is recognised by `change.applied` and counts as done."""
         task_update = {
             "TableName": self._table,
-            "Key": {"task_id": _s(task_id)},
+            "Key": {"task_id": s_attr(task_id)},
             "ConditionExpression": f"attribute_exists(task_id) AND ({change.condition})",
             "UpdateExpression": change.update,
             "ExpressionAttributeValues": change.values,
@@ -65,10 +65,14 @@ class WorkflowTasks(Table):
         }
         countdown = {
             "TableName": self._table,
-            "Key": {"task_id": _s(fan_in.barrier)},
+            "Key": {"task_id": s_attr(fan_in.barrier)},
             "ConditionExpression": "remaining > :zero",
             "UpdateExpression": "ADD remaining :minus, failed :failed",
-            "ExpressionAttributeValues": {":zero": _n(0), ":minus": _n(-1), ":failed": _n(int(fan_in.failed))},
+            "ExpressionAttributeValues": {
+                ":zero": n_attr(0),
+                ":minus": n_attr(-1),
+                ":failed": n_attr(int(fan_in.failed)),
+            },
         }
         try:
             self._db.transact_write_items(
@@ -102,10 +106,10 @@ class WorkflowTasks(Table):
                 check = {
                     "ConditionCheck": {
                         "TableName": self._table,
-                        "Key": {"task_id": _s(record_key(workflow_id))},
+                        "Key": {"task_id": s_attr(record_key(workflow_id))},
                         "ConditionExpression": "#status = :running",
                         "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": {":running": _s(WorkflowStatus.RUNNING.value)},
+                        "ExpressionAttributeValues": {":running": s_attr(WorkflowStatus.RUNNING.value)},
                     }
                 }
                 chunk_token = hashlib.sha256(f"{token}/{','.join(chunk)}".encode()).hexdigest()[:36]
@@ -133,17 +137,17 @@ class WorkflowTasks(Table):
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": {"task_id": _s(task_id)},
+                "Key": {"task_id": s_attr(task_id)},
                 "ConditionExpression": "#status = :waiting",
                 "UpdateExpression": "SET #status = :pending, updated_at = :now, sweep_shard = :shard, "
                 "sweep_at = :sweep",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
-                    ":waiting": _s(TaskStatus.WAITING.value),
-                    ":pending": _s(TaskStatus.PENDING.value),
-                    ":now": _s(clock.iso(now)),
-                    ":shard": _s(sweep_shard(task_id, self.layout.sweep_shards)),
-                    ":sweep": _n(self.layout.pending_sweep_at(now)),
+                    ":waiting": s_attr(TaskStatus.WAITING.value),
+                    ":pending": s_attr(TaskStatus.PENDING.value),
+                    ":now": s_attr(clock.iso(now)),
+                    ":shard": s_attr(sweep_shard(task_id, self.layout.sweep_shards)),
+                    ":sweep": n_attr(self.layout.pending_sweep_at(now)),
                 },
             }
         }
@@ -157,10 +161,10 @@ class WorkflowTasks(Table):
                 update="SET #status = :cancelled, finished_at = :finished, updated_at = :finished, "
                 "expires_at = :expires REMOVE sweep_shard, sweep_at, due_shard, due_at, not_before_ms, waiting_for",
                 values={
-                    ":waiting": _s(TaskStatus.WAITING.value),
-                    ":pending": _s(TaskStatus.PENDING.value),
-                    ":scheduled": _s(TaskStatus.SCHEDULED.value),
-                    ":cancelled": _s(TaskStatus.CANCELLED.value),
+                    ":waiting": s_attr(TaskStatus.WAITING.value),
+                    ":pending": s_attr(TaskStatus.PENDING.value),
+                    ":scheduled": s_attr(TaskStatus.SCHEDULED.value),
+                    ":cancelled": s_attr(TaskStatus.CANCELLED.value),
                     **self._finished(now),
                 },
             )
