@@ -19,7 +19,7 @@ from tasklane.model import clock
 from tasklane.model.errors import UnknownTaskType
 from tasklane.model.message import TaskMessage
 from tasklane.model.rates import Rate, parse_rate
-from tasklane.task_types import get_task_type, rate_limit
+from tasklane.task_types import get_task_type, is_builtin, rate_limit
 
 # A start due within this long is waited for in place, as a worker would, rather than sent back to
 # the lane: the next message of a batch of one type is usually one interval away, and a second's
@@ -75,10 +75,11 @@ def rate_of(message: TaskMessage, services: HasTaskTypes) -> tuple[Rate | None, 
     task_type = message.task_type
     if task_type is None:
         return None, ""  # a message from before messages named their type: not held
-    try:
-        return rate_limit(get_task_type(task_type)), f"rate#{task_type}"
-    except UnknownTaskType:
-        pass
+    if is_builtin(task_type):
+        try:
+            return rate_limit(get_task_type(task_type)), f"rate#{task_type}"
+        except UnknownTaskType:
+            return None, ""  # a demo type this stack does not offer: the claim fails it with the reason
     from tasklane.logic.offered_types import registered_type
 
     found = registered_type(message.owner, task_type, services)
