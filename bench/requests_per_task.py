@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -66,21 +67,29 @@ def measure() -> list[dict[str, object]]:
 
         from tests.events import sqs_event
 
-        event = api_event(
-            "submit_task", body={"task_type": "echo", "payload": {"a": 1}}, headers={"Idempotency-Key": None}
+        def one_task(label: str, task_type: str, payload: dict[str, Any]) -> None:
+            event = api_event(
+                "submit_task", body={"task_type": task_type, "payload": payload}, headers={"Idempotency-Key": None}
+            )
+            calls.clear()
+            assert system.call(event).status == 202
+            # The harness receives with its own client (the event source mapping's work, not ours) ...
+            messages = system.sqs.receive_message(QueueUrl=system.queue_url("normal"), AttributeNames=["All"])
+            received = messages["Messages"]
+            system.use_lane("normal")
+            response = system._processor.lambda_handler(sqs_event(received), system.context)
+            assert response["batchItemFailures"] == []
+            task_id = json.loads(received[0]["Body"])["task_id"]
+            assert system.item(task_id)["status"]["S"] == "completed"
+            figures(label, 1)
+
+        one_task("POST /tasks, submit -> completed", "echo", {"a": 1})
+        # A rate-limited type (send_email, 5/s): its start is granted in the claim's own transaction.
+        one_task(
+            "POST /tasks, rate-limited type, submit -> completed",
+            "send_email",
+            {"to": "ada@example.com", "subject": "hi"},
         )
-        calls.clear()
-        assert system.call(event).status == 202
-        # The harness receives with its own client (the event source mapping's work, not ours) ...
-        received = system.sqs.receive_message(QueueUrl=system.queue_url("normal"), AttributeNames=["All"])["Messages"]
-        system.use_lane("normal")
-        response = system._processor.lambda_handler(sqs_event(received), system.context)
-        assert response["batchItemFailures"] == []
-        assert (
-            system.item(received and __import__("json").loads(received[0]["Body"])["task_id"])["status"]["S"]
-            == "completed"
-        )
-        figures("POST /tasks, submit -> completed", 1)
 
         calls.clear()
         body = {"tasks": [{"task_type": "echo", "payload": {"i": i}} for i in range(100)]}

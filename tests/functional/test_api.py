@@ -457,3 +457,41 @@ def test_a_key_past_its_day_makes_a_new_task(tasklane):
     later = submit(tasklane, body, headers={"Idempotency-Key": "order-8"})
     assert later.status == 202
     assert later.body["task_id"] != first.body["task_id"]
+
+
+def _forget_keys(tasklane):
+    """The key's record is gone, as when the first request died before saving it (its function timed out)."""
+    table = tasklane.stack.names["IdempotencyTable"]
+    for record in tasklane.dynamodb.scan(TableName=table)["Items"]:
+        tasklane.dynamodb.delete_item(TableName=table, Key={"id": record["id"]})
+
+
+def _keyed_batch(tasklane, items, key):
+    answer = tasklane.call(api_event("submit_batch", body={"tasks": items}, headers={"Idempotency-Key": key}))
+    assert answer.status == 202, answer.body
+    return [r.get("task", {}).get("task_id") for r in answer.body["results"]]
+
+
+def test_a_keyed_batch_replayed_after_its_keys_record_was_lost_answers_with_the_stored_tasks(tasklane):
+    """As for one task: each item's id follows from the caller, the key, the body and its index, so the
+    replay finds what the first request stored and makes only what it did not (here: the second item,
+    whose write the first request never got to); an invalid item is answered as before."""
+    items = [{"task_type": "echo", "payload": {"i": i}} for i in range(3)] + [{"task_type": "no_such_type"}]
+    first = _keyed_batch(tasklane, items, "batch-7")
+    assert first[3] is None
+    assert None not in first[:3]
+    _forget_keys(tasklane)
+    tasklane.dynamodb.delete_item(TableName=tasklane.stack.names["TasksTable"], Key={"task_id": {"S": first[1]}})
+    replay = _keyed_batch(tasklane, items, "batch-7")
+    assert replay == first
+    listed = tasklane.call(api_event("list_tasks", query={"limit": "100"})).body["items"]
+    assert sorted(t["task_id"] for t in listed) == sorted(first[:3])
+    assert _keyed_batch(tasklane, items, "batch-7b")[0] not in first  # another key: other tasks
+
+
+def test_a_keyed_batch_past_its_day_makes_new_tasks(tasklane):
+    items = [{"task_type": "echo", "payload": {"i": 1}}]
+    first = _keyed_batch(tasklane, items, "batch-8")
+    tasklane.pass_time(24 * 3600 + 1)
+    _forget_keys(tasklane)
+    assert _keyed_batch(tasklane, items, "batch-8") != first

@@ -50,8 +50,8 @@ def test_a_duplicate_in_the_same_second_never_frees_the_running_deliverys_slot(t
     lane = services().settings.processor_lane()
     running = throttling.slot_for(lane, message, 1000)
     duplicate = throttling.slot_for(lane, message, 1000)  # the same task and lease second
-    assert throttling.admit(message, running, services()) is None
-    assert throttling.admit(message, duplicate, services()) is None
+    assert throttling.admit(running, services()) is None
+    assert throttling.admit(duplicate, services()) is None
     throttling.release(duplicate, services())  # the duplicate's claim is refused
     assert _holders(tasklane) == [running.entry]
 
@@ -163,7 +163,12 @@ def test_a_batch_whose_write_and_lookup_both_fail_answers_per_item_and_its_repla
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "BatchWriteItem")
         return original_write(**kwargs)
 
+    lookups = []
+
     def lookup(**kwargs):
+        lookups.append(1)
+        if len(lookups) == 1:  # the keyed batch's read of its items' own ids, before any write
+            return original_get(**kwargs)
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "BatchGetItem")
 
     monkeypatch.setattr(client, "batch_write_item", write)
@@ -177,6 +182,29 @@ def test_a_batch_whose_write_and_lookup_both_fail_answers_per_item_and_its_repla
     replay = submit_raw(tasklane, body, key="unsure", name="submit_batch")
     assert all("task" in r for r in replay.body["results"])  # all 50 were stored: the replay says so
     assert _count(tasklane) == 50
+
+
+def test_a_keyed_batch_whose_items_cannot_be_looked_up_stores_nothing_and_can_be_replayed(tasklane, monkeypatch):
+    """The read of a keyed batch's own ids comes before any write: when the table does not answer it,
+    the request is a 503 that did nothing (an unconditional batch write must not overwrite a task that
+    a first request stored), and the same key works once the table answers."""
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    from tasklane.data import aws
+
+    client = aws.dynamodb()
+    original_get = client.batch_get_item
+
+    def down(**kwargs):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "BatchGetItem")
+
+    monkeypatch.setattr(client, "batch_get_item", down)
+    body = json.dumps({"tasks": [{"task_type": "echo", "payload": {"i": i}} for i in range(3)]})
+    assert submit_raw(tasklane, body, key="later", name="submit_batch").status == 503
+    assert _count(tasklane) == 0
+    monkeypatch.setattr(client, "batch_get_item", original_get)
+    replay = submit_raw(tasklane, body, key="later", name="submit_batch")
+    assert [("task" in r) for r in replay.body["results"]] == [True] * 3
+    assert _count(tasklane) == 3
 
 
 def test_a_listing_while_the_table_is_throttled_is_a_503(tasklane, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -57,35 +57,58 @@ def limits(tasklane):
     return services().limits
 
 
-def test_the_limiter_spaces_starts_one_interval_apart_with_no_burst(limits):
+@pytest.fixture
+def take(tasklane):
+    """One start under a rate, as a claim takes it (a fresh pending task claimed at `now_ms` with its
+    start, in one transaction): 0 when granted, else the milliseconds until the next is allowed."""
+    from tasklane.data.claims import RateRefused, RateStart, claim_change
+    from tasklane.data.services import services
+
+    def take(key: str, rate: Rate, now_ms: int) -> int:
+        task_id = submit(tasklane, "echo", {})
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        try:
+            services().claims.claim_with_start(
+                task_id, 1, claim_change(ALICE, now, now_ms // 1000 + 60), RateStart(key, rate.interval_ms), now_ms
+            )
+        except RateRefused as refused:
+            assert get(tasklane, task_id)["status"] == "pending"  # refused: the task is not claimed either
+            return refused.wait_ms
+        assert get(tasklane, task_id)["started_at"] == now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return 0
+
+    return take
+
+
+def test_the_limiter_spaces_starts_one_interval_apart_with_no_burst(take):
     rate = Rate(5, 1)
     assert rate.interval_ms == 220  # one start every 200 ms, and a 10% margin
-    assert limits.take("rate#t", rate, 1_000) == 0
-    assert limits.take("rate#t", rate, 1_000) == 220  # same millisecond: the next start is an interval away
-    assert limits.take("rate#t", rate, 1_219) == 1  # one millisecond short
-    assert limits.take("rate#t", rate, 1_220) == 0  # exactly on time
-    assert limits.take("rate#t", rate, 9_000) == 0  # idle for long: no credit saved up (no burst)
-    assert limits.take("rate#t", rate, 9_100) == 120
+    assert take("rate#t", rate, 1_000) == 0
+    assert take("rate#t", rate, 1_000) == 220  # same millisecond: the next start is an interval away
+    assert take("rate#t", rate, 1_219) == 1  # one millisecond short
+    assert take("rate#t", rate, 1_220) == 0  # exactly on time
+    assert take("rate#t", rate, 9_000) == 0  # idle for long: no credit saved up (no burst)
+    assert take("rate#t", rate, 9_100) == 120
 
 
-def test_concurrent_takers_share_one_allowance(limits):
+def test_concurrent_takers_share_one_allowance(take):
     """Ten processors asking in the same millisecond: one start is granted, the others wait."""
     rate = Rate(5, 1)
-    answers = [limits.take("rate#c", rate, 50_000) for _ in range(10)]
+    answers = [take("rate#c", rate, 50_000) for _ in range(10)]
     assert answers.count(0) == 1
     assert all(wait == rate.interval_ms for wait in answers if wait)
 
 
-def test_limits_of_different_types_do_not_touch(limits):
-    assert limits.take("rate#a", Rate(1, 60), 0) == 0
-    assert limits.take("rate#b", Rate(1, 60), 0) == 0
-    assert limits.take("rate#a", Rate(1, 60), 1) == Rate(1, 60).interval_ms - 1
+def test_limits_of_different_types_do_not_touch(take):
+    assert take("rate#a", Rate(1, 60), 0) == 0
+    assert take("rate#b", Rate(1, 60), 0) == 0
+    assert take("rate#a", Rate(1, 60), 1) == Rate(1, 60).interval_ms - 1
 
 
-def test_no_sliding_second_holds_more_starts_than_the_rate(limits):
+def test_no_sliding_second_holds_more_starts_than_the_rate(take):
     rate, now, granted = Rate(5, 1), 0, []
     while now < 10_000:  # processors asking every 37 ms for ten seconds
-        if limits.take("rate#w", rate, now) == 0:
+        if take("rate#w", rate, now) == 0:
             granted.append(now)
         now += 37
     assert max(sum(1 for g in granted if start <= g < start + 1000) for start in granted) == 5

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from tasklane.data.claims import RatedClaims
 from tasklane.data.notifications import Notifications
 from tasklane.data.queues import LaneQueues
 from tasklane.data.rates import LimitsTable
@@ -115,6 +116,7 @@ class Simulation:
         services.store = TaskStore(self.db, services.layout)
         services.indexes = TaskIndexes(self.db, services.layout)
         services.limits = LimitsTable(self.db, s.limits_table_name)
+        services.claims = RatedClaims(self.db, services.layout, s.limits_table_name)
         services.queues = LaneQueues(self.sqs, s.queue_urls)
         services.values = _NoBucket()  # type: ignore[assignment]
         services.schedules = self.schedules  # type: ignore[assignment]

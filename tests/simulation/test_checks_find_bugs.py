@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tasklane.data.tasks import workflow_tasks
-from tasklane.logic import execution, throttling
+from tasklane.logic import claims, execution
 from tests.simulation.simulation import run_scenario
 from tests.simulation.world import actors
 from tests.simulation.world.history import Violation
@@ -32,15 +32,16 @@ def test_a_lease_that_ends_before_the_run_is_found(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_rate_not_held_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(throttling, "_rate", lambda message, services: (None, ""))
-    assert "without a start granted" in _first_violation(range(20))
+    monkeypatch.setattr(claims, "rate_of", lambda message, services: (None, ""))
+    # A run with no start granted, or (found first, at its claim) more claims in a second than the rate.
+    assert _first_violation(range(20), wanted=("without a start granted", "starts within"))
 
 
 def test_a_rate_granted_twice_as_fast_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = throttling._rate
+    real = claims.rate_of
     monkeypatch.setattr(
-        throttling,
-        "_rate",
+        claims,
+        "rate_of",
         lambda message, services: (
             ((r := found[0]) and type(r)(r.count * 2, r.per_seconds), found[1])
             if (found := real(message, services))

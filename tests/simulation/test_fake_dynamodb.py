@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from tasklane.data.claims import RatedClaims, RateRefused, RateStart, claim_change
 from tasklane.data.rates import LimitsTable
 from tasklane.data.tasks.codec import StoredTask, StoredValue, TableLayout, new_item
 from tasklane.data.tasks.indexes import DueEntry, SweepEntry, TaskIndexes
@@ -133,9 +135,20 @@ def test_tasklane_writes_agree_with_moto() -> None:
             else None
         )
         assert entry is None or store.claim_sweep(entry, 10**10) is not None
-        rate = parse_rate("5/s")
-        assert limits.take("rate#t", rate, 1000) == 0
-        assert 0 < limits.take("rate#t", rate, 1100) <= rate.interval_ms
+        # A rate-limited claim: the claim and the start in one transaction, or neither.
+        claims, start = RatedClaims(both, LAYOUT, "limits"), RateStart("rate#t", parse_rate("5/s").interval_ms)
+        store.put_new(_task("r1"))
+        store.put_new(_task("r2"))
+        ms = E0 * 1000
+        assert claims.claim_with_start("r1", 1, claim_change("o", T0, E0 + 100), start, ms).task.attempts == 1
+        assert (
+            _rejects(lambda: claims.claim_with_start("r1", 1, claim_change("o", T0, E0 + 100), start, ms)) is not None
+        )
+        later = T0 + timedelta(milliseconds=100)
+        with pytest.raises(RateRefused) as refused:
+            claims.claim_with_start("r2", 1, claim_change("o", later, E0 + 100), start, ms + 100)
+        assert refused.value.wait_ms == start.interval_ms - 100
+        assert store.get("r2").task.status is TaskStatus.PENDING  # refused by the rate: not claimed either
         assert limits.hold_slot("slots#x", "a@5@1", 1, 0) is True
         assert limits.hold_slot("slots#x", "b@5@2", 1, 0) is False
         assert limits.hold_slot("slots#x", "b@9@2", 1, 6) is True  # the ended lease is freed on the way

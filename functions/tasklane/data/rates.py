@@ -1,10 +1,11 @@
 """The limits table: execution rates per task type and running slots per owner, shared by every
-processor. One conditional UpdateItem decides each start, so concurrent processors never exceed a
-limit between them.
+processor. Each decision is one conditional write, so concurrent processors never exceed a limit
+between them.
 
 Rates are held as the next moment a start is allowed (a generic cell rate algorithm without burst):
-a start is granted when that moment has come, and moves it one interval on. Slots are a string set of
-"task_id@lease" entries, so that a run that died frees its slot when its lease ends.
+a start is granted when that moment has come, and moves it one interval on; it is taken in the
+claim's own transaction (tasklane.data.claims). Slots are a string set of "task_id@lease" entries,
+so that a run that died frees its slot when its lease ends.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklane.data.tasks.table import StoreUnavailable
-from tasklane.model.rates import Rate
 
 
 def _update(db: Any, table: str, key: str, **request: Any) -> dict[str, Any] | None:
@@ -39,40 +39,11 @@ def _lease(entry: str) -> int:
 
 
 class LimitsTable:
-    """Take a start from a rate; hold and free an owner's running slot."""
+    """Hold and free an owner's running slot."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self._db = client
         self._table = table_name
-
-    def take(self, key: str, rate: Rate, now_ms: int) -> int:
-        """One start under `rate`: 0 when granted, else the milliseconds until the next is allowed."""
-        refused = _update(
-            self._db,
-            self._table,
-            key,
-            UpdateExpression="SET next_ms = :next",
-            ConditionExpression="attribute_not_exists(next_ms) OR next_ms <= :now",
-            ExpressionAttributeValues={":next": {"N": str(now_ms + rate.interval_ms)}, ":now": {"N": str(now_ms)}},
-        )
-        if refused is None:
-            return 0
-        return max(1, int(refused.get("next_ms", {}).get("N", now_ms + 1)) - now_ms)
-
-    def give_back(self, key: str, rate: Rate, granted_ms: int) -> None:
-        """Undo the start granted at `granted_ms` (its delivery claimed nothing), unless a later start
-        has been granted since: then the start is spent, as a start taken a moment early would be."""
-        _update(
-            self._db,
-            self._table,
-            key,
-            UpdateExpression="SET next_ms = :granted",
-            ConditionExpression="next_ms = :after",
-            ExpressionAttributeValues={
-                ":granted": {"N": str(granted_ms)},
-                ":after": {"N": str(granted_ms + rate.interval_ms)},
-            },
-        )
 
     def hold_slot(self, key: str, entry: str, cap: int, now: int) -> bool:
         """Hold one of `cap` slots under `key` for `entry` ("task_id@lease_epoch@delivery"); False when all

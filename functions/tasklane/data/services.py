@@ -15,6 +15,7 @@ from tasklane.settings import Settings, settings
 if TYPE_CHECKING:
     from tasklane.data.bucket import ValueStore
     from tasklane.data.bulk import BulkJobs, BulkQueue
+    from tasklane.data.claims import RatedClaims
     from tasklane.data.depths import LaneDepths
     from tasklane.data.functions import TargetFunctions
     from tasklane.data.metrics import StackMetrics
@@ -58,7 +59,13 @@ class HasIndexes(Protocol):
 class HasLimits(Protocol):
     @property
     def limits(self) -> LimitsTable:
-        """The limits table: rates per task type, running slots per owner."""
+        """The limits table: running slots per owner (a rate's start is taken by the claim: claims)."""
+
+
+class HasClaims(Protocol):
+    @property
+    def claims(self) -> RatedClaims:
+        """The claim of a rate-limited type's task with its start (the tasks and limits tables)."""
 
 
 class HasValues(Protocol):
@@ -152,6 +159,12 @@ class Services:
         from tasklane.data.tasks.store import TaskStore
 
         return TaskStore(aws.dynamodb(), self.layout)
+
+    @cached_property
+    def claims(self) -> RatedClaims:
+        from tasklane.data.claims import RatedClaims
+
+        return RatedClaims(aws.dynamodb(), self.layout, self.settings.limits_table_name)
 
     @cached_property
     def indexes(self) -> TaskIndexes:

@@ -14,7 +14,7 @@ from typing import Any
 
 from tasklane.data.tasks.codec import StoredTask
 from tasklane.data.tasks.table import TransitionRejected
-from tasklane.logic import throttling, workflows
+from tasklane.logic import claims, throttling, workflows
 from tasklane.logic.redelivery import Redeliveries
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, RunningTask, backoff_seconds, time_limit
 from tasklane.logic.target_outcomes import TargetUnavailable
@@ -86,28 +86,29 @@ def process(delivery: Delivery, lane: Lane, services: Processing, later: Redeliv
     now = clock.now()
     handling = Attempt(message, delivery, lane, services, later, lease_until=_lease_until(now, delivery))
     slot = throttling.slot_for(lane, message, handling.lease_until)
-    hold = throttling.admit(message, slot, services, delivery.receive_count)
+    hold = throttling.admit(slot, services, delivery.receive_count)
     if hold is not None:
         _hold(handling, hold, now)
         return
     # The messages sent back before this one go now: a hold must not wait for a task to run.
     later.flush()
-    # Admission may have waited in place for its start: the run begins now, and its lease with it.
-    now = clock.now()
-    handling = replace(handling, lease_until=_lease_until(now, delivery))
     try:
+        # The run begins with its claim (after a wait in place for its type's start), its lease with it.
         # The sweep time stays where submit put it (moving it costs two index writes; the reconciler reads the lease).
-        limit = message.timeout_seconds or services.settings.max_task_timeout_seconds  # shown as its deadline
-        stored = services.store.mark_processing(message.task_id, message.owner, now, handling.lease_until, limit)
+        claimed = claims.claim(message, services, lambda moment: _lease_until(moment, delivery))
     except TransitionRejected as exc:
-        throttling.release(slot, services, claimed=False)
-        _not_claimed(handling, exc.stored, now)
+        throttling.release(slot, services)  # the claim did not happen: the slot goes back with it
+        _not_claimed(handling, exc.stored, clock.now())
         return
     except Exception:
-        throttling.release(slot, services, claimed=False)  # the claim did not happen: the slot goes back with it
+        throttling.release(slot, services)
         raise
+    if isinstance(claimed, throttling.Hold):
+        throttling.release(slot, services)
+        _hold(handling, claimed, clock.now())
+        return
     try:
-        _run(handling, stored, now)
+        _run(replace(handling, lease_until=claimed.lease_until), claimed.stored, claimed.now)
     finally:
         throttling.release(slot, services)
 

@@ -154,7 +154,7 @@ def submit_keyed(request: SubmitRequest, services: Submitting, correlation_id: s
     owner = key.owner
     derived = derived_task_id(f"{key.route}\n{owner}\n{key.key}\n{key.fingerprint}")
     earlier = _keyed_task(services, derived, owner)
-    if earlier is not None and not _key_expired(earlier):
+    if earlier is not None and not _key_expired(earlier.task):
         return earlier
     task_id = derived if earlier is None else None
     try:
@@ -167,6 +167,21 @@ def submit_keyed(request: SubmitRequest, services: Submitting, correlation_id: s
         return again
 
 
+def _keyed_items(count: int, key: Replayable, services: TaskReads) -> dict[int, Origin | StoredTask]:
+    """Each item's own id under the key, or the task this key's first request stored for it (one
+    read for the batch). Past the key's time an item gets a random id (no entry), as for a new key."""
+    ids = [derived_task_id(f"{key.route}\n{key.owner}\n{key.key}\n{key.fingerprint}\n{i}") for i in range(count)]
+    found = services.store.get_many(ids)
+    origins: dict[int, Origin | StoredTask] = {}
+    for index, task_id in enumerate(ids):
+        stored = found.get(task_id)
+        if stored is None:
+            origins[index] = Origin(task_id)
+        elif stored.belongs_to(key.owner) and not _key_expired(stored.task):
+            origins[index] = stored
+    return origins
+
+
 def _keyed_task(services: TaskReads, task_id: str, owner: str) -> Accepted | None:
     stored = services.store.get(task_id)
     if stored is None or not stored.belongs_to(owner):
@@ -176,8 +191,8 @@ def _keyed_task(services: TaskReads, task_id: str, owner: str) -> Accepted | Non
     return Accepted(view(stored, services), queued=True)
 
 
-def _key_expired(accepted: Accepted) -> bool:
-    created = datetime.fromisoformat(accepted.task.created_at)
+def _key_expired(task: Task) -> bool:
+    created = datetime.fromisoformat(task.created_at)
     return (clock.now() - created).total_seconds() > IDEMPOTENCY_KEY_SECONDS
 
 
@@ -195,20 +210,28 @@ ONE_TASK = "must be a JSON object (one task)"
 
 
 def submit_batch(
-    items: list[Any], owner: str, services: Submitting, correlation_id: str | None
+    items: list[Any], owner: str, services: Submitting, correlation_id: str | None, key: Replayable | None = None
 ) -> list[dict[str, Any]]:
     """Accept the valid items of a batch in bulk writes; answer per item, in order, with summaries.
 
     Nothing an item holds can fail another: each is checked on its own, its large payload stored on
-    its own, and a chunk whose write fails is looked up before it is reported."""
+    its own, and a chunk whose write fails is looked up before it is reported. Under an
+    Idempotency-Key (`key`) each item's id follows from the caller, the key, the body and its index:
+    a replay after a first request that stored tasks and died before the key's record was saved
+    answers with those tasks instead of making them again."""
     now = clock.now()
     results: list[dict[str, Any]] = [{} for _ in items]
     ready: list[tuple[int, NewTask, StoredValue]] = []
+    origins = _keyed_items(len(items), key, services) if key is not None else {}
     for index, raw in enumerate(items):
         try:
             if not isinstance(raw, dict):
                 raise ValidationFailed("the task is not valid", [{"field": "body", "message": ONE_TASK}])
-            new = prepare(SubmitRequest.model_validate(raw), owner, services, now)
+            origin = origins.get(index)
+            if isinstance(origin, StoredTask):  # stored by this key's first request
+                results[index] = {"index": index, "task": summary(origin.task).public()}
+                continue
+            new = prepare(SubmitRequest.model_validate(raw), owner, services, now, origin)
             ready.append((index, new, keep_payload(new, services)))
         except ValidationError as exc:
             details = field_details(exc.errors(include_url=False))

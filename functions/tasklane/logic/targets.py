@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tasklane.data.services import (
+    HasClaims,
     HasLimits,
     HasNotifications,
     HasQueues,
@@ -31,9 +32,9 @@ class TypeRunning(HasTaskTypes, HasSettings, HasValues, HasStore, HasTargetFunct
     owner's signing secret)."""
 
 
-class Processing(TypeRunning, HasQueues, HasLimits, Protocol):
-    """What processing a lane message touches: besides a registered type's run, the lane queues and
-    the limits table (the throttles)."""
+class Processing(TypeRunning, HasQueues, HasLimits, HasClaims, Protocol):
+    """What processing a lane message touches: besides a registered type's run, the lane queues, the
+    limits table (the owner's slots) and a rate-limited claim (the tasks and limits tables together)."""
 
 
 def runnable_type(stored: StoredTask, message: TaskMessage, services: TypeRunning) -> Any:

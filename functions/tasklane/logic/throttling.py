@@ -1,6 +1,6 @@
-"""Holding a delivery back before its claim: its task type's rate across every processor, and its
-owner's share of the lane (OwnerConcurrencyCap). A held task keeps its attempts; its message comes
-back when it may start, and the task shows what it waits for."""
+"""Holding a delivery back: its owner's share of the lane (OwnerConcurrencyCap) before its claim, and
+the Hold its type's rate gives at the claim (tasklane.logic.claims). A held task keeps its attempts;
+its message comes back when it may start, and the task shows what it waits for."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from tasklane.data.services import HasLimits, HasSettings, HasTaskTypes
+from tasklane.data.services import HasLimits, HasSettings
 from tasklane.model import clock
-from tasklane.model.errors import ServiceUnavailable, UnknownTaskType
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
-from tasklane.model.rates import Rate, parse_rate
-from tasklane.observability import logger
-from tasklane.task_types import get_task_type, rate_limit
 
 RATE_LIMIT, OWNER_CONCURRENCY = "rate_limit", "owner_concurrency"
 # A message held for its owner's share looks again after a few seconds, and after twice as long each
@@ -30,11 +26,8 @@ SLOT_RETRY_MAX_SECONDS = 60
 
 
 class Releasing(HasLimits, HasSettings, Protocol):
-    """What freeing a slot touches: the limits table (the settings say whether owners are capped)."""
-
-
-class Throttling(Releasing, HasTaskTypes, Protocol):
-    """What admitting a delivery touches: the limits table, and the owner's task types for their rates."""
+    """What holding and freeing a slot touch: the limits table (the settings say whether owners are
+    capped)."""
 
 
 @dataclass(frozen=True)
@@ -45,14 +38,12 @@ class Hold:
     seconds: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Slot:
-    """A running slot of one owner on one lane, held by one run until its lease ends; and the start
-    of its type's rate this delivery was granted (given back when it claims nothing)."""
+    """A running slot of one owner on one lane, held by one run until its lease ends."""
 
     key: str
     entry: str
-    start: tuple[str, Rate, int] | None = None  # the rate's key, the rate, when the start was granted (ms)
 
 
 def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
@@ -61,20 +52,13 @@ def slot_for(lane: Lane, message: TaskMessage, lease_until: int) -> Slot:
     return Slot(f"slots#{lane.value}#{message.owner}", f"{message.task_id}@{lease_until}@{uuid.uuid4().hex[:12]}")
 
 
-def admit(message: TaskMessage, slot: Slot, services: Throttling, receives: int = 1) -> Hold | None:
-    """None when the delivery may go on to claim its task (its slot then held), else why it waits.
-    `receives` counts this message's deliveries, this one included."""
-    # The owner's slot first: a start of the type's rate is spent only on a delivery that may run.
+def admit(slot: Slot, services: Releasing, receives: int = 1) -> Hold | None:
+    """None when the delivery may go on to claim its task (its owner's slot then held), else why it
+    waits. `receives` counts this message's deliveries, this one included. (The type's rate is taken
+    by the claim itself: tasklane.logic.claims.)"""
     cap = services.settings.owner_concurrency_cap
     if cap and not _hold_slot(slot, cap, services):
         return Hold(OWNER_CONCURRENCY, max(slot_retry_seconds(receives), _flood_seconds(slot.key)))
-    rate, key = _rate(message, services)
-    if rate is not None:
-        wait_ms, granted_ms = _take_start(key, rate, services)
-        if wait_ms:
-            release(slot, services)
-            return Hold(RATE_LIMIT, math.ceil(wait_ms / 1000))
-        slot.start = (key, rate, granted_ms)
     return None
 
 
@@ -121,24 +105,6 @@ def shown(key: str, reason: str) -> None:
     _SHOWN[key] = reason
 
 
-# A start due within this long is waited for in place, as a worker would, rather than sent back to
-# the lane: the next message of a batch of one type is usually one interval away, and a second's
-# trip through the queue per message would hold a type far under its rate.
-WAIT_IN_PLACE_MS = 2000
-
-
-def _take_start(key: str, rate: Rate, services: HasLimits) -> tuple[int, int]:
-    """(0, when) once a start is granted (after waiting in place for one due soon), else the wait left."""
-    waited = 0
-    while True:
-        now_ms = clock.epoch_ms(clock.now())
-        wait_ms = services.limits.take(key, rate, now_ms)
-        if not wait_ms or waited + wait_ms > WAIT_IN_PLACE_MS:
-            return wait_ms, now_ms
-        clock.sleep(wait_ms / 1000)
-        waited += wait_ms
-
-
 # Owners found at their cap a moment ago: the rest of a batch of one owner's flood is held without
 # asking the table again, so that a flood is passed over at the speed of the queue.
 _AT_CAP: dict[str, int] = {}  # slot key -> epoch ms until which it counts as full
@@ -156,34 +122,8 @@ def _hold_slot(slot: Slot, cap: int, services: HasLimits) -> bool:
     return False
 
 
-def release(slot: Slot, services: Releasing, *, claimed: bool = True) -> None:
-    """Free the owner's slot once the run is over (a no-op without a cap). A delivery that claimed
-    nothing (a duplicate, an early or a finished task's) gives its type's start back too: only a
-    start that runs a task counts against the rate."""
+def release(slot: Slot, services: Releasing) -> None:
+    """Free the owner's slot once the run is over, or once its delivery claimed nothing (a no-op
+    without a cap)."""
     if services.settings.owner_concurrency_cap:
         services.limits.free_slot(slot.key, slot.entry)
-    if not claimed and slot.start is not None:
-        key, rate, granted_ms = slot.start
-        slot.start = None
-        try:
-            services.limits.give_back(key, rate, granted_ms)
-        except ServiceUnavailable:
-            logger.warning("a rate start not given back; it stays spent", extra={"rate_key": key})
-
-
-def _rate(message: TaskMessage, services: HasTaskTypes) -> tuple[Rate | None, str]:
-    """The rate the message's type is held to and the limit's key: a built-in's (shared by every
-    owner), or a registered type's (its owner's own: two owners' types of one name do not share)."""
-    task_type = message.task_type
-    if task_type is None:
-        return None, ""  # a message from before messages named their type: not held
-    try:
-        return rate_limit(get_task_type(task_type)), f"rate#{task_type}"
-    except UnknownTaskType:
-        pass
-    from tasklane.logic.offered_types import registered_type
-
-    found = registered_type(message.owner, task_type, services)
-    if found is None or found.rate_limit is None:
-        return None, ""  # unknown: the claim fails it with the reason
-    return parse_rate(found.rate_limit), f"rate#{message.owner}#{task_type}"

@@ -99,12 +99,12 @@ def submit_batch() -> Response[BatchResponse]:
         from tasklane.data.idempotency import Replayable, once  # only requests with an Idempotency-Key load it
 
         done: list[list[dict[str, Any]]] = []
+        replayable = Replayable("batch", owner, idempotency_key, values.fingerprint(request.tasks))
 
         def accept() -> dict[str, Any]:
-            done.append(submission.submit_batch(request.tasks, owner, services(), cid))
+            done.append(submission.submit_batch(request.tasks, owner, services(), cid, replayable))
             return {"results": [_record(r) for r in done[0]]}
 
-        replayable = Replayable("batch", owner, idempotency_key, values.fingerprint(request.tasks))
         record, _ = once(replayable, accept, router.lambda_context)
         results = done[0] if done else _replay(record["results"], owner)
     answer: Response[Any] = Response(202, content_types.APPLICATION_JSON, body={"results": results})

@@ -17,8 +17,9 @@ DEMO_NAMES = frozenset({"sleep", "fail", "blob"})
 
 
 def is_builtin(name: str) -> bool:
-    """Whether `name` is a built-in's (or a demo type's, offered or not): never a registered type's."""
-    return name in BUILTIN_NAMES or name in DEMO_NAMES
+    """Whether `name` is a built-in's (or a demo type's, offered or not), never a registered type's:
+    one of the declared names, or of a type already registered with `@task` in this process."""
+    return name in BUILTIN_NAMES or name in DEMO_NAMES or name in registered()
 
 
 def task_types(demo: bool | None = None) -> dict[str, TaskType]:

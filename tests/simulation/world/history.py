@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tasklane.data.tasks.codec import to_stored
@@ -31,9 +32,7 @@ WINDOW_MS = 1000
 # Defects known and being fixed elsewhere: counted at quiescence as `known_defects`, not raised, so
 # that the other checks keep running on every seed; test_simulation holds a strict xfail per entry
 # (with its seed) that starts to pass, and fails, once the fix lands: then remove the entry.
-# keyed-batch-replay: a POST /tasks/batch with an Idempotency-Key cut short after its tasks were
-# stored (its Lambda timed out before the key's record was saved) is replayed with new task ids.
-KNOWN_DEFECTS = {"keyed-batch-replay"}
+KNOWN_DEFECTS: set[str] = set()
 
 
 class Violation(BaseException):
@@ -62,7 +61,7 @@ class History:
     acknowledged: set[str] = field(default_factory=set)
     runs: dict[str, list[Run]] = field(default_factory=lambda: defaultdict(list))
     cancelled: set[str] = field(default_factory=set)  # cancelled and not reopened since
-    grants: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    claims: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # type -> started_at (ms)
     faulted_tasks: set[str] = field(default_factory=set)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)  # the tasks table, by task id
     keys: dict[str, bool] = field(default_factory=dict)  # Idempotency-Key -> whether its client got an answer
@@ -150,6 +149,9 @@ class History:
             self.cancelled.add(task_id)
         elif before.task.status is X:
             self.cancelled.discard(task_id)
+        task_type = new["task_type"]["S"]
+        if status is R and after.task.attempts > before.task.attempts and task_type in self.rates:
+            self._claimed(task_id, task_type, new["started_at"]["S"])
         if before.task.status is R and status in (C, F, P):
             for run in self.runs[task_id]:
                 if run.attempt == before.task.attempts == after.task.attempts:
@@ -160,22 +162,24 @@ class History:
         if self.world.current is not None:
             self.world.current.granted[task_type] = self.world.now_ms()
 
-    def _rate_kept(self, task_type: str, inv: Invocation) -> None:
-        """A run of a rate-limited type starts on a start granted to it, and the starts granted to runs
-        that started are never more than the rate in any window of a second (less twice the clock skew:
-        two processors' clocks may disagree by that much)."""
-        granted = inv.granted.pop(task_type, None)
-        if granted is None:
-            raise Violation(f"a run of {task_type} started without a start granted by its rate")
-        grants = sorted([*self.grants[task_type], granted])
-        window = WINDOW_MS - 2 * self.world.faults.skew_ms
-        self.grants[task_type] = [t for t in grants if t > grants[-1] - 2 * WINDOW_MS]
-        for i, first in enumerate(grants):
-            inside = [t for t in grants[i:] if t < first + window]
+    def _claimed(self, task_id: str, task_type: str, started_at: str) -> None:
+        """A claim of a rate-limited type: never more claims than the rate in any window of a second of
+        the claims' own `started_at` (what users read; each written on its processor's skewed clock)."""
+        started = int(datetime.fromisoformat(started_at).timestamp() * 1000)
+        claims = sorted([*self.claims[task_type], started])
+        self.claims[task_type] = [t for t in claims if t > claims[-1] - 2 * WINDOW_MS]
+        for i, first in enumerate(claims):
+            inside = [t for t in claims[i:] if t < first + WINDOW_MS]
             if len(inside) > self.rates[task_type]:
                 raise Violation(
-                    f"{task_type}: {len(inside)} starts within {window} ms (rate {self.rates[task_type]}/s)"
+                    f"{task_type}: {len(inside)} starts within {WINDOW_MS} ms of started_at "
+                    f"(rate {self.rates[task_type]}/s), the last {task_id}'s"
                 )
+
+    def _rate_kept(self, task_type: str, inv: Invocation) -> None:
+        """A run of a rate-limited type starts on a start granted to it."""
+        if inv.granted.pop(task_type, None) is None:
+            raise Violation(f"a run of {task_type} started without a start granted by its rate")
 
     # --- every start of a run ---------------------------------------------------------------------
 

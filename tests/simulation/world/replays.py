@@ -111,7 +111,7 @@ def submit_batch_with_key(sim: Simulation, make_request: Any) -> None:
         replayable = idempotency.Replayable("batch", owner, key, values.fingerprint(items))
 
         def accept() -> dict[str, Any]:  # as routes/writes.py's submit_batch: the record keeps the ids
-            done.append(submit_batch(items, owner, sim.services[Lane.NORMAL], "sim-batch-key"))
+            done.append(submit_batch(items, owner, sim.services[Lane.NORMAL], "sim-batch-key", replayable))
             kept = []
             for r in done[0]:
                 task_id = r["task"]["task_id"] if "task" in r else (r["error"].get("details") or {}).get("task_id")

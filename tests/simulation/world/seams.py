@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tasklane import observability, task_types
+from tasklane import observability
 from tasklane.data.tasks import table
 from tasklane.destinations import receivers
 from tasklane.logic import execution, promotion, running, throttling
@@ -123,8 +123,6 @@ def install(world: World) -> None:
     """Point tasklane's seams at `world` (idempotent; each scenario installs its own world)."""
     _worlds[:] = [world]
     _register_types()
-    # The simulation's types are built-ins to the processors (registered in code, not by an owner).
-    patch(task_types, "BUILTIN_NAMES", task_types.BUILTIN_NAMES | {"sim_work", RATED_TYPE})
     sim_time = SimpleNamespace(monotonic=world.monotonic, sleep=world.sleep)
     patch(clock, "now", world.clock_now)
     patch(clock, "sleep", world.sleep)

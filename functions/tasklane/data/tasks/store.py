@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tasklane.data.claims import claim_change
 from tasklane.data.tasks.async_changes import AsyncChanges
 from tasklane.data.tasks.caller_changes import CallerChanges
 from tasklane.data.tasks.codec import (
@@ -41,36 +42,10 @@ class TaskStore(CallerChanges, AsyncChanges):
     def mark_processing(
         self, task_id: str, owner: str, now: datetime, lease_until: int, timeout_seconds: int | None = None
     ) -> StoredTask:
-        """pending → processing once its not-before time has come, or take over a processing task
-        whose lease ran out (a crashed run). The claim token is new for every call: a write the SDK
-        retried is recognised by it, a second delivery in the same millisecond is not. The task shows
-        its run's deadline (now + timeout_seconds) while it runs."""
-        claim = uuid.uuid4().hex
-        deadline = clock.iso(now + timedelta(seconds=timeout_seconds)) if timeout_seconds else None
-        return self._update(
-            task_id,
-            condition="#owner = :owner AND attempts < max_attempts AND "
-            "((#status = :pending AND (attribute_not_exists(not_before_ms) OR not_before_ms <= :now_ms)) "
-            "OR (#status = :processing AND lease_until < :now_epoch))",
-            update="SET #status = :processing, attempts = attempts + :one, started_at = :now, updated_at = :now, "
-            f"lease_until = :lease, claim = :claim{', deadline = :deadline' if deadline else ''} "
-            "REMOVE progress, waiting_for, next_attempt_at, async_until, heartbeat_seconds"
-            f"{'' if deadline else ', deadline'}",
-            values={
-                **({":deadline": s_attr(deadline)} if deadline else {}),
-                ":owner": s_attr(owner),
-                ":pending": s_attr(TaskStatus.PENDING),
-                ":processing": s_attr(TaskStatus.PROCESSING),
-                ":now_epoch": n_attr(clock.epoch(now)),
-                ":now_ms": n_attr(clock.epoch_ms(now)),
-                ":now": s_attr(clock.iso(now)),
-                ":one": n_attr(1),
-                ":lease": n_attr(lease_until),
-                ":claim": s_attr(claim),
-            },
-            names={"#owner": "owner"},
-            applied=lambda t: t.task.status is TaskStatus.PROCESSING and t.claim == claim,
-        )
+        """The claim of a task whose type has no rate (tasklane.data.claims.claim_change)."""
+        stored = self._write(task_id, claim_change(owner, now, lease_until, timeout_seconds), returns=True)
+        assert stored is not None
+        return stored
 
     def _running(self, attempt: int) -> dict[str, Any]:
         return {":processing": s_attr(TaskStatus.PROCESSING), ":attempt": n_attr(attempt)}
