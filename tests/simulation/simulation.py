@@ -163,7 +163,7 @@ class Simulation:
             (0.06, lambda: webhooks.events(self)),
             (0.06, lambda: webhooks.deliverer(self)),
             (0.03, lambda: async_work.submit(self)),
-            (0.05, lambda: async_work.worker(self)),
+            (0.07, lambda: async_work.worker(self)),
         ]
 
     def run(self, steps: int) -> dict[str, int]:

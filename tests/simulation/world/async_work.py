@@ -141,7 +141,7 @@ def exchange_for(world: World) -> Any:
 def submit(sim: Simulation) -> None:
     rng = sim.world.rng
     parsed = SubmitRequest.model_validate(
-        {"task_type": ASYNC_TYPE, "payload": {"n": rng.randint(0, 10**6)}, "max_attempts": rng.randint(1, 3),
+        {"task_type": ASYNC_TYPE, "payload": {"n": rng.randint(0, 10**6)}, "max_attempts": rng.randint(2, 3),
          "priority": rng.choice(list(Lane)).value}
     )  # fmt: skip
     owner = rng.choice(("alice", "bob", "carol"))
@@ -165,9 +165,13 @@ def worker(sim: Simulation) -> None:
         return
     rng = world.rng
     live = sorted(t for t in checks.tokens if checks.items[t]["status"]["S"] == "processing")
-    task_id = rng.choice(live if live and rng.random() < 0.85 else sorted(checks.tokens))
-    given = checks.tokens[task_id]
-    attempt, token = given[-1] if rng.random() < 0.8 else rng.choice(given)
+    retried = [t for t in live if len(checks.tokens[t]) > 1]  # a worker of an earlier attempt may call
+    if retried and rng.random() < 0.3:
+        task_id = rng.choice(retried)
+        attempt, token = rng.choice(checks.tokens[task_id][:-1])
+    else:
+        task_id = rng.choice(live if live and rng.random() < 0.85 else sorted(checks.tokens))
+        attempt, token = checks.tokens[task_id][-1]
     action = rng.choices(["heartbeat", "complete", "fail-retry", "fail"], [4, 4, 1, 1])[0]
     times = 2 if rng.random() < 0.1 else 1
     services = sim.services[Lane.NORMAL]
