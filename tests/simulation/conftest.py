@@ -9,6 +9,8 @@ import pytest
 
 from tasklane.data import idempotency
 from tasklane.settings import settings
+from tasklane.settings.task_types import task_type_settings
+from tasklane.settings.webhooks import webhook_settings
 from tests.simulation.world import seams
 
 
@@ -20,4 +22,6 @@ def _world_removed_after_each_test() -> Iterator[None]:
     os.environ.clear()
     os.environ.update(environment)
     settings.cache_clear()
+    task_type_settings.cache_clear()
+    webhook_settings.cache_clear()
     idempotency._guarded.cache_clear()
