@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 ASYNC_TYPE = "sim-async"
 TARGET_URL = "https://worker.sim.invalid/run"
-# A documentation-range address: never reached (the exchange is stubbed), but public to the rules.
+# A public address to the rules, never reached: the exchange and the POST are stubbed, and any socket is refused.
 TARGET_ADDRESS = ip_address("8.8.8.8")
 TIMEOUT_S, HEARTBEAT_S = 300, 90
 

@@ -6,14 +6,14 @@ A violation raises Violation at once, so the failing step is the last one run.""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tasklane.data.tasks.codec import to_stored
 from tasklane.model.task import TaskStatus
 from tests.simulation.world.async_work import ASYNC_TYPE, AsyncChecks, AsyncViolation
-from tests.simulation.world.webhooks import WebhookChecks, WebhookViolation
+from tests.simulation.world.webhooks import WebhookChecks, WebhookViolation, same_but_deliveries
 from tests.simulation.world.workflows import FanInChecks, FanInViolation, is_workflow_key
 
 if TYPE_CHECKING:
@@ -85,8 +85,7 @@ class History:
 
     def sent(self, url: str, body: str) -> None:
         self.messages_sent += 1
-        if url.endswith("webhooks-dlq"):
-            self.webhooks.given_up += 1
+        self.webhooks.given_up += url.endswith("webhooks-dlq")
 
     def dead_lettered(self, body: str) -> None:
         self.dead_letters += 1
@@ -129,12 +128,7 @@ class History:
         edge = (before.task.status, status)
         if edge not in EDGES:
             raise Violation(f"task {task_id}: {edge[0].value} -> {edge[1].value} is not a lifecycle edge")
-        # A finished task changes only by its webhook's deliveries, recorded beside it.
-        if (
-            before.task.status.finished
-            and status is before.task.status
-            and _sans_deliveries(before.task) != (_sans_deliveries(after.task))
-        ):
+        if before.task.status.finished and status is before.task.status and not same_but_deliveries(before, after):
             raise Violation(f"finished task {task_id} changed: {before.task} -> {after.task}")
         try:
             self.fan_in.task_changed(before.task.status, after)
@@ -240,9 +234,8 @@ class History:
                 problems.append(f"lost: {task_id} still {task.status.value} at quiescence")
                 continue
             if task.task_type == ASYNC_TYPE:  # its runs are the target's: ended by a worker or the sweep
-                found = self.async_work.quiescent(task_id, items[task_id], task.result)
+                problems += (found := self.async_work.quiescent(task_id, items[task_id], task.result))
                 counts["unexpected"] += len(found)
-                problems += found
                 continue
             runs = self.runs.get(task_id, [])
             for run in runs:
@@ -299,16 +292,9 @@ class History:
         fan_in = self.fan_in.quiescent() + self.webhooks.quiescent()
         counts["lost"] += len(fan_in)
         counts["workflows"] = self.fan_in.workflows
-        counts["async_calls"], counts["async_refused"] = self.async_work.calls, self.async_work.refused
-        counts["webhook_finishes"], counts["webhook_posts"] = (
-            len(self.webhooks.finishes),
-            sum(self.webhooks.posted.values()),
-        )
+        counts.update(async_calls=self.async_work.calls, async_refused=self.async_work.refused)
+        counts.update(webhook_finishes=len(self.webhooks.finishes), webhook_posts=sum(self.webhooks.posted.values()))
         problems += fan_in
         if problems:
             raise Violation("; ".join(problems[:5]) + f" ({len(problems)} in all)")
         return counts
-
-
-def _sans_deliveries(task: Any) -> Any:
-    return replace(task, callback=task.callback and replace(task.callback, deliveries=()))
