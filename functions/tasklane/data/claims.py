@@ -102,15 +102,7 @@ class RatedClaims(Table):
         but the rate's next start is not due. A transaction whose answer was lost is recognised by its
         claim token: the emulator and AWS answer the resend as done, and where a resend is refused
         because the first one applied, the task shows this claim."""
-        claim = {
-            "TableName": self._table,
-            "Key": {"task_id": s_attr(task_id)},
-            "ConditionExpression": f"attribute_exists(task_id) AND ({change.condition})",
-            "UpdateExpression": change.update,
-            "ExpressionAttributeValues": change.values,
-            "ExpressionAttributeNames": {"#status": "status", **change.names},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
+        claim = {**change.request(self._table, task_id), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
         rate = {
             "TableName": self._limits,
             "Key": {"limit_key": s_attr(start.key)},

@@ -43,6 +43,18 @@ class Change:
     names: dict[str, str] = field(default_factory=dict)
     applied: Callable[[StoredTask], bool] | None = None
 
+    def request(self, table: str, task_id: str) -> dict[str, Any]:
+        """The conditional update of `task_id`'s item in `table`, as an UpdateItem's parameters or a
+        TransactWriteItems' Update: only an existing task, only where the condition holds."""
+        return {
+            "TableName": table,
+            "Key": {"task_id": s_attr(task_id)},
+            "ConditionExpression": f"attribute_exists(task_id) AND ({self.condition})",
+            "UpdateExpression": self.update,
+            "ExpressionAttributeValues": self.values,
+            "ExpressionAttributeNames": {"#status": "status", **self.names},
+        }
+
 
 @dataclass
 class BatchOutcome:
@@ -179,12 +191,7 @@ class Table:
         that a write the SDK retried after its first answer was lost counts as done, not as a conflict."""
         try:
             response = self._db.update_item(
-                TableName=self._table,
-                Key={"task_id": s_attr(task_id)},
-                ConditionExpression=f"attribute_exists(task_id) AND ({change.condition})",
-                UpdateExpression=change.update,
-                ExpressionAttributeValues=change.values,
-                ExpressionAttributeNames={"#status": "status", **change.names},
+                **change.request(self._table, task_id),
                 # Without a use for the new item, none is sent back: parsing it costs more than the write.
                 ReturnValues="ALL_NEW" if returns else "NONE",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",

@@ -55,14 +55,7 @@ class WorkflowTasks(Table):
         a ClientRequestToken: a resend after a lost answer is not applied again, and past the token's
         ten minutes the task's condition (which the first write made false) refuses it; either way a
         change already made is recognised by `change.applied` and counts as done."""
-        task_update = {
-            "TableName": self._table,
-            "Key": {"task_id": s_attr(task_id)},
-            "ConditionExpression": f"attribute_exists(task_id) AND ({change.condition})",
-            "UpdateExpression": change.update,
-            "ExpressionAttributeValues": change.values,
-            "ExpressionAttributeNames": {"#status": "status", **change.names},
-        }
+        task_update = change.request(self._table, task_id)
         countdown = {
             "TableName": self._table,
             "Key": {"task_id": s_attr(fan_in.barrier)},
