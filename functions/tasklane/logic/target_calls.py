@@ -6,7 +6,9 @@ fail the task (TargetRejected); 408, 429, 5xx, refused connections and timeouts 
 (retried with backoff, Retry-After honoured). The whole call ends by the attempt's deadline, and at
 most the result limit of its body is read. lambda: the returned value is the result; a function error
 fails the attempt with the function's errorType. Either may instead PUT its result to the envelope's
-`result_upload` URL and answer {"tasklane": "result_uploaded"} (a Lambda cannot return over 6 MB).
+`result_upload` URL and answer {"tasklane": "result_uploaded"} (a Lambda cannot return over 6 MB, an
+async worker's completion goes through the API's 10 MB): a sync url target answers in its body, up to
+the result limit, and gets no upload URL (presigning needs an S3 client, ~40 ms of a cold start).
 """
 
 from __future__ import annotations
@@ -98,8 +100,14 @@ class TargetRun:
             payload_url=self.services.values.url(self.stored.payload_key) if self.stored.payload_key else None,
             **given,
             correlation_id=self.message.correlation_id,
-            result_upload=self.result_upload(attempt, seconds_left),
+            result_upload=self.result_upload(attempt, seconds_left) if self.uploads_results else None,
         )
+
+    @property
+    def uploads_results(self) -> bool:
+        """Whether the target may need to PUT its result: a Lambda's answer stops at 6 MB and an async
+        completion passes the API; a sync url target's body carries the whole result."""
+        return self.task_type.kind == "lambda" or self.task_type.mode == "async"
 
     def result_upload(self, attempt: int, seconds_left: float) -> ResultUpload:
         """The attempt's presigned PUT, valid while the attempt may run (an async one: its timeout)."""
