@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from scripts import localstack
 from tests.e2e import run
@@ -17,6 +19,16 @@ from tests.e2e import run
 pytestmark = pytest.mark.e2e
 
 FINISHED = ("completed", "failed", "cancelled")
+
+
+def _session() -> requests.Session:
+    """A session whose idempotent requests (GET, PUT, DELETE...; never POST) are sent again when the
+    connection is reset: the emulator now and then resets a kept-alive connection as the next request
+    goes out on it (seen twice in a long poll of the recurring-schedule test). Answers are never retried."""
+    session = requests.Session()
+    retry = Retry(total=3, connect=3, read=3, status=0, other=0, backoff_factor=0.2)
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return session
 
 
 def iso(moment: datetime) -> str:
@@ -67,7 +79,7 @@ class LocalStack:
     session: Any  # boto3 session on the emulator
 
     def caller(self, key: str | None) -> Caller:
-        return Caller(self.outputs.api_url, key, requests.Session())
+        return Caller(self.outputs.api_url, key, _session())
 
     def new_api_key(self, rate: float | None = None, burst: int | None = None) -> str:
         """A new key on the stack's usage plan, or on a plan of its own with the given limits."""
