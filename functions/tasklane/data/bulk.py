@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.data.attributes import n_attr, s_attr
 from tasklane.model.bulk import BulkAction, BulkCounts, BulkFilter, BulkJob, BulkPage, BulkState
 from tasklane.model.errors import ServiceUnavailable
 
@@ -15,31 +16,23 @@ class BulkUnavailable(ServiceUnavailable):
     """The bulk table or queue did not answer (after the SDK's retries)."""
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
 def _item(job: BulkJob, expires_at: int) -> dict[str, Any]:
     item = {
-        "bulk_id": _s(job.bulk_id),
-        "owner": _s(job.owner),
-        "action": _s(job.action.value),
-        "filter": _s(json.dumps(job.filter.public(), separators=(",", ":"))),
+        "bulk_id": s_attr(job.bulk_id),
+        "owner": s_attr(job.owner),
+        "action": s_attr(job.action.value),
+        "filter": s_attr(json.dumps(job.filter.public(), separators=(",", ":"))),
         "dry_run": {"BOOL": job.dry_run},
-        "created_at": _s(job.created_at),
-        "state": _s(job.state.value),
-        "matched": _n(job.counts.matched),
-        "changed": _n(job.counts.changed),
-        "skipped": _n(job.counts.skipped),
-        "page": _n(job.page),
-        "expires_at": _n(expires_at),
+        "created_at": s_attr(job.created_at),
+        "state": s_attr(job.state.value),
+        "matched": n_attr(job.counts.matched),
+        "changed": n_attr(job.counts.changed),
+        "skipped": n_attr(job.counts.skipped),
+        "page": n_attr(job.page),
+        "expires_at": n_attr(expires_at),
     }
     if job.position is not None:
-        item["position"] = _s(job.position)
+        item["position"] = s_attr(job.position)
     return item
 
 
@@ -84,7 +77,7 @@ class BulkJobs:
         )
 
     def get(self, bulk_id: str) -> BulkJob | None:
-        item = self._call("get_item", TableName=self._table, Key={"bulk_id": _s(bulk_id)}, ConsistentRead=True)
+        item = self._call("get_item", TableName=self._table, Key={"bulk_id": s_attr(bulk_id)}, ConsistentRead=True)
         return _job(item["Item"]) if "Item" in item else None
 
     def advance(self, job: BulkJob, counts: BulkCounts, position: str | None, finished_at: str | None) -> bool:
@@ -92,12 +85,12 @@ class BulkJobs:
         `finished_at` is given). False when that page was recorded already (a redelivered message):
         the condition on the page number is what keeps a page from counting twice."""
         values = {
-            ":page": _n(job.page),
-            ":next": _n(job.page + 1),
-            ":matched": _n(counts.matched),
-            ":changed": _n(counts.changed),
-            ":skipped": _n(counts.skipped),
-            ":running": _s(BulkState.RUNNING.value),
+            ":page": n_attr(job.page),
+            ":next": n_attr(job.page + 1),
+            ":matched": n_attr(counts.matched),
+            ":changed": n_attr(counts.changed),
+            ":skipped": n_attr(counts.skipped),
+            ":running": s_attr(BulkState.RUNNING.value),
         }
         names = {"#page": "page", "#state": "state", "#matched": "matched", "#changed": "changed"}
         names |= {"#skipped": "skipped", "#position": "position"}
@@ -105,17 +98,17 @@ class BulkJobs:
         update += "#skipped = #skipped + :skipped"
         if position is not None:
             update += ", #position = :position"
-            values[":position"] = _s(position)
+            values[":position"] = s_attr(position)
         if finished_at is not None:
             update += ", #state = :done, finished_at = :finished"
-            values[":done"], values[":finished"] = _s(BulkState.DONE.value), _s(finished_at)
+            values[":done"], values[":finished"] = s_attr(BulkState.DONE.value), s_attr(finished_at)
         if position is None:
             update += " REMOVE #position"
         try:
             self._call(
                 "update_item",
                 TableName=self._table,
-                Key={"bulk_id": _s(job.bulk_id)},
+                Key={"bulk_id": s_attr(job.bulk_id)},
                 UpdateExpression=update,
                 ConditionExpression="#page = :page AND #state = :running",
                 ExpressionAttributeNames=names,

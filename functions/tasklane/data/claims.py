@@ -19,7 +19,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.tasks.codec import StoredTask, TableLayout, n_attr, s_attr, to_stored
+from tasklane.data.attributes import n_attr, s_attr
+from tasklane.data.tasks.codec import StoredTask, TableLayout, to_stored
 from tasklane.data.tasks.table import Change, StoreUnavailable, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus

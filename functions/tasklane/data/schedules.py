@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.data.attributes import s_attr
 from tasklane.data.owned_items import COUNT_ITEM, every_named_item
 from tasklane.model.errors import (
     ScheduleChanged,
@@ -32,28 +33,24 @@ class SchedulesUnavailable(ServiceUnavailable):
     public_message = "the schedules table or EventBridge Scheduler did not answer; try again shortly"
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
 def _item(schedule: Schedule) -> dict[str, Any]:
     item = {
-        "owner": _s(schedule.owner),
-        "name": _s(schedule.name),
-        "schedule_id": _s(schedule.schedule_id),
-        "timezone": _s(schedule.timezone),
-        "task": _s(json.dumps(schedule.task, separators=(",", ":"))),
+        "owner": s_attr(schedule.owner),
+        "name": s_attr(schedule.name),
+        "schedule_id": s_attr(schedule.schedule_id),
+        "timezone": s_attr(schedule.timezone),
+        "task": s_attr(json.dumps(schedule.task, separators=(",", ":"))),
         "paused": {"BOOL": schedule.paused},
-        "created_at": _s(schedule.created_at),
-        "updated_at": _s(schedule.updated_at),
+        "created_at": s_attr(schedule.created_at),
+        "updated_at": s_attr(schedule.updated_at),
         "version": {"N": str(schedule.version)},
     }
     if schedule.recurrence_from:
-        item["recurrence_from"] = _s(schedule.recurrence_from)
+        item["recurrence_from"] = s_attr(schedule.recurrence_from)
     if schedule.cron:
-        item["cron"] = _s(schedule.cron)
+        item["cron"] = s_attr(schedule.cron)
     if schedule.rate:
-        item["rate"] = _s(schedule.rate)
+        item["rate"] = s_attr(schedule.rate)
     return item
 
 
@@ -92,7 +89,7 @@ class ScheduleRecords:
     def _count_change(self, owner: str, change: int, limit: int | None = None) -> dict[str, Any]:
         update: dict[str, Any] = {
             "TableName": self._table,
-            "Key": {"owner": _s(owner), "name": _s(_COUNT)},
+            "Key": {"owner": s_attr(owner), "name": s_attr(_COUNT)},
             "UpdateExpression": "SET schedules = if_not_exists(schedules, :zero) + :change",
             "ExpressionAttributeValues": {":zero": {"N": "0"}, ":change": {"N": str(change)}},
         }
@@ -125,7 +122,7 @@ class ScheduleRecords:
 
     def get(self, owner: str, name: str) -> Schedule | None:
         response = self._call(
-            "get_item", TableName=self._table, Key={"owner": _s(owner), "name": _s(name)}, ConsistentRead=True
+            "get_item", TableName=self._table, Key={"owner": s_attr(owner), "name": s_attr(name)}, ConsistentRead=True
         )
         item = response.get("Item")
         return _schedule(item) if item and name != _COUNT else None
@@ -160,7 +157,7 @@ class ScheduleRecords:
         delete = {
             "Delete": {
                 "TableName": self._table,
-                "Key": {"owner": _s(owner), "name": _s(name)},
+                "Key": {"owner": s_attr(owner), "name": s_attr(name)},
                 "ConditionExpression": "attribute_exists(#name)",
                 "ExpressionAttributeNames": {"#name": "name"},
             }

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklane.data.attributes import s_attr
 from tasklane.data.owned_items import COUNT_ITEM, every_named_item
 from tasklane.model.errors import ServiceUnavailable, TaskTypeLimitReached
 from tasklane.model.registered_types import RegisteredType
@@ -20,17 +21,13 @@ class TaskTypesUnavailable(ServiceUnavailable):
     """The task-types table did not answer (after the SDK's retries)."""
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
 def _key(owner: str, name: str) -> dict[str, Any]:
-    return {"owner": _s(owner), "name": _s(name)}
+    return {"owner": s_attr(owner), "name": s_attr(name)}
 
 
 def _item(task_type: RegisteredType) -> dict[str, Any]:
     definition = json.dumps(task_type.to_record(), separators=(",", ":"))
-    return {**_key(task_type.owner, task_type.name), "definition": _s(definition)}
+    return {**_key(task_type.owner, task_type.name), "definition": s_attr(definition)}
 
 
 def _read(item: dict[str, Any]) -> RegisteredType:

@@ -8,7 +8,8 @@ import copy
 from datetime import datetime
 from typing import Any, Self
 
-from tasklane.data.tasks.codec import StoredTask, n_attr, s_attr
+from tasklane.data.attributes import n_attr, s_attr
+from tasklane.data.tasks.codec import StoredTask
 from tasklane.data.tasks.table import Table
 from tasklane.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model import clock

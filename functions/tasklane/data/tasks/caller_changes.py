@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tasklane.data.tasks.codec import StoredTask, due_shard, n_attr, s_attr, sweep_shard
+from tasklane.data.attributes import n_attr, s_attr
+from tasklane.data.tasks.codec import StoredTask, due_shard, sweep_shard
 from tasklane.data.tasks.table import Table
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus

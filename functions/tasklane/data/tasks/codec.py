@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tasklane.data.attributes import n_attr, s_attr
 from tasklane.data.tasks.deliveries import callback_of
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
@@ -91,16 +92,6 @@ class StoredValue:
     def attributes(self, name: str) -> dict[str, Any]:
         inline = {name: s_attr(self.text)} if self.text is not None else {f"{name}_key": s_attr(self.key or "")}
         return {**inline, f"{name}_size": n_attr(self.size)}
-
-
-def s_attr(value: str) -> dict[str, str]:
-    """A DynamoDB string attribute value (the modules of the task table write their keys with it)."""
-    return {"S": value}
-
-
-def n_attr(value: float) -> dict[str, str]:
-    """A DynamoDB number attribute value."""
-    return {"N": str(value)}
 
 
 def _shard(task_id: str, shards: int) -> int:

@@ -13,15 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.tasks.codec import (
-    BY_OWNER_INDEX,
-    DUE_INDEX,
-    SWEEP_INDEX,
-    StoredTask,
-    TableLayout,
-    n_attr,
-    s_attr,
-)
+from tasklane.data.attributes import n_attr, s_attr
+from tasklane.data.tasks.codec import BY_OWNER_INDEX, DUE_INDEX, SWEEP_INDEX, StoredTask, TableLayout
 from tasklane.data.tasks.listing import TaskListing
 from tasklane.data.tasks.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane

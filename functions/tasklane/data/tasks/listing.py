@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tasklane.data.attributes import s_attr
 from tasklane.data.tasks.codec import (
     BY_OWNER_INDEX,
     BY_SCHEDULE_INDEX,
@@ -22,7 +23,6 @@ from tasklane.data.tasks.codec import (
     LISTED_ATTRIBUTES,
     StoredTask,
     TableLayout,
-    s_attr,
     schedule_key,
     to_stored,
 )

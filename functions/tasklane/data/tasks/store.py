@@ -11,19 +11,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tasklane.data.attributes import n_attr, s_attr
 from tasklane.data.claims import claim_change
 from tasklane.data.tasks.async_changes import AsyncChanges
 from tasklane.data.tasks.caller_changes import CallerChanges
-from tasklane.data.tasks.codec import (
-    StoredTask,
-    StoredValue,
-    attempt_slot,
-    error_value,
-    n_attr,
-    outcome_value,
-    s_attr,
-    sweep_shard,
-)
+from tasklane.data.tasks.codec import StoredTask, StoredValue, attempt_slot, error_value, outcome_value, sweep_shard
 from tasklane.data.tasks.table import Change, TransitionRejected
 from tasklane.limits import MAX_PROGRESS_MESSAGE_CHARS
 from tasklane.model import clock

@@ -12,7 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.tasks.codec import LISTED_ATTRIBUTES, StoredTask, n_attr, s_attr, sweep_shard, to_stored
+from tasklane.data.attributes import n_attr, s_attr
+from tasklane.data.tasks.codec import LISTED_ATTRIBUTES, StoredTask, sweep_shard, to_stored
 from tasklane.data.tasks.table import Change, StoreUnavailable, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus

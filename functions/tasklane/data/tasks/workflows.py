@@ -18,7 +18,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklane.data.tasks.codec import BY_OWNER_INDEX, SWEEP_INDEX, n_attr, s_attr
+from tasklane.data.attributes import n_attr, s_attr
+from tasklane.data.tasks.codec import BY_OWNER_INDEX, SWEEP_INDEX
 from tasklane.data.tasks.table import StoreUnavailable
 from tasklane.data.tasks.workflow_tasks import WorkflowTasks
 from tasklane.model import clock
