@@ -186,6 +186,34 @@ def calls_floor(libraries_floor: str, clients: tuple[str, ...], path: Path, port
     return f"{named}{libraries_floor[len(made) :]}; exec(compile({code}, 'calls-floor', 'exec'))"
 
 
+# Run around a body: the CPU each dataclass definition takes (the code `dataclasses` generates and
+# compiles for each class at import), printed as a last line. Patched in this process only.
+DATACLASS_TIMER = """
+import dataclasses, sys, time
+_spent = []
+_process_class = dataclasses._process_class
+def _timed(cls, *args, **kwargs):
+    started = time.process_time()
+    try:
+        return _process_class(cls, *args, **kwargs)
+    finally:
+        if cls.__module__.startswith('tasklane'):
+            _spent.append(time.process_time() - started)
+dataclasses._process_class = _timed
+{body}
+print('DATACLASSES', len(_spent), sum(_spent))
+"""
+
+
+def dataclass_definitions(run: Any, body: str, extra: dict[str, str], runs: int) -> tuple[int, float]:
+    """How many of tasklane's dataclasses `body` defines and the least CPU seconds their definitions
+    took over `runs` runs: `run(code, extra)` runs code in bench/cold_start.py's fresh process and
+    returns its output's last line."""
+    code = "exec(compile(" + repr(DATACLASS_TIMER.format(body=body)) + ", 'timed', 'exec'))"
+    seen = [run(code, extra).split() for _ in range(runs)]
+    return int(seen[0][1]), min(float(s[2]) for s in seen)
+
+
 def replay_body(path: Path) -> str:
     """One statement for `python -c`: the replay above, compiled and run."""
     return "exec(compile(" + repr(REPLAY.format(path=str(path))) + ", 'first-target-task', 'exec'))"

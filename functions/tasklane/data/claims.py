@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from tasklane.data.tasks.codec import StoredTask, TableLayout, to_stored
 from tasklane.data.tasks.table import Change, StoreUnavailable, Table, TransitionRejected
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
+from tasklane.records import record
 
 # How long a claim waits in place when its transaction met another one on the same item (jittered).
 CONFLICT_RETRY_MS = (10, 60)
@@ -69,7 +69,7 @@ class RateRefused(Exception):
         self.wait_ms = wait_ms
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RateStart:
     """The start a rate-limited claim takes: its limit's key and the interval between two starts."""
 

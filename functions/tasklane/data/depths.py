@@ -3,11 +3,11 @@ function only; the functions that send and receive tasks use tasklane.data.queue
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tasklane.data.queues import sqs_errors
 from tasklane.model.lanes import Lane
+from tasklane.records import record
 
 _LANE_ATTRIBUTES = [
     "ApproximateNumberOfMessages",
@@ -16,7 +16,7 @@ _LANE_ATTRIBUTES = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LaneDepth:
     """The approximate message counts of one lane's queue and of its dead-letter queue."""
 

@@ -45,6 +45,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
 
 from tasklane.observability import logger
+from tasklane.records import record
 
 ENV_VAR = "TASKLANE_FAULTS"
 MODES = ("throttle", "lost")
@@ -53,7 +54,7 @@ DEFAULT_THROTTLE_TIMES = 6  # the SDK's 1 + max_attempts (5) sends of one call (
 Sender = Callable[[AWSPreparedRequest], Any]
 
 
-@dataclass(frozen=True)
+@record
 class Fault:
     """One fault a rule injects: how, how likely, and (throttle) how many times."""
 
@@ -62,7 +63,7 @@ class Fault:
     times: int = 1  # throttle: how many sends are refused
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """The faults injected into one operation (and, for UpdateItem, one transition)."""
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from tasklane.records import record
 
 
 class InvocationFailed(Exception):
     """Lambda did not run the function (throttled, not found, not allowed, a network error)."""
 
 
-@dataclass(frozen=True)
+@record
 class FunctionAnswer:
     """What the function returned (its JSON text), or the error it raised (FunctionError set)."""
 

@@ -7,7 +7,6 @@ must fit in one DynamoDB item, and one that cannot be saved would let a retry cr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -28,6 +27,7 @@ from tasklane.data import aws
 from tasklane.limits import IDEMPOTENCY_KEY_SECONDS
 from tasklane.model.errors import IdempotencyConflict, ServiceUnavailable
 from tasklane.observability import logger
+from tasklane.records import record
 from tasklane.settings import settings
 
 REPLAYED = "_replayed"
@@ -56,7 +56,7 @@ def _guarded() -> Callable[..., dict[str, Any]]:
     return run
 
 
-@dataclass(frozen=True)
+@record
 class Replayable:
     """A request that an Idempotency-Key makes happen once: its route, caller, key and a fingerprint of
     its body (the same key with another body is a conflict)."""

@@ -8,7 +8,6 @@ dimension (SEARCH inside SUM) and reads each lane's ApproximateAgeOfOldestMessag
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklane.model.errors import ServiceUnavailable
 from tasklane.model.lanes import Lane
+from tasklane.records import record
 
 NAMESPACE = "tasklane"
 _DIMENSIONS = "{tasklane,lane,service,task_type}"
@@ -35,7 +35,7 @@ def _cloudwatch_errors() -> Any:
         raise MetricsUnavailable(f"GetMetricData failed: {exc}") from exc
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MetricSeries:
     """Sums per minute keyed by the minute's epoch seconds, and each lane's latest oldest-message age."""
 

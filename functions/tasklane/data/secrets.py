@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklane.model.errors import ServiceUnavailable
+from tasklane.records import record
 
 
-@dataclass(frozen=True)
+@record
 class WebhookSecret:
     """An owner's webhook signing secret and when it was made."""
 

@@ -13,7 +13,6 @@ import http.client
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
 from functools import cache
 from ipaddress import ip_address
 
@@ -24,6 +23,7 @@ from tasklane.limits import (
     WEBHOOK_READ_TIMEOUT_SECONDS,
     WEBHOOK_TOTAL_TIMEOUT_SECONDS,
 )
+from tasklane.records import record
 
 CONNECT_TIMEOUT_SECONDS = WEBHOOK_CONNECT_TIMEOUT_SECONDS
 READ_TIMEOUT_SECONDS = WEBHOOK_READ_TIMEOUT_SECONDS
@@ -61,7 +61,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return list(found)
 
 
-@dataclass(frozen=True)
+@record
 class Post:
     """One webhook request: where it goes (the checked address), and what it carries."""
 
@@ -138,7 +138,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)
 
 
-@dataclass(frozen=True)
+@record
 class Answer:
     """A url target's answer: its status, its headers (lower-case names) and its body, read up to a cap."""
 

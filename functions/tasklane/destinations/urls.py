@@ -7,17 +7,17 @@ host); the addresses a name resolves to are judged by tasklane.destinations.chec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from tasklane.destinations.addresses import LOOPBACK_ALLOWED, IPAddress, refusal
 from tasklane.limits import MAX_CALLBACK_URL_CHARS
+from tasklane.records import record
 
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CallbackTarget:
     """Where a callback URL points: what a connection needs, and the request line's target."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +18,7 @@ from tasklane.model import clock
 from tasklane.model.errors import UnknownTaskType
 from tasklane.model.message import TaskMessage
 from tasklane.model.rates import Rate, parse_rate
+from tasklane.records import record
 from tasklane.task_types import get_task_type, is_builtin, rate_limit
 
 # A start due within this long is waited for in place, as a worker would, rather than sent back to
@@ -32,7 +32,7 @@ class Claiming(HasStore, HasClaims, HasSettings, HasTaskTypes, Protocol):
     for a registered type's rate."""
 
 
-@dataclass(frozen=True)
+@record
 class Claimed:
     """The task as this delivery's claim left it, the claim's moment and the run's lease."""
 

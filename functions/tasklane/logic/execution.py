@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage, parse_message
 from tasklane.model.task import TaskError, TaskStatus
 from tasklane.observability import count, logger, task_metrics, throttled
+from tasklane.records import record
 
 # Time kept back from the Lambda timeout to record the outcome after a task's own limit fires.
 SAFETY_MARGIN_SECONDS = 10
@@ -45,7 +46,7 @@ class Deferred(Exception):
     """The message goes back to the lane to be delivered again later (a partial batch failure)."""
 
 
-@dataclass(frozen=True)
+@record
 class Delivery:
     """One received lane message, with what the processor needs to steer it."""
 
@@ -55,7 +56,7 @@ class Delivery:
     remaining_seconds: Callable[[], float]
 
 
-@dataclass(frozen=True)
+@record
 class Attempt:
     """One delivery being handled: its message, where it came from, and what handles it."""
 

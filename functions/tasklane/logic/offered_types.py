@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from tasklane.data.services import HasTaskTypes
 from tasklane.model.errors import UnknownTaskType
 from tasklane.model.lanes import Lane
 from tasklane.model.registered_types import MAX_ASYNC_TIMEOUT_SECONDS, NAME, RegisteredType
+from tasklane.records import record
 from tasklane.task_types import get_task_type
 
 CACHE_SECONDS = 30
@@ -25,7 +25,7 @@ MAX_CACHED = 1000
 _CACHE: dict[tuple[str, str], tuple[float, RegisteredType | None]] = {}
 
 
-@dataclass(frozen=True)
+@record
 class OfferedType:
     """What a submission needs of its type: its defaults, its limit, and its payload check."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from tasklane.data.queues import QueueUnavailable
@@ -14,13 +13,14 @@ from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Task
 from tasklane.observability import logger
+from tasklane.records import record
 
 
 class Queueing(HasQueues, HasStore, Protocol):
     """What queueing touches: the lane queues, and the tasks table to note a task whose send failed."""
 
 
-@dataclass(frozen=True)
+@record
 class Accepted:
     """A queued task; `queued` is False when the send failed and the reconciler will send it."""
 

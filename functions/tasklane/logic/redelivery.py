@@ -10,15 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from tasklane.data.services import HasQueues
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.observability import logger
+from tasklane.records import record
 
 
-@dataclass(frozen=True)
+@record
 class _Change:
     task_id: str
     receipt_handle: str

@@ -7,7 +7,7 @@ apart from reads, cancel and retry, which the status function runs without it.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +30,7 @@ from tasklane.model.message import TaskMessage
 from tasklane.model.requests import SubmitRequest
 from tasklane.model.task import Task, TaskStatus, summary
 from tasklane.observability import count
+from tasklane.records import record
 
 # Only submissions with an Idempotency-Key load the idempotency module (and Powertools' with it).
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class Submitting(Preparing, TaskReads, Queueing, Protocol):
     """What a submission touches: its checks, the values bucket, the tasks table and the lane queues."""
 
 
-@dataclass(frozen=True)
+@record
 class NewTask:
     """A checked submission: the pending task and its payload as JSON."""
 
@@ -52,7 +53,7 @@ class NewTask:
     payload_json: bytes
 
 
-@dataclass(frozen=True)
+@record
 class Origin:
     """A task whose id is not random: a firing's, a workflow node's or a keyed submission's own id, and
     the name of the schedule that fired it (which the task carries)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +25,7 @@ from tasklane.model import clock
 from tasklane.model.async_answers import ACCEPTED
 from tasklane.model.envelope import RESULT_UPLOADED, Envelope, ResultUpload
 from tasklane.model.registered_types import RegisteredType
+from tasklane.records import record
 
 if TYPE_CHECKING:
     from tasklane.data.services import HasNotifications, HasSettings, HasStore, HasTargetFunctions, HasValues
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
         (a url target's call is signed and checked as a webhook), and the settings' limits."""
 
 
-@dataclass(frozen=True)
+@record
 class TargetRun:
     """A registered type's task as the processor runs it (the built-ins' parse_payload and run)."""
 

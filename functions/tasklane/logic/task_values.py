@@ -5,7 +5,6 @@ or the result a target uploaded itself (to the envelope's result_upload URL: the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasklane.data.bucket import ValueMissing, result_key
@@ -14,6 +13,7 @@ from tasklane.data.tasks.codec import StoredTask, StoredValue
 from tasklane.limits import INLINE_VALUE_BYTES
 from tasklane.model import values
 from tasklane.model.errors import TasklaneError
+from tasklane.records import record
 
 # Inline results deeper than this are kept in the values bucket, whose text is never parsed again.
 MAX_INLINE_RESULT_DEPTH = 200
@@ -41,7 +41,7 @@ def read_payload(stored: StoredTask, services: HasValues) -> dict[str, Any]:
     return payload
 
 
-@dataclass(frozen=True)
+@record
 class UploadedResult:
     """A result its target PUT to the attempt's key, checked (present, within the limit, JSON)."""
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from dataclasses import dataclass
 from typing import Protocol
 
 from tasklane.data.services import HasLimits, HasSettings
 from tasklane.model import clock
 from tasklane.model.lanes import Lane
 from tasklane.model.message import TaskMessage
+from tasklane.records import record
 
 RATE_LIMIT, OWNER_CONCURRENCY = "rate_limit", "owner_concurrency"
 # A message held for its owner's share looks again after a few seconds, and after twice as long each
@@ -30,7 +30,7 @@ class Releasing(HasLimits, HasSettings, Protocol):
     capped)."""
 
 
-@dataclass(frozen=True)
+@record
 class Hold:
     """Why a delivery waits instead of starting, and how long until it is worth another look."""
 
@@ -38,7 +38,7 @@ class Hold:
     seconds: int
 
 
-@dataclass(frozen=True)
+@record
 class Slot:
     """A running slot of one owner on one lane, held by one run until its lease ends."""
 

@@ -9,7 +9,6 @@ failed attempt. Redirects are not followed: a 3xx is a failure like a 500.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -22,6 +21,7 @@ from tasklane.model import clock
 from tasklane.model.callbacks import SIGNATURE_HEADER, CallbackDelivery, signature
 from tasklane.model.webhook_message import WebhookMessage
 from tasklane.observability import count, logger
+from tasklane.records import record
 
 RETRY_FOR = timedelta(seconds=WEBHOOK_RETRY_SECONDS)
 MAX_BACKOFF_SECONDS = WEBHOOK_MAX_BACKOFF_SECONDS  # the longest wait between two attempts
@@ -38,7 +38,7 @@ class DeliveryFailed(Exception):
     """This attempt failed; the message comes back after its backoff."""
 
 
-@dataclass(frozen=True)
+@record
 class WebhookDelivery:
     """One receive of a webhook message: its body, its handle, and which attempt this is."""
 

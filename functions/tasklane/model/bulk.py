@@ -4,12 +4,13 @@ the message that carries it from one page of tasks to the next (the bulk queue's
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any
 
 from tasklane.model.lanes import Lane
 from tasklane.model.task import TaskStatus
+from tasklane.records import record
 
 
 class BulkAction(StrEnum):
@@ -29,7 +30,7 @@ class BulkState(StrEnum):
     DONE = "done"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BulkFilter:
     """Which tasks: each field narrows; created_after is inclusive, created_before exclusive (ISO
     text at tasklane's millisecond precision, UTC)."""
@@ -61,7 +62,7 @@ class BulkFilter:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BulkOrder:
     """What a caller asks: an action, the filter of the tasks it applies to, and whether only to count."""
 
@@ -70,7 +71,7 @@ class BulkOrder:
     dry_run: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BulkCounts:
     """matched: tasks of the filter in a status the action applies to; changed: moved by it;
     skipped: matched but moved by something else first (or, for a retry, whose payload expired)."""
@@ -83,7 +84,7 @@ class BulkCounts:
         return BulkCounts(self.matched + other.matched, self.changed + other.changed, self.skipped + other.skipped)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BulkJob:
     """A bulk action as stored: `page` is the number of the next page to apply, `position` where
     it starts in the owner's listing (None: from the newest, or the created_before bound)."""
@@ -117,7 +118,7 @@ class BulkJob:
         return answer
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BulkPage:
     """The bulk queue's message: apply page `page` of job `bulk_id`, starting at `position`."""
 

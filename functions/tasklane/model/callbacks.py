@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from typing import Any
 
+from tasklane.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(slots=True)
 class CallbackDelivery:
     """One attempt to deliver a task's webhook: the receiver's HTTP status, or why none came back."""
 
@@ -33,7 +34,7 @@ class CallbackDelivery:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Callback:
     """The callback a task was submitted with, and its last deliveries (oldest first)."""
 

@@ -4,11 +4,12 @@ The envelope's `task_id` + `attempt` is a target's idempotency key (delivery is 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from tasklane.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(slots=True)
 class Completion:
     """How an async target finishes its attempt: the attempt's token and the three routes."""
 
@@ -18,7 +19,7 @@ class Completion:
     heartbeat_url: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ResultUpload:
     """Where a target may put a result too large to answer with (a Lambda's answer is at most 6 MB):
     a presigned URL to PUT the result's JSON to (at most `max_bytes`), then answer RESULT_UPLOADED."""
@@ -33,7 +34,7 @@ class ResultUpload:
 RESULT_UPLOADED = {"tasklane": "result_uploaded"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(slots=True, kw_only=True)
 class Envelope:
     """One attempt of a task handed to its target."""
 

@@ -6,14 +6,14 @@ Only the status function lists and reads results; the functions that move tasks 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tasklane.model.lanes import Lane
 from tasklane.model.task import Task, TaskStatus
+from tasklane.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ListQuery:
     """Which of a caller's tasks to list: newest first, created before `before` (a listing position)."""
 
@@ -26,13 +26,13 @@ class ListQuery:
     schedule: str | None = None  # the recurring schedule whose firings submitted the tasks
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TaskResult:
     task_id: str
     result: Any
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TaskPage:
     items: list[Task]
     next_cursor: str | None = None
@@ -41,7 +41,7 @@ class TaskPage:
         return {"items": [task.public() for task in self.items], "next_cursor": self.next_cursor}
 
 
-@dataclass(frozen=True)
+@record
 class ResultAnswer:
     """A completed task's result: its JSON text to answer inline, or the URL to send the caller to."""
 

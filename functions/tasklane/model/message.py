@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from tasklane.model.ids import is_task_id
+from tasklane.records import record
 
 if TYPE_CHECKING:
     from tasklane.model.task import Task
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TaskMessage:
     """The small SQS message of a lane: the payload stays in DynamoDB."""
 

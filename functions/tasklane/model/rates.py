@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+
+from tasklane.records import record
 
 SPACING_MARGIN = 1.10
 _RATE = re.compile(r"^\s*(?P<count>\d+)\s*/\s*(?P<unit>s|m|h)\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Rate:
     """At most `count` starts per `per_seconds`, spaced evenly (no burst: one start every interval)."""
 

@@ -18,11 +18,12 @@ clock change fires at the next valid minute, a repeated one fires once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
+
+from tasklane.records import record
 
 _RATE = re.compile(r"^(\d{1,6}) (minute|minutes|hour|hours|day|days)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -91,7 +92,7 @@ def _years(field: str) -> frozenset[int]:
     return frozenset(years)
 
 
-@dataclass(frozen=True)
+@record
 class Cron:
     """A checked EventBridge cron expression and its five-field cronsim form plus its years."""
 
@@ -129,7 +130,7 @@ def parse_timezone(text: str) -> ZoneInfo:
         raise ValueError("must be an IANA time zone name, e.g. 'UTC' or 'Europe/Paris'") from None
 
 
-@dataclass(frozen=True)
+@record
 class Recurrence:
     """When a schedule fires: a cron in its time zone, or a rate counted from its creation."""
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from tasklane.model.lanes import Lane
+from tasklane.records import record
 
 NAME_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
 NAME = re.compile(NAME_PATTERN)
@@ -26,7 +26,7 @@ MAX_ASYNC_TIMEOUT_SECONDS = 7 * 24 * 3600
 MAX_SCHEMA_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Target:
     """Where a registered type's tasks run: `kind` url (its https URL) or lambda (its function ARN)."""
 
@@ -37,7 +37,7 @@ class Target:
         return {self.kind: self.address}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(slots=True, kw_only=True)
 class RegisteredType:
     """One owner's task type: its target, its mode, its payload's schema and its defaults."""
 

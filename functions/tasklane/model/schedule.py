@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tasklane.model import clock
+from tasklane.records import record
 
 if TYPE_CHECKING:
     from tasklane.model.recurrence import Recurrence
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(slots=True, kw_only=True)
 class Schedule:
     """A recurring schedule as stored: its owner's name for it, its recurrence and the task it submits."""
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tasklane.model.lanes import Lane
+from tasklane.records import record
 
 # The chart covers the last hour, a point a minute.
 THROUGHPUT_MINUTES = 60
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LaneFigures:
     """One lane's figures in the overview."""
 
@@ -37,7 +37,7 @@ class LaneFigures:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Throughput:
     """Completed and failed tasks per minute, oldest minute first; `minutes` are epoch seconds."""
 
@@ -57,7 +57,7 @@ class Throughput:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Overview:
     """The console's overview of the stack and of the caller's tasks."""
 

@@ -9,13 +9,14 @@ what it documents as its responses. Timestamps are kept as the ISO 8601 UTC text
 from __future__ import annotations
 
 import hashlib
-from dataclasses import Field, dataclass, field, fields, replace
+from dataclasses import Field, field, fields, replace
 from enum import Enum, StrEnum
 from typing import Annotated, Any
 
 from tasklane.limits import MAX_ERROR_MESSAGE_CHARS, MAX_ERROR_TYPE_CHARS
 from tasklane.model.callbacks import Callback
 from tasklane.model.lanes import Lane
+from tasklane.records import record
 
 
 class _DateTimeText:
@@ -50,7 +51,7 @@ class TaskStatus(StrEnum):
 DEAD_LETTERED = "DeadLettered"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TaskError:
     type: str
     message: str
@@ -65,7 +66,7 @@ class TaskError:
             object.__setattr__(self, "message", self.message[:MAX_ERROR_MESSAGE_CHARS])
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Progress:
     percent: float  # 0 to 100
     message: str | None = None
@@ -74,7 +75,7 @@ class Progress:
         return {"percent": self.percent, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class AttemptOutcome:
     """How one attempt ended: `completed`, or `failed` with its error (retried at the task's
     next_attempt_at while attempts remain). A task keeps the last ATTEMPTS_KEPT of them."""
@@ -111,7 +112,7 @@ class Kept(StrEnum):
     NOT_KEPT = "not_kept"  # made when the task is read (the values' URLs)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class FieldRole:
     """Where a task field goes besides the API's answer: the table, a listing's read, the bus event."""
 
@@ -142,7 +143,7 @@ def shown(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(slots=True, kw_only=True)
 class Task:
     """A task as its owner sees it. Each field is declared once, here, with where else it goes: to add one,
     add its line (and a test); the answer, the table item, the listing and the event follow."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from tasklane.limits import MAX_INTEGER_DIGITS, MAX_PAYLOAD_DEPTH
+from tasklane.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Unrepresentable:
     """A number in a request that no JSON reader can hold faithfully: its text as sent."""
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from tasklane.model.task import Task, summary
+from tasklane.records import record
 
 
 def detail_type(status: str) -> str:
@@ -15,7 +16,7 @@ def detail_type(status: str) -> str:
     return f"Task {status.capitalize()}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class WebhookMessage:
     """One webhook to deliver: the receiver, the task's facts the deliverer records and counts by, and
     the body (the task's summary at its change: no payload, no result, no deliveries)."""

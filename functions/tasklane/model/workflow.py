@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from tasklane.records import record
+
 # The most tasks one workflow holds, and how deeply its nodes may nest (a lone task is depth 1, and
 # each chain, group or chord around it adds one).
 MAX_WORKFLOW_TASKS = 1000
@@ -48,7 +50,7 @@ class OnFailure(StrEnum):
     CONTINUE = "continue"  # later nodes run, with {"error": ...} in place of the failed input
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PlannedTask:
     """One task of the tree: where it is (`root.chain[1].task`), the barrier it waits behind and the
     barrier its end counts down."""
@@ -59,7 +61,7 @@ class PlannedTask:
     before: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Barrier:
     """A point the workflow waits at: `inputs` (task indexes, in order) must all end before
     `starts` (task indexes) are queued."""
@@ -221,7 +223,7 @@ def transition_token(task_id: str, attempt: int, outcome: str) -> str:
     return hashlib.sha256(f"{task_id}/{attempt}/{outcome}".encode()).hexdigest()[:36]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Counts:
     total: int = 0
     pending: int = 0  # not started yet (waiting for their turn, or queued)
@@ -231,7 +233,7 @@ class Counts:
     cancelled: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(slots=True, kw_only=True)
 class Workflow:
     """A workflow as its record holds it."""
 

@@ -8,7 +8,6 @@ rules, the list query, is declared once below; that declaration parses it and do
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -20,12 +19,13 @@ from tasklane.model.errors import ValidationFailed
 from tasklane.model.lanes import Lane
 from tasklane.model.listing import ListQuery, TaskPage, TaskResult
 from tasklane.model.task import Task, TaskStatus
+from tasklane.records import record
 from tasklane.routes.http import caller, json_response
 
 router = Router()
 
 
-@dataclass(frozen=True)
+@record
 class QueryParameter:
     """One query parameter of GET /tasks: its OpenAPI schema is also the rule it is parsed by."""
 

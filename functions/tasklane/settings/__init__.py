@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, ClassVar
 
 from tasklane.model.lanes import Lane
+from tasklane.records import record
 from tasklane.settings.environment import EVERY_FUNCTION, flag, from_env, required_env, variable
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _rate_overrides(text: str) -> dict[str, Rate | None]:
     return parse_overrides(text)
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """What every function reads from its environment: each field names its variable and parser."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 
+from tasklane.records import record
 
-@dataclass(frozen=True)
+
+@record
 class BulkSettings:
     table_name: str
     queue_url: str

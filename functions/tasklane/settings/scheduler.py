@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
+from tasklane.records import record
 from tasklane.settings.environment import from_env, required_env, variable
 
 
-@dataclass(frozen=True)
+@record
 class SchedulerSettings:
     """What the schedules function needs to manage EventBridge Scheduler schedules: set on it only."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
 from tasklane.model.lanes import Lane
+from tasklane.records import record
 from tasklane.settings.environment import from_env, required_env, variable
 
 
@@ -20,7 +20,7 @@ def _per_lane_int(*values: str) -> dict[Lane, int]:
     return {lane: int(value) for lane, value in zip(Lane, values, strict=True)}
 
 
-@dataclass(frozen=True)
+@record
 class StatsSettings:
     """What GET /stats reads besides the task table: set on the status function only."""
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 
+from tasklane.records import record
 
-@dataclass(frozen=True)
+
+@record
 class TaskTypeSettings:
     """Where registered types live, how many an owner may have, and which functions may be targets."""
 

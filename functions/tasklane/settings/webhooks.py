@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+from tasklane.records import record
 from tasklane.settings.environment import EVERY_FUNCTION, flag, from_env, required_env, variable
 
 
@@ -24,7 +24,7 @@ def _port(url: str) -> int | None:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class WebhookSettings:
     """Completion events and webhooks (tasklane.logic.events, tasklane.logic.webhooks): set in Globals."""
 

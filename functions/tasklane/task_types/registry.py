@@ -6,11 +6,11 @@ Task types register themselves with `@task`; tasklane.task_types imports them an
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from tasklane.model.errors import ValidationFailed, field_details
 from tasklane.model.rates import Rate, parse_rate
+from tasklane.records import record
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -28,7 +28,7 @@ class TaskContext(Protocol):
     def remaining_seconds(self) -> float: ...
 
 
-@dataclass(frozen=True)
+@record
 class TaskType:
     """A registered task type: its payload model, its function and how it runs."""
 

@@ -3,7 +3,6 @@ One conditional UpdateItem each, as every transition (tasklane.data.tasks.store)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +11,10 @@ from tasklane.data.tasks.codec import StoredTask, due_shard, sweep_shard
 from tasklane.data.tasks.table import Table
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
+from tasklane.records import record
 
 
-@dataclass(frozen=True)
+@record
 class LaterStart:
     """When a retried task may start, if later than now, and whether that is beyond the lanes' horizon."""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tasklane.data.tasks.codec import task_fields, to_stored
 from tasklane.model.task import TASK_FIELDS, Task, role, shown
 from tasklane.model.workflow import WORKFLOW_KIND
+from tasklane.records import record
 
 # The fields a status-change event tells, as Task declares them (never the payload or the result).
 EVENT_FIELDS = tuple(f.name for f in TASK_FIELDS if role(f).in_event)
@@ -15,7 +15,7 @@ EVENT_FIELDS = tuple(f.name for f in TASK_FIELDS if role(f).in_event)
 TERMINAL = ("completed", "failed", "cancelled")
 
 
-@dataclass(frozen=True)
+@record
 class StatusChange:
     """One task's move from `previous` (None for a new task) to its new status."""
 
@@ -61,7 +61,7 @@ def status_change(record: dict[str, Any]) -> StatusChange | None:
     return StatusChange(record["eventID"], stream["SequenceNumber"], new, previous)
 
 
-@dataclass(frozen=True)
+@record
 class WorkflowChange:
     """A workflow record's move from `previous` to its new status (tasklane.data.tasks.workflows)."""
 

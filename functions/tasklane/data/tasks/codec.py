@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from tasklane.model.task import (
     TaskStatus,
     role,
 )
+from tasklane.records import record
 
 BY_OWNER_INDEX = "ByOwner"
 BY_TYPE_INDEX = "ByType"
@@ -41,7 +41,7 @@ LISTED_ATTRIBUTES = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class TableLayout:
     """How this deployment lays out task items: the table, the index shards and the time rules."""
 
@@ -57,7 +57,7 @@ class TableLayout:
         return clock.epoch(now) + delay + self.pending_grace_seconds
 
 
-@dataclass(frozen=True)
+@record
 class StoredTask:
     """A task with the fields only the services sees."""
 
@@ -81,7 +81,7 @@ class StoredTask:
         return self.owner == owner
 
 
-@dataclass(frozen=True)
+@record
 class StoredValue:
     """A payload or result as the item keeps it: inline JSON text, or the key of its object."""
 

@@ -7,7 +7,6 @@ at submission, and its claim and completion do not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +18,13 @@ from tasklane.data.tasks.listing import TaskListing
 from tasklane.data.tasks.table import StoreUnavailable, Table
 from tasklane.model.lanes import Lane
 from tasklane.model.task import DEAD_LETTERED, TaskStatus
+from tasklane.records import record
 
 if TYPE_CHECKING:
     from tasklane.model.listing import ListQuery
 
 
-@dataclass(frozen=True)
+@record
 class SweepEntry:
     """An unfinished task due for the reconciler: what the sweep decides on, from the index alone."""
 
@@ -42,7 +42,7 @@ class SweepEntry:
     unsent: bool = False  # the send at submit failed
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class DueEntry:
     """A scheduled task coming due: what its lane message needs, from the index alone."""
 
@@ -56,7 +56,7 @@ class DueEntry:
     correlation_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RecentTask:
     """What the console's overview needs of a task: read from the listing index alone."""
 

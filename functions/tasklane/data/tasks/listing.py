@@ -27,6 +27,7 @@ from tasklane.data.tasks.codec import (
     to_stored,
 )
 from tasklane.data.tasks.table import Table
+from tasklane.records import record
 
 if TYPE_CHECKING:
     from tasklane.model.listing import ListQuery
@@ -41,7 +42,7 @@ FILTERED_QUERY_LIMIT = 200
 _BATCH_GET_LIMIT = 100
 
 
-@dataclass(frozen=True)
+@record
 class IndexPlan:
     """Which index a query reads, its partition keys, and what the index itself still filters."""
 

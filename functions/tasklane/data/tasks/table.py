@@ -15,6 +15,7 @@ from tasklane.data.attributes import n_attr, s_attr
 from tasklane.data.tasks.codec import StoredTask, TableLayout, to_stored
 from tasklane.model import clock
 from tasklane.model.errors import ServiceUnavailable
+from tasklane.records import record
 
 _BATCH_WRITE_LIMIT = 25
 _BATCH_RETRIES = 6
@@ -34,7 +35,7 @@ class TransitionRejected(Exception):
         self.stored = stored
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One conditional UpdateItem of a task: when it may happen, what it does, how to recognise it."""
 

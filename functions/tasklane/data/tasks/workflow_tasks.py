@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +17,12 @@ from tasklane.data.tasks.table import Change, StoreUnavailable, Table, Transitio
 from tasklane.model import clock
 from tasklane.model.task import TaskStatus
 from tasklane.model.workflow import Workflow, WorkflowStatus, record_key
+from tasklane.records import record
 
 _TRANSACTION_ITEMS = 100
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class FanIn:
     """The countdown a task's terminal transition carries: its barrier, whether it failed, and the
     transition's ClientRequestToken."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,9 +31,10 @@ from tasklane.model.workflow import (
     plan,
     record_key,
 )
+from tasklane.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class BarrierState:
     index: int
     remaining: int
