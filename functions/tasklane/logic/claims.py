@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tasklane.data.claims import RateRefused, RateStart, claim_change
 from tasklane.data.services import HasClaims, HasSettings, HasStore, HasTaskTypes
@@ -17,9 +17,11 @@ from tasklane.logic.throttling import RATE_LIMIT, Hold
 from tasklane.model import clock
 from tasklane.model.errors import UnknownTaskType
 from tasklane.model.message import TaskMessage
-from tasklane.model.rates import Rate, parse_rate
 from tasklane.records import record
 from tasklane.task_types import get_task_type, is_builtin, rate_limit
+
+if TYPE_CHECKING:
+    from tasklane.model.rates import Rate
 
 # A start due within this long is waited for in place, as a worker would, rather than sent back to
 # the lane: the next message of a batch of one type is usually one interval away, and a second's
@@ -85,4 +87,6 @@ def rate_of(message: TaskMessage, services: HasTaskTypes) -> tuple[Rate | None, 
     found = registered_type(message.owner, task_type, services)
     if found is None or found.rate_limit is None:
         return None, ""  # unknown: the claim fails it with the reason
+    from tasklane.model.rates import parse_rate  # only where a registered type has a rate
+
     return parse_rate(found.rate_limit), f"rate#{message.owner}#{task_type}"
