@@ -1,12 +1,18 @@
-"""For a worker that finishes an async task's attempt: complete, fail or keep it alive, with nothing
-but the attempt's envelope. The token authenticates the call; no credentials, no API key, standard
-library only (a worker may run anywhere: ECS, Batch, a laptop).
+"""For a worker that finishes an async task's attempt: complete, fail or keep it alive (and put a
+large result where tasklane reads it), with nothing but the attempt's envelope. The token
+authenticates the call; no credentials, no API key, standard library only (a worker may run
+anywhere: ECS, Batch, a laptop).
 
     from tasklane_client import worker
 
-    attempt = envelope["completion"]  # {"token", "complete_url", "fail_url", "heartbeat_url"}
+    attempt = envelope["completion"]  # {"token", "complete_url", "fail_url", "heartbeat_url", ...}
     worker.heartbeat(envelope["task_id"], attempt, 40)
     worker.complete(envelope["task_id"], attempt, {"frames": 240})
+
+A result too large to send (over the API's 10 MB request) is PUT first, then completed by reference:
+
+    worker.upload_result(envelope["task_id"], attempt, frames)  # a fresh URL, then the PUT
+    worker.complete(envelope["task_id"], attempt, worker.RESULT_UPLOADED)
 
 `token` is the envelope's `completion` (its routes are then used), or the token alone (then the API
 at TASKLANE_API_URL). A wrong token raises NotFound, a spent one (an earlier attempt, a finished
@@ -36,6 +42,9 @@ from tasklane_client.errors import (
 TRIES = 3  # 429, 5xx and unreachable are tried again, after 1 s then 2 s
 TIMEOUT_SECONDS = 10
 USER_AGENT = "tasklane-worker/1"
+UPLOAD_TIMEOUT_SECONDS = 600  # a PUT of up to 100 MiB
+# The result that says: the result is the object PUT to this attempt's result upload URL.
+RESULT_UPLOADED = {"tasklane": "result_uploaded"}
 Token = str | Mapping[str, str]  # the token, or the envelope's whole `completion`
 
 
@@ -60,13 +69,38 @@ def heartbeat(task_id: str, token: Token, progress: float | Mapping[str, Any] | 
     return _post(url, {"token": secret, "progress": dict(shown) if shown is not None else None})
 
 
+def result_upload(task_id: str, token: Token) -> dict[str, Any]:
+    """Where to PUT the attempt's result: {"url", "method", "max_bytes", "expires_at"}, signed now
+    (the envelope's own `result_upload` may have expired by the time a long attempt ends)."""
+    url, secret = _route(task_id, token, "result_upload")
+    return _post(url, {"token": secret})
+
+
+def upload_result(task_id: str, token: Token, result: Any) -> None:
+    """PUT `result`'s JSON to a fresh result upload URL; then complete with RESULT_UPLOADED. A result
+    over the upload's `max_bytes` raises InvalidRequest without sending it."""
+    place = result_upload(task_id, token)
+    data = json.dumps(result).encode()
+    if len(data) > place["max_bytes"]:
+        raise InvalidRequest(f"the result is {len(data)} bytes; the limit is {place['max_bytes']}", status=413)
+    request = urllib.request.Request(place["url"], data=data, method=place["method"])  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=UPLOAD_TIMEOUT_SECONDS):  # noqa: S310
+            return
+    except urllib.error.HTTPError as exc:  # 403 once the URL expired: ask for a fresh one
+        kind = ServerError if exc.code >= 500 else InvalidRequest
+        raise kind(f"the result upload was refused: HTTP {exc.code}", status=exc.code) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise EndpointError(f"the result upload could not be sent: {exc}") from None
+
+
 def _route(task_id: str, token: Token, route: str) -> tuple[str, str]:
     if not isinstance(token, str):
         return token[f"{route}_url"], token["token"]
     base = os.environ.get("TASKLANE_API_URL")
     if not base:
         raise ValueError("pass the envelope's `completion` as the token, or set TASKLANE_API_URL")
-    return f"{base.rstrip('/')}/tasks/{task_id}/{route}", token
+    return f"{base.rstrip('/')}/tasks/{task_id}/{route.replace('_', '-')}", token
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:

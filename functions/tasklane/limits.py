@@ -38,6 +38,10 @@ MAX_INLINE_ANSWER_BYTES = 5 * MIB
 
 # Presigned value URLs are short-lived: long enough to download 10 MiB on a slow line.
 VALUE_URL_SECONDS = 900
+# The result upload URL an async worker asks for (POST /tasks/{id}/result-upload) lasts an hour at most,
+# never past its attempt's lease: long enough to PUT the largest result (MaxResultBytes, 100 MiB at
+# most) on a slow line, and signed when asked, so its credentials are fresh whenever the worker asks.
+RESULT_UPLOAD_SECONDS = 3600
 # Details listed per rejected batch item (the rest are counted), so that answers stay bounded.
 MAX_ERROR_DETAILS = 5
 MAX_ERROR_TEXT = 200

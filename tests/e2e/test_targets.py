@@ -166,6 +166,42 @@ def test_an_async_url_type_is_finished_through_the_api_with_its_token(alice):
         server.server_close()
 
 
+class AsyncUploadTarget(AsyncTarget):
+    """Accepts with a 202, then, as a worker finishing long after the start would, asks for a fresh
+    result upload URL, PUTs a result larger than a completion's body may be, and completes by reference."""
+
+    def work(self, envelope: dict[str, Any]) -> None:
+        from tasklane_client import worker
+
+        attempt = envelope["completion"]
+        worker.upload_result(envelope["task_id"], attempt, {"frames": ["y" * 1000] * envelope["payload"]["n"]})
+        self.finished.append(worker.complete(envelope["task_id"], attempt, worker.RESULT_UPLOADED))
+
+
+def test_an_async_worker_puts_its_result_to_a_fresh_upload_url_and_completes_by_reference(alice):
+    handler = type("E2EAsyncUploadTarget", (AsyncUploadTarget,), {"finished": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/run"
+        name = f"e2e-async-up-{uuid.uuid4().hex[:6]}"
+        body = {"target": {"url": url}, "mode": "async", "payload_schema": SCHEMA, "timeout_seconds": 3600}
+        assert _put(alice, name, body).status_code == 201
+        frames = 9 * 1024  # ~9.2 MB of JSON, by PUT (MaxResultBytes: 10 MiB here), not in the completion
+        done = alice.wait(alice.submit(name, {"n": frames})["task_id"], timeout=180)
+        assert done["status"] == "completed", done
+        assert handler.finished == [{"task_id": done["task_id"], "status": "completed"}]
+        result = alice.request("GET", f"/tasks/{done['task_id']}/result", allow_redirects=False)
+        assert result.status_code == 303, result.text
+        import urllib.request
+
+        with urllib.request.urlopen(result.headers["Location"], timeout=60) as answer:  # the emulator's S3
+            assert json.loads(answer.read()) == {"frames": ["y" * 1000] * frames}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 UPLOADER = """
 import json, urllib.request
 

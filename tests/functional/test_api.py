@@ -320,6 +320,7 @@ def test_health_needs_no_identity_and_openapi_describes_every_route(tasklane):
         "/tasks/{task_id}/complete",
         "/tasks/{task_id}/fail",
         "/tasks/{task_id}/heartbeat",
+        "/tasks/{task_id}/result-upload",
         "/stats",
         "/health",
         "/webhooks/secret",

@@ -1,6 +1,7 @@
 """Async task types: the target accepts (202, or a Lambda's {"tasklane": "accepted"}) and finishes the
-attempt later through /tasks/{id}/complete, /fail or /heartbeat, authenticated by the attempt's token
-alone; the reconciler settles an attempt past its deadline or its heartbeat."""
+attempt later through /tasks/{id}/complete, /fail or /heartbeat (and asks /result-upload where to PUT
+a large result), authenticated by the attempt's token alone; the reconciler settles an attempt past
+its deadline or its heartbeat."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ ACCEPTED = (202, {"Content-Type": "application/json"}, b'{"accepted": true}', 0)
 
 
 def finish(system, route, task_id, body):
-    return system.call(api_event(f"{route}_task", owner=None, task_id=task_id, body=body))
+    return system.call(api_event(f"{route.replace('-', '_')}_task", owner=None, task_id=task_id, body=body))
 
 
 def start(system, receiver, **fields):
@@ -68,7 +69,7 @@ def test_a_202_leaves_the_task_processing_without_holding_the_processor(tasklane
     # Its message is acknowledged: nothing stays on the lane for a processor to hold.
     assert tasklane.receive(task["priority"]) == []
     completion = envelope["completion"]
-    assert set(completion) == {"token", "complete_url", "fail_url", "heartbeat_url"}
+    assert set(completion) == {"token", "complete_url", "fail_url", "heartbeat_url", "result_upload_url"}
     assert completion["complete_url"].endswith(f"/tasks/{task_id}/complete")
     assert len(completion["token"]) >= 43  # 256 bits, URL-safe base64
     item = tasklane.item(task_id)
@@ -92,6 +93,7 @@ def test_complete_with_the_token_stores_the_result(tasklane, receiver):
     again = finish(tasklane, "complete", task_id, {"token": token, "result": 1})
     assert again.status == 409, again.body
     assert finish(tasklane, "heartbeat", task_id, {"token": token}).status == 409
+    assert finish(tasklane, "result-upload", task_id, {"token": token}).status == 409
 
 
 def test_a_large_result_goes_to_the_bucket_and_one_over_the_limit_fails_the_task(tasklane, receiver):
@@ -114,7 +116,7 @@ def test_a_large_result_goes_to_the_bucket_and_one_over_the_limit_fails_the_task
 
 def test_a_wrong_token_or_an_unknown_task_is_a_404(tasklane, receiver):
     task_id, envelope = start(tasklane, receiver)
-    for route in ("complete", "fail", "heartbeat"):
+    for route in ("complete", "fail", "heartbeat", "result-upload"):
         body = {"token": "not-the-token", "result": 1, "error": {"type": "X", "message": "m"}}
         assert finish(tasklane, route, task_id, body).status == 404
     other = "00000000-0000-4000-8000-000000000000"
@@ -212,11 +214,11 @@ def test_a_sync_type_takes_a_202_as_its_answer(tasklane, receiver):
     assert "completion" not in receiver.envelope()
 
 
-@pytest.mark.parametrize("route", ["complete", "fail", "heartbeat"])
+@pytest.mark.parametrize("route", ["complete", "fail", "heartbeat", "result-upload"])
 def test_the_completion_routes_need_no_caller_identity(tasklane, receiver, route):
     task_id, envelope = start(tasklane, receiver)
     body = {"token": envelope["completion"]["token"], "error": {"type": "X", "message": "m"}, "result": 1}
-    event = api_event(f"{route}_task", owner=None, task_id=task_id, body=body)
+    event = api_event(f"{route.replace('-', '_')}_task", owner=None, task_id=task_id, body=body)
     event["requestContext"]["identity"] = {}
     assert tasklane.call(event).status == 200
 
@@ -232,7 +234,8 @@ class Bridge:
             def do_POST(self) -> None:
                 _, _, task_id, route = self.path.split("/")[-4:]
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                event = api_event(f"{route}_task", owner=None, task_id=task_id, raw_body=body.decode())
+                name = f"{route.replace('-', '_')}_task"
+                event = api_event(name, owner=None, task_id=task_id, raw_body=body.decode())
                 event["requestContext"]["identity"] = {}
                 answer = system.call(event)
                 data = json.dumps(answer.body).encode()
@@ -372,7 +375,7 @@ def iso_of(epoch_seconds: int) -> str:
     return clock.iso(datetime.fromtimestamp(epoch_seconds, UTC))
 
 
-@pytest.mark.parametrize("route", ["complete", "fail", "heartbeat"])
+@pytest.mark.parametrize("route", ["complete", "fail", "heartbeat", "result-upload"])
 def test_a_call_after_a_missed_heartbeat_is_a_409_from_the_leases_end_not_the_next_sweep(
     tasklane, receiver, monkeypatch, route
 ):

@@ -161,6 +161,10 @@ NOT_SHOWN = {
     "nothing changed": "the answer to a bulk question on a terminal, when it is not y",
     "lost the connection to {} while reading: {}": "a connection dropped in the middle of a body",
     "{} could not be reached: {}": "the async worker helper (tasklane_client.worker) posting to its completion URL",
+    # The worker helper's result upload: tests/functional/test_async_result_uploads.py drives each.
+    "the result is {} bytes; the limit is {}": "a worker's result over its upload's max_bytes, not sent",
+    "the result upload was refused: HTTP {}": "the values bucket refusing a worker's PUT (an expired URL: 403)",
+    "the result upload could not be sent: {}": "the values bucket unreachable from a worker",
 }
 NOT_MESSAGES = {"ValueError", "AssertionError"}  # a program's own mistakes, not what a user is told
 SHOWN_BY = {"render.py", "workflows.py", "scheduling.py"}  # a task, a workflow, a schedule: output, not messages

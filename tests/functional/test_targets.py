@@ -125,7 +125,9 @@ def test_the_envelope_round_trips():
             deadline="2026-12-06T10:00:00.000Z",
             payload_url="https://bucket/key",
             inputs=[1, {"b": 2}],
-            completion=Completion("tok", "https://a/complete", "https://a/fail", "https://a/heartbeat"),
+            completion=Completion(
+                "tok", "https://a/complete", "https://a/fail", "https://a/heartbeat", "https://a/result-upload"
+            ),
         ),
     ):
         assert Envelope.from_json(envelope.to_json()) == envelope

@@ -179,7 +179,7 @@ def test_the_envelope_round_trips_its_result_upload():
         max_attempts=3,
         deadline="2026-01-01T00:00:00.000Z",
         payload={"a": 1},
-        completion=Completion("tok", "c", "f", "h"),
+        completion=Completion("tok", "c", "f", "h", "u"),
         result_upload=ResultUpload("https://bucket.example/key?sig", 10 * 1024 * 1024),
     )
     assert Envelope.from_json(envelope.to_json()) == envelope

@@ -299,7 +299,7 @@ def test_the_api_requires_auth_on_every_route_but_health_and_the_console_page():
             # The console's page and files carry no secret: they load before the page asks for a key.
             public = path in ("/health", "/console", "/console/{asset}")
             # An async attempt's routes: the token in the body is their only credential.
-            by_token = path in ("/tasks/{task_id}/complete", "/tasks/{task_id}/fail", "/tasks/{task_id}/heartbeat")
+            by_token = path in {f"/tasks/{{task_id}}/{r}" for r in ("complete", "fail", "heartbeat", "result-upload")}
             assert ("security" in operation) == (public or by_token), path
             if public or by_token:
                 assert operation["security"] == [], path
@@ -383,6 +383,7 @@ def _s3_grants(name):
                 ("s3:PutObject", "/payloads/*"),
                 ("s3:GetObject", "/payloads/*"),
                 ("s3:GetObject", "/results/*"),
+                ("s3:PutObject", "/results/*"),  # signs an async worker's result upload URL
                 ("s3:ListBucket", "payloads/*"),
             },
         ),
@@ -556,7 +557,7 @@ def test_the_token_routes_are_throttled_by_the_stage_for_every_caller_together()
         (m["ResourcePath"], m["HttpMethod"]): (m["ThrottlingRateLimit"], m["ThrottlingBurstLimit"])
         for m in api["MethodSettings"]
     }
-    for route in ("complete", "fail", "heartbeat"):
+    for route in ("complete", "fail", "heartbeat", "result-upload"):
         assert throttled[(f"/~1tasks~1{{task_id}}~1{route}", "POST")] == (
             {"Ref": "CompletionRateLimit"},
             {"Ref": "CompletionBurstLimit"},

@@ -1,6 +1,7 @@
 """Async attempts: a target accepts (HTTP 202, or a Lambda's {"tasklane": "accepted"}) and finishes
-later through POST /tasks/{id}/complete, /fail or /heartbeat, authenticated by the attempt's token
-alone. The token is random (256 bits), given once in the envelope; the task keeps only its hash.
+later through POST /tasks/{id}/complete, /fail or /heartbeat (and asks /result-upload for where to PUT
+a large result), authenticated by the attempt's token alone. The token is random (256 bits), given
+once in the envelope; the task keeps only its hash.
 
 A wrong token (or an unknown task) is a 404; a token of an earlier attempt, or of a finished task, a
 409. The end is the run's own conditional transition (processing, this attempt), so a completion
@@ -12,15 +13,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tasklane.data.tasks.table import TransitionRejected
+from tasklane.limits import RESULT_UPLOAD_SECONDS
 from tasklane.logic import workflows
 from tasklane.logic.running import BACKOFF_CAP_SECONDS, backoff_seconds
-from tasklane.logic.task_values import Unfinishable, keep_result, uploaded_result
+from tasklane.logic.task_values import Unfinishable, keep_result, upload_url, uploaded_result
 from tasklane.model import clock
-from tasklane.model.envelope import RESULT_UPLOADED, Completion
+from tasklane.model.envelope import RESULT_UPLOADED, Completion, ResultUpload
 from tasklane.model.errors import STALE, AttemptOver, InvalidTransition, TaskNotFound
 from tasklane.model.message import TaskMessage
 from tasklane.model.task import Progress, TaskError, TaskStatus
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     class Completing(ResultKeeping, Queueing, Protocol):
         """What completing an async attempt touches: the values bucket, the tasks table, the lanes."""
 
+    class Uploading(ResultKeeping, HasStore, Protocol):
+        """What signing a result upload reads: the task (its attempt and lease), the values bucket."""
+
 
 TOKEN_BYTES = 32  # 256 bits
 
@@ -48,7 +53,7 @@ def arm(stored: StoredTask, attempt: int, services: HasStore, api_url: str) -> C
     token = secrets.token_urlsafe(TOKEN_BYTES)
     services.store.arm_token(stored.task.task_id, attempt, token_hash(token))
     base = f"{api_url}/tasks/{stored.task.task_id}"
-    return Completion(token, f"{base}/complete", f"{base}/fail", f"{base}/heartbeat")
+    return Completion(token, f"{base}/complete", f"{base}/fail", f"{base}/heartbeat", f"{base}/result-upload")
 
 
 def accepted(stored: StoredTask, attempt: int, heartbeat_seconds: int | None, services: HasStore) -> None:
@@ -143,6 +148,18 @@ def heartbeat(task_id: str, token: Any, progress: Progress | None, services: Has
     except TransitionRejected as exc:
         raise _refused(stored, exc, now, "heartbeat") from None
     return lease
+
+
+def result_upload(task_id: str, token: Any, services: Uploading) -> tuple[ResultUpload, str]:
+    """A presigned PUT to the attempt's result key, signed now (the envelope's was signed at the start,
+    by credentials that may have expired since): valid for RESULT_UPLOAD_SECONDS, never past the
+    attempt's lease. The upload and when its URL expires (ISO 8601 UTC)."""
+    now = clock.now()
+    stored = _attempt_of(task_id, token, services, now)
+    seconds = max(1, min(RESULT_UPLOAD_SECONDS, int((stored.lease_until or 0) - now.timestamp())))
+    url = upload_url(stored, stored.task.attempts, seconds, services)
+    upload = ResultUpload(url, services.settings.max_result_bytes)
+    return upload, clock.iso(now + timedelta(seconds=seconds))
 
 
 def _end(

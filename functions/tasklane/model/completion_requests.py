@@ -1,5 +1,6 @@
-"""The bodies of the async completion routes: POST /tasks/{id}/complete, /fail and /heartbeat. Each
-carries the attempt's token, which alone authenticates it (tasklane.logic.async_tasks)."""
+"""The bodies of the async completion routes: POST /tasks/{id}/complete, /fail, /heartbeat and
+/result-upload. Each carries the attempt's token, which alone authenticates it
+(tasklane.logic.async_tasks)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,7 @@ class HeartbeatProgress(Model):
 class HeartbeatRequest(Model):
     token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS, description="the attempt's completion token")
     progress: HeartbeatProgress | None = None
+
+
+class ResultUploadRequest(Model):
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS, description="the attempt's completion token")

@@ -11,12 +11,13 @@ from tasklane.records import record
 
 @record(slots=True)
 class Completion:
-    """How an async target finishes its attempt: the attempt's token and the three routes."""
+    """How an async target finishes its attempt: the attempt's token and its four routes."""
 
     token: str
     complete_url: str
     fail_url: str
     heartbeat_url: str
+    result_upload_url: str  # a fresh result_upload, signed when asked (for a result PUT long after the start)
 
 
 @record(slots=True)
@@ -75,6 +76,7 @@ class Envelope:
                 "complete_url": c.complete_url,
                 "fail_url": c.fail_url,
                 "heartbeat_url": c.heartbeat_url,
+                "result_upload_url": c.result_upload_url,
             }
         if self.result_upload is not None:
             u = self.result_upload

@@ -1,6 +1,7 @@
-"""POST /tasks/{task_id}/complete, /fail, /heartbeat: an async target finishes (or keeps alive) the
-attempt it accepted. The attempt's token in the body is the only credential: API Gateway asks these
-routes for no API key or IAM signature (as /health), and the stage's throttling bounds them."""
+"""POST /tasks/{task_id}/complete, /fail, /heartbeat, /result-upload: an async target finishes (or
+keeps alive) the attempt it accepted, and asks where to PUT a result too large to send. The attempt's
+token in the body is the only credential: API Gateway asks these routes for no API key or IAM
+signature (as /health), and the stage's throttling bounds them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tasklane.data.services import services
 from tasklane.logic import async_tasks
 from tasklane.logic.queries import require_id
 from tasklane.logic.task_values import ResultUploadInvalid, Unfinishable
-from tasklane.model.completion_requests import CompleteRequest, FailRequest, HeartbeatRequest
+from tasklane.model.completion_requests import CompleteRequest, FailRequest, HeartbeatRequest, ResultUploadRequest
 from tasklane.model.errors import ValidationFailed
 from tasklane.model.requests import Model, WriteHeaders
 from tasklane.model.task import Progress, TaskError
@@ -24,6 +25,7 @@ REQUESTS: dict[tuple[str, str], tuple[type[Model], type[Model]]] = {
     ("/tasks/{task_id}/complete", "post"): (CompleteRequest, WriteHeaders),
     ("/tasks/{task_id}/fail", "post"): (FailRequest, WriteHeaders),
     ("/tasks/{task_id}/heartbeat", "post"): (HeartbeatRequest, WriteHeaders),
+    ("/tasks/{task_id}/result-upload", "post"): (ResultUploadRequest, WriteHeaders),
 }
 
 
@@ -71,3 +73,17 @@ def heartbeat(task_id: str) -> Response[Any]:
     progress = Progress(given.percent, given.message) if given is not None else None
     lease = async_tasks.heartbeat(task_id, request.token, progress, services())
     return _ok({"task_id": task_id, "alive_until": lease})
+
+
+@router.post(
+    "/tasks/<task_id>/result-upload",
+    summary="A fresh URL to PUT an async attempt's result to (its token authenticates)",
+)
+def result_upload(task_id: str) -> Response[Any]:
+    from tasklane.routes.writes import request_of
+
+    request, _ = request_of(router, ResultUploadRequest)
+    task_id = require_id(task_id)
+    upload, expires_at = async_tasks.result_upload(task_id, request.token, services())
+    answer = {"url": upload.url, "method": upload.method, "max_bytes": upload.max_bytes, "expires_at": expires_at}
+    return _ok({"task_id": task_id, **answer})
