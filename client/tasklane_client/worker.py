@@ -78,24 +78,32 @@ def result_upload(task_id: str, token: Token) -> dict[str, Any]:
 
 def upload_result(task_id: str, token: Token, result: Any) -> None:
     """PUT `result`'s JSON to a fresh result upload URL; then complete with RESULT_UPLOADED. A result
-    over the upload's `max_bytes` raises InvalidRequest without sending it."""
-    place = result_upload(task_id, token)
-    data = json.dumps(result).encode()
-    if len(data) > place["max_bytes"]:
-        raise InvalidRequest(f"the result is {len(data)} bytes; the limit is {place['max_bytes']}", status=413)
-    request = urllib.request.Request(place["url"], data=data, method=place["method"])  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=UPLOAD_TIMEOUT_SECONDS):  # noqa: S310
-            return
-    except urllib.error.HTTPError as exc:  # 403 once the URL expired: ask for a fresh one
-        kind = ServerError if exc.code >= 500 else InvalidRequest
-        raise kind(f"the result upload was refused: HTTP {exc.code}", status=exc.code) from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise EndpointError(f"the result upload could not be sent: {exc}") from None
+    over the upload's `max_bytes` raises InvalidRequest without sending it. A refused PUT (403: the
+    URL expired meanwhile), a 5xx or an unreachable bucket is tried again twice, each time with a
+    fresh URL."""
+    data = json.dumps(result).encode()  # before asking: the URL's hour starts when it is signed
+    for attempt in range(1, TRIES + 1):
+        place = result_upload(task_id, token)
+        if len(data) > place["max_bytes"]:
+            raise InvalidRequest(f"the result is {len(data)} bytes; the limit is {place['max_bytes']}", status=413)
+        request = urllib.request.Request(place["url"], data=data, method=place["method"])  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=UPLOAD_TIMEOUT_SECONDS):  # noqa: S310
+                return
+        except urllib.error.HTTPError as exc:
+            if attempt == TRIES or not (exc.code == 403 or exc.code >= 500):
+                kind = ServerError if exc.code >= 500 else InvalidRequest
+                raise kind(f"the result upload was refused: HTTP {exc.code}", status=exc.code) from None
+        except (urllib.error.URLError, OSError) as exc:
+            if attempt == TRIES:
+                raise EndpointError(f"the result upload could not be sent: {exc}") from None
+        time.sleep(attempt)
 
 
 def _route(task_id: str, token: Token, route: str) -> tuple[str, str]:
     if not isinstance(token, str):
+        if f"{route}_url" not in token:  # an envelope from before the route: beside its complete_url
+            return token["complete_url"].rsplit("/", 1)[0] + "/" + route.replace("_", "-"), token["token"]
         return token[f"{route}_url"], token["token"]
     base = os.environ.get("TASKLANE_API_URL")
     if not base:

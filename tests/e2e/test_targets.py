@@ -3,6 +3,7 @@ local stack may reach) and a Lambda target (a function this test creates on the 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import io
 import json
@@ -144,16 +145,27 @@ class AsyncTarget(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_an_async_url_type_is_finished_through_the_api_with_its_token(alice):
-    handler = type("E2EAsyncTarget", (AsyncTarget,), {"finished": []})
+@contextlib.contextmanager
+def async_type(caller: Any, worker: type[AsyncTarget], **fields: Any) -> Iterator[tuple[str, type[AsyncTarget]]]:
+    """An async url type of the caller's whose target (on 127.0.0.1) accepts and hands each envelope
+    to `worker`: the type's name, and the worker class that keeps what it finished."""
+    handler = type(f"E2E{worker.__name__}", (worker,), {"finished": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/run"
         name = f"e2e-async-{uuid.uuid4().hex[:6]}"
         body = {"target": {"url": url}, "mode": "async", "payload_schema": SCHEMA, "timeout_seconds": 3600}
-        created = _put(alice, name, {**body, "heartbeat_seconds": 600})
+        created = _put(caller, name, {**body, **fields})
         assert created.status_code == 201, created.text
+        yield name, handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_async_url_type_is_finished_through_the_api_with_its_token(alice):
+    with async_type(alice, AsyncTarget, heartbeat_seconds=600) as (name, handler):
         task = alice.submit(name, {"n": 7})
         done = alice.wait(task["task_id"])
         assert (done["status"], done["result"]) == ("completed", {"tripled": 21}), done
@@ -161,9 +173,6 @@ def test_an_async_url_type_is_finished_through_the_api_with_its_token(alice):
         # The finished task's token is spent.
         again = alice.request("POST", f"/tasks/{task['task_id']}/complete", json={"token": "x" * 43, "result": 1})
         assert again.status_code == 404
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class AsyncUploadTarget(AsyncTarget):
@@ -179,27 +188,17 @@ class AsyncUploadTarget(AsyncTarget):
 
 
 def test_an_async_worker_puts_its_result_to_a_fresh_upload_url_and_completes_by_reference(alice):
-    handler = type("E2EAsyncUploadTarget", (AsyncUploadTarget,), {"finished": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/run"
-        name = f"e2e-async-up-{uuid.uuid4().hex[:6]}"
-        body = {"target": {"url": url}, "mode": "async", "payload_schema": SCHEMA, "timeout_seconds": 3600}
-        assert _put(alice, name, body).status_code == 201
+    with async_type(alice, AsyncUploadTarget) as (name, handler):
         frames = 9 * 1024  # ~9.2 MB of JSON, by PUT (MaxResultBytes: 10 MiB here), not in the completion
         done = alice.wait(alice.submit(name, {"n": frames})["task_id"], timeout=180)
         assert done["status"] == "completed", done
         assert handler.finished == [{"task_id": done["task_id"], "status": "completed"}]
-        result = alice.request("GET", f"/tasks/{done['task_id']}/result", allow_redirects=False)
-        assert result.status_code == 303, result.text
-        import urllib.request
+    result = alice.request("GET", f"/tasks/{done['task_id']}/result", allow_redirects=False)
+    assert result.status_code == 303, result.text
+    import urllib.request
 
-        with urllib.request.urlopen(result.headers["Location"], timeout=60) as answer:  # the emulator's S3
-            assert json.loads(answer.read()) == {"frames": ["y" * 1000] * frames}
-    finally:
-        server.shutdown()
-        server.server_close()
+    with urllib.request.urlopen(result.headers["Location"], timeout=60) as answer:  # the emulator's S3
+        assert json.loads(answer.read()) == {"frames": ["y" * 1000] * frames}
 
 
 UPLOADER = """

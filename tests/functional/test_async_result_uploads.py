@@ -152,27 +152,67 @@ def test_the_worker_helper_refuses_a_result_over_the_limit_without_sending_it(
     settings.cache_clear()
 
 
-def test_the_worker_helper_says_when_the_bucket_refuses_or_cannot_be_reached(
+def test_the_worker_helper_asks_again_when_a_put_is_refused_or_the_bucket_fails(
     tasklane, receiver, bridge, s3_by_moto, monkeypatch
 ):
-    from tasklane_client import EndpointError, InvalidRequest, worker
+    """A 403 (the URL expired, or the credentials that signed it did) or a 5xx: asked again with a
+    fresh URL, twice at most; a 4xx that a fresh URL cannot mend is raised at once."""
+    from tasklane_client import EndpointError, InvalidRequest, ServerError, worker
 
     task_id, envelope = start(tasklane, receiver, timeout_seconds=3600)
-    expired = {"url": "https://bucket.s3.amazonaws.com/k?X-Amz-Expires=1", "method": "PUT", "max_bytes": 10}
+    slept, asked, real = [], [], worker.result_upload
+    monkeypatch.setattr(worker.time, "sleep", slept.append)
+    monkeypatch.setattr(worker, "result_upload", lambda *a: asked.append(1) or real(*a))
+    through_moto = worker.urllib.request.urlopen
 
-    def refused(request, timeout=None):
-        raise urllib.error.HTTPError(request.full_url, 403, "Forbidden", {}, io.BytesIO())
+    def answers(*statuses):
+        """Each PUT answered with the next status (None: moto's own answer)."""
+        left = list(statuses)
 
-    monkeypatch.setattr(worker, "result_upload", lambda *_: expired)
-    monkeypatch.setattr(worker.urllib.request, "urlopen", refused)
-    with pytest.raises(InvalidRequest) as refusal:
-        worker.upload_result(task_id, envelope["completion"], 1)
-    assert (refusal.value.status, refusal.value.message) == (403, "the result upload was refused: HTTP 403")
+        def urlopen(request, timeout=None):
+            status = left.pop(0) if left and "amazonaws" in request.full_url else None
+            if status is None:
+                return through_moto(request, timeout=timeout)
+            if status == "unreachable":
+                raise urllib.error.URLError("connection refused")
+            raise urllib.error.HTTPError(request.full_url, status, "refused", {}, io.BytesIO())
 
-    def unreachable(request, timeout=None):
-        raise urllib.error.URLError("connection refused")
+        monkeypatch.setattr(worker.urllib.request, "urlopen", urlopen)
 
-    monkeypatch.setattr(worker.urllib.request, "urlopen", unreachable)
-    with pytest.raises(EndpointError) as failure:
-        worker.upload_result(task_id, envelope["completion"], 1)
-    assert failure.value.message == "the result upload could not be sent: <urlopen error connection refused>"
+    answers(403)
+    worker.upload_result(task_id, envelope["completion"], {"n": 1})  # the second URL takes it
+    assert (len(asked), slept, len(s3_by_moto)) == (2, [1], 1)
+    for statuses, kind, message in [
+        ((403, 403, 403), InvalidRequest, "the result upload was refused: HTTP 403"),
+        ((503, 500, 503), ServerError, "the result upload was refused: HTTP 503"),
+        ((400,), InvalidRequest, "the result upload was refused: HTTP 400"),
+        (
+            ("unreachable",) * 3,
+            EndpointError,
+            "the result upload could not be sent: <urlopen error connection refused>",
+        ),
+    ]:
+        asked.clear()
+        answers(*statuses)
+        with pytest.raises(kind) as raised:
+            worker.upload_result(task_id, envelope["completion"], {"n": 1})
+        assert raised.value.message == message
+        assert len(asked) == len(statuses)
+
+
+def test_an_envelope_from_before_the_route_still_finds_it(tasklane, receiver, bridge, s3_by_moto):
+    """An attempt accepted before the route existed (its completion has no result_upload_url) runs up
+    to 7 days: the envelope parses, and the helper finds the route beside complete_url."""
+    from tasklane_client import worker
+
+    from tasklane.model.envelope import Envelope
+
+    task_id, envelope = start(tasklane, receiver, timeout_seconds=3600)
+    older = {k: v for k, v in envelope["completion"].items() if k != "result_upload_url"}
+    parsed = Envelope.from_json(json.dumps({**envelope, "completion": older}))
+    assert parsed.completion is not None
+    assert parsed.completion.result_upload_url is None
+    assert "result_upload_url" not in parsed.to_dict()["completion"]
+    worker.upload_result(task_id, older, {"n": 2})
+    assert worker.complete(task_id, older, worker.RESULT_UPLOADED)["status"] == "completed"
+    assert tasklane.call(api_event("get_result", task_id=task_id)).body["result"] == {"n": 2}

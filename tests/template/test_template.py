@@ -374,6 +374,7 @@ def _s3_grants(name):
                 ("s3:GetObject", "/payloads/*"),
                 ("s3:PutObject", "/results/*"),
                 ("s3:ListBucket", "payloads/*"),
+                ("s3:ListBucket", "results/*"),  # an uploaded result that is missing: a 404, not a 403
                 ("s3:GetObject", "/results/*"),  # a workflow task's large inputs: the results it waited for
             },
         ),
@@ -385,6 +386,7 @@ def _s3_grants(name):
                 ("s3:GetObject", "/results/*"),
                 ("s3:PutObject", "/results/*"),  # signs an async worker's result upload URL
                 ("s3:ListBucket", "payloads/*"),
+                ("s3:ListBucket", "results/*"),
             },
         ),
         ("DeadLetterFunction", set()),

@@ -79,8 +79,28 @@ def test_a_processor_running_a_registered_type_never_imports_the_builtins():
         "assert not is_builtin('wordcount')\n"
         "assert 'tasklane.task_types.builtin' not in sys.modules, 'built-ins imported'\n"
         "assert 'pydantic' not in sys.modules, 'pydantic imported'\n"
+        "assert 'tasklane.task_types.registry' not in sys.modules, 'registry imported'\n"
+        "assert 'tasklane.model.rates' not in sys.modules, 'rate parser imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": "functions"})
+
+
+def test_a_builtin_type_whose_name_is_not_declared_is_refused_when_it_registers():
+    """Were it registered, a processor that never imports the built-ins would take its tasks for a
+    registered type's (and fail them): its module does not load until its name is declared."""
+    from tasklane.task_types.registry import task
+
+    def run(payload, context):
+        return None
+
+    run.__module__ = "tasklane.task_types.builtin"
+    with pytest.raises(
+        ValueError, match=r"^task type 'thumbnail': add its name to tasklane.task_types' declared names$"
+    ):
+        task("thumbnail", payload=None)(run)  # type: ignore[arg-type]
+    run.__module__ = "tasklane.task_types.demo"
+    with pytest.raises(ValueError, match="declared names"):
+        task("thumbnail", payload=None)(run)  # type: ignore[arg-type]
 
 
 def test_unknown_type_names_the_field_and_the_known_types():

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tasklane.data.tasks.table import TransitionRejected
@@ -152,14 +153,18 @@ def heartbeat(task_id: str, token: Any, progress: Progress | None, services: Has
 
 def result_upload(task_id: str, token: Any, services: Uploading) -> tuple[ResultUpload, str]:
     """A presigned PUT to the attempt's result key, signed now (the envelope's was signed at the start,
-    by credentials that may have expired since): valid for RESULT_UPLOAD_SECONDS, never past the
-    attempt's lease. The upload and when its URL expires (ISO 8601 UTC)."""
+    by credentials that may have expired since): valid for RESULT_UPLOAD_SECONDS, and ending with the
+    attempt's lease, to the second (SigV4 signs to the second; a URL lasts one at least). The upload
+    and when its URL expires (ISO 8601 UTC). A URL signed with temporary credentials also stops when
+    they expire, which Lambda does not promise to be later: a PUT refused with 403 asks again (as
+    tasklane_client.worker.upload_result does)."""
     now = clock.now()
     stored = _attempt_of(task_id, token, services, now)
-    seconds = max(1, min(RESULT_UPLOAD_SECONDS, int((stored.lease_until or 0) - now.timestamp())))
+    signed = math.floor(now.timestamp())
+    seconds = max(1, min(RESULT_UPLOAD_SECONDS, math.floor(stored.lease_until or 0) - signed))
     url = upload_url(stored, stored.task.attempts, seconds, services)
     upload = ResultUpload(url, services.settings.max_result_bytes)
-    return upload, clock.iso(now + timedelta(seconds=seconds))
+    return upload, clock.iso(datetime.fromtimestamp(signed + seconds, UTC))
 
 
 def _end(

@@ -17,7 +17,9 @@ class Completion:
     complete_url: str
     fail_url: str
     heartbeat_url: str
-    result_upload_url: str  # a fresh result_upload, signed when asked (for a result PUT long after the start)
+    # where to ask for a fresh result_upload, signed when asked (a result PUT long after the start);
+    # None in an envelope sent before the route existed
+    result_upload_url: str | None = None
 
 
 @record(slots=True)
@@ -76,8 +78,9 @@ class Envelope:
                 "complete_url": c.complete_url,
                 "fail_url": c.fail_url,
                 "heartbeat_url": c.heartbeat_url,
-                "result_upload_url": c.result_upload_url,
             }
+            if c.result_upload_url is not None:
+                body["completion"]["result_upload_url"] = c.result_upload_url
         if self.result_upload is not None:
             u = self.result_upload
             body["result_upload"] = {"url": u.url, "method": u.method, "max_bytes": u.max_bytes}

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 from tasklane.model.errors import ValidationFailed, field_details
 from tasklane.model.rates import Rate, parse_rate
 from tasklane.records import record
+from tasklane.task_types import BUILTIN_NAMES, DEMO_NAMES
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -65,6 +66,9 @@ class TaskType:
 
 _TYPES: dict[str, TaskType] = {}
 
+# The modules whose types are built in, and the names tasklane.task_types declares for each.
+_DECLARING = {"tasklane.task_types.builtin": BUILTIN_NAMES, "tasklane.task_types.demo": DEMO_NAMES}
+
 
 class TaskOptions(TypedDict, total=False):
     """How a task type runs: its default timeout and attempts, whether it is a demo type, its rate."""
@@ -84,6 +88,9 @@ def task(
     def register(func: Callable[[Any, TaskContext], Any]) -> Callable[[Any, TaskContext], Any]:
         if name in _TYPES:
             raise ValueError(f"task type {name!r} is registered twice")
+        if func.__module__ in _DECLARING and name not in _DECLARING[func.__module__]:
+            # A processor tells a built-in's name from a registered type's by the declared names alone.
+            raise ValueError(f"task type {name!r}: add its name to tasklane.task_types' declared names")
         _TYPES[name] = TaskType(
             name,
             payload,
