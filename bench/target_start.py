@@ -104,23 +104,12 @@ def record(target_url: str, lane: str) -> Path:
     return RECORDING
 
 
-# Run in the fresh process after the handler's import (bench/cold_start.py's body): the recorded
-# answers are given back in order, each to the call it answered; the handler must take the task.
-REPLAY = """
-import json
-from tasklane.data import aws
-from tasklane.handlers import processor
-recording = json.load(open({path!r}))
-answers = recording['answers']
+# What both bodies below fake alike: botocore's HTTP answer to a call it did not send, and the
+# Lambda context the handler is given.
+FAKES = """
 class _Http:
     status_code = 200
     headers = {{}}
-def _answer(model, **_):
-    given = answers.pop(0)
-    assert (given['service'], given['operation']) == (model.service_model.service_name, model.name), given
-    return _Http(), given['parsed']
-for service in sorted({{a['service'] for a in answers}}):
-    getattr(aws, service)().meta.events.register('before-call', _answer)
 class _Context:
     function_name = 'tasklane-processor'
     memory_limit_in_mb = 512
@@ -128,26 +117,47 @@ class _Context:
     aws_request_id = '5b3f2c9e-0000-4000-8000-000000000000'
     def get_remaining_time_in_millis(self):
         return 300000
+"""
+
+
+# Run in the fresh process after the handler's import (bench/cold_start.py's body): the recorded
+# answers are given back in order, each to the call it answered; the handler must take the task.
+REPLAY = (
+    """
+import json
+from tasklane.data import aws
+from tasklane.handlers import processor
+recording = json.load(open({path!r}))
+answers = recording['answers']
+"""
+    + FAKES
+    + """def _answer(model, **_):
+    given = answers.pop(0)
+    assert (given['service'], given['operation']) == (model.service_model.service_name, model.name), given
+    return _Http(), given['parsed']
+for service in sorted({{a['service'] for a in answers}}):
+    getattr(aws, service)().meta.events.register('before-call', _answer)
 answer = processor.lambda_handler(recording['event'], _Context())
 assert answer['batchItemFailures'] == [] and not answers, (answer, answers)
 """
+)
 
 
 # The floor for the same task done without tasklane: a Powertools handler (its logger's context, its
 # batch processor) whose record handler makes the same AWS requests (the recorded ones, on the clients
 # the floor made, answered the same way), one POST to the same target with the standard library, and
 # one log line. Its difference from the real handler's body is tasklane's own code.
-CALLS = """
+CALLS = (
+    """
 import json, http.client
 from botocore import xform_name
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 recording = json.load(open({path!r}))
 answers = recording['answers']
-class _Http:
-    status_code = 200
-    headers = {{}}
-def _answer(model, **_):
+"""
+    + FAKES
+    + """def _answer(model, **_):
     return _Http(), answers[0]['parsed']
 def _work(record):
     for given in list(answers):
@@ -161,13 +171,6 @@ def _work(record):
     connection.request('POST', '/run', body=body, headers={{'Content-Type': 'application/json'}})
     json.loads(connection.getresponse().read())
     logger.info('task completed', extra={{'task_id': 't', 'attempt': 1}})
-class _Context:
-    function_name = 'tasklane-processor'
-    memory_limit_in_mb = 512
-    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:tasklane-processor'
-    aws_request_id = '5b3f2c9e-0000-4000-8000-000000000000'
-    def get_remaining_time_in_millis(self):
-        return 300000
 logger = Logger()
 batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 @logger.inject_lambda_context
@@ -175,6 +178,7 @@ def handler(event, context):
     return process_partial_response(event=event, record_handler=_work, processor=batch, context=context)
 assert handler(recording['event'], _Context())['batchItemFailures'] == []
 """
+)
 
 
 def calls_floor(libraries_floor: str, clients: tuple[str, ...], path: Path, port: int) -> str:

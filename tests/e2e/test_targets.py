@@ -82,23 +82,32 @@ def handler(event, context):
 """
 
 
-@pytest.fixture
-def function(stack: Any) -> Iterator[str]:
+@contextlib.contextmanager
+def target_function(stack: Any, prefix: str, source: str, **settings: Any) -> Iterator[str]:
+    """A Python function on the emulator whose handler is `source`'s `handler`: its ARN, deleted after."""
     client = stack.session.client("lambda")
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("target.py", HANDLER)
-    name = f"e2e-target-{uuid.uuid4().hex[:6]}"
+        archive.writestr("target.py", source)
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
     arn = client.create_function(
         FunctionName=name,
         Runtime="python3.13",
         Role="arn:aws:iam::000000000000:role/e2e-target",
         Handler="target.handler",
         Code={"ZipFile": code.getvalue()},
-        Timeout=10,
+        **settings,
     )["FunctionArn"]
-    yield arn
-    client.delete_function(FunctionName=name)
+    try:
+        yield arn
+    finally:
+        client.delete_function(FunctionName=name)
+
+
+@pytest.fixture
+def function(stack: Any) -> Iterator[str]:
+    with target_function(stack, "e2e-target", HANDLER, Timeout=10) as arn:
+        yield arn
 
 
 def test_a_lambda_type_runs_the_function_and_its_errors_fail_the_attempt(alice, function):
@@ -216,22 +225,8 @@ def handler(event, context):
 
 @pytest.fixture
 def uploader(stack: Any) -> Iterator[str]:
-    client = stack.session.client("lambda")
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("target.py", UPLOADER)
-    name = f"e2e-uploader-{uuid.uuid4().hex[:6]}"
-    arn = client.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role="arn:aws:iam::000000000000:role/e2e-target",
-        Handler="target.handler",
-        Code={"ZipFile": code.getvalue()},
-        Timeout=60,
-        MemorySize=512,
-    )["FunctionArn"]
-    yield arn
-    client.delete_function(FunctionName=name)
+    with target_function(stack, "e2e-uploader", UPLOADER, Timeout=60, MemorySize=512) as arn:
+        yield arn
 
 
 def test_a_lambda_target_puts_a_result_over_six_mb_to_its_upload_url(alice, uploader):

@@ -110,36 +110,28 @@ class WorkflowStore(WorkflowTasks):
         if status is WorkflowStatus.COMPLETED:
             update += " REMOVE sweep_shard, sweep_at"  # every task ended: nothing left for the sweep
         condition = "attribute_exists(task_id) AND #status IN (" + ", ".join(f":from{i}" for i in range(len(sources)))
-        try:
-            self._db.update_item(
-                TableName=self._table,
-                Key={"task_id": s_attr(record_key(workflow_id))},
-                ConditionExpression=condition + ")",
-                UpdateExpression=update,
-                ExpressionAttributeValues=values,
-                ExpressionAttributeNames={"#status": "status"},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"UpdateItem failed: {exc}") from exc
-        return True
+        return self._update_record(
+            workflow_id,
+            ConditionExpression=condition + ")",
+            UpdateExpression=update,
+            ExpressionAttributeValues=values,
+            ExpressionAttributeNames={"#status": "status"},
+        )
 
     def settle_sweep(self, workflow_id: str, seen: int, next_at: int | None) -> bool:
         """Move a workflow's next sweep (None: out of the sweep, nothing left to repair); False when
         another sweeper moved it first."""
         update = "SET sweep_at = :next" if next_at is not None else "REMOVE sweep_shard, sweep_at"
         values = {":seen": n_attr(seen), **({":next": n_attr(next_at)} if next_at is not None else {})}
+        condition = "sweep_at = :seen"
+        return self._update_record(
+            workflow_id, ConditionExpression=condition, UpdateExpression=update, ExpressionAttributeValues=values
+        )
+
+    def _update_record(self, workflow_id: str, **request: Any) -> bool:
+        """One conditional UpdateItem of the workflow's record; False when its condition failed."""
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key={"task_id": s_attr(record_key(workflow_id))},
-                ConditionExpression="sweep_at = :seen",
-                UpdateExpression=update,
-                ExpressionAttributeValues=values,
-            )
+            self._db.update_item(TableName=self._table, Key={"task_id": s_attr(record_key(workflow_id))}, **request)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
